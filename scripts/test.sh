@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: set-up, release build + all tests (unit, PyTorch reference,
+# end-to-end), unit tests again under ASan+UBSan, each libFuzzer target for a short run, and every
+# benchmark in --quick mode so that they keep working.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+JOBS=${JOBS:-$(nproc)}
+export BAIMO_SHARED=${BAIMO_SHARED:-$(realpath -m ../shared)}
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "release build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$JOBS"
+
+step "tests (unit, reference, e2e)"
+ctest --test-dir build --output-on-failure -j "$JOBS"
+
+step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBAIMO_SANITIZE=ON -DBAIMO_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$JOBS" --target baimo_tests
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 \
+  ./build-asan/baimo_tests --gtest_brief=1
+
+step "fuzz targets (libFuzzer, ${FUZZ_SECONDS:=20}s each)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBAIMO_FUZZ=ON >/dev/null
+cmake --build build-fuzz -j "$JOBS"
+shopt -s nullglob
+for f in build-fuzz/fuzz_*; do
+  [ -x "$f" ] || continue
+  name=$(basename "$f")
+  corpus=tests/fuzz/corpus/${name#fuzz_}
+  mkdir -p "/tmp/baimo-fuzz/$name"
+  echo "fuzz: $name"
+  "$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 -print_final_stats=0 "/tmp/baimo-fuzz/$name" \
+    $( [ -d "$corpus" ] && echo "$corpus" ) 2>&1 | tail -n 2
+done
+
+step "benchmarks (--quick)"
+for b in bench/*/run; do
+  echo "bench: $b --quick"
+  "$b" --quick
+done
+echo
+echo "all tests passed"

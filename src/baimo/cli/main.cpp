@@ -1,0 +1,47 @@
+// baimo: one program, subcommands registered by the files beside this one.
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "baimo/cli/command.h"
+#include "baimo/util/blas_kernel.h"
+#include "baimo/util/error.h"
+
+namespace baimo::cli {
+
+namespace {
+std::vector<std::pair<int, RegisterFn>>& registry() {
+  static std::vector<std::pair<int, RegisterFn>> r;
+  return r;
+}
+}  // namespace
+
+CommandRegistrar::CommandRegistrar(int order, RegisterFn fn) { registry().emplace_back(order, std::move(fn)); }
+
+void register_all(CLI::App& root) {
+  auto& r = registry();
+  std::stable_sort(r.begin(), r.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  for (auto& [order, fn] : r) fn(root);
+}
+
+}  // namespace baimo::cli
+
+int main(int argc, char** argv) {
+  baimo::choose_blas_kernel(argv);
+  CLI::App app{"baimo (百模): build, align, shrink and serve your own ChatGPT-style model", "baimo"};
+  app.set_version_flag("--version", std::string("baimo ") + BAIMO_VERSION);
+  app.require_subcommand(1);
+  baimo::cli::register_all(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const baimo::Error& e) {
+    std::fprintf(stderr, "baimo: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "baimo: internal error: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}

@@ -6,7 +6,7 @@
 // (≤ 100 MB and inside the file), JSON syntax, field types, known dtype, shape × dtype size ==
 // e - b, offsets inside the buffer and not overlapping. Any violation throws baimo::Error naming the
 // file and, where there is one, the tensor; no input makes it read out of bounds.
-// Tensors of dtype F32, F16 and BF16 convert to f32 on request; I32, I64, U8 are readable as raw bytes.
+// Tensors of dtype F32, F16 and BF16 convert to f32 on request; I32, I64, U8 convert to int64.
 // Contract (writing): f32 data is stored as F32, F16 or BF16 (round to nearest even), the header is
 // padded with spaces to a multiple of 8 bytes, the file appears atomically (temp + fsync + rename).
 #pragma once
@@ -46,6 +46,8 @@ class SafetensorsView {
   // Converts a float tensor to f32; out.size() must equal numel (else baimo::Error naming the tensor).
   void read_f32(const SafetensorInfo& t, std::span<float> out) const;
   std::vector<float> read_f32(const std::string& name) const;
+  // Reads an integer tensor (I32, I64 or U8) as int64 (else baimo::Error naming the tensor).
+  std::vector<int64_t> read_i64(const std::string& name) const;
   // Checks that tensor `name` exists with exactly this shape, then converts it into out.
   void read_f32_checked(const std::string& name, const std::vector<int64_t>& shape, std::span<float> out) const;
 

@@ -161,6 +161,28 @@ std::vector<float> SafetensorsView::read_f32(const std::string& name) const {
   return out;
 }
 
+std::vector<int64_t> SafetensorsView::read_i64(const std::string& name) const {
+  const SafetensorInfo& t = get(name);
+  if (t.dtype != DType::I64 && t.dtype != DType::I32 && t.dtype != DType::U8)
+    fail("{}: tensor \"{}\" has dtype {}, expected an integer type (I64, I32, U8)", where_, name,
+         dtype_info(t.dtype).name);
+  size_t n = static_cast<size_t>(t.numel());
+  std::vector<int64_t> out(n);
+  const uint8_t* p = t.bytes.data();
+  for (size_t i = 0; i < n; ++i) {
+    if (t.dtype == DType::I64) {
+      std::memcpy(&out[i], p + 8 * i, 8);
+    } else if (t.dtype == DType::I32) {
+      int32_t v;
+      std::memcpy(&v, p + 4 * i, 4);
+      out[i] = v;
+    } else {
+      out[i] = p[i];
+    }
+  }
+  return out;
+}
+
 void SafetensorsView::read_f32_checked(const std::string& name, const std::vector<int64_t>& shape,
                                        std::span<float> out) const {
   const SafetensorInfo& t = get(name);

@@ -149,9 +149,16 @@ TEST(Safetensors, MalformedFilesAreClearErrors) {
 
 TEST(Safetensors, IntegerTensorsParseButDoNotConvert) {
   std::string f = raw_file(R"({"ids": {"dtype": "I64", "shape": [2], "data_offsets": [0, 16]}})", 16);
+  f[f.size() - 16] = 7;
+  f[f.size() - 1] = static_cast<char>(0xff);  // second id = 0xff00000000000000 as int64 (negative)
   SafetensorsView v(as_bytes(f), "ids.safetensors");
   EXPECT_EQ(v.get("ids").bytes.size(), 16u);
   EXPECT_THROW(v.read_f32("ids"), Error);
+  std::vector<int64_t> ids = v.read_i64("ids");
+  EXPECT_EQ(ids[0], 7);
+  EXPECT_LT(ids[1], 0);
+  std::string g = encode_safetensors({{"w", {1}, std::vector<float>{1.0f}}});
+  EXPECT_THROW(SafetensorsView(as_bytes(g), "w").read_i64("w"), Error);
 }
 
 TEST(Safetensors, MissingFileIsAnError) { EXPECT_THROW(SafetensorsFile("/nonexistent/model.safetensors"), Error); }

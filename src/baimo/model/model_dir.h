@@ -1,0 +1,42 @@
+// A model directory in the Hugging Face layout:
+//   config.json              ModelConfig (config.h)
+//   model.safetensors        the parameters under HF names (param_layout.h), metadata {"format": "pt"}
+//                            -- or, when reading, model.safetensors.index.json + shards
+//   tokenizer.json           copied in when the caller has one
+//   generation_config.json   bos/eos ids (copied from a source when given)
+// Contract: every file is written atomically; loading checks that every expected tensor is present
+// with the expected shape (F32/F16/BF16, converted to f32) and that no unknown tensor is present
+// (rotary_emb.inv_freq buffers, and lm_head.weight of a tied model, are ignored as transformers
+// does); errors name the file and the tensor.
+#pragma once
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "baimo/formats/safetensors.h"
+#include "baimo/model/config.h"
+#include "baimo/model/param_layout.h"
+
+namespace baimo {
+
+struct ModelDirSave {
+  DType dtype = DType::F32;                // F32, F16 or BF16 on disk
+  std::string tokenizer_json;              // a file to copy in as tokenizer.json ("" = none)
+  std::string generation_config_json;      // a file to copy in ("" = write one from the config)
+};
+
+void save_model_dir(const std::string& dir, const ModelConfig& cfg, const std::vector<SafetensorWrite>& weights,
+                    const ModelDirSave& opts = {});
+
+ModelConfig load_model_dir_config(const std::string& dir);
+
+// Calls dest(spec) for each parameter of param_layout(cfg) and fills the returned span (numel floats).
+void load_model_weights(const std::string& dir, const ModelConfig& cfg,
+                        const std::function<std::span<float>(const ParamSpec&)>& dest);
+
+// Paths of the optional files inside `dir` ("" when absent).
+std::string model_dir_tokenizer(const std::string& dir);
+std::string model_dir_generation_config(const std::string& dir);
+
+}  // namespace baimo

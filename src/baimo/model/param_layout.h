@@ -1,0 +1,37 @@
+// The transformer's parameters as Hugging Face names them, derived from a ModelConfig alone:
+//   model.embed_tokens.weight (V, C)
+//   model.layers.N.input_layernorm.weight (C), model.layers.N.post_attention_layernorm.weight (C)
+//   model.layers.N.self_attn.q_proj.weight (H*D, C)  [+ .bias (H*D) with qkv_bias]
+//   model.layers.N.self_attn.k_proj.weight (KV*D, C) [+ .bias], v_proj likewise
+//   model.layers.N.self_attn.o_proj.weight (C, H*D)  [+ .bias (C) with o_bias]
+//   model.layers.N.mlp.gate_proj.weight (F, C), up_proj (F, C), down_proj (C, F)
+//   model.norm.weight (C), lm_head.weight (V, C) unless tie_word_embeddings
+// (weights are (out, in), as torch.nn.Linear stores them). The order is the file order baimo writes.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "baimo/model/config.h"
+
+namespace baimo {
+
+enum class ParamKind { Embedding, Matrix, Bias, Norm };
+
+struct ParamSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  ParamKind kind;
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+};
+
+std::vector<ParamSpec> param_layout(const ModelConfig& c);
+
+// Names inside a layer, for code that walks blocks.
+std::string layer_param(int64_t layer, const char* suffix);  // "model.layers.<layer>.<suffix>"
+
+}  // namespace baimo

@@ -1,0 +1,67 @@
+#include "baimo/quant/weight_matmul.h"
+
+#include <algorithm>
+
+#include "baimo/quant/act_quant.h"
+#include "baimo/quant/float_kernels.h"
+#include "baimo/quant/qdot_kernels.h"
+#include "baimo/util/error.h"
+
+namespace baimo::quant {
+
+namespace {
+
+// Weight rows per work item: enough to amortize scheduling, few enough that a chunk (at most
+// ~16 rows x 20 KB for f32 rows of 4864) stays in L2 while all activation tiles pass over it.
+constexpr int64_t kRowChunk = 16;
+
+template <class Kernel>
+void run_chunks(int64_t rows, int64_t batch, const Kernel& kernel) {
+  const int64_t chunks = (rows + kRowChunk - 1) / kRowChunk;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t r0 = c * kRowChunk, r1 = std::min(rows, r0 + kRowChunk);
+    for (int64_t b0 = 0; b0 < batch; b0 += kMaxKernelRows)
+      kernel(r0, r1, b0, static_cast<int>(std::min<int64_t>(kMaxKernelRows, batch - b0)));
+  }
+}
+
+}  // namespace
+
+void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* y, CpuIsa isa) {
+  if (isa > best_isa()) isa = best_isa();
+  if (w.rows <= 0 || w.cols <= 0 || batch <= 0) return;
+  const auto* wp = static_cast<const uint8_t*>(w.data);
+  const size_t row_bytes = w.row_bytes();
+  switch (w.type) {
+    case DType::F32:
+    case DType::F16:
+    case DType::BF16: {
+      const FloatRowsKernel k = float_rows_kernel(w.type, isa);
+      run_chunks(w.rows, batch, [&](int64_t r0, int64_t r1, int64_t b0, int nb) {
+        k(wp, row_bytes, r0, r1, x, w.cols, b0, nb, y, w.rows);
+      });
+      return;
+    }
+    case DType::Q8_0:
+    case DType::Q4_0: {
+      if (w.cols % 32 != 0)
+        fail("weight_matmul: {} weight has {} columns, not a multiple of the block size 32",
+             dtype_info(w.type).name, w.cols);
+      // Reused across calls (no allocation once warm). Worker threads must see the caller's
+      // instance: a lambda names a thread_local directly instead of capturing it, so bind a reference.
+      static thread_local ActQ8 act_buffer;
+      ActQ8& act = act_buffer;
+      act.quantize(x, batch, w.cols);
+      const QRowsKernel k = w.type == DType::Q8_0 ? q8_0_rows_kernel(isa) : q4_0_rows_kernel(isa);
+      run_chunks(w.rows, batch, [&](int64_t r0, int64_t r1, int64_t b0, int nb) {
+        k(wp, row_bytes, r0, r1, act, b0, nb, y, w.rows);
+      });
+      return;
+    }
+    default:
+      fail("weight_matmul: weight type {} is not supported (F32, F16, BF16, Q8_0, Q4_0)", dtype_info(w.type).name);
+  }
+}
+
+}  // namespace baimo::quant

@@ -1,0 +1,30 @@
+// y = x W^T for a weight matrix stored in any inference format: the linear layer of inference.
+//   W: (rows = out features, cols = in features), row-major, in F32, F16, BF16 (elements) or
+//      Q8_0 / Q4_0 (each row is cols/32 ggml blocks, exactly as in a GGUF file; cols % 32 == 0).
+//   x: (batch, cols) f32 row-major;  y: (batch, rows) f32 row-major.
+// Quantized weights: x is quantized on the fly to int8 blocks (ActQ8) and each block product is an
+// exact integer dot, scaled by f16(w.d) * x.d. Float weights are converted in registers.
+// Parallel over output rows with OpenMP; activation rows go through the kernels 8 at a time while a
+// chunk of weight rows stays in cache (decode batch 1..8 and prefill alike). Runtime ISA dispatch;
+// pass an explicit isa (<= best_isa()) to pin a level. No allocation once warm (per thread).
+#pragma once
+#include <cstdint>
+
+#include "baimo/quant/cpu_isa.h"
+#include "baimo/tensor/dtype.h"
+
+namespace baimo::quant {
+
+struct WeightMatrix {
+  DType type = DType::F32;
+  const void* data = nullptr;  // rows * row_bytes() bytes
+  int64_t rows = 0;
+  int64_t cols = 0;
+  size_t row_bytes() const { return dtype_bytes(type, static_cast<size_t>(cols)); }
+  size_t bytes() const { return row_bytes() * static_cast<size_t>(rows); }
+};
+
+// Throws baimo::Error for an unsupported type or cols not a multiple of the block size.
+void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* y, CpuIsa isa = best_isa());
+
+}  // namespace baimo::quant

@@ -1,32 +1,107 @@
 #include "baimo/quant/act_quant.h"
 
+#include <immintrin.h>
+
 #include <cmath>
+#include <cstring>
 
 namespace baimo::quant {
 
-static void quantize_act_row(const float* x, int64_t blocks, int64_t padded, int8_t* qs, float* d, int32_t* sum) {
-  for (int64_t b = 0; b < blocks; ++b, x += 32, qs += 32) {
-    float amax = 0.0f;
-    for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[j]));
-    const float scale = amax / 127.0f;
-    const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
-    int32_t s = 0;
-    for (int j = 0; j < 32; ++j) {
-      const int q = static_cast<int>(std::roundf(x[j] * inv));  // |q| <= 127
-      qs[j] = static_cast<int8_t>(q);
-      s += q;
-    }
-    d[b] = scale;
-    sum[b] = s;
+void quantize_act_block_ref(const float* x, int8_t* q, float* d, int32_t* sum) {
+  float amax = 0.0f;
+  for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+  const float scale = amax / 127.0f;
+  const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+  int32_t s = 0;
+  for (int j = 0; j < 32; ++j) {
+    const int v = static_cast<int>(std::roundf(x[j] * inv));  // |v| <= 127
+    q[j] = static_cast<int8_t>(v);
+    s += v;
   }
+  *d = scale;
+  *sum = s;
+}
+
+namespace {
+
+// AVX2 (the build baseline) version of quantize_act_block_ref, bit-identical: the same f32 amax,
+// scale, reciprocal and product; roundf as trunc(v) plus one step away from zero when the
+// (exact, by Sterbenz) remainder v - trunc(v) is at least 0.5 in magnitude.
+inline void quantize_act_block_avx2(const float* x, int8_t* q, float* d, int32_t* sum) {
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+  __m256 v[4];
+  __m256 amax = _mm256_setzero_ps();
+  for (int i = 0; i < 4; ++i) {
+    v[i] = _mm256_loadu_ps(x + 8 * i);
+    amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_mask, v[i]));
+  }
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  const float scale = _mm_cvtss_f32(m) / 127.0f;
+  const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+  const __m256 vinv = _mm256_set1_ps(inv);
+  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  __m256i qi[4];
+  __m256i s = _mm256_setzero_si256();
+  for (int i = 0; i < 4; ++i) {
+    const __m256 p = _mm256_mul_ps(v[i], vinv);
+    const __m256 t = _mm256_round_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 frac = _mm256_andnot_ps(sign_mask, _mm256_sub_ps(p, t));
+    const __m256 step = _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ),
+                                      _mm256_or_ps(one, _mm256_and_ps(sign_mask, p)));
+    qi[i] = _mm256_cvtps_epi32(_mm256_add_ps(t, step));
+    s = _mm256_add_epi32(s, qi[i]);
+  }
+  // int32 -> int8 keeping element order (packs interleave 128-bit lanes; the permute undoes it).
+  const __m256i w01 = _mm256_packs_epi32(qi[0], qi[1]);
+  const __m256i w23 = _mm256_packs_epi32(qi[2], qi[3]);
+  const __m256i b = _mm256_packs_epi16(w01, w23);
+  const __m256i ordered = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), ordered);
+  __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+  s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+  s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+  *d = scale;
+  *sum = _mm_cvtsi128_si32(s4);
+}
+
+void quantize_plain_row(const float* x, int64_t blocks, int64_t padded, int8_t* qs, float* d, int32_t* sum) {
+  for (int64_t b = 0; b < blocks; ++b, x += 32, qs += 32) quantize_act_block_avx2(x, qs, &d[b], &sum[b]);
   for (int64_t b = blocks; b < padded; ++b, qs += 32) {
-    for (int j = 0; j < 32; ++j) qs[j] = 0;
+    std::memset(qs, 0, 32);
     d[b] = 0.0f;
     sum[b] = 0;
   }
 }
 
-void ActQ8::quantize(const float* x, int64_t nrows, int64_t ncols) {
+// Per pair of blocks: the 16-lane scale and correction vectors, and for PairsQ4 the reordered quants.
+void add_pair_vectors(ActLayout layout, int64_t padded, int8_t* qs, const float* d, const int32_t* sum,
+                      float* scale16, int32_t* corr16) {
+  for (int64_t p = 0; p < padded / 2; ++p, qs += 64, scale16 += 16, corr16 += 16) {
+    const int64_t b0 = 2 * p, b1 = 2 * p + 1;
+    for (int lane = 0; lane < 16; ++lane) {
+      // PairsQ8: lanes 0-7 block 0, 8-15 block 1. PairsQ4: groups of 4 lanes alternate blocks.
+      const bool second = layout == ActLayout::PairsQ8 ? lane >= 8 : ((lane / 4) & 1);
+      const int64_t b = second ? b1 : b0;
+      scale16[lane] = d[b];
+      corr16[lane] = layout == ActLayout::PairsQ8 ? -16 * sum[b] : -sum[b];
+    }
+    if (layout == ActLayout::PairsQ4) {
+      int8_t tmp[64];
+      std::memcpy(tmp, qs + 0, 16);        // block 0, elements 0..15
+      std::memcpy(tmp + 16, qs + 32, 16);  // block 1, elements 0..15
+      std::memcpy(tmp + 32, qs + 16, 16);  // block 0, elements 16..31
+      std::memcpy(tmp + 48, qs + 48, 16);  // block 1, elements 16..31
+      std::memcpy(qs, tmp, 64);
+    }
+  }
+}
+
+}  // namespace
+
+void ActQ8::quantize(const float* x, int64_t nrows, int64_t ncols, ActLayout lay) {
+  layout = lay;
   rows = nrows;
   cols = ncols;
   blocks = ncols / 32;
@@ -34,10 +109,21 @@ void ActQ8::quantize(const float* x, int64_t nrows, int64_t ncols) {
   qs.resize(static_cast<size_t>(rows * padded_blocks * 32));
   d.resize(static_cast<size_t>(rows * padded_blocks));
   sum.resize(static_cast<size_t>(rows * padded_blocks));
+  const bool pairs = layout != ActLayout::Plain;
+  if (pairs) {
+    pair_scale.resize(static_cast<size_t>(rows * padded_blocks * 8));
+    pair_corr.resize(static_cast<size_t>(rows * padded_blocks * 8));
+  }
 #pragma omp parallel for schedule(static) if (rows >= 4)
-  for (int64_t r = 0; r < rows; ++r)
-    quantize_act_row(x + r * cols, blocks, padded_blocks, qs.data() + r * padded_blocks * 32,
-                     d.data() + r * padded_blocks, sum.data() + r * padded_blocks);
+  for (int64_t r = 0; r < rows; ++r) {
+    int8_t* q = qs.data() + r * padded_blocks * 32;
+    float* dr = d.data() + r * padded_blocks;
+    int32_t* sr = sum.data() + r * padded_blocks;
+    quantize_plain_row(x + r * cols, blocks, padded_blocks, q, dr, sr);
+    if (pairs)
+      add_pair_vectors(layout, padded_blocks, q, dr, sr, pair_scale.data() + r * padded_blocks * 8,
+                       pair_corr.data() + r * padded_blocks * 8);
+  }
 }
 
 }  // namespace baimo::quant

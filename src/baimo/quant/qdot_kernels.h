@@ -21,6 +21,8 @@ constexpr int kMaxKernelRows = 8;  // activation rows per kernel call
 
 QRowsKernel q8_0_rows_kernel(CpuIsa isa);
 QRowsKernel q4_0_rows_kernel(CpuIsa isa);
+// The activation layout the kernel for (weight type, isa) reads; quantize ActQ8 with it.
+ActLayout act_layout_for(bool q4, CpuIsa isa);
 
 namespace kern {
 void q8_0_rows_scalar(const uint8_t*, size_t, int64_t, int64_t, const ActQ8&, int64_t, int, float*, int64_t);

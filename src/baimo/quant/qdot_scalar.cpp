@@ -52,6 +52,11 @@ void q4_0_rows_scalar(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t r1
 
 }  // namespace kern
 
+ActLayout act_layout_for(bool q4, CpuIsa isa) {
+  if (isa < CpuIsa::Avx512Bw) return ActLayout::Plain;
+  return q4 ? ActLayout::PairsQ4 : ActLayout::PairsQ8;
+}
+
 QRowsKernel q8_0_rows_kernel(CpuIsa isa) {
   switch (isa) {
     case CpuIsa::Avx512Vnni: return kern::q8_0_rows_avx512vnni;

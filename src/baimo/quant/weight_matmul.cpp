@@ -52,8 +52,9 @@ void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* 
       // instance: a lambda names a thread_local directly instead of capturing it, so bind a reference.
       static thread_local ActQ8 act_buffer;
       ActQ8& act = act_buffer;
-      act.quantize(x, batch, w.cols);
-      const QRowsKernel k = w.type == DType::Q8_0 ? q8_0_rows_kernel(isa) : q4_0_rows_kernel(isa);
+      const bool q4 = w.type == DType::Q4_0;
+      act.quantize(x, batch, w.cols, act_layout_for(q4, isa));
+      const QRowsKernel k = q4 ? q4_0_rows_kernel(isa) : q8_0_rows_kernel(isa);
       run_chunks(w.rows, batch, [&](int64_t r0, int64_t r1, int64_t b0, int nb) {
         k(wp, row_bytes, r0, r1, act, b0, nb, y, w.rows);
       });

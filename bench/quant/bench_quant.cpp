@@ -1,0 +1,158 @@
+// bench_quant: batch-1 matvec throughput of the inference weight formats against this machine's
+// memory bandwidth, measured in the same run (see /work/shared/BENCH.md).
+//   Anchor: a STREAM-style copy (OpenMP, memcpy per thread) of a 1 GiB buffer (--quick: 256 MiB);
+//           bandwidth = (bytes read + bytes written) / time.
+//   Work:   y = W x for W of shape 4864x896, 896x4864 and 151936x896 (rows x cols; Qwen2-0.5B's
+//           MLP up/down and LM head) in F32, Q8_0 and Q4_0. Each measurement rotates through enough
+//           copies of W (>= 512 MiB, --quick 128 MiB) that every call reads its weights from DRAM,
+//           as decoding a real model does.
+//   Order:  per repetition the copy, then every case, alternating A B A B; medians over repetitions.
+// Prints GB/s of weight bytes read and its fraction of the copy bandwidth, peak RSS, and last
+// `ratio quant <geometric mean over the three shapes of the Q4_0 fraction>`.
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "baimo/quant/block_formats.h"
+#include "baimo/quant/cpu_isa.h"
+#include "baimo/quant/weight_matmul.h"
+
+using namespace baimo;
+using namespace baimo::quant;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Buffer {  // page-aligned, first touched by the threads that use it
+  std::unique_ptr<uint8_t, decltype(&std::free)> p{nullptr, &std::free};
+  size_t size = 0;
+  explicit Buffer(size_t n) : p(static_cast<uint8_t*>(std::aligned_alloc(4096, (n + 4095) / 4096 * 4096)), &std::free), size(n) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i += 4096) std::memset(p.get() + i, 1, std::min<size_t>(4096, n - i));
+  }
+  uint8_t* data() { return p.get(); }
+};
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// One STREAM-style copy; returns GB/s counting bytes read plus bytes written.
+double copy_bandwidth(Buffer& src, Buffer& dst) {
+  const size_t n = src.size;
+  const auto t0 = Clock::now();
+#pragma omp parallel
+  {
+    const size_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const size_t per = (n / nt + 4095) / 4096 * 4096;
+    const size_t b = std::min(n, t * per), e = std::min(n, b + per);
+    if (e > b) std::memcpy(dst.data() + b, src.data() + b, e - b);
+  }
+  return 2.0 * n / seconds_since(t0) / 1e9;
+}
+
+struct Case {
+  std::string name;
+  DType type;
+  int64_t rows, cols;
+  size_t weight_bytes = 0;
+  std::vector<Buffer> copies;
+  size_t next = 0;
+  std::vector<double> gbps;
+};
+
+// Fills copies of a random weight in the case's format.
+void prepare(Case& c, size_t rotation_bytes, std::mt19937& rng) {
+  WeightMatrix probe{c.type, nullptr, c.rows, c.cols};
+  c.weight_bytes = probe.bytes();
+  const size_t ncopies = std::max<size_t>(1, (rotation_bytes + c.weight_bytes - 1) / c.weight_bytes);
+  c.copies.emplace_back(c.weight_bytes);
+  std::normal_distribution<float> nd(0.0f, 0.02f);
+  std::vector<float> row(c.cols);
+  const size_t rb = probe.row_bytes();
+  for (int64_t r = 0; r < c.rows; ++r) {
+    for (auto& v : row) v = nd(rng);
+    uint8_t* dst = c.copies[0].data() + r * rb;
+    if (c.type == DType::F32) std::memcpy(dst, row.data(), rb);
+    else if (c.type == DType::Q8_0) quantize_row_q8_0(row.data(), dst, c.cols);
+    else quantize_row_q4_0(row.data(), dst, c.cols);
+  }
+  for (size_t i = 1; i < ncopies; ++i) {
+    c.copies.emplace_back(c.weight_bytes);
+    std::memcpy(c.copies[i].data(), c.copies[0].data(), c.weight_bytes);
+  }
+}
+
+// Times one pass over all copies (one matvec per copy); returns GB/s of weight bytes read.
+double run_case(Case& c, const float* x, float* y) {
+  const auto t0 = Clock::now();
+  for (auto& buf : c.copies) weight_matmul({c.type, buf.data(), c.rows, c.cols}, x, 1, y);
+  return static_cast<double>(c.weight_bytes) * c.copies.size() / seconds_since(t0) / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--quick") quick = true;
+    else {
+      std::fprintf(stderr, "usage: bench_quant [--quick]\n");
+      return 2;
+    }
+  }
+  const size_t copy_bytes = quick ? (256u << 20) : (1u << 30);
+  const size_t rotation = quick ? (128u << 20) : (512u << 20);
+  const int reps = quick ? 3 : 9;
+
+  std::printf("# bench quant: threads %d, isa %s, copy buffer %zu MiB, rotation >= %zu MiB, %d repetitions\n",
+              omp_get_max_threads(), std::string(isa_name(best_isa())).c_str(), copy_bytes >> 20, rotation >> 20, reps);
+  Buffer src(copy_bytes), dst(copy_bytes);
+  std::mt19937 rng(1);
+  std::vector<Case> cases;
+  const int64_t shapes[3][2] = {{4864, 896}, {896, 4864}, {151936, 896}};
+  for (auto [type, tname] : {std::pair{DType::F32, "f32"}, {DType::Q8_0, "q8_0"}, {DType::Q4_0, "q4_0"}})
+    for (auto& s : shapes)
+      cases.push_back({std::string(tname) + "_" + std::to_string(s[0]) + "x" + std::to_string(s[1]), type, s[0], s[1],
+                       0, {}, 0, {}});
+  for (auto& c : cases) prepare(c, rotation, rng);
+
+  std::vector<float> x(4864), y(151936);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (auto& v : x) v = nd(rng);
+  for (auto& c : cases) run_case(c, x.data(), y.data());  // warm-up: page tables, thread pool, buffers
+  copy_bandwidth(src, dst);
+
+  std::vector<double> bw;
+  for (int r = 0; r < reps; ++r) {
+    bw.push_back(copy_bandwidth(src, dst));
+    for (auto& c : cases) c.gbps.push_back(run_case(c, x.data(), y.data()));
+  }
+  const double bound = median(bw);
+  std::printf("bench quant copy_bandwidth %.2f GB/s\n", bound);
+  double log_q4 = 0;
+  for (auto& c : cases) {
+    const double g = median(c.gbps);
+    std::printf("bench quant %s_weight_read %.2f GB/s\n", c.name.c_str(), g);
+    std::printf("bench quant %s_fraction_of_bound %.3f ratio\n", c.name.c_str(), g / bound);
+    std::printf("bench quant %s_matvec_time %.3f ms\n", c.name.c_str(), c.weight_bytes / (g * 1e9) * 1e3);
+    if (c.type == DType::Q4_0) log_q4 += std::log(g / bound) / 3;
+  }
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("bench quant peak_rss %.0f MB\n", ru.ru_maxrss / 1024.0);
+  std::printf("ratio quant %.3f\n", std::exp(log_q4));
+  return 0;
+}

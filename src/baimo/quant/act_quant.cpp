@@ -45,7 +45,8 @@ inline void quantize_act_block_avx2(const float* x, int8_t* q, float* d, int32_t
   __m256i qi[4];
   __m256i s = _mm256_setzero_si256();
   for (int i = 0; i < 4; ++i) {
-    const __m256 p = _mm256_mul_ps(v[i], vinv);
+    __m256 p = _mm256_mul_ps(v[i], vinv);
+    __asm__("" : "+x"(p));  // p must be the rounded product (as in the reference), never fused below
     const __m256 t = _mm256_round_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
     const __m256 frac = _mm256_andnot_ps(sign_mask, _mm256_sub_ps(p, t));
     const __m256 step = _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ),

@@ -9,6 +9,16 @@ namespace baimo::quant {
 
 // Blocks are read and written through memcpy: a row inside a GGUF file has no alignment promise.
 
+namespace {
+// Forces a product to be rounded to f32 before it is used: the build's default -ffp-contract=fast
+// would otherwise fuse x*id + 8.5f into one FMA, which truncates differently from ggml's reference
+// (product rounded, then added) in rare cases.
+inline float rounded(float v) {
+  __asm__("" : "+x"(v));
+  return v;
+}
+}  // namespace
+
 void quantize_row_q8_0(const float* x, void* dst, size_t n) {
   auto* out = static_cast<uint8_t*>(dst);
   for (size_t b = 0; b < n / kBlockElems; ++b, x += kBlockElems, out += sizeof(BlockQ8_0)) {
@@ -43,8 +53,8 @@ void quantize_row_q4_0(const float* x, void* dst, size_t n) {
     blk.d = f32_to_f16(d);
     for (int j = 0; j < kBlockElems / 2; ++j) {
       // (int8) truncates toward zero; x*id + 8.5 lies in [0.5, 16.5] by construction of d.
-      int q0 = static_cast<int8_t>(x[j] * id + 8.5f);
-      int q1 = static_cast<int8_t>(x[j + 16] * id + 8.5f);
+      int q0 = static_cast<int8_t>(rounded(x[j] * id) + 8.5f);
+      int q1 = static_cast<int8_t>(rounded(x[j + 16] * id) + 8.5f);
       q0 = q0 < 15 ? q0 : 15;
       q1 = q1 < 15 ? q1 : 15;
       blk.qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -147,4 +148,32 @@ TEST(BlockFormats, ErrorBoundsOnRandomRows) {
   std::vector<float> z(n);
   dequantize_row_q8_0(b8.data(), z.data(), n);
   EXPECT_EQ(q8(z), b8);
+}
+
+// ggml's reference rounds x*id to f32 and then adds 8.5; a fused multiply-add (which the build's
+// default -ffp-contract=fast would produce) truncates differently when x*id lies just beyond
+// -(k + 0.5). Find such inputs and check the quantizer takes the unfused path.
+TEST(BlockFormats, Q4_0ProductIsRoundedBeforeTheOffset) {
+  int found = 0;
+  for (float c : {1.1f, 1.3f, 0.7f, 3.3f, 0.013f, 5.9f, 0.37f}) {
+    std::vector<float> x(32, 0.0f);
+    x[0] = 8.0f * c;  // the extreme: d = -c
+    const float d = x[0] / -8.0f;
+    const float id = 1.0f / d;
+    for (float target = 0.5f; target < 7.6f; target += 1.0f) {
+      float v = target * c;
+      for (int step = 0; step < 400; ++step, v = std::nextafter(v, 0.0f)) {
+        volatile float prod = v * id;  // volatile: rounded to f32, never fused
+        const int unfused = static_cast<int8_t>(prod + 8.5f);
+        const int fused = static_cast<int8_t>(std::fma(v, id, 8.5f));
+        if (unfused == fused) continue;
+        x[1] = v;
+        auto b = q4(x);
+        EXPECT_EQ(b[2 + 1] & 0x0F, std::min(unfused, 15)) << "c " << c << " v " << v;
+        ++found;
+        break;
+      }
+    }
+  }
+  EXPECT_GT(found, 0) << "no input where fused and unfused rounding differ was found";
 }

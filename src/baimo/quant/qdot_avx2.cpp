@@ -20,12 +20,41 @@ inline float hsum256(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// One weight block k against NB activation rows, adding into acc[0..NB).
+template <int NB, bool kQ4>
+__attribute__((always_inline)) inline void block_step(const uint8_t* row, int64_t k, const int8_t* const* xq,
+                                                      const float* const* xd, const int32_t* const* xs, __m256* acc) {
+  constexpr size_t kBlockBytes = kQ4 ? 18 : 34;
+  const uint8_t* blk = row + k * kBlockBytes;
+  uint16_t dbits;
+  std::memcpy(&dbits, blk, 2);
+  const float dw = _cvtsh_ss(dbits);
+  __m256i wv, wabs = _mm256_setzero_si256();
+  if constexpr (kQ4) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+    wv = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0F));
+  } else {
+    wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+    wabs = _mm256_sign_epi8(wv, wv);
+  }
+#pragma GCC unroll 8
+  for (int b = 0; b < NB; ++b) {
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[b] + k * 32));
+    __m256i p32;
+    if constexpr (kQ4) {
+      p32 = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, xv), _mm256_set1_epi16(1));
+      p32 = _mm256_add_epi32(p32, _mm256_set1_epi32(-xs[b][k]));
+    } else {
+      p32 = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xv, wv)), _mm256_set1_epi16(1));
+    }
+    acc[b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_set1_ps(dw * xd[b][k]), acc[b]);
+  }
+}
+
 template <int NB, bool kQ4>
 void rows_avx2(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t r1, const ActQ8& x, int64_t b0, float* y,
                int64_t ldy) {
-  constexpr size_t kBlockBytes = kQ4 ? 18 : 34;
-  const __m256i ones16 = _mm256_set1_epi16(1);
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  constexpr int kChains = NB <= 4 ? 2 : 1;
   const int8_t* xq[NB];
   const float* xd[NB];
   const int32_t* xs[NB];
@@ -36,35 +65,21 @@ void rows_avx2(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t r1, const
   }
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = w + r * row_bytes;
-    __m256 acc[NB];
-    for (int b = 0; b < NB; ++b) acc[b] = _mm256_setzero_ps();
-    for (int64_t k = 0; k < x.blocks; ++k) {
-      const uint8_t* blk = row + k * kBlockBytes;
-      uint16_t dbits;
-      std::memcpy(&dbits, blk, 2);
-      const float dw = _cvtsh_ss(dbits);
-      __m256i wv, wabs = _mm256_setzero_si256();
-      if constexpr (kQ4) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
-        wv = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), low4);
-      } else {
-        wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
-        wabs = _mm256_sign_epi8(wv, wv);
-      }
-#pragma GCC unroll 8
-      for (int b = 0; b < NB; ++b) {
-        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[b] + k * 32));
-        __m256i p32;
-        if constexpr (kQ4) {
-          p32 = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, xv), ones16);
-          p32 = _mm256_add_epi32(p32, _mm256_set1_epi32(-xs[b][k]));
-        } else {
-          p32 = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xv, wv)), ones16);
-        }
-        acc[b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_set1_ps(dw * xd[b][k]), acc[b]);
-      }
+    // Two accumulator chains (even / odd blocks) for small batches hide the FMA latency.
+    __m256 acc[kChains][NB];
+    for (int c = 0; c < kChains; ++c)
+      for (int b = 0; b < NB; ++b) acc[c][b] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + kChains <= x.blocks; k += kChains) {
+#pragma GCC unroll 2
+      for (int c = 0; c < kChains; ++c) block_step<NB, kQ4>(row, k + c, xq, xd, xs, acc[c]);
     }
-    for (int b = 0; b < NB; ++b) y[(b0 + b) * ldy + r] = hsum256(acc[b]);
+    for (; k < x.blocks; ++k) block_step<NB, kQ4>(row, k, xq, xd, xs, acc[0]);
+    for (int b = 0; b < NB; ++b) {
+      __m256 a = acc[0][b];
+      if constexpr (kChains == 2) a = _mm256_add_ps(a, acc[1][b]);
+      y[(b0 + b) * ldy + r] = hsum256(a);
+    }
   }
 }
 

@@ -1,0 +1,45 @@
+// Sampler: picks the next token from one row of logits.
+// Order of operations (as in llama.cpp / OpenAI semantics): logit_bias, then repetition /
+// presence / frequency penalties over the tokens seen so far, then greedy (temperature == 0) or
+// temperature -> top-k -> top-p -> min-p -> draw. The RNG is owned per sequence and seeded, so the
+// same seed and the same logits give the same tokens.
+// logits: (V) floats, modified in place by the penalties.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+namespace baimo {
+
+struct SamplingParams {
+  float temperature = 1.0f;       // 0 = greedy
+  int top_k = 0;                  // 0 = off
+  float top_p = 1.0f;             // 1 = off
+  float min_p = 0.0f;             // 0 = off; keep tokens with p >= min_p * p_max
+  float repetition_penalty = 1.0f;  // 1 = off; CTRL-style: logit>0 ? logit/r : logit*r
+  float presence_penalty = 0.0f;    // OpenAI: -= presence * (count > 0)
+  float frequency_penalty = 0.0f;   // OpenAI: -= frequency * count
+  std::unordered_map<int32_t, float> logit_bias;
+  uint64_t seed = 0;
+};
+
+class Sampler {
+ public:
+  explicit Sampler(SamplingParams params);
+  // history: tokens the penalties look at (prompt + generated, as the caller chooses).
+  int32_t sample(std::span<float> logits, std::span<const int32_t> history);
+  const SamplingParams& params() const { return params_; }
+
+ private:
+  SamplingParams params_;
+  std::mt19937_64 rng_;
+  std::vector<std::pair<float, int32_t>> candidates_;  // reused across calls
+  std::unordered_map<int32_t, int> counts_;            // reused across calls
+};
+
+// Log-softmax of one logits row into out (same length); used for per-token log-probs.
+void log_softmax_row(std::span<const float> logits, std::span<float> out);
+
+}  // namespace baimo

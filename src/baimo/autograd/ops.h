@@ -1,0 +1,57 @@
+// Differentiable ops (coarse and fused). Each is implemented with its backward beside it in
+// autograd/op_<name>.cpp. Outputs are allocated from the thread's activation arena.
+// Conventions: shapes in comments; "(..., C)" means any leading dims flattened to rows;
+// I32 tensors (token ids, positions, targets) are plain Tensors, not Vars (no gradient).
+// Bad shapes or out-of-range ids throw baimo::Error with the op name and the shapes.
+#pragma once
+#include <optional>
+
+#include "baimo/autograd/var.h"
+
+namespace baimo::ag {
+
+// ---- transformer ops ----
+// weight: (V, C), ids: I32 (B, T) (or (n)) -> (B, T, C). ids must be in [0, V).
+Var embedding(const Var& weight, const Tensor& ids);
+// x: (..., in), weight: (out, in) (Hugging Face layout), bias: (out) or undefined -> (..., out).
+Var linear(const Var& x, const Var& weight, const Var& bias = Var());
+// x: (..., C), weight: (C) -> y = x / sqrt(mean(x^2) + eps) * weight.
+Var rmsnorm(const Var& x, const Var& weight, float eps);
+// x: (B, T, H*D) (heads packed in the last dim), positions: I32 (T) or (B, T) -> same shape.
+// Llama/Qwen2 rotate_half: pairs (i, i + D/2) rotated by pos * theta^(-2i/D).
+Var rope(const Var& x, const Tensor& positions, int64_t n_heads, float theta);
+// Causal self-attention with grouped-query heads, scale 1/sqrt(D).
+// q: (B, T, Hq*D), k, v: (B, T, Hkv*D) -> (B, T, Hq*D). Fused (flash-style: online softmax over
+// key blocks; backward recomputes the probabilities from the saved log-sum-exp).
+Var attention(const Var& q, const Var& k, const Var& v, int64_t n_heads, int64_t n_kv_heads);
+// silu(gate) * up, gate, up: same shape.
+Var swiglu(const Var& gate, const Var& up);
+// a + b, same shape (residual).
+Var add(const Var& a, const Var& b);
+// Fused log-softmax + cross-entropy. logits: (..., V), targets: I32 with numel = rows.
+// Mean over rows whose target != ignore_index -> (1). Targets outside [0, V) other than the
+// ignore index are an error. All rows ignored -> loss 0 with zero gradient.
+Var cross_entropy(const Var& logits, const Tensor& targets, int32_t ignore_index = -100);
+
+// ---- small ops that objectives compose ----
+// log_softmax(logits)[r, targets[r]] -> (rows) (shape of targets); 0 where target == ignore.
+Var token_logprobs(const Var& logits, const Tensor& targets, int32_t ignore_index = -100);
+// sum(x * mask) / sum(mask) -> (1). mask: F32, same numel as x (0/1 or weights). sum(mask)==0 -> 0.
+Var masked_mean(const Var& x, const Tensor& mask);
+// Masked sum: sum(x * mask) -> (1).
+Var masked_sum(const Var& x, const Tensor& mask);
+Var log_sigmoid(const Var& x);                  // log(1 / (1 + exp(-x))), stable
+Var exp(const Var& x);
+Var neg(const Var& x);
+Var scale(const Var& x, float s);               // s * x
+Var add_scalar(const Var& x, float s);          // x + s
+Var clamp(const Var& x, float lo, float hi);    // gradient 0 where clamped
+Var mul(const Var& a, const Var& b);            // same shape
+Var sub(const Var& a, const Var& b);            // same shape
+Var minimum(const Var& a, const Var& b);        // elementwise min; gradient to the smaller (a on ties)
+Var maximum(const Var& a, const Var& b);        // elementwise max; gradient to the larger (a on ties)
+Var sum(const Var& x);                          // -> (1)
+Var mean(const Var& x);                         // -> (1)
+Var reshape(const Var& x, const Shape& shape);  // same numel, no copy of the value
+
+}  // namespace baimo::ag

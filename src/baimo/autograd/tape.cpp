@@ -1,0 +1,43 @@
+#include "baimo/autograd/tape.h"
+
+#include "baimo/util/error.h"
+
+namespace baimo::ag {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+void Tape::record(std::function<void()> backward_fn) { ops_.push_back(std::move(backward_fn)); }
+
+void Tape::run_backward() {
+  for (size_t i = ops_.size(); i-- > 0;) ops_[i]();
+  ops_.clear();
+}
+
+Tape& tape() {
+  thread_local Tape t;
+  return t;
+}
+
+void backward(const Var& loss, float seed) {
+  if (!loss.defined() || loss.numel() != 1)
+    fail("backward: loss must be a single value, got shape {}", loss.defined() ? loss.shape().str() : "()");
+  if (!loss.requires_grad()) fail("backward: loss does not depend on any Var that requires a gradient");
+  bool acc;
+  float* g = loss.grad_for_write(acc);
+  g[0] = acc ? g[0] + seed : seed;
+  tape().run_backward();
+}
+
+void reset_step() {
+  tape().clear();
+  tape().arena().reset();
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+
+NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
+
+}  // namespace baimo::ag

@@ -1,0 +1,101 @@
+// Backend: the compute kernels behind every autograd op, on raw contiguous f32 buffers.
+// Contract:
+// - Models and trainers never call kernels directly; autograd ops call backend().<kernel>.
+//   `cpu` is the only backend now; a `cuda` one implements the same interface (pointers are then
+//   device pointers) without touching models or trainers.
+// - Every *_bwd kernel takes `accumulate`: false => overwrite the gradient buffer (it may hold
+//   garbage), true => add into it. Parameter gradients (dW, db, dw) are always accumulated when
+//   `accumulate` is true, the same rule.
+// - Shapes are given as sizes; all buffers are contiguous row-major.
+#pragma once
+#include <cstdint>
+
+namespace baimo {
+
+enum class UnaryOp : int { Exp, LogSigmoid, Neg, Scale, AddScalar, Clamp };
+enum class BinaryOp : int { Add, Sub, Mul, Min, Max };
+struct UnaryArgs {  // scalars for the unary ops that take them
+  float scale = 1.f;       // Scale: y = scale * x; AddScalar: y = x + scale
+  float lo = 0.f, hi = 0.f;  // Clamp: y = min(max(x, lo), hi); gradient 0 outside [lo, hi]
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // C(M,N) = alpha * op(A) op(B) + beta * C, row-major; op = transpose when trans_x.
+  virtual void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                    const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                    int64_t ldc) = 0;
+
+  // Embedding. W: (V, C), ids: (n), out: (n, C). Bad ids (outside [0, V)) are checked by the op.
+  virtual void embedding_fwd(const float* W, const int32_t* ids, int64_t n, int64_t C,
+                             float* out) = 0;
+  // dW (V, C) += scatter of dout rows by ids (always accumulates; deterministic order).
+  virtual void embedding_bwd(const float* dout, const int32_t* ids, int64_t n, int64_t C,
+                             int64_t V, float* dW) = 0;
+
+  // RMSNorm over the last dim. x, y: (rows, C), w: (C), rstd: (rows) saved for backward.
+  virtual void rmsnorm_fwd(const float* x, const float* w, int64_t rows, int64_t C, float eps,
+                           float* y, float* rstd) = 0;
+  // dx (rows, C) (overwrite or accumulate), dw (C) (+= when accumulate_w else overwrite).
+  virtual void rmsnorm_bwd(const float* dy, const float* x, const float* w, const float* rstd,
+                           int64_t rows, int64_t C, float* dx, bool accumulate_x, float* dw,
+                           bool accumulate_w) = 0;
+
+  // Rotary embedding, rotate_half convention: for each head, pairs (i, i + D/2), angle
+  // pos * theta^(-2i/D). x, y: (B, T, H, D); pos: (B, T). inverse=true applies the transpose
+  // rotation (the backward). y may alias x. When accumulate, y += rotated x.
+  virtual void rope(const float* x, const int32_t* pos, int64_t B, int64_t T, int64_t H, int64_t D,
+                    float theta, bool inverse, float* y, bool accumulate) = 0;
+
+  // Causal grouped-query attention, softmax scale 1/sqrt(D). q: (B, T, Hq, D),
+  // k, v: (B, T, Hkv, D) with Hq % Hkv == 0 (query head h reads kv head h / (Hq / Hkv)).
+  // out: (B, T, Hq, D); lse: (B, Hq, T) log-sum-exp of the scaled scores, saved for backward.
+  // Memory beyond the inputs/outputs: one block of scores per thread.
+  virtual void attention_fwd(const float* q, const float* k, const float* v, int64_t B, int64_t T,
+                             int64_t Hq, int64_t Hkv, int64_t D, float* out, float* lse) = 0;
+  // Recomputes the probabilities from q, k and lse. dq, dk, dv as in the contract above.
+  virtual void attention_bwd(const float* dout, const float* q, const float* k, const float* v,
+                             const float* out, const float* lse, int64_t B, int64_t T, int64_t Hq,
+                             int64_t Hkv, int64_t D, float* dq, float* dk, float* dv,
+                             bool accumulate_q, bool accumulate_k, bool accumulate_v) = 0;
+
+  // SwiGLU: out = silu(gate) * up, all (n).
+  virtual void swiglu_fwd(const float* gate, const float* up, int64_t n, float* out) = 0;
+  virtual void swiglu_bwd(const float* dout, const float* gate, const float* up, int64_t n,
+                          float* dgate, float* dup, bool accumulate_gate, bool accumulate_up) = 0;
+
+  // Log-softmax statistics over rows of logits (N, V): lse[r] = log sum exp logits[r, :].
+  // If targets is non-null, picked[r] = logits[r, targets[r]] - lse[r] (0 where target == ignore).
+  virtual void logsoftmax_rows(const float* logits, const int32_t* targets, int64_t N, int64_t V,
+                               int32_t ignore_index, float* lse, float* picked) = 0;
+  // dlogits[r, :] (+)= coef[r] * (softmax(logits[r]) - onehot(targets[r])); rows with
+  // target == ignore_index get 0 (or nothing added). coef: (N).
+  virtual void logsoftmax_pick_bwd(const float* logits, const int32_t* targets, const float* lse,
+                                   const float* coef, int64_t N, int64_t V, int32_t ignore_index,
+                                   float* dlogits, bool accumulate) = 0;
+
+  // Elementwise ops over n values.
+  virtual void unary(UnaryOp op, const UnaryArgs& args, const float* x, int64_t n, float* y) = 0;
+  // dx (+)= dy * dy/dx, given x and the forward output y.
+  virtual void unary_bwd(UnaryOp op, const UnaryArgs& args, const float* x, const float* y,
+                         const float* dy, int64_t n, float* dx, bool accumulate) = 0;
+  virtual void binary(BinaryOp op, const float* a, const float* b, int64_t n, float* y) = 0;
+  // da (+)= dy * dy/da, db (+)= dy * dy/db; da or db may be null (not needed).
+  virtual void binary_bwd(BinaryOp op, const float* a, const float* b, const float* dy, int64_t n,
+                          float* da, bool accumulate_a, float* db, bool accumulate_b) = 0;
+  // dst (+)= alpha * src over n values (gradient plumbing).
+  virtual void axpy(float alpha, const float* src, int64_t n, float* dst, bool accumulate) = 0;
+  // Sums: returns sum of x (double accumulation), or sum of x*mask when mask is non-null.
+  virtual double sum(const float* x, const float* mask, int64_t n) = 0;
+  // Column sums: db (N) (+)= sum over rows of dy (M, N) (bias gradient).
+  virtual void sum_rows(const float* dy, int64_t M, int64_t N, float* db, bool accumulate) = 0;
+};
+
+Backend& backend();             // the active backend (cpu unless set)
+void set_backend(Backend* b);   // null restores cpu
+Backend& cpu_backend();
+
+}  // namespace baimo

@@ -7,6 +7,7 @@
 //           copies of W (>= 256 MiB, --quick 128 MiB) that every call reads its weights from DRAM,
 //           as decoding a real model does.
 //   Order:  per repetition the copy, then every case, alternating A B A B; medians over repetitions.
+// Also, for 4864x896: batch-8 decode (weight GB/s) and a 128-row prefill (GFLOP/s), for reference.
 // Prints GB/s of weight bytes read and its fraction of the copy bandwidth, peak RSS, and last
 // `ratio quant <geometric mean over the three shapes of the Q4_0 fraction>`.
 #include <omp.h>
@@ -69,8 +70,9 @@ struct Case {
   int64_t rows, cols;
   size_t weight_bytes = 0;
   std::vector<Buffer> copies;
-  size_t next = 0;
   std::vector<double> gbps;
+  std::vector<double> gbps_b8;         // decode batch 8 (4864x896 only)
+  std::vector<double> gflops_prefill;  // batch 128 (4864x896 only)
 };
 
 // Fills copies of a random weight in the case's format.
@@ -95,11 +97,12 @@ void prepare(Case& c, size_t rotation_bytes, std::mt19937& rng) {
   }
 }
 
-// Times one pass over all copies (one matvec per copy); returns GB/s of weight bytes read.
-double run_case(Case& c, const float* x, float* y) {
+// Times one pass over all copies (one matmul of `batch` activation rows per copy); returns the
+// seconds per call.
+double run_case(Case& c, const float* x, float* y, int64_t batch = 1) {
   const auto t0 = Clock::now();
-  for (auto& buf : c.copies) weight_matmul({c.type, buf.data(), c.rows, c.cols}, x, 1, y);
-  return static_cast<double>(c.weight_bytes) * c.copies.size() / seconds_since(t0) / 1e9;
+  for (auto& buf : c.copies) weight_matmul({c.type, buf.data(), c.rows, c.cols}, x, batch, y);
+  return seconds_since(t0) / c.copies.size();
 }
 
 }  // namespace
@@ -126,10 +129,11 @@ int main(int argc, char** argv) {
   for (auto [type, tname] : {std::pair{DType::F32, "f32"}, {DType::Q8_0, "q8_0"}, {DType::Q4_0, "q4_0"}})
     for (auto& s : shapes)
       cases.push_back({std::string(tname) + "_" + std::to_string(s[0]) + "x" + std::to_string(s[1]), type, s[0], s[1],
-                       0, {}, 0, {}});
+                       0, {}, {}, {}, {}});
   for (auto& c : cases) prepare(c, rotation, rng);
 
-  std::vector<float> x(4864), y(151936);
+  constexpr int64_t kPrefill = 128;
+  std::vector<float> x(4864 * kPrefill), y(151936 * 8);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   for (auto& v : x) v = nd(rng);
   for (auto& c : cases) run_case(c, x.data(), y.data());  // warm-up: page tables, thread pool, buffers
@@ -138,7 +142,16 @@ int main(int argc, char** argv) {
   std::vector<double> bw;
   for (int r = 0; r < reps; ++r) {
     bw.push_back(copy_bandwidth(src, dst));
-    for (auto& c : cases) c.gbps.push_back(run_case(c, x.data(), y.data()));
+    for (auto& c : cases) {
+      c.gbps.push_back(c.weight_bytes / run_case(c, x.data(), y.data()) / 1e9);
+      if (c.rows == 4864) {  // batch 8 decode and a 128-token prefill on the MLP-up shape
+        c.gbps_b8.push_back(c.weight_bytes / run_case(c, x.data(), y.data(), 8) / 1e9);
+        Buffer& w = c.copies[0];
+        const auto t0 = Clock::now();
+        weight_matmul({c.type, w.data(), c.rows, c.cols}, x.data(), kPrefill, y.data());
+        c.gflops_prefill.push_back(2.0 * c.rows * c.cols * kPrefill / seconds_since(t0) / 1e9);
+      }
+    }
   }
   const double bound = median(bw);
   std::printf("bench quant copy_bandwidth %.2f GB/s\n", bound);
@@ -149,6 +162,10 @@ int main(int argc, char** argv) {
     std::printf("bench quant %s_fraction_of_bound %.3f ratio\n", c.name.c_str(), g / bound);
     std::printf("bench quant %s_matvec_time %.3f ms\n", c.name.c_str(), c.weight_bytes / (g * 1e9) * 1e3);
     if (c.type == DType::Q4_0) log_q4 += std::log(g / bound) / 3;
+    if (!c.gbps_b8.empty()) {
+      std::printf("bench quant %s_batch8_weight_read %.2f GB/s\n", c.name.c_str(), median(c.gbps_b8));
+      std::printf("bench quant %s_prefill128 %.1f GFLOP/s\n", c.name.c_str(), median(c.gflops_prefill));
+    }
   }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);

@@ -18,7 +18,8 @@ constexpr int64_t kRowChunk = 16;
 template <class Kernel>
 void run_chunks(int64_t rows, int64_t batch, const Kernel& kernel) {
   const int64_t chunks = (rows + kRowChunk - 1) / kRowChunk;
-#pragma omp parallel for schedule(static)
+  // Dynamic: on a shared machine a descheduled thread's chunks go to the one still running.
+#pragma omp parallel for schedule(dynamic, 1)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t r0 = c * kRowChunk, r1 = std::min(rows, r0 + kRowChunk);
     for (int64_t b0 = 0; b0 < batch; b0 += kMaxKernelRows)

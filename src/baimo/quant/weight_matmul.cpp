@@ -1,5 +1,7 @@
 #include "baimo/quant/weight_matmul.h"
 
+#include <omp.h>
+
 #include <algorithm>
 
 #include "baimo/quant/act_quant.h"
@@ -11,19 +13,25 @@ namespace baimo::quant {
 
 namespace {
 
-// Weight rows per work item: enough to amortize scheduling, few enough that a chunk (at most
-// ~16 rows x 20 KB for f32 rows of 4864) stays in L2 while all activation tiles pass over it.
-constexpr int64_t kRowChunk = 16;
+// Work items: about 8 per thread of contiguous weight rows (long sequential streams for the
+// hardware prefetchers, few scheduling events), handed out dynamically so that on a shared machine
+// a descheduled thread's share goes to the one still running. Within an item, tiles of 16 rows
+// stay in cache while every activation tile (8 rows) passes over them.
+constexpr int64_t kRowTile = 16;
 
 template <class Kernel>
 void run_chunks(int64_t rows, int64_t batch, const Kernel& kernel) {
-  const int64_t chunks = (rows + kRowChunk - 1) / kRowChunk;
-  // Dynamic: on a shared machine a descheduled thread's chunks go to the one still running.
+  const int64_t threads = omp_get_max_threads();
+  const int64_t per_item = std::max<int64_t>(kRowTile, (rows + threads * 8 - 1) / (threads * 8));
+  const int64_t items = (rows + per_item - 1) / per_item;
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t r0 = c * kRowChunk, r1 = std::min(rows, r0 + kRowChunk);
-    for (int64_t b0 = 0; b0 < batch; b0 += kMaxKernelRows)
-      kernel(r0, r1, b0, static_cast<int>(std::min<int64_t>(kMaxKernelRows, batch - b0)));
+  for (int64_t it = 0; it < items; ++it) {
+    const int64_t end = std::min(rows, (it + 1) * per_item);
+    for (int64_t r0 = it * per_item; r0 < end; r0 += kRowTile) {
+      const int64_t r1 = std::min(end, r0 + kRowTile);
+      for (int64_t b0 = 0; b0 < batch; b0 += kMaxKernelRows)
+        kernel(r0, r1, b0, static_cast<int>(std::min<int64_t>(kMaxKernelRows, batch - b0)));
+    }
   }
 }
 

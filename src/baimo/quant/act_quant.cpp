@@ -76,25 +76,31 @@ void quantize_plain_row(const float* x, int64_t blocks, int64_t padded, int8_t* 
   }
 }
 
-// Per pair of blocks: the 16-lane scale and correction vectors, and for PairsQ4 the reordered quants.
-void add_pair_vectors(ActLayout layout, int64_t padded, int8_t* qs, const float* d, const int32_t* sum,
-                      float* scale16, int32_t* corr16) {
-  for (int64_t p = 0; p < padded / 2; ++p, qs += 64, scale16 += 16, corr16 += 16) {
-    const int64_t b0 = 2 * p, b1 = 2 * p + 1;
+// Per pair of blocks of row r: the 64 quants in the layout's order and the 16-lane scale and
+// correction vectors, written to the row's tiled entries.
+void add_pair_vectors(ActQ8& a, int64_t r) {
+  const int8_t* q = a.row_qs(r);
+  const float* d = a.row_d(r);
+  const int32_t* sum = a.row_sum(r);
+  const bool q4 = a.layout == ActLayout::PairsQ4;
+  for (int64_t p = 0; p < a.padded_blocks / 2; ++p, q += 64) {
+    const int64_t e = a.pair_entry(r, p);
+    int8_t* dq = a.pair_qs.data() + e * 64;
+    float* scale16 = a.pair_scale.data() + e * 16;
+    int32_t* corr16 = a.pair_corr.data() + e * 16;
     for (int lane = 0; lane < 16; ++lane) {
       // PairsQ8: lanes 0-7 block 0, 8-15 block 1. PairsQ4: groups of 4 lanes alternate blocks.
-      const bool second = layout == ActLayout::PairsQ8 ? lane >= 8 : ((lane / 4) & 1);
-      const int64_t b = second ? b1 : b0;
+      const int64_t b = 2 * p + (q4 ? ((lane / 4) & 1) : (lane >= 8));
       scale16[lane] = d[b];
-      corr16[lane] = layout == ActLayout::PairsQ8 ? -16 * sum[b] : -sum[b];
+      corr16[lane] = q4 ? -sum[b] : -16 * sum[b];
     }
-    if (layout == ActLayout::PairsQ4) {
-      int8_t tmp[64];
-      std::memcpy(tmp, qs + 0, 16);        // block 0, elements 0..15
-      std::memcpy(tmp + 16, qs + 32, 16);  // block 1, elements 0..15
-      std::memcpy(tmp + 32, qs + 16, 16);  // block 0, elements 16..31
-      std::memcpy(tmp + 48, qs + 48, 16);  // block 1, elements 16..31
-      std::memcpy(qs, tmp, 64);
+    if (q4) {
+      std::memcpy(dq + 0, q + 0, 16);    // block 0, elements 0..15
+      std::memcpy(dq + 16, q + 32, 16);  // block 1, elements 0..15
+      std::memcpy(dq + 32, q + 16, 16);  // block 0, elements 16..31
+      std::memcpy(dq + 48, q + 48, 16);  // block 1, elements 16..31
+    } else {
+      std::memcpy(dq, q, 64);
     }
   }
 }
@@ -112,6 +118,7 @@ void ActQ8::quantize(const float* x, int64_t nrows, int64_t ncols, ActLayout lay
   sum.resize(static_cast<size_t>(rows * padded_blocks));
   const bool pairs = layout != ActLayout::Plain;
   if (pairs) {
+    pair_qs.resize(static_cast<size_t>(rows * padded_blocks * 32));
     pair_scale.resize(static_cast<size_t>(rows * padded_blocks * 8));
     pair_corr.resize(static_cast<size_t>(rows * padded_blocks * 8));
   }
@@ -121,9 +128,7 @@ void ActQ8::quantize(const float* x, int64_t nrows, int64_t ncols, ActLayout lay
     float* dr = d.data() + r * padded_blocks;
     int32_t* sr = sum.data() + r * padded_blocks;
     quantize_plain_row(x + r * cols, blocks, padded_blocks, q, dr, sr);
-    if (pairs)
-      add_pair_vectors(layout, padded_blocks, q, dr, sr, pair_scale.data() + r * padded_blocks * 8,
-                       pair_corr.data() + r * padded_blocks * 8);
+    if (pairs) add_pair_vectors(*this, r);
   }
 }
 

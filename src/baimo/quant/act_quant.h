@@ -5,13 +5,16 @@
 // the quants, which the kernels use to undo their unsigned-offset tricks. Rows are padded to an
 // even number of blocks with zero quants, zero scale and zero sum, so kernels may process blocks in
 // pairs. Quantization is deterministic and independent of the ISA and of the layout.
-// Layouts (what the kernel that consumes it expects):
-//   Plain   : qs in element order; d and sum per block. (scalar, AVX2)
-//   PairsQ8 : as Plain, plus per pair of blocks 16-lane vectors pair_scale = [d0 x8, d1 x8] and
-//             pair_corr = [-16 s0 x8, -16 s1 x8]. (AVX-512, Q8_0 weights)
-//   PairsQ4 : qs of each pair reordered to [b0 0..15, b1 0..15, b0 16..31, b1 16..31] (matching the
-//             cheapest unpacking of two Q4_0 blocks' nibbles), pair_scale = [d0 x4, d1 x4, d0 x4,
-//             d1 x4], pair_corr = -s in the same lane pattern. (AVX-512, Q4_0 weights)
+// Layouts (what the kernel that consumes it expects); qs, d and sum are always filled row-major:
+//   Plain   : nothing more. (scalar, AVX2)
+//   PairsQ8 : per pair of blocks, 64 quants in element order and 16-lane vectors
+//             pair_scale = [d0 x8, d1 x8], pair_corr = [-16 s0 x8, -16 s1 x8]. (AVX-512, Q8_0)
+//   PairsQ4 : per pair, quants ordered [b0 0..15, b1 0..15, b0 16..31, b1 16..31] (the cheapest
+//             unpacking of two Q4_0 blocks' nibbles), pair_scale = [d0 x4, d1 x4, d0 x4, d1 x4],
+//             pair_corr = -s in the same lane pattern. (AVX-512, Q4_0)
+//   Pair data is tile-interleaved: rows go in tiles of kTileRows, and within a tile of n rows the
+//   entry for (pair p, row b) is number p * n + b, so a kernel walking the pairs of all rows of a
+//   tile reads one contiguous stream with constant offsets.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +29,8 @@ enum class ActLayout { Plain, PairsQ8, PairsQ4 };
 void quantize_act_block_ref(const float* x, int8_t* q, float* d, int32_t* sum);
 
 struct ActQ8 {
+  static constexpr int64_t kTileRows = 8;  // == kMaxKernelRows of the kernels
+
   ActLayout layout = ActLayout::Plain;
   int64_t rows = 0;
   int64_t cols = 0;
@@ -34,8 +39,9 @@ struct ActQ8 {
   std::vector<int8_t> qs;     // (rows, padded_blocks * 32)
   std::vector<float> d;       // (rows, padded_blocks)
   std::vector<int32_t> sum;   // (rows, padded_blocks)
-  std::vector<float> pair_scale;   // Pairs*: (rows, padded_blocks / 2, 16)
-  std::vector<int32_t> pair_corr;  // Pairs*: (rows, padded_blocks / 2, 16)
+  std::vector<int8_t> pair_qs;     // Pairs*: (rows * padded_blocks / 2) entries of 64, tiled
+  std::vector<float> pair_scale;   // Pairs*: (rows * padded_blocks / 2) entries of 16, tiled
+  std::vector<int32_t> pair_corr;  // Pairs*: (rows * padded_blocks / 2) entries of 16, tiled
 
   // x: (rows, cols) f32, row-major. Reuses the vectors' capacity (no allocation once warm).
   void quantize(const float* x, int64_t rows, int64_t cols, ActLayout layout = ActLayout::Plain);
@@ -43,8 +49,16 @@ struct ActQ8 {
   const int8_t* row_qs(int64_t r) const { return qs.data() + r * padded_blocks * 32; }
   const float* row_d(int64_t r) const { return d.data() + r * padded_blocks; }
   const int32_t* row_sum(int64_t r) const { return sum.data() + r * padded_blocks; }
-  const float* row_pair_scale(int64_t r) const { return pair_scale.data() + r * padded_blocks * 8; }
-  const int32_t* row_pair_corr(int64_t r) const { return pair_corr.data() + r * padded_blocks * 8; }
+  // Pair data of the tile starting at row b0 (a multiple of kTileRows); it holds tile_rows(b0) rows.
+  int64_t tile_rows(int64_t b0) const { return rows - b0 < kTileRows ? rows - b0 : kTileRows; }
+  const int8_t* tile_pair_qs(int64_t b0) const { return pair_qs.data() + b0 * padded_blocks * 32; }
+  const float* tile_pair_scale(int64_t b0) const { return pair_scale.data() + b0 * padded_blocks * 8; }
+  const int32_t* tile_pair_corr(int64_t b0) const { return pair_corr.data() + b0 * padded_blocks * 8; }
+  // Index of the entry (row r, pair p) in the pair arrays (in entries: 64 quants or 16 lanes).
+  int64_t pair_entry(int64_t r, int64_t p) const {
+    const int64_t b0 = r / kTileRows * kTileRows;
+    return b0 * (padded_blocks / 2) + p * tile_rows(b0) + (r - b0);
+  }
 };
 
 }  // namespace baimo::quant

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -14,7 +15,7 @@ using namespace baimo::quant;
 TEST(ActQuant, MatchesReferenceBitForBit) {
   std::mt19937 rng(8);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  const int64_t rows = 5, cols = 32 * 41;
+  const int64_t rows = 11, cols = 32 * 41;  // a full tile of 8 rows and a partial one of 3
   std::vector<float> x(rows * cols);
   for (size_t i = 0; i < x.size(); ++i) {
     const int64_t blk = i / 32;
@@ -39,18 +40,21 @@ TEST(ActQuant, MatchesReferenceBitForBit) {
         if (b < a.blocks) quantize_act_block_ref(&x[r * cols + b * 32], q, &d, &s);
         ASSERT_EQ(a.row_d(r)[b], d);
         ASSERT_EQ(a.row_sum(r)[b], s);
-        for (int j = 0; j < 32; ++j) {
-          // Position of element j of block b in the layout.
-          int64_t pos = b * 32 + j;
-          if (layout == ActLayout::PairsQ4) pos = (b / 2) * 64 + (j / 16) * 32 + (b % 2) * 16 + j % 16;
-          ASSERT_EQ(a.row_qs(r)[pos], q[j]) << "row " << r << " block " << b << " j " << j;
-        }
+        for (int j = 0; j < 32; ++j) ASSERT_EQ(a.row_qs(r)[b * 32 + j], q[j]) << "row " << r << " block " << b;
         if (layout != ActLayout::Plain) {
+          // Tiled entry of (row r, pair b/2): tiles of 8 rows, entry p * tile_rows + row-in-tile.
+          const int64_t t0 = r / 8 * 8, nt = std::min<int64_t>(8, rows - t0);
+          const int64_t e = t0 * a.padded_blocks / 2 + (b / 2) * nt + (r - t0);
+          ASSERT_EQ(a.pair_entry(r, b / 2), e);
+          for (int j = 0; j < 32; ++j) {
+            const int64_t pos = layout == ActLayout::PairsQ4 ? (j / 16) * 32 + (b % 2) * 16 + j % 16 : (b % 2) * 32 + j;
+            ASSERT_EQ(a.pair_qs[e * 64 + pos], q[j]) << "row " << r << " block " << b << " j " << j;
+          }
           for (int lane = 0; lane < 16; ++lane) {
             const bool second = layout == ActLayout::PairsQ8 ? lane >= 8 : ((lane / 4) & 1);
             if (second != (b % 2 == 1)) continue;
-            EXPECT_EQ(a.row_pair_scale(r)[(b / 2) * 16 + lane], d);
-            EXPECT_EQ(a.row_pair_corr(r)[(b / 2) * 16 + lane], layout == ActLayout::PairsQ8 ? -16 * s : -s);
+            EXPECT_EQ(a.pair_scale[e * 16 + lane], d);
+            EXPECT_EQ(a.pair_corr[e * 16 + lane], layout == ActLayout::PairsQ8 ? -16 * s : -s);
           }
         }
       }

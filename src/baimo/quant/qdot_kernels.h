@@ -5,6 +5,8 @@
 // nibble - 8) with the 32 activation quants. Every ISA computes dot_int exactly; only the f32
 // accumulation order of the scaled block results differs.
 // w: rows of blocks, row r starting at w + r * row_bytes (no alignment needed).
+// b0 must be a multiple of kMaxKernelRows and nb = min(kMaxKernelRows, x.rows - b0): the AVX-512
+// kernels read whole activation tiles (ActQ8::kTileRows).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +19,7 @@ namespace baimo::quant {
 using QRowsKernel = void (*)(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t r1, const ActQ8& x,
                              int64_t b0, int nb, float* y, int64_t ldy);
 
-constexpr int kMaxKernelRows = 8;  // activation rows per kernel call
+constexpr int kMaxKernelRows = 8;  // activation rows per kernel call (== ActQ8::kTileRows)
 
 QRowsKernel q8_0_rows_kernel(CpuIsa isa);
 QRowsKernel q4_0_rows_kernel(CpuIsa isa);

@@ -1,0 +1,131 @@
+// baimo train-step --model DIR --batch FILE [--steps N] [--lr ..] [--beta1 ..] [--beta2 ..] [--eps ..]
+//                  [--weight-decay ..] [--decay-all] [--clip ..] [--dump-dir DIR] [--out DIR]
+// Runs N full training steps (forward, cross-entropy, backward, optional global-norm clipping,
+// AdamW) of a model directory on one fixed batch and prints each step's loss. The batch is a
+// safetensors file with integer tensors input_ids (B, T) and targets (B, T) (-100 = ignored).
+// --dump-dir writes outputs.safetensors (logits (B, T, V) of the first forward, loss (N): every
+// step's loss) and grads.safetensors (first step's gradients under HF names); --out saves the
+// updated model directory. Used to check baimo against other implementations
+// (tests/reference/test_model_vs_torch.py) and to see a model learn a batch.
+#include <filesystem>
+
+#include "baimo/autograd/tape.h"
+#include "baimo/cli/command.h"
+#include "baimo/formats/safetensors.h"
+#include "baimo/model/lm_loss.h"
+#include "baimo/model/transformer.h"
+#include "baimo/train/optimizer.h"
+#include "baimo/train/param_groups.h"
+#include "baimo/util/error.h"
+
+namespace baimo::cli {
+namespace {
+
+struct TrainStepArgs {
+  std::string model, batch, dump_dir, out;
+  int steps = 1;
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f, clip = 0.0f;
+  bool decay_all = false;
+};
+
+// input_ids and targets from a safetensors batch file, checked against the model.
+std::pair<Tensor, Tensor> read_batch(const std::string& path, const ModelConfig& cfg) {
+  SafetensorsFile f(path);
+  const SafetensorInfo& in = f->get("input_ids");
+  const SafetensorInfo& tg = f->get("targets");
+  if (in.shape.size() != 2 || in.shape[0] < 1 || in.shape[1] < 1)
+    fail("{}: tensor \"input_ids\" must be (batch, tokens) with both at least 1", path);
+  if (tg.shape != in.shape) fail("{}: tensor \"targets\" must have the shape of \"input_ids\"", path);
+  if (in.shape[1] > cfg.max_position_embeddings)
+    fail("{}: {} tokens per row exceed max_position_embeddings {}", path, in.shape[1], cfg.max_position_embeddings);
+  std::vector<int64_t> ids = f->read_i64("input_ids"), targets = f->read_i64("targets");
+  std::vector<int32_t> ids32(ids.size()), targets32(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] < 0 || ids[i] >= cfg.vocab_size)
+      fail("{}: input_ids[{}] = {} is outside the vocabulary [0, {})", path, i, ids[i], cfg.vocab_size);
+    if (targets[i] != -100 && (targets[i] < 0 || targets[i] >= cfg.vocab_size))
+      fail("{}: targets[{}] = {} is neither -100 nor inside the vocabulary [0, {})", path, i, targets[i],
+           cfg.vocab_size);
+    ids32[i] = static_cast<int32_t>(ids[i]);
+    targets32[i] = static_cast<int32_t>(targets[i]);
+  }
+  Shape s{in.shape[0], in.shape[1]};
+  return {Tensor::from_ids(s, ids32), Tensor::from_ids(s, targets32)};
+}
+
+std::vector<int64_t> dims(const Shape& s) { return std::vector<int64_t>(s.d, s.d + s.n); }
+
+void run_train_step(const TrainStepArgs& a) {
+  namespace fs = std::filesystem;
+  if (a.steps < 1) fail("--steps {}: expected at least 1", a.steps);
+  Transformer model = Transformer::load(a.model);
+  auto [ids, targets] = read_batch(a.batch, model.config());
+  train::AdamW opt(train::adamw_groups(model, a.decay_all), {a.beta1, a.beta2, a.eps, a.weight_decay});
+  std::vector<ag::Var> params = model.param_vars();
+
+  std::vector<float> losses, first_logits;
+  Shape logits_shape;
+  std::vector<std::vector<float>> first_grads;
+  for (int step = 0; step < a.steps; ++step) {
+    opt.zero_grad();
+    ag::Var logits = model.logits(ids);
+    ag::Var loss = ag::cross_entropy(logits, targets);
+    ag::backward(loss);
+    losses.push_back(loss.item());
+    if (step == 0 && !a.dump_dir.empty()) {
+      const float* lv = logits.value().data<float>();
+      first_logits.assign(lv, lv + logits.numel());
+      logits_shape = logits.shape();
+      for (const auto& p : params) {
+        Tensor g = p.grad();
+        first_grads.emplace_back(g.data<float>(), g.data<float>() + g.numel());
+      }
+    }
+    float norm = a.clip > 0 ? train::clip_grad_norm(params, a.clip) : 0.0f;
+    opt.step(a.lr);
+    ag::reset_step();
+    if (a.clip > 0)
+      std::printf("step %d loss %.6f grad_norm %.6f\n", step + 1, losses.back(), norm);
+    else
+      std::printf("step %d loss %.6f\n", step + 1, losses.back());
+  }
+  if (!a.dump_dir.empty()) {
+    fs::create_directories(a.dump_dir);
+    save_safetensors((fs::path(a.dump_dir) / "outputs.safetensors").string(),
+                     {{"logits", dims(logits_shape), first_logits},
+                      {"loss", {static_cast<int64_t>(losses.size())}, losses}});
+    std::vector<SafetensorWrite> grads;
+    for (size_t i = 0; i < params.size(); ++i)
+      grads.push_back({model.params()[i].spec.name, model.params()[i].spec.shape, first_grads[i]});
+    save_safetensors((fs::path(a.dump_dir) / "grads.safetensors").string(), grads);
+  }
+  if (!a.out.empty()) {
+    ModelDirSave opts;
+    opts.tokenizer_json = model_dir_tokenizer(a.model);
+    opts.generation_config_json = model_dir_generation_config(a.model);
+    model.save(a.out, opts);
+  }
+}
+
+BAIMO_COMMAND(90, [](CLI::App& root) {
+  auto a = std::make_shared<TrainStepArgs>();
+  auto* sub = root.add_subcommand("train-step", "Run training steps of a model on one fixed batch; dump logits, "
+                                                "gradients and the updated model");
+  sub->add_option("--model", a->model, "Model directory")->required();
+  sub->add_option("--batch", a->batch, "safetensors file with input_ids (B, T) and targets (B, T), -100 = ignore")
+      ->required();
+  sub->add_option("--steps", a->steps, "Number of steps (default 1)");
+  sub->add_option("--lr", a->lr, "Learning rate (default 1e-3)");
+  sub->add_option("--beta1", a->beta1, "AdamW beta1 (default 0.9)");
+  sub->add_option("--beta2", a->beta2, "AdamW beta2 (default 0.999)");
+  sub->add_option("--eps", a->eps, "AdamW epsilon (default 1e-8)");
+  sub->add_option("--weight-decay", a->weight_decay, "Decoupled weight decay on weight matrices (default 0)");
+  sub->add_flag("--decay-all", a->decay_all, "Apply weight decay to every parameter (norms, biases, embeddings too)");
+  sub->add_option("--clip", a->clip, "Clip the global gradient norm to this value (default: no clipping)");
+  sub->add_option("--dump-dir", a->dump_dir, "Write outputs.safetensors and grads.safetensors here");
+  sub->add_option("--out", a->out, "Save the updated model directory here");
+  sub->callback([a] { run_train_step(*a); });
+});
+
+}  // namespace
+}  // namespace baimo::cli

@@ -1,0 +1,14 @@
+// Language-model loss: mean next-token cross-entropy of the model's logits.
+// ids, targets: I32 (B, T); targets[b, t] is the token that should follow ids[b, 0..t]
+// (ids shifted by one), ignore_index (-100) excludes a position. -> scalar Var (1).
+#pragma once
+#include "baimo/model/transformer.h"
+
+namespace baimo {
+
+inline ag::Var lm_loss(const Transformer& model, const Tensor& ids, const Tensor& targets,
+                       int32_t ignore_index = -100) {
+  return ag::cross_entropy(model.logits(ids), targets, ignore_index);
+}
+
+}  // namespace baimo

@@ -1,0 +1,99 @@
+#include "baimo/model/transformer.h"
+
+#include <numeric>
+
+#include "baimo/model/init.h"
+#include "baimo/util/error.h"
+
+namespace baimo {
+
+namespace {
+std::span<float> values(const ag::Var& v) {
+  return {v.value().data<float>(), static_cast<size_t>(v.numel())};
+}
+}  // namespace
+
+Transformer::Transformer(const ModelConfig& cfg) : cfg_(cfg) {
+  cfg_.validate("model config");
+  for (ParamSpec& s : param_layout(cfg_)) {
+    Tensor t = Tensor::zeros(Shape(std::span<const int64_t>(s.shape)));
+    index_[s.name] = params_.size();
+    params_.push_back({s, ag::Var::leaf(t, true, s.name)});
+  }
+  wire();
+}
+
+Transformer Transformer::random(const ModelConfig& cfg, uint64_t seed) {
+  Transformer m(cfg);
+  for (auto& p : m.params_) init_param(p.spec, cfg.initializer_range, seed, values(p.var));
+  return m;
+}
+
+Transformer Transformer::load(const std::string& dir) {
+  Transformer m(load_model_dir_config(dir));
+  load_model_weights(dir, m.cfg_, [&](const ParamSpec& s) { return values(m.param(s.name)); });
+  return m;
+}
+
+void Transformer::save(const std::string& dir, const ModelDirSave& opts) const {
+  std::vector<SafetensorWrite> writes;
+  for (const auto& p : params_) writes.push_back({p.spec.name, p.spec.shape, values(p.var)});
+  save_model_dir(dir, cfg_, writes, opts);
+}
+
+std::vector<ag::Var> Transformer::param_vars() const {
+  std::vector<ag::Var> out;
+  for (const auto& p : params_) out.push_back(p.var);
+  return out;
+}
+
+const ag::Var& Transformer::param(const std::string& name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) fail("model has no parameter \"{}\"", name);
+  return params_[it->second].var;
+}
+
+void Transformer::wire() {
+  auto opt = [&](int64_t l, const char* suffix) {
+    auto it = index_.find(layer_param(l, suffix));
+    return it == index_.end() ? ag::Var() : params_[it->second].var;
+  };
+  const float eps = static_cast<float>(cfg_.rms_norm_eps);
+  embed_ = param("model.embed_tokens.weight");
+  norm_ = {param("model.norm.weight"), eps};
+  lm_head_ = cfg_.tie_word_embeddings ? embed_ : param("lm_head.weight");
+  blocks_.clear();
+  for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
+    nn::DecoderBlock b;
+    b.input_layernorm = {opt(l, "input_layernorm.weight"), eps};
+    b.post_attention_layernorm = {opt(l, "post_attention_layernorm.weight"), eps};
+    b.self_attn.q_proj = {opt(l, "self_attn.q_proj.weight"), opt(l, "self_attn.q_proj.bias")};
+    b.self_attn.k_proj = {opt(l, "self_attn.k_proj.weight"), opt(l, "self_attn.k_proj.bias")};
+    b.self_attn.v_proj = {opt(l, "self_attn.v_proj.weight"), opt(l, "self_attn.v_proj.bias")};
+    b.self_attn.o_proj = {opt(l, "self_attn.o_proj.weight"), opt(l, "self_attn.o_proj.bias")};
+    b.self_attn.n_heads = cfg_.num_attention_heads;
+    b.self_attn.n_kv_heads = cfg_.num_key_value_heads;
+    b.self_attn.rope_theta = static_cast<float>(cfg_.rope_theta);
+    b.mlp.gate_proj = {opt(l, "mlp.gate_proj.weight"), {}};
+    b.mlp.up_proj = {opt(l, "mlp.up_proj.weight"), {}};
+    b.mlp.down_proj = {opt(l, "mlp.down_proj.weight"), {}};
+    blocks_.push_back(std::move(b));
+  }
+}
+
+ag::Var Transformer::hidden(const Tensor& ids) const {
+  if (ids.dtype() != DType::I32 || ids.dim() != 2) fail("model input ids must be I32 (B, T), got {}", ids.shape().str());
+  const int64_t T = ids.size(1);
+  if (T > cfg_.max_position_embeddings)
+    fail("sequence length {} exceeds max_position_embeddings {}", T, cfg_.max_position_embeddings);
+  std::vector<int32_t> pos(static_cast<size_t>(T));
+  std::iota(pos.begin(), pos.end(), 0);
+  Tensor positions = Tensor::from_ids({T}, pos);
+  ag::Var x = ag::embedding(embed_, ids);  // (B, T, C)
+  for (const auto& b : blocks_) x = b(x, positions);
+  return norm_(x);
+}
+
+ag::Var Transformer::lm_head(const ag::Var& h) const { return ag::linear(h, lm_head_); }
+
+}  // namespace baimo

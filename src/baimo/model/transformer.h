@@ -1,0 +1,60 @@
+// Transformer: the decoder-only language model of the Llama / Qwen2 / Mistral family.
+//   x = embed_tokens[ids]; for each layer: x = DecoderBlock(x) (nn/block.h); x = norm(x)
+//   logits = x lm_head^T   (lm_head = embed_tokens when tie_word_embeddings)
+// Contract:
+// - Parameters are f32 autograd leaves named and shaped as param_layout(config) says (HF names);
+//   a tied model has no lm_head.weight parameter (the embedding gets both gradients).
+// - random(): init.h values, deterministic by seed. load()/save(): a model directory (model_dir.h).
+// - Forward records on the calling thread's tape (autograd/tape.h) unless a NoGradGuard is alive.
+// - ids: I32 (B, T) with 0 <= id < vocab_size and T <= max_position_embeddings; positions are
+//   0..T-1 in every row. Violations throw baimo::Error.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "baimo/model/config.h"
+#include "baimo/model/model_dir.h"
+#include "baimo/model/param_layout.h"
+#include "baimo/nn/block.h"
+
+namespace baimo {
+
+class Transformer {
+ public:
+  struct Param {
+    ParamSpec spec;
+    ag::Var var;
+  };
+
+  // Parameters allocated and zero-filled (callers fill them: random() and load() do).
+  explicit Transformer(const ModelConfig& cfg);
+  static Transformer random(const ModelConfig& cfg, uint64_t seed);
+  static Transformer load(const std::string& dir);
+  // Writes config.json + model.safetensors (+ tokenizer / generation config per opts).
+  void save(const std::string& dir, const ModelDirSave& opts = {}) const;
+
+  const ModelConfig& config() const { return cfg_; }
+  const std::vector<Param>& params() const { return params_; }
+  std::vector<ag::Var> param_vars() const;
+  // The parameter with this HF name; baimo::Error when there is none.
+  const ag::Var& param(const std::string& name) const;
+
+  // ids: I32 (B, T) -> hidden states after the final norm (B, T, C)
+  ag::Var hidden(const Tensor& ids) const;
+  // h: (B, T, C) -> logits (B, T, V)
+  ag::Var lm_head(const ag::Var& h) const;
+  // ids: I32 (B, T) -> logits (B, T, V)
+  ag::Var logits(const Tensor& ids) const { return lm_head(hidden(ids)); }
+
+ private:
+  void wire();  // builds the nn layers from params_
+  ModelConfig cfg_;
+  std::vector<Param> params_;
+  std::map<std::string, size_t> index_;
+  ag::Var embed_, lm_head_;
+  nn::RMSNorm norm_;
+  std::vector<nn::DecoderBlock> blocks_;
+};
+
+}  // namespace baimo

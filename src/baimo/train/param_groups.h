@@ -1,0 +1,22 @@
+// AdamW parameter groups for a Transformer: weight decay on the linear layers' weight matrices
+// (and an untied lm_head), none on the embedding, RMSNorm weights and biases -- the usual
+// GPT / Llama recipe. decay_all = true puts every parameter in one decayed group (torch's
+// default when a model's parameters() go to AdamW unsorted).
+#pragma once
+#include <vector>
+
+#include "baimo/model/transformer.h"
+#include "baimo/train/optimizer.h"
+
+namespace baimo::train {
+
+inline std::vector<ParamGroup> adamw_groups(const Transformer& model, bool decay_all = false) {
+  ParamGroup decay{{}, true}, no_decay{{}, false};
+  for (const auto& p : model.params())
+    (decay_all || p.spec.kind == ParamKind::Matrix ? decay : no_decay).params.push_back(p.var);
+  std::vector<ParamGroup> out{decay};
+  if (!no_decay.params.empty()) out.push_back(no_decay);
+  return out;
+}
+
+}  // namespace baimo::train

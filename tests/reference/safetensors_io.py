@@ -1,0 +1,45 @@
+"""A minimal safetensors reader/writer for the reference tests (Debian ships no python3-safetensors):
+u64 little-endian header length, JSON header {name: {dtype, shape, data_offsets}}, raw data."""
+import json
+import struct
+
+import numpy as np
+
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
+
+
+def read(path):
+    """Returns {name: numpy array}; BF16 is widened to float32."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    data = raw[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        if info["dtype"] == "BF16":
+            u = np.frombuffer(data[b:e], dtype=np.uint16).astype(np.uint32) << 16
+            arr = u.view(np.float32)
+        else:
+            arr = np.frombuffer(data[b:e], dtype=_DTYPES[info["dtype"]])
+        out[name] = arr.reshape(info["shape"]).copy()
+    return out
+
+
+def write(path, tensors):
+    """tensors: {name: numpy array of a dtype in _DTYPES}."""
+    rev = {np.dtype(v): k for k, v in _DTYPES.items()}
+    header, blobs, off = {}, [], 0
+    for name, arr in tensors.items():
+        arr = np.ascontiguousarray(arr)
+        b = arr.tobytes()
+        header[name] = {"dtype": rev[arr.dtype], "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
+        off += len(b)
+        blobs.append(b)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))

@@ -21,22 +21,34 @@ def read(path):
             continue
         b, e = info["data_offsets"]
         if info["dtype"] == "BF16":
-            u = np.frombuffer(data[b:e], dtype=np.uint16).astype(np.uint32) << 16
-            arr = u.view(np.float32)
+            arr = from_bf16(np.frombuffer(data[b:e], dtype=np.uint16))
         else:
             arr = np.frombuffer(data[b:e], dtype=_DTYPES[info["dtype"]])
         out[name] = arr.reshape(info["shape"]).copy()
     return out
 
 
-def write(path, tensors):
-    """tensors: {name: numpy array of a dtype in _DTYPES}."""
+def to_bf16(arr):
+    """float32 -> bfloat16 bits (round to nearest even), as uint16."""
+    u = np.ascontiguousarray(arr, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def from_bf16(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def write(path, tensors, bf16=False):
+    """tensors: {name: numpy array of a dtype in _DTYPES}; bf16=True stores float32 arrays as BF16."""
     rev = {np.dtype(v): k for k, v in _DTYPES.items()}
     header, blobs, off = {}, [], 0
     for name, arr in tensors.items():
         arr = np.ascontiguousarray(arr)
+        dtype = rev[arr.dtype]
+        if bf16 and arr.dtype == np.float32:
+            arr, dtype = to_bf16(arr), "BF16"
         b = arr.tobytes()
-        header[name] = {"dtype": rev[arr.dtype], "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
+        header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
         off += len(b)
         blobs.append(b)
     h = json.dumps(header).encode()

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""baimo's transformer against a plain-PyTorch Llama/Qwen2 (torch_reference_model.py, float64) on two
-configs: Llama with full multi-head attention and an untied LM head, and Qwen2 with grouped-query
-attention, q/k/v bias and tied embeddings.
+"""baimo's transformer against a plain-PyTorch Llama/Qwen2 (torch_reference_model.py, float64) on three
+configs: Llama with full multi-head attention and an untied LM head; Qwen2 with grouped-query
+attention, q/k/v bias and tied embeddings; Llama with attention_bias (q/k/v/o), GQA and an explicit
+head_dim != hidden / heads, loaded from BF16.
 
 For each: `baimo init` writes a model directory; its initialisation is checked (normal(0, range)
 matrices, unit norms, zero biases); then every parameter is replaced by random values (so biases
@@ -48,7 +49,16 @@ CONFIGS = {
         "initializer_range": 0.1, "tie_word_embeddings": True, "hidden_act": "silu",
         "sliding_window": 32768, "use_sliding_window": False,
     },
+    # Llama's attention_bias (bias on q, k, v and o), head_dim wider than hidden / heads, and weights
+    # handed to baimo as BF16 (so the bf16 -> f32 load is checked too).
+    "llama_gqa_allbias_headdim_bf16": {
+        "model_type": "llama", "vocab_size": 90, "hidden_size": 40, "intermediate_size": 64,
+        "num_hidden_layers": 2, "num_attention_heads": 6, "num_key_value_heads": 2, "head_dim": 12,
+        "max_position_embeddings": 64, "rope_theta": 10000.0, "rms_norm_eps": 1e-5,
+        "initializer_range": 0.1, "tie_word_embeddings": False, "attention_bias": True, "hidden_act": "silu",
+    },
 }
+BF16_INPUT = {"llama_gqa_allbias_headdim_bf16"}
 
 failures = []
 
@@ -81,6 +91,25 @@ def check_init(name, cfg, weights):
             failures.append(f"{name}: {k} mean {w.mean():.3g} std {w.std():.3g}, expected normal(0, {r})")
 
 
+def check_bad_batches(model_dir, workdir, V):
+    """A batch file baimo cannot use is a clear error (exit 1, naming the file and the tensor)."""
+    ok = np.zeros((2, 5), np.int64)
+    cases = {
+        "targets": {"input_ids": ok, "targets": np.full((2, 5), V, np.int64)},
+        "input_ids": {"input_ids": np.full((2, 5), -1, np.int64), "targets": ok},
+        "shape of": {"input_ids": ok, "targets": ok[:, :4].copy()},
+        "missing tensor": {"input_ids": ok},
+        "max_position_embeddings": {"input_ids": np.zeros((1, 65), np.int64), "targets": np.zeros((1, 65), np.int64)},
+    }
+    for needle, tensors in cases.items():
+        path = os.path.join(workdir, "bad.safetensors")
+        st.write(path, tensors)
+        r = subprocess.run([BAIMO, "train-step", "--model", model_dir, "--batch", path],
+                           capture_output=True, text=True)
+        if r.returncode != 1 or path not in r.stderr or needle not in r.stderr:
+            failures.append(f"bad batch ({needle}): exit {r.returncode}, stderr {r.stderr.strip()!r}")
+
+
 def run(name, cfg, workdir):
     cfg_path = os.path.join(workdir, "config.json")
     with open(cfg_path, "w") as f:
@@ -95,7 +124,9 @@ def run(name, cfg, workdir):
     for k, w in weights.items():
         base = 1.0 if k.endswith("norm.weight") else 0.0
         weights[k] = (base + rng.normal(0.0, 0.2 if base else 0.1, w.shape)).astype(np.float32)
-    st.write(os.path.join(model_dir, "model.safetensors"), weights)
+        if name in BF16_INPUT:
+            weights[k] = st.from_bf16(st.to_bf16(weights[k]))  # the values baimo will read
+    st.write(os.path.join(model_dir, "model.safetensors"), weights, bf16=name in BF16_INPUT)
 
     B, T, V = 3, 17, cfg["vocab_size"]
     ids = rng.integers(0, V, (B, T + 1))
@@ -148,6 +179,7 @@ def run(name, cfg, workdir):
         # The update itself, a sharper test of the optimizer (looser bound: see EPS).
         upd = check(f"{name}: update of {n}", got_weights[n] - before[n], p.detach().numpy() - before[n], UPDATE_TOL)
         worst_update = max(worst_update, upd)
+    check_bad_batches(model_dir, workdir, V)
     worst = max(errs, key=errs.get)
     print(f"{name}: {len(errs)} comparisons, loss {got_out['loss'][0]:.6f} -> {got_out['loss'][1]:.6f}, "
           f"worst relative error {errs[worst]:.2e} ({worst}), worst update error {worst_update:.2e}")

@@ -1,0 +1,24 @@
+// Tokenizers stored in GGUF files, and opening any tokenizer file by path.
+// Contract:
+// - tokenizer_from_gguf: tokenizer.ggml.model must be "gpt2" (byte-level BPE); tokens (string
+//   array, GPT-2 byte-to-unicode form), merges ("a b" strings, rank = index), token_type (1 normal,
+//   3 control, 4 user-defined, 6 byte, ...: control and user-defined tokens become added tokens,
+//   control ones special), bos/eos ids (tokenizer.ggml.bos_token_id / eos_token_id, checked < n),
+//   tokenizer.ggml.pre picks the pre-tokenizer ("gpt-2"/"gpt2"/absent -> Gpt2, "deepseek-coder",
+//   "llama3"/"llama-bpe" -> Cl100k, "qwen2" -> Qwen2, ...; unknown -> baimo::Error naming it).
+//   Anything malformed throws baimo::Error naming the file and key.
+// - load_tokenizer(path, tiktoken_pattern): *.json -> tokenizer.json, *.gguf (or GGUF magic) ->
+//   GGUF, anything else -> a tiktoken rank file with pattern `tiktoken_pattern` ("cl100k"/"o200k";
+//   empty: guessed from the file name: contains "o200k" -> O200k, else Cl100k).
+#pragma once
+#include <string>
+
+#include "baimo/formats/gguf_reader.h"
+#include "baimo/tokenizer/tokenizer.h"
+
+namespace baimo {
+
+Tokenizer tokenizer_from_gguf(const GgufReader& gguf);
+Tokenizer load_tokenizer(const std::string& path, const std::string& tiktoken_pattern = "");
+
+}  // namespace baimo

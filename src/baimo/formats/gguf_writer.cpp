@@ -29,7 +29,7 @@ uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 }  // namespace
 
-uint32_t ggml_type_id(DType t) {
+uint32_t GgufWriter::ggml_type_id(DType t) {
   switch (t) {
     case DType::F32: return 0;
     case DType::F16: return 1;
@@ -45,7 +45,7 @@ uint32_t ggml_type_id(DType t) {
   fail("GGUF has no tensor type for {}", dtype_info(t).name);
 }
 
-void GgufWriter::put(std::string_view key, GgufValueType type, std::string payload) {
+void GgufWriter::put(std::string_view key, ValueType type, std::string payload) {
   if (key.empty()) fail("GGUF metadata key is empty");
   if (key.size() > 65535) fail("GGUF metadata key '{}...' is longer than 65535 bytes", key.substr(0, 40));
   for (auto& kv : kvs_) {
@@ -62,7 +62,7 @@ void GgufWriter::put(std::string_view key, GgufValueType type, std::string paylo
   void GgufWriter::fn(std::string_view key, T v) { \
     std::string p;                                 \
     append_le<T>(p, v);                            \
-    put(key, GgufValueType::tag, std::move(p));    \
+    put(key, GgufWriter::ValueType::tag, std::move(p));    \
   }
 BAIMO_GGUF_SCALAR(set_u8, uint8_t, U8)
 BAIMO_GGUF_SCALAR(set_i8, int8_t, I8)
@@ -82,53 +82,53 @@ void GgufWriter::set_u32(std::string_view key, uint32_t v) {
   }
   std::string p;
   append_le<uint32_t>(p, v);
-  put(key, GgufValueType::U32, std::move(p));
+  put(key, ValueType::U32, std::move(p));
 }
 
 void GgufWriter::set_bool(std::string_view key, bool v) {
-  put(key, GgufValueType::Bool, std::string(1, v ? '\1' : '\0'));
+  put(key, ValueType::Bool, std::string(1, v ? '\1' : '\0'));
 }
 
 void GgufWriter::set_string(std::string_view key, std::string_view v) {
   std::string p;
   append_string(p, v);
-  put(key, GgufValueType::String, std::move(p));
+  put(key, ValueType::String, std::move(p));
 }
 
 template <class T>
-void GgufWriter::put_array(std::string_view key, GgufValueType elem, std::span<const T> v) {
+void GgufWriter::put_array(std::string_view key, ValueType elem, std::span<const T> v) {
   std::string p;
   append_le<uint32_t>(p, static_cast<uint32_t>(elem));
   append_le<uint64_t>(p, v.size());
   for (const T& e : v) append_le<T>(p, e);
-  put(key, GgufValueType::Array, std::move(p));
+  put(key, ValueType::Array, std::move(p));
 }
 
-void GgufWriter::set_array(std::string_view key, std::span<const uint8_t> v) { put_array(key, GgufValueType::U8, v); }
-void GgufWriter::set_array(std::string_view key, std::span<const int8_t> v) { put_array(key, GgufValueType::I8, v); }
-void GgufWriter::set_array(std::string_view key, std::span<const uint16_t> v) { put_array(key, GgufValueType::U16, v); }
-void GgufWriter::set_array(std::string_view key, std::span<const int16_t> v) { put_array(key, GgufValueType::I16, v); }
-void GgufWriter::set_array(std::string_view key, std::span<const uint32_t> v) { put_array(key, GgufValueType::U32, v); }
-void GgufWriter::set_array(std::string_view key, std::span<const int32_t> v) { put_array(key, GgufValueType::I32, v); }
-void GgufWriter::set_array(std::string_view key, std::span<const float> v) { put_array(key, GgufValueType::F32, v); }
-void GgufWriter::set_array(std::string_view key, std::span<const uint64_t> v) { put_array(key, GgufValueType::U64, v); }
-void GgufWriter::set_array(std::string_view key, std::span<const int64_t> v) { put_array(key, GgufValueType::I64, v); }
-void GgufWriter::set_array(std::string_view key, std::span<const double> v) { put_array(key, GgufValueType::F64, v); }
+void GgufWriter::set_array(std::string_view key, std::span<const uint8_t> v) { put_array(key, ValueType::U8, v); }
+void GgufWriter::set_array(std::string_view key, std::span<const int8_t> v) { put_array(key, ValueType::I8, v); }
+void GgufWriter::set_array(std::string_view key, std::span<const uint16_t> v) { put_array(key, ValueType::U16, v); }
+void GgufWriter::set_array(std::string_view key, std::span<const int16_t> v) { put_array(key, ValueType::I16, v); }
+void GgufWriter::set_array(std::string_view key, std::span<const uint32_t> v) { put_array(key, ValueType::U32, v); }
+void GgufWriter::set_array(std::string_view key, std::span<const int32_t> v) { put_array(key, ValueType::I32, v); }
+void GgufWriter::set_array(std::string_view key, std::span<const float> v) { put_array(key, ValueType::F32, v); }
+void GgufWriter::set_array(std::string_view key, std::span<const uint64_t> v) { put_array(key, ValueType::U64, v); }
+void GgufWriter::set_array(std::string_view key, std::span<const int64_t> v) { put_array(key, ValueType::I64, v); }
+void GgufWriter::set_array(std::string_view key, std::span<const double> v) { put_array(key, ValueType::F64, v); }
 
 void GgufWriter::set_bool_array(std::string_view key, const std::vector<bool>& v) {
   std::string p;
-  append_le<uint32_t>(p, static_cast<uint32_t>(GgufValueType::Bool));
+  append_le<uint32_t>(p, static_cast<uint32_t>(ValueType::Bool));
   append_le<uint64_t>(p, v.size());
   for (bool b : v) p.push_back(b ? '\1' : '\0');
-  put(key, GgufValueType::Array, std::move(p));
+  put(key, ValueType::Array, std::move(p));
 }
 
 void GgufWriter::set_string_array(std::string_view key, const std::vector<std::string>& v) {
   std::string p;
-  append_le<uint32_t>(p, static_cast<uint32_t>(GgufValueType::String));
+  append_le<uint32_t>(p, static_cast<uint32_t>(ValueType::String));
   append_le<uint64_t>(p, v.size());
   for (const auto& s : v) append_string(p, s);
-  put(key, GgufValueType::Array, std::move(p));
+  put(key, ValueType::Array, std::move(p));
 }
 
 GgufWriter::Tensor& GgufWriter::new_tensor(std::string_view name, DType type, std::vector<int64_t> shape) {

@@ -25,17 +25,17 @@
 
 namespace baimo {
 
-enum class GgufValueType : uint32_t {
-  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7,
-  String = 8, Array = 9, U64 = 10, I64 = 11, F64 = 12,
-};
-
-// ggml's type id for a DType (F32 0, F16 1, Q4_0 2, Q8_0 8, Q4_K 12, Q6_K 14, I32 26, I64 27,
-// BF16 30); throws baimo::Error for a type GGUF cannot hold (U8).
-uint32_t ggml_type_id(DType t);
-
 class GgufWriter {
  public:
+  // GGUF metadata value types (the u32 tag before each value).
+  enum class ValueType : uint32_t {
+    U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7,
+    String = 8, Array = 9, U64 = 10, I64 = 11, F64 = 12,
+  };
+  // ggml's type id for a DType (F32 0, F16 1, Q4_0 2, Q8_0 8, Q4_K 12, Q6_K 14, I32 26, I64 27,
+  // BF16 30); throws baimo::Error for a type GGUF cannot hold (U8).
+  static uint32_t ggml_type_id(DType t);
+
   static constexpr uint32_t kDefaultAlignment = 32;
   static constexpr size_t kMaxTensorName = 63;  // GGML_MAX_NAME (64) including the NUL
 
@@ -82,7 +82,7 @@ class GgufWriter {
  private:
   struct KeyValue {
     std::string key;
-    GgufValueType type;
+    ValueType type;
     std::string payload;  // the serialized value (after the type tag)
   };
   struct Tensor {
@@ -93,9 +93,9 @@ class GgufWriter {
     std::span<const uint8_t> data;
     std::function<void(uint8_t*)> fill;
   };
-  void put(std::string_view key, GgufValueType type, std::string payload);
+  void put(std::string_view key, ValueType type, std::string payload);
   template <class T>
-  void put_array(std::string_view key, GgufValueType elem, std::span<const T> v);
+  void put_array(std::string_view key, ValueType elem, std::span<const T> v);
   Tensor& new_tensor(std::string_view name, DType type, std::vector<int64_t> shape);
 
   std::vector<KeyValue> kvs_;

@@ -25,13 +25,15 @@
 
 namespace baimo {
 
+// GGUF metadata value types (the u32 tag before each value); shared with gguf_reader.h.
+enum class GgufValueType : uint32_t {
+  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7,
+  String = 8, Array = 9, U64 = 10, I64 = 11, F64 = 12,
+};
+
 class GgufWriter {
  public:
-  // GGUF metadata value types (the u32 tag before each value).
-  enum class ValueType : uint32_t {
-    U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7,
-    String = 8, Array = 9, U64 = 10, I64 = 11, F64 = 12,
-  };
+  using ValueType = GgufValueType;
   // ggml's type id for a DType (F32 0, F16 1, Q4_0 2, Q8_0 8, Q4_K 12, Q6_K 14, I32 26, I64 27,
   // BF16 30); throws baimo::Error for a type GGUF cannot hold (U8).
   static uint32_t ggml_type_id(DType t);

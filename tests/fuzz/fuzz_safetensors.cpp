@@ -1,5 +1,5 @@
 // libFuzzer target: arbitrary bytes as a safetensors file. Parsing must either succeed or throw
-// baimo::Error; on success every tensor's bytes lie inside the input and float tensors convert.
+// baimo::Error; on success every tensor's bytes lie inside the input and every tensor converts (float or integer).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -19,6 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (t.numel() > (1 << 20)) continue;
         std::vector<float> out(static_cast<size_t>(t.numel()));
         v.read_f32(t, out);
+      } else {
+        v.read_i64(t.name);
       }
     }
   } catch (const baimo::Error&) {

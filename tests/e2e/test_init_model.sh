@@ -26,6 +26,8 @@ cat >"$T/tokenizer.json" <<'JSON'
 JSON
 "$BAIMO" init --config "$ROOT/configs/tiny.json" --tokenizer "$T/tokenizer.json" --out "$T/tok" --dtype bf16 >/dev/null
 grep -q '"vocab_size": 1500' "$T/tok/config.json" || fail "vocab_size not taken from the tokenizer"
+grep -q '"eos_token_id": 1499' "$T/tok/config.json" || fail "eos not taken from the tokenizer"
+grep -q '"bos_token_id"' "$T/tok/config.json" && fail "bos kept although the tokenizer has none"
 grep -q '"torch_dtype": "bfloat16"' "$T/tok/config.json" || fail "bf16 not recorded"
 cmp -s "$T/tokenizer.json" "$T/tok/tokenizer.json" || fail "tokenizer not copied"
 "$BAIMO" model info --model "$T/tok" | grep -q "vocab        1500" || fail "model info vocab"

@@ -1,6 +1,7 @@
 // baimo init --config CONFIG.json [--tokenizer tokenizer.json] --out DIR [--seed S] [--dtype f32|bf16|f16]
-// Writes a randomly initialised model directory (model_dir.h): vocab_size is taken from the
-// tokenizer when one is given (and the tokenizer is copied in as tokenizer.json).
+// Writes a randomly initialised model directory (model_dir.h). With a tokenizer, vocab_size and the
+// bos / eos token ids come from it (tokenizer_vocab.h; ids it does not define are dropped from the
+// config) and it is copied in as tokenizer.json.
 #include <filesystem>
 
 #include "baimo/cli/command.h"
@@ -29,8 +30,14 @@ void run_init(const InitArgs& a) {
   namespace fs = std::filesystem;
   ModelConfig cfg = load_model_config(a.config);
   if (!a.tokenizer.empty()) {
-    cfg.vocab_size = tokenizer_json_vocab_size(a.tokenizer);
+    TokenizerJsonSummary tok = tokenizer_json_summary(a.tokenizer);
+    cfg.vocab_size = tok.vocab_size;
+    cfg.bos_token_id = tok.bos_id;
+    cfg.eos_token_ids = tok.eos_ids;
     cfg.validate(a.config + " (with vocab_size " + std::to_string(cfg.vocab_size) + " from " + a.tokenizer + ")");
+    if (tok.eos_ids.empty())
+      std::fprintf(stderr, "baimo init: note: %s defines no end-of-text token (<|endoftext|>, </s>, ...); "
+                   "the model's config names none\n", a.tokenizer.c_str());
   }
   if (fs::exists(fs::path(a.out) / "model.safetensors") && !a.force)
     fail("{} already holds a model (model.safetensors); pass --force to overwrite it", a.out);

@@ -4,7 +4,8 @@
 //                            -- or, when reading, model.safetensors.index.json + shards
 //   tokenizer.json           copied in when the caller has one
 //   generation_config.json   bos/eos ids (copied from a source when given)
-// Contract: every file is written atomically; loading checks that every expected tensor is present
+// Contract: every file is written atomically; a tokenizer.json already in the directory is left as
+// it is unless one is given (so saving a checkpoint over its own directory keeps it); loading checks that every expected tensor is present
 // with the expected shape (F32/F16/BF16, converted to f32) and that no unknown tensor is present
 // (rotary_emb.inv_freq buffers, and lm_head.weight of a tied model, are ignored as transformers
 // does); errors name the file and the tensor.

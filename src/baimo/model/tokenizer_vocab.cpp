@@ -1,6 +1,7 @@
 #include "baimo/model/tokenizer_vocab.h"
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "baimo/util/error.h"
@@ -12,7 +13,7 @@ namespace {
 constexpr int64_t kMaxId = int64_t{1} << 31;
 }
 
-int64_t tokenizer_json_vocab_size_text(const std::string& text, const std::string& where) {
+TokenizerJsonSummary tokenizer_json_summary_text(const std::string& text, const std::string& where) {
   using json = nlohmann::json;
   json j;
   try {
@@ -36,15 +37,32 @@ int64_t tokenizer_json_vocab_size_text(const std::string& text, const std::strin
   } else {
     fail("{}: field \"model.vocab\" must be an object or a list", where);
   }
+  std::map<std::string, int64_t> added;
   if (j.contains("added_tokens") && !j["added_tokens"].is_null()) {
     if (!j["added_tokens"].is_array()) fail("{}: field \"added_tokens\" must be a list", where);
     for (const auto& t : j["added_tokens"]) {
       if (!t.is_object() || !t.contains("id")) fail("{}: field \"added_tokens\": each entry needs an \"id\"", where);
-      max_id = std::max(max_id, id_of(t["id"], "added_tokens.id"));
+      int64_t id = id_of(t["id"], "added_tokens.id");
+      max_id = std::max(max_id, id);
+      if (t.contains("content") && t["content"].is_string()) added.emplace(t["content"].get<std::string>(), id);
     }
   }
   if (max_id < 0) fail("{}: the tokenizer has no tokens", where);
-  return max_id + 1;
+  TokenizerJsonSummary s;
+  s.vocab_size = max_id + 1;
+  for (const char* b : {"<s>", "<|begin_of_text|>", "<bos>"})
+    if (!s.bos_id && added.count(b)) s.bos_id = added[b];
+  for (const char* e : {"<|endoftext|>", "</s>", "<|end_of_text|>", "<eos>", "<|im_end|>", "<|eot_id|>"})
+    if (added.count(e)) s.eos_ids.push_back(added[e]);
+  return s;
+}
+
+TokenizerJsonSummary tokenizer_json_summary(const std::string& path) {
+  return tokenizer_json_summary_text(read_file(path), path);
+}
+
+int64_t tokenizer_json_vocab_size_text(const std::string& text, const std::string& where) {
+  return tokenizer_json_summary_text(text, where).vocab_size;
 }
 
 int64_t tokenizer_json_vocab_size(const std::string& path) {

@@ -17,6 +17,22 @@ TEST(TokenizerVocab, MaxIdOverVocabAndAddedTokens) {
             2);
 }
 
+TEST(TokenizerVocab, FindsBeginAndEndOfTextTokens) {
+  auto s = tokenizer_json_summary_text(
+      R"({"model": {"vocab": {"a": 0}}, "added_tokens": [{"id": 5, "content": "<|im_end|>"},
+          {"id": 4, "content": "<|endoftext|>"}, {"id": 3, "content": "<|im_start|>"}]})",
+      "t");
+  EXPECT_EQ(s.vocab_size, 6);
+  EXPECT_FALSE(s.bos_id);
+  EXPECT_EQ(s.eos_ids, (std::vector<int64_t>{4, 5}));
+  s = tokenizer_json_summary_text(
+      R"({"model": {"vocab": {"<s>": 1, "</s>": 2, "x": 3}}, "added_tokens": [{"id": 1, "content": "<s>"},
+          {"id": 2, "content": "</s>"}]})",
+      "t");
+  EXPECT_EQ(s.bos_id, 1);
+  EXPECT_EQ(s.eos_ids, std::vector<int64_t>{2});
+}
+
 TEST(TokenizerVocab, BadFilesNameTheField) {
   for (const char* bad : {"{", R"({"model": {}})", R"({"model": {"vocab": {"a": -1}}})",
                           R"({"model": {"vocab": {"a": "x"}}})", R"({"model": {"vocab": {}}, "added_tokens": [{}]})",

@@ -56,6 +56,10 @@ class PreTokenizer {
   // concatenate to `text`.
   template <class F>
   void split(std::string_view text, F&& on_piece) const {
+    if (kind_ == PreTokenizerKind::DeepseekCoder) {  // staged splitter (llama.cpp semantics)
+      for (std::string_view p : split_staged(text)) on_piece(p);
+      return;
+    }
     size_t pos = 0;
     while (pos < text.size()) {
       size_t end = next_piece_end(text, pos);
@@ -68,10 +72,12 @@ class PreTokenizer {
     split(text, [&](std::string_view p) { out.push_back(p); });
     return out;
   }
-  // End (exclusive byte offset, > pos) of the piece that starts at byte offset pos < text.size().
+  // End (exclusive byte offset, > pos) of the piece that starts at byte offset pos < text.size(),
+  // pos being the end of the previous piece (or 0).
   size_t next_piece_end(std::string_view text, size_t pos) const;
 
  private:
+  std::vector<std::string_view> split_staged(std::string_view text) const;
   PreTokenizerKind kind_;
 };
 

@@ -242,7 +242,7 @@ ModelConfig parse_model_config_text(const std::string& text, const std::string& 
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 9e999
     fail("{}: not valid JSON: {}", where, e.what());
   }
   return parse_model_config(j, where);

@@ -153,6 +153,9 @@ TEST(ModelConfig, BadJsonTextNamesTheFile) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("cfg/config.json: not valid JSON"), std::string::npos);
   }
+  // nlohmann reports a number too large for a double as out_of_range, not parse_error (found by fuzzing).
+  EXPECT_THROW(parse_model_config_text("9e999", "cfg/config.json"), Error);
+  EXPECT_THROW(parse_model_config_text("{\"rope_theta\": 1e400}", "cfg/config.json"), Error);
 }
 
 TEST(ModelConfig, SaveLoadRoundTrip) {

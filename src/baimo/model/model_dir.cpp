@@ -33,7 +33,7 @@ std::vector<std::string> weight_files(const std::string& dir) {
   json j;
   try {
     j = json::parse(read_file(index));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 9e999
     fail("{}: not valid JSON: {}", index, e.what());
   }
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())

@@ -18,7 +18,7 @@ TokenizerJsonSummary tokenizer_json_summary_text(const std::string& text, const 
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 9e999
     fail("{}: not valid JSON: {}", where, e.what());
   }
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object() || !j["model"].contains("vocab"))

@@ -36,7 +36,7 @@ TEST(TokenizerVocab, FindsBeginAndEndOfTextTokens) {
 TEST(TokenizerVocab, BadFilesNameTheField) {
   for (const char* bad : {"{", R"({"model": {}})", R"({"model": {"vocab": {"a": -1}}})",
                           R"({"model": {"vocab": {"a": "x"}}})", R"({"model": {"vocab": {}}, "added_tokens": [{}]})",
-                          R"({"model": {"vocab": {}}})", R"({"model": {"vocab": 3}})"}) {
+                          R"({"model": {"vocab": {}}})", R"({"model": {"vocab": 3}})", "[9e999]"}) {
     try {
       tokenizer_json_vocab_size_text(bad, "tok/tokenizer.json");
       ADD_FAILURE() << bad;

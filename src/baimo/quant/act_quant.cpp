@@ -76,8 +76,8 @@ void quantize_plain_row(const float* x, int64_t blocks, int64_t padded, int8_t* 
   }
 }
 
-// Per pair of blocks of row r: the 64 quants in the layout's order and the 16-lane scale and
-// correction vectors, written to the row's tiled entries.
+// Per pair of blocks of row r: the 64 quants in the layout's order and the PairMeta, written to
+// the row's tiled entries.
 void add_pair_vectors(ActQ8& a, int64_t r) {
   const int8_t* q = a.row_qs(r);
   const float* d = a.row_d(r);
@@ -86,13 +86,10 @@ void add_pair_vectors(ActQ8& a, int64_t r) {
   for (int64_t p = 0; p < a.padded_blocks / 2; ++p, q += 64) {
     const int64_t e = a.pair_entry(r, p);
     int8_t* dq = a.pair_qs.data() + e * 64;
-    float* scale16 = a.pair_scale.data() + e * 16;
-    int32_t* corr16 = a.pair_corr.data() + e * 16;
-    for (int lane = 0; lane < 16; ++lane) {
-      // PairsQ8: lanes 0-7 block 0, 8-15 block 1. PairsQ4: groups of 4 lanes alternate blocks.
-      const int64_t b = 2 * p + (q4 ? ((lane / 4) & 1) : (lane >= 8));
-      scale16[lane] = d[b];
-      corr16[lane] = q4 ? -sum[b] : -16 * sum[b];
+    PairMeta& m = a.pair_meta[e];
+    for (int k = 0; k < 2; ++k) {
+      m.corr[k] = q4 ? -sum[2 * p + k] : -16 * sum[2 * p + k];
+      m.d[k] = d[2 * p + k];
     }
     if (q4) {
       std::memcpy(dq + 0, q + 0, 16);    // block 0, elements 0..15
@@ -119,8 +116,7 @@ void ActQ8::quantize(const float* x, int64_t nrows, int64_t ncols, ActLayout lay
   const bool pairs = layout != ActLayout::Plain;
   if (pairs) {
     pair_qs.resize(static_cast<size_t>(rows * padded_blocks * 32));
-    pair_scale.resize(static_cast<size_t>(rows * padded_blocks * 8));
-    pair_corr.resize(static_cast<size_t>(rows * padded_blocks * 8));
+    pair_meta.resize(static_cast<size_t>(rows * padded_blocks / 2));
   }
 #pragma omp parallel for schedule(static) if (rows >= 4)
   for (int64_t r = 0; r < rows; ++r) {

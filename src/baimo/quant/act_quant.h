@@ -7,11 +7,11 @@
 // pairs. Quantization is deterministic and independent of the ISA and of the layout.
 // Layouts (what the kernel that consumes it expects); qs, d and sum are always filled row-major:
 //   Plain   : nothing more. (scalar, AVX2)
-//   PairsQ8 : per pair of blocks, 64 quants in element order and 16-lane vectors
-//             pair_scale = [d0 x8, d1 x8], pair_corr = [-16 s0 x8, -16 s1 x8]. (AVX-512, Q8_0)
+//   PairsQ8 : per pair of blocks, 64 quants in element order and PairMeta {-16 s0, -16 s1, d0, d1}
+//             (the kernel broadcasts them to lanes 0-7 / 8-15). (AVX-512, Q8_0)
 //   PairsQ4 : per pair, quants ordered [b0 0..15, b1 0..15, b0 16..31, b1 16..31] (the cheapest
-//             unpacking of two Q4_0 blocks' nibbles), pair_scale = [d0 x4, d1 x4, d0 x4, d1 x4],
-//             pair_corr = -s in the same lane pattern. (AVX-512, Q4_0)
+//             unpacking of two Q4_0 blocks' nibbles) and PairMeta {-s0, -s1, d0, d1} (lanes in
+//             groups of 4 alternating blocks). (AVX-512, Q4_0)
 //   Pair data is tile-interleaved: rows go in tiles of kTileRows, and within a tile of n rows the
 //   entry for (pair p, row b) is number p * n + b, so a kernel walking the pairs of all rows of a
 //   tile reads one contiguous stream with constant offsets.
@@ -23,6 +23,14 @@
 namespace baimo::quant {
 
 enum class ActLayout { Plain, PairsQ8, PairsQ4 };
+
+// Per pair of blocks: the correction each block's int32 lanes start from (-16 sum for Q8_0's
+// w + 128, -sum for Q4_0's nibble - 8; spread over the 8 lanes of a block) and the two scales.
+struct PairMeta {
+  int32_t corr[2];
+  float d[2];
+};
+static_assert(sizeof(PairMeta) == 16);
 
 // Reference quantizer of one block (32 values): *d = amax / 127, q = roundf(x * (1 / *d)) (half
 // away from zero), *sum = sum of q. ActQ8::quantize gives bit-identical results with AVX2.
@@ -39,9 +47,8 @@ struct ActQ8 {
   std::vector<int8_t> qs;     // (rows, padded_blocks * 32)
   std::vector<float> d;       // (rows, padded_blocks)
   std::vector<int32_t> sum;   // (rows, padded_blocks)
-  std::vector<int8_t> pair_qs;     // Pairs*: (rows * padded_blocks / 2) entries of 64, tiled
-  std::vector<float> pair_scale;   // Pairs*: (rows * padded_blocks / 2) entries of 16, tiled
-  std::vector<int32_t> pair_corr;  // Pairs*: (rows * padded_blocks / 2) entries of 16, tiled
+  std::vector<int8_t> pair_qs;       // Pairs*: (rows * padded_blocks / 2) entries of 64, tiled
+  std::vector<PairMeta> pair_meta;   // Pairs*: (rows * padded_blocks / 2) entries, tiled
 
   // x: (rows, cols) f32, row-major. Reuses the vectors' capacity (no allocation once warm).
   void quantize(const float* x, int64_t rows, int64_t cols, ActLayout layout = ActLayout::Plain);
@@ -52,9 +59,8 @@ struct ActQ8 {
   // Pair data of the tile starting at row b0 (a multiple of kTileRows); it holds tile_rows(b0) rows.
   int64_t tile_rows(int64_t b0) const { return rows - b0 < kTileRows ? rows - b0 : kTileRows; }
   const int8_t* tile_pair_qs(int64_t b0) const { return pair_qs.data() + b0 * padded_blocks * 32; }
-  const float* tile_pair_scale(int64_t b0) const { return pair_scale.data() + b0 * padded_blocks * 8; }
-  const int32_t* tile_pair_corr(int64_t b0) const { return pair_corr.data() + b0 * padded_blocks * 8; }
-  // Index of the entry (row r, pair p) in the pair arrays (in entries: 64 quants or 16 lanes).
+  const PairMeta* tile_pair_meta(int64_t b0) const { return pair_meta.data() + b0 * padded_blocks / 2; }
+  // Index of the entry (row r, pair p) in the pair arrays (in entries: 64 quants or one PairMeta).
   int64_t pair_entry(int64_t r, int64_t p) const {
     const int64_t b0 = r / kTileRows * kTileRows;
     return b0 * (padded_blocks / 2) + p * tile_rows(b0) + (r - b0);

@@ -50,12 +50,8 @@ TEST(ActQuant, MatchesReferenceBitForBit) {
             const int64_t pos = layout == ActLayout::PairsQ4 ? (j / 16) * 32 + (b % 2) * 16 + j % 16 : (b % 2) * 32 + j;
             ASSERT_EQ(a.pair_qs[e * 64 + pos], q[j]) << "row " << r << " block " << b << " j " << j;
           }
-          for (int lane = 0; lane < 16; ++lane) {
-            const bool second = layout == ActLayout::PairsQ8 ? lane >= 8 : ((lane / 4) & 1);
-            if (second != (b % 2 == 1)) continue;
-            EXPECT_EQ(a.pair_scale[e * 16 + lane], d);
-            EXPECT_EQ(a.pair_corr[e * 16 + lane], layout == ActLayout::PairsQ8 ? -16 * s : -s);
-          }
+          EXPECT_EQ(a.pair_meta[e].d[b % 2], d);
+          EXPECT_EQ(a.pair_meta[e].corr[b % 2], layout == ActLayout::PairsQ8 ? -16 * s : -s);
         }
       }
   }

@@ -1,0 +1,41 @@
+// libFuzzer target: arbitrary bytes as a GGUF file. Parsing must either succeed or throw baimo::Error;
+// on success every tensor's data lies inside the input, every metadata value can be read through the
+// typed getters (or throws baimo::Error for a type mismatch), and building a tokenizer from it either
+// succeeds (then a short text round-trips through encode/decode) or throws baimo::Error.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "baimo/formats/gguf_reader.h"
+#include "baimo/formats/gguf_tokenizer.h"
+#include "baimo/util/error.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  try {
+    baimo::GgufReader r(in, "fuzz.gguf");
+    for (const auto& t : r.tensors())
+      if (t.n_bytes && (t.data < data || t.data + t.n_bytes > data + size)) std::abort();
+    for (const auto& kv : r.metadata()) {
+      try {
+        switch (kv.value.type) {
+          case baimo::GgufValueType::String: r.get_string(kv.key); break;
+          case baimo::GgufValueType::F32: case baimo::GgufValueType::F64: r.get_float(kv.key); break;
+          case baimo::GgufValueType::Bool: r.get_bool(kv.key); break;
+          case baimo::GgufValueType::Array:
+            if (kv.value.elem_type == baimo::GgufValueType::String) r.string_array(kv.key);
+            else if (kv.value.count < (1u << 20)) r.int_array(kv.key);
+            break;
+          default: r.get_int(kv.key); break;
+        }
+      } catch (const baimo::Error&) {
+      }
+    }
+    baimo::Tokenizer tok = baimo::tokenizer_from_gguf(r);
+    std::string text = "Hello 你好 123";
+    if (tok.decode(tok.encode(text)) != text) std::abort();
+  } catch (const baimo::Error&) {
+  }
+  return 0;
+}

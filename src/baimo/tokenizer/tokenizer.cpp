@@ -209,7 +209,7 @@ void encode_split(const Tokenizer& tok, const Tokenizer::Impl& m, std::string_vi
     for (uint32_t i : m.added_by_first_byte[p[pos]]) {
       const std::string& c = m.added[i].content;
       if (text.size() - pos < c.size() || std::memcmp(text.data() + pos, c.data(), c.size()) != 0) continue;
-      if (allowed(i)) {
+      if (!m.added[i].special || allowed(i)) {
         encode_plain(tok, m, text.substr(seg, pos - seg), out);
         out.push_back(m.added[i].id);
         pos += c.size();
@@ -217,7 +217,7 @@ void encode_split(const Tokenizer& tok, const Tokenizer::Impl& m, std::string_vi
         matched = true;
         break;
       }
-      if (raise)
+      if (raise && m.added[i].special)
         fail("{}: the text contains the special token {:?} (at byte {}), which is not allowed here", m.name, c, pos);
     }
     if (!matched) ++pos;
@@ -229,11 +229,12 @@ void encode_split(const Tokenizer& tok, const Tokenizer::Impl& m, std::string_vi
 
 void Tokenizer::encode_into(std::string_view text, Specials specials, std::vector<uint32_t>& out) const {
   const Impl& m = *impl_;
-  if (specials == Specials::AsText || m.added.empty()) {
+  if (m.added.empty() || (specials == Specials::AsText && !m.has_plain_added)) {
     encode_plain(*this, m, text, out);
     return;
   }
-  if (specials == Specials::Allow) encode_split(*this, m, text, [](uint32_t) { return true; }, false, out);
+  if (specials == Specials::AsText) encode_split(*this, m, text, [](uint32_t) { return false; }, false, out);
+  else if (specials == Specials::Allow) encode_split(*this, m, text, [](uint32_t) { return true; }, false, out);
   else encode_split(*this, m, text, [](uint32_t) { return false; }, true, out);
 }
 
@@ -261,7 +262,7 @@ std::vector<uint32_t> Tokenizer::encode_parallel(std::string_view text, Specials
   constexpr size_t kChunk = 1u << 20;
   bool newline_in_added = false;
   for (const AddedToken& a : m.added) newline_in_added |= a.content.find('\n') != std::string::npos;
-  if (threads == 1 || text.size() < 2 * kChunk || (specials != Specials::AsText && newline_in_added))
+  if (threads == 1 || text.size() < 2 * kChunk || ((specials != Specials::AsText || m.has_plain_added) && newline_in_added))
     return encode(text, specials);
   // Cut after a '\n' followed by an ASCII character that is neither white space nor '/': every
   // pattern ends a piece there (see tokenizer.h), and NFC never composes across it.

@@ -10,7 +10,8 @@
 //   the concatenated token. With whole-piece lookup (tiktoken; HF "ignore_merges": true) a piece
 //   that is itself a token is emitted as that token directly.
 // - Any byte string encodes (invalid UTF-8 included: every single byte is a token, else
-//   baimo::Error at load time), and decode(encode(x)) == x for x without added-token text when the
+//   baimo::Error at load time; as in llama.cpp, a byte missing from the normal tokens may be an
+//   added token spelled as the byte's GPT-2 character, which then stands for it when encoding), and decode(encode(x)) == x for x without added-token text when the
 //   normalizer is none; with NFC, decode(encode(x)) == nfc(x).
 // - Encoding is thread-safe (const; the piece cache is per thread). encode_parallel splits big inputs
 //   at places where every supported pattern ends a piece anyway (a '\n' between two non-space
@@ -43,9 +44,12 @@ struct AddedToken {
 };
 
 // How added tokens in the text are handled by encode():
-// - AsText: never recognised; "<|endoftext|>" encodes as ordinary text (tiktoken encode_ordinary).
+// - AsText: special added tokens are not recognised; "<|endoftext|>" encodes as ordinary text
+//   (tiktoken encode_ordinary). Non-special added tokens (HF "special": false, GGUF user-defined)
+//   are always recognised, in every mode, as Hugging Face tokenizers and llama.cpp do.
 // - Allow: every added token is recognised (HF tokenizers' behaviour; tiktoken allowed_special="all").
-// - Raise: baimo::Error if the text contains any added token (tiktoken's default disallowed_special).
+// - Raise: baimo::Error if the text contains any special added token (tiktoken's default
+//   disallowed_special).
 enum class Specials : uint8_t { AsText, Allow, Raise };
 
 class Tokenizer {

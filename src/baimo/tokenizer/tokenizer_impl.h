@@ -115,6 +115,7 @@ struct Tokenizer::Impl {
   std::vector<std::vector<uint32_t>> added_by_first_byte;  // indices into `added`, longest first
   bool added_first_byte[256] = {};
   bool has_special_first_byte = false;
+  bool has_plain_added = false;  // some added token is non-special (recognised even in AsText mode)
 
   // Sets tokens/flags for added tokens, checks invariants, builds the tables. If pairs_from_ranks,
   // the merge table comes from token ranks (tiktoken: rank = id); else from merge_list.

@@ -85,6 +85,13 @@ void Tokenizer::Impl::finalize(bool pairs_from_ranks) {
   for (int b = 0; b < 256; ++b) {
     char c = static_cast<char>(b);
     uint32_t id = token_ids.find(std::string_view(&c, 1));
+    if (id == TokenIndex::kMissing) {
+      // llama.cpp's byte_to_token: a vocabulary without this byte may hold it as an added token
+      // spelled as the byte's GPT-2 character (deepseek-coder's GGUF: 0xC0 0xC1 0xF5..0xFF).
+      const std::string spelled = byte_level::bytes_to_unicode(std::string_view(&c, 1));
+      for (const AddedToken& a : added)
+        if (a.content == spelled) id = a.id;
+    }
     if (id == TokenIndex::kMissing)
       fail("{}: the vocabulary has no token for byte 0x{:02X} (byte-level BPE needs all 256)", name, b);
     byte_token[b] = id;
@@ -119,6 +126,8 @@ void Tokenizer::Impl::finalize(bool pairs_from_ranks) {
       pairs.insert(l, r, static_cast<uint32_t>(k), m);
     }
   }
+  has_plain_added = false;
+  for (const AddedToken& a : added) has_plain_added |= !a.special;
   added_by_first_byte.assign(256, {});
   std::fill(std::begin(added_first_byte), std::end(added_first_byte), false);
   for (size_t i = 0; i < added.size(); ++i) {

@@ -204,8 +204,12 @@ std::string Tokenizer::to_tokenizer_json() const {
   j["post_processor"] = byte_level_pt;
   j["decoder"] = byte_level_pt;
   ojson vocab = ojson::object();
-  for (uint32_t id = 0; id < m.tokens.size(); ++id)
-    if (m.flags[id] == kNormal) vocab[byte_level::bytes_to_unicode(m.tokens[id])] = id;
+  {
+    // ordered_map::operator[] searches linearly; keys are distinct, so append to the vector directly.
+    auto& entries = static_cast<std::vector<std::pair<const std::string, ojson>>&>(vocab.get_ref<ojson::object_t&>());
+    for (uint32_t id = 0; id < m.tokens.size(); ++id)
+      if (m.flags[id] == kNormal) entries.emplace_back(byte_level::bytes_to_unicode(m.tokens[id]), id);
+  }
   ojson merges = ojson::array();
   for (auto [l, r] : m.derive_merges())
     merges.push_back(byte_level::bytes_to_unicode(m.tokens[l]) + " " + byte_level::bytes_to_unicode(m.tokens[r]));

@@ -16,7 +16,7 @@ namespace baimo {
 namespace {
 
 constexpr uint32_t kNoRank = 0xFFFFFFFFu;
-constexpr size_t kSmallPiece = 48;
+constexpr size_t kSmallPiece = 20;
 constexpr size_t kMaxCachedPiece = 256;
 
 // Per-thread cache piece bytes -> ids for one tokenizer instance at a time.
@@ -30,7 +30,7 @@ struct PieceCache {
   std::string keys;
   std::vector<uint32_t> ids;
   size_t count = 0;
-  static constexpr size_t kSlots = 1u << 16;
+  static constexpr size_t kSlots = 1u << 17;
 
   void reset(uint64_t new_owner) {
     owner = new_owner;
@@ -50,7 +50,7 @@ struct PieceCache {
     }
   }
   void insert(std::string_view piece, uint64_t h, const uint32_t* v, size_t n) {
-    if (count * 2 >= kSlots || keys.size() > (8u << 20)) reset(owner);
+    if (count * 2 >= kSlots || keys.size() > (16u << 20)) reset(owner);
     size_t i = h & (kSlots - 1);
     while (slots[i].key_len != 0) i = (i + 1) & (kSlots - 1);
     slots[i] = Slot{h, uint32_t(keys.size()), uint32_t(piece.size()), uint32_t(ids.size()), uint32_t(n)};

@@ -9,6 +9,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,14 +41,21 @@ inline uint64_t hash_bytes_fast(std::string_view s) {
 class TokenIndex {
  public:
   void build(const std::vector<std::string>& tokens, const std::vector<uint8_t>& flags, uint8_t want);
-  // kMissing if absent
+  // kMissing if absent. Slots hold (hash high bits << 32 | id) so that most misses never touch
+  // the token bytes.
   uint32_t find(std::string_view s) const {
     if (slots_.empty()) return kMissing;
-    size_t i = hash_bytes_fast(s) & mask_;
+    uint64_t h = hash_bytes_fast(s);
+    size_t i = h & mask_;
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
     while (true) {
-      uint32_t id = slots_[i];
-      if (id == kMissing) return kMissing;
-      if ((*tokens_)[id] == s) return id;
+      uint64_t e = slots_[i];
+      if (e == kEmptySlot) return kMissing;
+      if (static_cast<uint32_t>(e >> 32) == tag) {
+        uint32_t id = static_cast<uint32_t>(e);
+        const std::string& t = (*tokens_)[id];
+        if (t.size() == s.size() && std::memcmp(t.data(), s.data(), s.size()) == 0) return id;
+      }
       i = (i + 1) & mask_;
     }
   }
@@ -55,7 +63,8 @@ class TokenIndex {
 
  private:
   const std::vector<std::string>* tokens_ = nullptr;
-  std::vector<uint32_t> slots_;
+  static constexpr uint64_t kEmptySlot = ~0ull;
+  std::vector<uint64_t> slots_;
   size_t mask_ = 0;
 };
 

@@ -13,13 +13,14 @@ void TokenIndex::build(const std::vector<std::string>& tokens, const std::vector
   for (uint8_t f : flags) n += (f == want);
   size_t cap = 16;
   while (cap < n * 2) cap <<= 1;
-  slots_.assign(cap, kMissing);
+  slots_.assign(cap, kEmptySlot);
   mask_ = cap - 1;
   for (uint32_t id = 0; id < tokens.size(); ++id) {
     if (flags[id] != want) continue;
-    size_t i = hash_bytes_fast(tokens[id]) & mask_;
-    while (slots_[i] != kMissing) i = (i + 1) & mask_;
-    slots_[i] = id;
+    uint64_t h = hash_bytes_fast(tokens[id]);
+    size_t i = h & mask_;
+    while (slots_[i] != kEmptySlot) i = (i + 1) & mask_;
+    slots_[i] = ((h >> 32) << 32) | id;
   }
 }
 

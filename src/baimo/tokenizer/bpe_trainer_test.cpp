@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "baimo/tokenizer/test_shared.h"
 #include "baimo/tokenizer/trained_tokenizer.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
@@ -15,11 +16,6 @@ namespace fs = std::filesystem;
 using namespace baimo;
 
 namespace {
-
-std::string shared_dir() {
-  const char* s = std::getenv("BAIMO_SHARED");
-  return s ? s : std::string(BAIMO_SOURCE_DIR) + "/../shared";
-}
 
 struct TempDir {
   fs::path dir = fs::temp_directory_path() / ("baimo_bpetrain_" + std::to_string(::getpid()));
@@ -34,7 +30,7 @@ struct TempDir {
 
 // Song ci paragraphs (Chinese with ，。 punctuation), one poem a line.
 std::string chinese_text(size_t max_bytes) {
-  auto j = nlohmann::json::parse(read_file(shared_dir() + "/data/pretrain/chinese-poetry/宋词/ci.song.0.json"));
+  auto j = nlohmann::json::parse(read_file(test_data::shared_dir() + "/data/pretrain/chinese-poetry/宋词/ci.song.0.json"));
   std::string out;
   for (auto& poem : j) {
     for (auto& p : poem["paragraphs"]) out += p.get<std::string>();
@@ -45,7 +41,7 @@ std::string chinese_text(size_t max_bytes) {
 }
 
 std::string english_text(size_t bytes) {
-  return read_file(shared_dir() + "/data/pretrain/tinyshakespeare.txt").substr(0, bytes);
+  return read_file(test_data::shared_dir() + "/data/pretrain/tinyshakespeare.txt").substr(0, bytes);
 }
 
 std::vector<std::string> merged_strings(const BpeTrainResult& r) {

@@ -4,6 +4,7 @@
 // Contract:
 // - Parameters are f32 autograd leaves named and shaped as param_layout(config) says (HF names);
 //   a tied model has no lm_head.weight parameter (the embedding gets both gradients).
+// - Copies are shallow: a copied Transformer shares the same parameter Vars.
 // - random(): init.h values, deterministic by seed. load()/save(): a model directory (model_dir.h).
 // - Forward records on the calling thread's tape (autograd/tape.h) unless a NoGradGuard is alive.
 // - ids: I32 (B, T) with 0 <= id < vocab_size and T <= max_position_embeddings; positions are

@@ -16,44 +16,59 @@ namespace baimo {
 namespace {
 
 constexpr uint32_t kNoRank = 0xFFFFFFFFu;
-constexpr size_t kSmallPiece = 20;
+constexpr size_t kSmallPiece = 24;
 constexpr size_t kMaxCachedPiece = 256;
 
-// Per-thread cache piece bytes -> ids for one tokenizer instance at a time.
+// Per-thread cache piece bytes -> ids for one tokenizer instance at a time. Starts small (cheap to
+// reset when a thread switches tokenizers) and doubles up to kMaxSlots; when full it is cleared.
 struct PieceCache {
   struct Slot {
     uint64_t hash;
-    uint32_t key_off, key_len, ids_off, ids_len;
+    uint32_t key_off, key_len, ids_off, ids_len;  // key_len 0: empty
   };
   uint64_t owner = 0;
   std::vector<Slot> slots;
   std::string keys;
   std::vector<uint32_t> ids;
   size_t count = 0;
-  static constexpr size_t kSlots = 1u << 17;
+  static constexpr size_t kMinSlots = 1u << 10, kMaxSlots = 1u << 17;
 
   void reset(uint64_t new_owner) {
     owner = new_owner;
-    slots.assign(kSlots, Slot{0, 0, 0, 0, 0});
+    slots.assign(kMinSlots, Slot{0, 0, 0, 0, 0});
     keys.clear();
     ids.clear();
     count = 0;
   }
+  size_t mask() const { return slots.size() - 1; }
   const Slot* find(std::string_view piece, uint64_t h) const {
-    size_t i = h & (kSlots - 1);
+    size_t i = h & mask();
     while (true) {
       const Slot& s = slots[i];
       if (s.key_len == 0) return nullptr;
       if (s.hash == h && s.key_len == piece.size() && std::memcmp(keys.data() + s.key_off, piece.data(), piece.size()) == 0)
         return &s;
-      i = (i + 1) & (kSlots - 1);
+      i = (i + 1) & mask();
     }
   }
+  void place(const Slot& e) {
+    size_t i = e.hash & mask();
+    while (slots[i].key_len != 0) i = (i + 1) & mask();
+    slots[i] = e;
+  }
   void insert(std::string_view piece, uint64_t h, const uint32_t* v, size_t n) {
-    if (count * 2 >= kSlots || keys.size() > (16u << 20)) reset(owner);
-    size_t i = h & (kSlots - 1);
-    while (slots[i].key_len != 0) i = (i + 1) & (kSlots - 1);
-    slots[i] = Slot{h, uint32_t(keys.size()), uint32_t(piece.size()), uint32_t(ids.size()), uint32_t(n)};
+    if (keys.size() > (16u << 20)) reset(owner);
+    if ((count + 1) * 2 > slots.size()) {
+      if (slots.size() >= kMaxSlots) {
+        reset(owner);
+      } else {
+        std::vector<Slot> old(slots.size() * 2, Slot{0, 0, 0, 0, 0});
+        old.swap(slots);
+        for (const Slot& e : old)
+          if (e.key_len) place(e);
+      }
+    }
+    place(Slot{h, uint32_t(keys.size()), uint32_t(piece.size()), uint32_t(ids.size()), uint32_t(n)});
     keys.append(piece);
     ids.insert(ids.end(), v, v + n);
     ++count;

@@ -37,7 +37,7 @@ ShardIndex ShardIndex::load(const std::string& dir) {
   json j;
   try {
     j = json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 9e999
     fail("{}: not valid JSON: {}", path, e.what());
   }
   if (field<std::string>(j, "format", path) != "baimo-shards-v1")

@@ -56,21 +56,24 @@ class Attention : public ::testing::TestWithParam<bool> {
 };
 
 TEST_P(Attention, ForwardMatchesNaiveAcrossBlocks) {
+  for (int64_t D : {8, 16, 24, 32, 64, 128})
   for (int64_t T : {1, 5, 64, 65, 130}) {
-    const int64_t B = 2, Hq = 4, Hkv = 2, D = 16;
+    const int64_t B = 2, Hq = 4, Hkv = 2;
     Var q = random_leaf({B, T, Hq * D}, 1, -2, 2), k = random_leaf({B, T, Hkv * D}, 2, -2, 2),
         v = random_leaf({B, T, Hkv * D}, 3);
     Var y = attention(q, k, v, Hq, Hkv);
     auto ref = naive_attention(q.value(), k.value(), v.value(), Hq, Hkv);
     double max_err = 0;
     for (size_t i = 0; i < ref.size(); ++i) max_err = std::max(max_err, std::fabs(ref[i] - y.value().data<float>()[i]));
-    EXPECT_LT(max_err, 2e-5) << "T=" << T;
+    EXPECT_LT(max_err, 2e-5) << "T=" << T << " D=" << D;
     reset_step();
   }
 }
 
 TEST_P(Attention, GradientsByFiniteDifferences) {
-  const int64_t B = 1, T = 70, Hq = 4, Hkv = 2, D = 8;  // two query/key blocks, GQA group of 2
+  // Two query/key blocks, GQA group of 2; head sizes on the vector and on the plain-loop paths.
+  for (int64_t D : {8, 16}) {
+  const int64_t B = 1, T = 70, Hq = 4, Hkv = 2;
   Var q = random_leaf({B, T, Hq * D}, 4), k = random_leaf({B, T, Hkv * D}, 5), v = random_leaf({B, T, Hkv * D}, 6);
   GradCheckOptions o;
   o.eps = 1e-2f;
@@ -78,7 +81,8 @@ TEST_P(Attention, GradientsByFiniteDifferences) {
   o.max_checks = 48;
   auto r = gradcheck([&](const std::vector<Var>& in) { return probe(attention(in[0], in[1], in[2], Hq, Hkv), 7); },
                      {q, k, v}, o);
-  EXPECT_TRUE(r.ok) << r.first_failure;
+  EXPECT_TRUE(r.ok) << "D=" << D << ": " << r.first_failure;
+  }
 }
 
 TEST_P(Attention, OnlySomeInputsNeedGradients) {

@@ -17,6 +17,8 @@
 namespace baimo::cpu::avx512 {
 
 #include "baimo/kernels/cpu/kernels_impl.inc"
+#define BAIMO_VEC_BYTES 64
+#include "baimo/kernels/cpu/attention_blocks.inc"
 #include "baimo/kernels/cpu/attention_impl.inc"
 
 }  // namespace baimo::cpu::avx512

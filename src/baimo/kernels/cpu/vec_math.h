@@ -11,7 +11,10 @@ namespace baimo::cpu {
 static inline float vexp(float x) {
   x = x < -87.3f ? -87.3f : x;
   x = x > 88.3f ? 88.3f : x;
-  const float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+  // Round x / ln2 to the nearest integer n with the 1.5 * 2^23 trick (no float->int conversion,
+  // so the vectorizer accepts it); the integer sits in the low mantissa bits of t.
+  const float t = x * 1.44269504088896341f + 12582912.0f;
+  const float n = t - 12582912.0f;
   float r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
   float p = 1.9875691500E-4f;
@@ -21,7 +24,9 @@ static inline float vexp(float x) {
   p = p * r + 1.6666665459E-1f;
   p = p * r + 5.0000001201E-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  int32_t tb;
+  std::memcpy(&tb, &t, sizeof(tb));
+  const int32_t bits = (tb - 0x4B400000 + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));
   return p * scale;

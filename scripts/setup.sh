@@ -9,6 +9,7 @@ PKGS=(
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
   python3-torch python3-numpy python3-sentencepiece
+  nodejs
 
 )
 missing=()

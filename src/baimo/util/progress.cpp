@@ -52,7 +52,7 @@ void Progress::draw(bool final) {
     int width = 28, fill = static_cast<int>(frac * width + 0.5);
     if (fill > width) fill = width;
     double eta = frac > 0 ? secs * (1 - frac) / frac : 0;
-    line = fmt::format("{} [{}{}] {:5.1f}% {:.1f}/{:.1f} {} {:.1f} {}/s {}s{}", label_,
+    line = fmt::format("{} [{}{}] {:5.1f}% {:.1f}/{:.1f} {} {:.1f} {}/s {}{}s", label_,
                        std::string(fill, '#'), std::string(width - fill, '.'), frac * 100, shown,
                        total_ / unit_scale_, unit_, rate, unit_, final ? "" : "eta ",
                        final ? fmt::format("{:.1f}", secs) : fmt::format("{:.0f}", eta));

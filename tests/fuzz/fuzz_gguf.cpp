@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "baimo/formats/gguf_reader.h"
@@ -33,8 +34,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
     baimo::Tokenizer tok = baimo::tokenizer_from_gguf(r);
+    // Round trip holds when every byte has a normal token; a vocabulary missing some byte falls
+    // back to an added token spelled as that byte's GPT-2 character (as llama.cpp does), which
+    // decodes to that spelling instead (tokenizer.h).
+    bool every_byte_normal = true;
+    for (int b = 0; b < 256 && every_byte_normal; ++b) {
+      auto id = tok.token_to_id(std::string(1, static_cast<char>(b)));
+      every_byte_normal = id && !tok.is_added(*id);
+    }
     std::string text = "Hello 你好 123";
-    if (tok.decode(tok.encode(text)) != text) std::abort();
+    std::string decoded = tok.decode(tok.encode(text));
+    if (every_byte_normal && decoded != text) std::abort();
   } catch (const baimo::Error&) {
   }
   return 0;

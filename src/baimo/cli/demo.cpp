@@ -40,7 +40,7 @@ struct DemoArgs {
 };
 
 // The built-in corpus: the repository's own text, the bilingual guides and README, and its C++
-// sources (sorted, so the run is deterministic) -- about half a megabyte.
+// sources (sorted, so the run is deterministic) -- about 0.6 MB.
 std::vector<std::string> default_corpus() {
   const fs::path root(BAIMO_SOURCE_DIR);
   std::vector<std::string> found;

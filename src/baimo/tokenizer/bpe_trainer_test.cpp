@@ -11,22 +11,13 @@
 #include "baimo/tokenizer/trained_tokenizer.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace baimo;
 
 namespace {
 
-struct TempDir {
-  fs::path dir = fs::temp_directory_path() / ("baimo_bpetrain_" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(dir); }
-  ~TempDir() { fs::remove_all(dir); }
-  std::string file(const std::string& name, const std::string& content) {
-    std::string p = (dir / name).string();
-    write_file_atomic(p, content);
-    return p;
-  }
-};
 
 // Song ci paragraphs (Chinese with ，。 punctuation), one poem a line.
 std::string chinese_text(size_t max_bytes) {
@@ -65,7 +56,7 @@ bool has_class(std::string_view s, uint8_t mask) {
 // The hand-checked example of bpe_merges_test, now from a file through the pre-tokenizer: one word
 // a line, so the pieces are the words and "\n".
 TEST(BpeTrainer, HandCheckedMergesFromAFile) {
-  TempDir t;
+  TempDir t("baimo_bpetrain_");
   std::string text;
   for (auto [w, n] : std::vector<std::pair<std::string, int>>{{"hug", 10}, {"pug", 5}, {"pun", 12}, {"bun", 4}, {"hugs", 5}})
     for (int i = 0; i < n; ++i) text += w + "\n";
@@ -85,7 +76,7 @@ TEST(BpeTrainer, HandCheckedMergesFromAFile) {
 }
 
 TEST(BpeTrainer, SaveLoadRoundTripEncodesTheSame) {
-  TempDir t;
+  TempDir t("baimo_bpetrain_");
   std::string text = english_text(200000) + chinese_text(200000);
   BpeTrainOptions o;
   o.inputs = {t.file("mix.txt", text)};
@@ -118,7 +109,7 @@ TEST(BpeTrainer, SaveLoadRoundTripEncodesTheSame) {
 // cl100k's pattern lets punctuation prefix a letter run ("，春"), and training with it does learn
 // such tokens: the check below can fail.
 TEST(BpeTrainer, ChineseNeverMergesAcrossPunctuation) {
-  TempDir t;
+  TempDir t("baimo_bpetrain_");
   BpeTrainOptions o;
   o.inputs = {t.file("ci.txt", chinese_text(400000))};
   o.vocab_size = 3000;
@@ -138,7 +129,7 @@ TEST(BpeTrainer, ChineseNeverMergesAcrossPunctuation) {
 }
 
 TEST(BpeTrainer, SameBytesForAnyThreadCountAndWindowSize) {
-  TempDir t;
+  TempDir t("baimo_bpetrain_");
   std::string text = english_text(150000) + chinese_text(150000) + english_text(300000).substr(150000);
   BpeTrainOptions o;
   o.inputs = {t.file("mix.txt", text), t.file("more.txt", chinese_text(60000))};
@@ -154,7 +145,7 @@ TEST(BpeTrainer, SameBytesForAnyThreadCountAndWindowSize) {
 }
 
 TEST(BpeTrainer, BadOptionsAreClearErrors) {
-  TempDir t;
+  TempDir t("baimo_bpetrain_");
   BpeTrainOptions o;
   o.inputs = {t.file("a.txt", "abc abc")};
   auto message = [&](BpeTrainOptions x) -> std::string {

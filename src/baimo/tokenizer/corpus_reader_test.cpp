@@ -9,21 +9,12 @@
 
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace baimo;
 
 namespace {
-struct TempDir {
-  fs::path dir = fs::temp_directory_path() / ("baimo_corpus_" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(dir); }
-  ~TempDir() { fs::remove_all(dir); }
-  std::string file(const std::string& name, const std::string& content) {
-    std::string p = (dir / name).string();
-    write_file_atomic(p, content);
-    return p;
-  }
-};
 
 std::string read_all(const std::vector<std::string>& paths, CorpusReadOptions o, size_t* windows = nullptr) {
   std::mutex mu;
@@ -45,7 +36,7 @@ std::string read_all(const std::vector<std::string>& paths, CorpusReadOptions o,
 }  // namespace
 
 TEST(CorpusReader, PlainTextPiecesCoverTheFileAndCutBetweenNonSpaces) {
-  TempDir t;
+  TempDir t("baimo_corpus_");
   std::string text;
   std::mt19937 rng(1);
   const char* parts[] = {"hello", " ", "\n", "\n\n", "世界", "，", "  ", "\r\n", "x"};
@@ -73,7 +64,7 @@ TEST(CorpusReader, PlainTextPiecesCoverTheFileAndCutBetweenNonSpaces) {
 }
 
 TEST(CorpusReader, JsonlFieldsInOrderAndErrorsNameFileAndLine) {
-  TempDir t;
+  TempDir t("baimo_corpus_");
   std::string good = t.file("g.jsonl", "{\"text\": \"a\\nb\", \"n\": 1}\n\n{\"text\": \"中文\"}\r\n{\"text\":\"c\"}");
   CorpusReadOptions o;
   o.json_field = "text";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <tuple>
 #include <unordered_set>
 
 #include "baimo/util/error.h"
@@ -315,7 +316,8 @@ std::optional<std::string_view> GgufReader::get_string(std::string_view key) con
   return v->str;
 }
 
-std::optional<uint64_t> GgufReader::get_uint(std::string_view key) const {
+// The integer stored under `key`, as (signed, unsigned, is_unsigned); nullopt when absent.
+std::optional<std::tuple<int64_t, uint64_t, bool>> GgufReader::find_int(std::string_view key) const {
   const GgufValue* v = find(key);
   if (!v) return std::nullopt;
   int64_t s = 0;
@@ -323,19 +325,22 @@ std::optional<uint64_t> GgufReader::get_uint(std::string_view key) const {
   bool is_u = false;
   if (!read_int(v->type, v->data, s, u, is_u))
     fail("GGUF file {}: key '{}' is {}, expected an integer", name_, key, gguf_type_name(v->type));
+  return std::tuple{s, u, is_u};
+}
+
+std::optional<uint64_t> GgufReader::get_uint(std::string_view key) const {
+  auto found = find_int(key);
+  if (!found) return std::nullopt;
+  auto [s, u, is_u] = *found;
   if (is_u) return u;
   if (s < 0) fail("GGUF file {}: key '{}' is negative ({})", name_, key, s);
   return static_cast<uint64_t>(s);
 }
 
 std::optional<int64_t> GgufReader::get_int(std::string_view key) const {
-  const GgufValue* v = find(key);
-  if (!v) return std::nullopt;
-  int64_t s = 0;
-  uint64_t u = 0;
-  bool is_u = false;
-  if (!read_int(v->type, v->data, s, u, is_u))
-    fail("GGUF file {}: key '{}' is {}, expected an integer", name_, key, gguf_type_name(v->type));
+  auto found = find_int(key);
+  if (!found) return std::nullopt;
+  auto [s, u, is_u] = *found;
   if (is_u) {
     if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
       fail("GGUF file {}: key '{}' value {} does not fit in int64", name_, key, u);

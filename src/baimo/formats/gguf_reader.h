@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "baimo/formats/gguf_writer.h"  // GgufValueType
@@ -68,6 +69,8 @@ class GgufReader {
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
 
   const GgufValue* find(std::string_view key) const;
+  // The integer under `key` as (signed, unsigned, is_unsigned); nullopt when absent; Error if not an integer.
+  std::optional<std::tuple<int64_t, uint64_t, bool>> find_int(std::string_view key) const;
   const GgufTensorInfo* find_tensor(std::string_view name) const;
 
   // Typed getters: nullopt if the key is absent; baimo::Error (naming file and key) if it is present

@@ -148,8 +148,9 @@ class MergeState {
   }
 
  private:
-  void add_pair(uint32_t a, uint32_t b, int64_t c, uint32_t word) {
-    bool created;
+  // Counts c more occurrences of pair (a, b) in `word`; returns the pair's index and sets
+  // `created` when the pair is new.
+  uint32_t add_pair(uint32_t a, uint32_t b, int64_t c, uint32_t word, bool& created) {
     uint32_t p = index_.find_or_add(pair_key(a, b), static_cast<uint32_t>(pair_count_.size()), created);
     if (created) {
       pair_count_.push_back(0);
@@ -160,21 +161,17 @@ class MergeState {
     pair_count_[p] += c;
     auto& ws = pair_words_[p];
     if (ws.empty() || ws.back() != word) ws.push_back(word);
+    return p;
+  }
+  void add_pair(uint32_t a, uint32_t b, int64_t c, uint32_t word) {
+    bool created;
+    add_pair(a, b, c, word, created);
   }
   // New pairs (holding z) are added with their word and queued once per merge step.
   void add_new_pair(uint32_t a, uint32_t b, int64_t c, uint32_t word) {
     bool created;
-    uint32_t p = index_.find_or_add(pair_key(a, b), static_cast<uint32_t>(pair_count_.size()), created);
-    if (created) {
-      pair_count_.push_back(0);
-      pair_left_.push_back(a);
-      pair_right_.push_back(b);
-      pair_words_.emplace_back();
-    }
+    uint32_t p = add_pair(a, b, c, word, created);
     if (created) touched_.push_back(p);  // every pair holding z is born in this merge step
-    pair_count_[p] += c;
-    auto& ws = pair_words_[p];
-    if (ws.empty() || ws.back() != word) ws.push_back(word);
   }
   void sub_pair(uint32_t a, uint32_t b, int64_t c) {
     pair_count_[index_.at(pair_key(a, b))] -= c;  // stays >= 0; stale heap entries are fixed when popped

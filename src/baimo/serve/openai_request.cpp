@@ -1,0 +1,272 @@
+#include "baimo/serve/openai_request.h"
+
+#include <charconv>
+#include <cmath>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "baimo/serve/api_error.h"
+
+namespace baimo::serve {
+namespace {
+using json = nlohmann::json;
+
+const char* type_name(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::string: return "a string";
+    case json::value_t::array: return "an array";
+    case json::value_t::object: return "an object";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "an integer";
+    case json::value_t::number_float: return "a number";
+    default: return "an unsupported value";
+  }
+}
+
+[[noreturn]] void wrong_type(const std::string& name, const char* expected, const json& v) {
+  bad_request(name, "invalid_type", "Invalid type for '{}': expected {}, but got {} instead.", name, expected,
+              type_name(v));
+}
+
+double as_number(const json& v, const std::string& name) {
+  if (!v.is_number()) wrong_type(name, "a number", v);
+  double d = v.get<double>();
+  if (!std::isfinite(d)) bad_request(name, "invalid_value", "'{}' must be a finite number.", name);
+  return d;
+}
+
+double number_in(const json& v, const std::string& name, double lo, double hi, bool lo_open = false) {
+  double d = as_number(v, name);
+  if ((lo_open ? d <= lo : d < lo) || d > hi)
+    bad_request(name, "invalid_value", "{} is {} '{}': expected a value in {}{}, {}].", d,
+                d < lo || (lo_open && d <= lo) ? "less than the minimum of" : "greater than the maximum of", name,
+                lo_open ? "(" : "[", lo, hi);
+  return d;
+}
+
+int64_t as_integer(const json& v, const std::string& name) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_unsigned()) {
+    uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(INT64_MAX)) bad_request(name, "invalid_value", "'{}' is too large.", name);
+    return static_cast<int64_t>(u);
+  }
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return static_cast<int64_t>(d);
+  }
+  wrong_type(name, "an integer", v);
+}
+
+int64_t integer_in(const json& v, const std::string& name, int64_t lo, int64_t hi) {
+  int64_t i = as_integer(v, name);
+  if (i < lo || i > hi)
+    bad_request(name, "invalid_value", "{} is {} '{}': expected an integer in [{}, {}].", i,
+                i < lo ? "less than the minimum of" : "greater than the maximum of", name, lo, hi);
+  return i;
+}
+
+bool as_bool(const json& v, const std::string& name) {
+  if (!v.is_boolean()) wrong_type(name, "a boolean", v);
+  return v.get<bool>();
+}
+
+std::string as_string(const json& v, const std::string& name) {
+  if (!v.is_string()) wrong_type(name, "a string", v);
+  return v.get<std::string>();
+}
+
+// Message content: a string, or an array of {"type": "text", "text": ...} parts (joined by "\n").
+std::string message_content(const json& v, const std::string& name) {
+  if (v.is_string()) return v.get<std::string>();
+  if (!v.is_array()) wrong_type(name, "a string or an array of content parts", v);
+  std::string text;
+  for (size_t j = 0; j < v.size(); ++j) {
+    std::string pname = fmt::format("{}[{}]", name, j);
+    const json& part = v[j];
+    if (!part.is_object()) wrong_type(pname, "an object", part);
+    for (auto it = part.begin(); it != part.end(); ++it)
+      if (it.key() != "type" && it.key() != "text")
+        bad_request(pname + "." + it.key(), "unknown_parameter", "Unrecognized content part field '{}'.", it.key());
+    if (!part.contains("type")) bad_request(pname + ".type", "missing_required_parameter", "Missing required parameter: '{}.type'.", pname);
+    std::string type = as_string(part["type"], pname + ".type");
+    if (type != "text")
+      bad_request(pname + ".type", "invalid_value",
+                  "Content part type '{}' is not supported by this server: only 'text' parts are.", type);
+    if (!part.contains("text")) bad_request(pname + ".text", "missing_required_parameter", "Missing required parameter: '{}.text'.", pname);
+    if (j) text += '\n';
+    text += as_string(part["text"], pname + ".text");
+  }
+  return text;
+}
+
+std::vector<RequestMessage> parse_messages(const json& v) {
+  if (!v.is_array()) wrong_type("messages", "an array", v);
+  if (v.empty()) bad_request("messages", "invalid_value", "'messages' must hold at least one message.");
+  std::vector<RequestMessage> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::string name = fmt::format("messages[{}]", i);
+    const json& m = v[i];
+    if (!m.is_object()) wrong_type(name, "an object", m);
+    for (auto it = m.begin(); it != m.end(); ++it)
+      if (it.key() != "role" && it.key() != "content")
+        bad_request(name + "." + it.key(), "unknown_parameter",
+                    "Message field '{}' is not supported by this server (only role and content are).", it.key());
+    if (!m.contains("role")) bad_request(name + ".role", "missing_required_parameter", "Missing required parameter: '{}.role'.", name);
+    RequestMessage msg;
+    msg.role = as_string(m["role"], name + ".role");
+    if (msg.role == "developer") msg.role = "system";
+    if (msg.role != "system" && msg.role != "user" && msg.role != "assistant")
+      bad_request(name + ".role", "invalid_value",
+                  "Invalid value for '{}.role': '{}'; supported roles are system, developer, user and assistant.", name,
+                  msg.role);
+    if (!m.contains("content") || m["content"].is_null())
+      bad_request(name + ".content", "missing_required_parameter", "Missing required parameter: '{}.content'.", name);
+    msg.content = message_content(m["content"], name + ".content");
+    out.push_back(std::move(msg));
+  }
+  return out;
+}
+
+std::vector<std::string> parse_stop(const json& v) {
+  std::vector<std::string> stop;
+  if (v.is_string()) {
+    stop.push_back(v.get<std::string>());
+  } else if (v.is_array()) {
+    if (v.size() > 4) bad_request("stop", "invalid_value", "'stop' holds {} strings; at most 4 are allowed.", v.size());
+    for (size_t i = 0; i < v.size(); ++i) stop.push_back(as_string(v[i], fmt::format("stop[{}]", i)));
+  } else {
+    wrong_type("stop", "a string or an array of strings", v);
+  }
+  for (const auto& s : stop)
+    if (s.empty()) bad_request("stop", "invalid_value", "'stop' strings must not be empty.");
+  return stop;
+}
+
+std::unordered_map<int32_t, float> parse_logit_bias(const json& v) {
+  if (!v.is_object()) wrong_type("logit_bias", "an object mapping token ids to biases", v);
+  if (v.size() > 1024) bad_request("logit_bias", "invalid_value", "'logit_bias' holds {} entries; at most 1024 are allowed.", v.size());
+  std::unordered_map<int32_t, float> bias;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const std::string& key = it.key();
+    int32_t id = -1;
+    auto [ptr, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+    if (key.empty() || ec != std::errc() || ptr != key.data() + key.size() || id < 0)
+      bad_request("logit_bias", "invalid_value", "Invalid key in 'logit_bias': '{}' is not a token id.", key);
+    bias[id] = static_cast<float>(number_in(it.value(), "logit_bias." + key, -100, 100));
+  }
+  return bias;
+}
+
+// Fields OpenAI defines that baimo does not implement: named as such rather than as unknown.
+const std::set<std::string, std::less<>>& unsupported_fields() {
+  static const std::set<std::string, std::less<>> s = {
+      "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls", "response_format", "audio",
+      "modalities", "prediction", "store", "metadata", "reasoning_effort", "service_tier", "web_search_options",
+      "suffix", "best_of", "echo"};
+  return s;
+}
+
+}  // namespace
+
+CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint) {
+  json j;
+  try {
+    j = json::parse(body);
+  } catch (const json::exception& e) {
+    bad_request("", "invalid_json", "The request body is not valid JSON: {}", e.what());
+  }
+  if (!j.is_object()) bad_request("", "invalid_json", "The request body must be a JSON object, got {}.", type_name(j));
+  const bool chat = endpoint == Endpoint::Chat;
+  CompletionRequest r;
+  r.endpoint = endpoint;
+  bool have_prompt = false, have_messages = false;
+  std::optional<int64_t> max_tokens, max_completion_tokens;
+  std::optional<bool> logprobs_flag;
+  std::optional<int64_t> top_logprobs;
+  const json* stream_options = nullptr;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    // Completions' no-op forms of unsupported fields: echo=false, best_of=1 or n, suffix empty.
+    if (!chat && v.is_null() && (k == "suffix" || k == "best_of" || k == "echo")) continue;
+    if (!chat && k == "echo" && v.is_boolean() && !v.get<bool>()) continue;
+    if (!chat && k == "suffix" && v.is_string() && v.get<std::string>().empty()) continue;
+    if (!chat && k == "best_of" && v.is_number_integer() && v.get<int64_t>() == 1) continue;
+    if (v.is_null() && k != "model" && k != "messages" && k != "prompt") continue;  // null = absent
+    if (k == "model") r.model = as_string(v, k);
+    else if (chat && k == "messages") r.messages = parse_messages(v), have_messages = true;
+    else if (!chat && k == "prompt") {
+      have_prompt = true;
+      if (v.is_string()) {
+        r.prompt = v.get<std::string>();
+      } else if (v.is_array() && v.size() == 1 && v[0].is_string()) {
+        r.prompt = v[0].get<std::string>();
+      } else if (v.is_array() && !v.empty() && (v[0].is_number() || (v.size() == 1 && v[0].is_array()))) {
+        const json& ids = v[0].is_array() ? v[0] : v;
+        std::vector<int32_t> tokens;
+        for (size_t i = 0; i < ids.size(); ++i)
+          tokens.push_back(static_cast<int32_t>(integer_in(ids[i], fmt::format("prompt[{}]", i), 0, INT32_MAX)));
+        if (tokens.empty()) bad_request("prompt", "invalid_value", "'prompt' must not be empty.");
+        r.prompt_tokens = std::move(tokens);
+      } else if (v.is_array() && v.size() > 1) {
+        bad_request("prompt", "invalid_value",
+                    "'prompt' holds {} prompts; this server takes one prompt per request (use n for several answers).",
+                    v.size());
+      } else {
+        wrong_type("prompt", "a string, an array of one string or an array of token ids", v);
+      }
+    } else if (k == "max_tokens") max_tokens = integer_in(v, k, 1, INT32_MAX);
+    else if (chat && k == "max_completion_tokens") max_completion_tokens = integer_in(v, k, 1, INT32_MAX);
+    else if (k == "temperature") r.temperature = static_cast<float>(number_in(v, k, 0, 2));
+    else if (k == "top_p") r.top_p = static_cast<float>(number_in(v, k, 0, 1, /*lo_open=*/true));
+    else if (k == "top_k") r.top_k = static_cast<int>(integer_in(v, k, 0, 1 << 24));
+    else if (k == "min_p") r.min_p = static_cast<float>(number_in(v, k, 0, 1));
+    else if (k == "repetition_penalty") r.repetition_penalty = static_cast<float>(number_in(v, k, 0, 10, true));
+    else if (k == "presence_penalty") r.presence_penalty = static_cast<float>(number_in(v, k, -2, 2));
+    else if (k == "frequency_penalty") r.frequency_penalty = static_cast<float>(number_in(v, k, -2, 2));
+    else if (k == "logit_bias") r.logit_bias = parse_logit_bias(v);
+    else if (k == "stop") r.stop = parse_stop(v);
+    else if (k == "n") r.n = static_cast<int>(integer_in(v, k, 1, 16));
+    else if (k == "seed") r.seed = static_cast<uint64_t>(as_integer(v, k));
+    else if (chat && k == "logprobs") logprobs_flag = as_bool(v, k);
+    else if (!chat && k == "logprobs") top_logprobs = integer_in(v, k, 0, 5), logprobs_flag = true;
+    else if (chat && k == "top_logprobs") top_logprobs = integer_in(v, k, 0, 20);
+    else if (k == "user") r.user = as_string(v, k);
+    else if (k == "stream") r.stream = as_bool(v, k);
+    else if (k == "stream_options") stream_options = &v;
+    else if (unsupported_fields().count(k))
+      bad_request(k, "unsupported_parameter", "'{}' is not supported by this server.", k);
+    else
+      bad_request(k, "unknown_parameter", "Unrecognized request argument supplied: {}", k);
+  }
+  if (r.model.empty()) bad_request("model", "missing_required_parameter", "Missing required parameter: 'model'.");
+  if (chat && !have_messages) bad_request("messages", "missing_required_parameter", "Missing required parameter: 'messages'.");
+  if (!chat && !have_prompt) bad_request("prompt", "missing_required_parameter", "Missing required parameter: 'prompt'.");
+  if (max_tokens && max_completion_tokens && *max_tokens != *max_completion_tokens)
+    bad_request("max_tokens", "invalid_value", "'max_tokens' ({}) and 'max_completion_tokens' ({}) disagree.",
+                *max_tokens, *max_completion_tokens);
+  r.max_tokens = max_completion_tokens ? max_completion_tokens : max_tokens;
+  if (chat && top_logprobs && !logprobs_flag.value_or(false))
+    bad_request("top_logprobs", "invalid_value", "'top_logprobs' requires 'logprobs' to be true.");
+  r.logprobs = logprobs_flag.value_or(false);
+  r.top_logprobs = static_cast<int>(top_logprobs.value_or(0));
+  if (stream_options) {
+    if (!r.stream)
+      bad_request("stream_options", "invalid_value", "'stream_options' is only allowed when 'stream' is true.");
+    if (!stream_options->is_object()) wrong_type("stream_options", "an object", *stream_options);
+    for (auto it = stream_options->begin(); it != stream_options->end(); ++it) {
+      if (it.key() == "include_usage") {
+        if (!it.value().is_null()) r.include_usage = as_bool(it.value(), "stream_options.include_usage");
+      } else {
+        bad_request("stream_options." + it.key(), "unknown_parameter", "Unrecognized stream option: {}", it.key());
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace baimo::serve

@@ -1,0 +1,58 @@
+// OpenAI request bodies for POST /v1/chat/completions and POST /v1/completions, parsed and
+// checked field by field.
+// Contract:
+// - parse_completion_request(body, endpoint) returns a CompletionRequest or throws ApiError 400
+//   whose `param` names the field (e.g. "messages[1].content", "temperature") and whose message
+//   says what was expected. Malformed JSON, a body that is not an object, unknown fields and fields
+//   baimo does not implement (tools, response_format, echo=true, ...) are all 400s: nothing is
+//   silently ignored. A JSON null counts as "absent" for optional fields, as in OpenAI's API.
+// - Ranges follow OpenAI: temperature [0, 2], top_p (0, 1], presence/frequency_penalty [-2, 2],
+//   n [1, 16], stop: a string or up to 4 non-empty strings, logit_bias: token-id keys with values in
+//   [-100, 100], top_logprobs [0, 20] (needs logprobs=true), completions' logprobs [0, 5],
+//   max_tokens >= 1. baimo extensions: top_k >= 0, min_p [0, 1], repetition_penalty > 0.
+// - Checks that need the model (model name, token ids < vocab, context length) are the server's.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace baimo::serve {
+
+enum class Endpoint { Chat, Completion };
+
+struct RequestMessage {
+  std::string role;  // system | user | assistant ("developer" is read as system)
+  std::string content;
+};
+
+struct CompletionRequest {
+  Endpoint endpoint = Endpoint::Chat;
+  std::string model;
+  std::vector<RequestMessage> messages;      // chat
+  std::string prompt;                        // completions, text form
+  std::optional<std::vector<int32_t>> prompt_tokens;  // completions, token-id form
+  std::optional<int64_t> max_tokens;         // max_tokens or max_completion_tokens
+  float temperature = 1.0f;
+  float top_p = 1.0f;
+  int top_k = 0;
+  float min_p = 0.0f;
+  float repetition_penalty = 1.0f;
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
+  std::unordered_map<int32_t, float> logit_bias;
+  std::vector<std::string> stop;
+  int n = 1;
+  std::optional<uint64_t> seed;
+  bool logprobs = false;   // chat: logprobs=true; completions: logprobs given
+  int top_logprobs = 0;    // alternatives per token (chat top_logprobs, completions logprobs)
+  std::string user;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+};
+
+CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint);
+
+}  // namespace baimo::serve

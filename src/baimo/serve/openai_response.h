@@ -1,0 +1,64 @@
+// OpenAI response bodies: chat.completion, chat.completion.chunk, text_completion (whole and
+// streamed), the usage object, log-probs in both endpoints' shapes, and the model list.
+// Contract: pure builders, no I/O. Chat chunks carry the role only in a choice's first delta; a
+// choice's last chunk carries finish_reason ("stop" | "length"); when include_usage is on every
+// chunk has "usage": null and the final usage chunk has empty choices (as OpenAI does).
+// Serialise with dump_json (api_error.h): token strings may hold half a UTF-8 character.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "baimo/serve/openai_request.h"
+
+namespace baimo::serve {
+
+struct TokenLogprob {
+  std::string token;  // the token's bytes
+  float logprob = 0;
+  std::vector<std::pair<std::string, float>> top;  // alternatives, best first
+};
+
+struct ChoiceResult {
+  int index = 0;
+  std::string text;
+  std::string finish_reason;  // stop | length
+  std::vector<TokenLogprob> logprobs;
+};
+
+struct Usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+};
+
+struct ResponseMeta {
+  Endpoint endpoint = Endpoint::Chat;
+  std::string id;     // chatcmpl-... / cmpl-...
+  int64_t created = 0;  // unix seconds
+  std::string model;
+  bool logprobs = false;  // the request asked for log-probs
+  bool include_usage = false;
+};
+
+nlohmann::json usage_json(const Usage& u);
+// Log-probs of a run of tokens; text_offset_start: offset of the first token in the choice's text.
+nlohmann::json logprobs_json(Endpoint e, const std::vector<TokenLogprob>& lps, size_t text_offset_start);
+
+// Non-streaming answer.
+nlohmann::json completion_json(const ResponseMeta& m, const std::vector<ChoiceResult>& choices, const Usage& u);
+
+// One streamed chunk for choice `index`: `role` only in the first (chat), `text` the delta,
+// `finish_reason` empty until the last, `lps` the tokens of this delta when log-probs are on.
+nlohmann::json chunk_json(const ResponseMeta& m, int index, bool first, const std::string& text,
+                          const std::string& finish_reason, const std::vector<TokenLogprob>& lps,
+                          size_t text_offset_start);
+// The final usage chunk (stream_options.include_usage).
+nlohmann::json usage_chunk_json(const ResponseMeta& m, const Usage& u);
+
+nlohmann::json models_json(const std::string& model_id, int64_t created);
+
+}  // namespace baimo::serve

@@ -69,9 +69,12 @@ Tokenizer tokenizer_from_gguf(const GgufReader& g) {
   text_to_id.reserve(n * 2);
   for (size_t i = 0; i < n; ++i) {
     const int64_t t = types[i];
+    // Unused ids ("[PAD<id>]" fillers up to the embedding size, as llama.cpp's converter writes
+    // them) have no token: they stay gaps that decode to nothing, as in llama.cpp.
+    if (t == kUnused) continue;
     std::optional<std::string> bytes;
-    if (t == kNormal || t == kByte || t == kUndefined || t == kUnused) bytes = byte_level::unicode_to_bytes(tokens[i]);
-    if (t == kControl || t == kUserDefined || t == kUnknown || (t == kUnused && (!bytes || bytes->empty()))) {
+    if (t == kNormal || t == kByte || t == kUndefined) bytes = byte_level::unicode_to_bytes(tokens[i]);
+    if (t == kControl || t == kUserDefined || t == kUnknown) {
       // Matched literally in the text (user-defined always; control and unknown only when specials
       // are allowed, as llama.cpp does), decoded as their raw text. from_bpe wants an added token's
       // slot in token_bytes to hold its content.
@@ -80,7 +83,7 @@ Tokenizer tokenizer_from_gguf(const GgufReader& g) {
       token_bytes[i] = std::string(tokens[i]);
       continue;
     }
-    if (t != kNormal && t != kByte && t != kUndefined && t != kUnused)
+    if (t != kNormal && t != kByte && t != kUndefined)
       fail("GGUF file {}: tokenizer.ggml.token_type[{}] = {} is not a llama.cpp token type", file, i, t);
     if (!bytes || bytes->empty())
       fail("GGUF file {}: tokenizer.ggml.tokens[{}] = \"{}\" is not a GPT-2 byte-level token string", file, i,

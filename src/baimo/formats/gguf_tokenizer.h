@@ -2,8 +2,8 @@
 // Contract:
 // - tokenizer_from_gguf: tokenizer.ggml.model must be "gpt2" (byte-level BPE); tokens (string
 //   array, GPT-2 byte-to-unicode form), merges ("a b" strings, rank = index), token_type (1 normal,
-//   3 control, 4 user-defined, 6 byte, ...: control and user-defined tokens become added tokens,
-//   control ones special), bos/eos ids (tokenizer.ggml.bos_token_id / eos_token_id, checked < n),
+//   3 control, 4 user-defined, 5 unused, 6 byte, ...: control and user-defined tokens become added
+//   tokens, control ones special; unused ids are gaps that decode to nothing), bos/eos ids (tokenizer.ggml.bos_token_id / eos_token_id, checked < n),
 //   tokenizer.ggml.pre picks the pre-tokenizer ("gpt-2"/"gpt2"/absent -> Gpt2, "deepseek-coder",
 //   "llama3"/"llama-bpe" -> Cl100k, "qwen2" -> Qwen2, ...; unknown -> baimo::Error naming it).
 //   Anything malformed throws baimo::Error naming the file and key.

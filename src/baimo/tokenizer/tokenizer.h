@@ -63,7 +63,8 @@ class Tokenizer {
   static Tokenizer from_tiktoken_file(const std::string& path, PreTokenizerKind kind);
   static Tokenizer from_tiktoken(std::string_view text, PreTokenizerKind kind, const std::string& name);
   // From a trained or converted vocabulary: token_bytes[id] are the raw bytes of normal token id
-  // (every single byte must be present), merges[k] = (left id, right id) has rank k and produces
+  // (every single byte must be present; an empty string leaves the id unused, a gap), merges[k] =
+  // (left id, right id) has rank k and produces
   // the token whose bytes are the concatenation (must exist). Added tokens take their own ids
   // (may be beyond token_bytes.size()). whole_piece_lookup: see above.
   static Tokenizer from_bpe(PreTokenizerKind kind, std::vector<std::string> token_bytes,

@@ -20,6 +20,8 @@ Tokenizer Tokenizer::from_bpe(PreTokenizerKind kind, std::vector<std::string> to
   m->whole_piece_lookup = whole_piece_lookup;
   m->tokens = std::move(token_bytes);
   m->flags.assign(m->tokens.size(), kNormal);
+  for (size_t i = 0; i < m->tokens.size(); ++i)
+    if (m->tokens[i].empty()) m->flags[i] = kUnused;  // a gap: the id has no token
   m->added = std::move(added);
   m->merge_list = merges;
   m->finalize(false);

@@ -1,0 +1,75 @@
+// baimo quantize --model M --type q8_0|q4_0|f16|bf16|f32 --out FILE.gguf
+// baimo convert IN OUT [--type T]: model directory -> .gguf (OUT ends in .gguf), or .gguf -> model
+// directory (dequantized to f32, q/k rows un-permuted). See formats/gguf_model_io.h.
+#include <filesystem>
+
+#include "baimo/cli/command.h"
+#include "baimo/formats/gguf_model_io.h"
+#include "baimo/util/error.h"
+
+namespace baimo::cli {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suf) {
+  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+}
+
+bool is_gguf(const std::string& path) {
+  if (std::filesystem::is_directory(path)) return false;
+  if (!std::filesystem::exists(path)) fail("{}: no such file or directory", path);
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) fail("{}: cannot open", path);
+  char magic[4] = {};
+  const size_t n = std::fread(magic, 1, 4, f);
+  std::fclose(f);
+  return n == 4 && std::string(magic, 4) == "GGUF";
+}
+
+struct QuantizeArgs {
+  std::string model, type, out, name;
+};
+struct ConvertArgs {
+  std::string in, out, type = "f32";
+};
+
+void register_quantize(CLI::App& root) {
+  auto a = std::make_shared<QuantizeArgs>();
+  auto* sub = root.add_subcommand("quantize", "Write a model as a GGUF file with q8_0/q4_0/f16/bf16/f32 weights");
+  sub->add_option("--model", a->model, "Model directory (or a .gguf to requantize)")->required();
+  sub->add_option("--type", a->type, "q8_0, q4_0, f16, bf16 or f32")->required();
+  sub->add_option("--out", a->out, "Output .gguf file")->required();
+  sub->add_option("--name", a->name, "general.name (default: the model's directory name)");
+  sub->callback([a] {
+    GgufExportOptions o;
+    o.type = parse_gguf_type(a->type);
+    o.name = a->name;
+    export_gguf(a->model, a->out, o);
+    std::printf("wrote %s (%s)\n", a->out.c_str(), a->type.c_str());
+  });
+}
+
+void register_convert(CLI::App& root) {
+  auto a = std::make_shared<ConvertArgs>();
+  auto* sub = root.add_subcommand("convert", "Convert a model directory to GGUF (OUT.gguf) or a GGUF to a model directory");
+  sub->add_option("IN", a->in, "Model directory or .gguf file")->required();
+  sub->add_option("OUT", a->out, "Output: a .gguf file, or a directory")->required();
+  sub->add_option("--type", a->type, "Weight type when writing GGUF (f32, f16, bf16, q8_0, q4_0)")->capture_default_str();
+  sub->callback([a] {
+    if (ends_with(a->out, ".gguf")) {
+      GgufExportOptions o;
+      o.type = parse_gguf_type(a->type);
+      export_gguf(a->in, a->out, o);
+    } else if (is_gguf(a->in)) {
+      import_gguf(a->in, a->out);
+    } else {
+      fail("convert: {} is a model directory, so OUT must be a .gguf file (got {})", a->in, a->out);
+    }
+    std::printf("wrote %s\n", a->out.c_str());
+  });
+}
+
+BAIMO_COMMAND(60, register_quantize);
+BAIMO_COMMAND(61, register_convert);
+
+}  // namespace
+}  // namespace baimo::cli

@@ -1,0 +1,42 @@
+// Whole models between a Hugging Face model directory and a GGUF file (llama.cpp's format).
+// Contract:
+// - export_gguf(src, out, opts): src is a model directory (config.json + model.safetensors
+//   [+ tokenizer.json, tokenizer_config.json's chat_template]) or a .gguf file (requantization:
+//   its tensors are dequantized to f32 first). Writes GGUF v3 atomically with the metadata and
+//   tensor names of gguf_model_meta.h; 2-D weights in opts.type (a matrix whose row length is no
+//   multiple of the block size falls back to F16), 1-D tensors (norms, biases) in F32, q/k rows
+//   permuted for the llama architecture. Tensors are converted one at a time while writing.
+// - import_gguf(gguf, out_dir): GGUF (architecture llama / qwen2, tensors F32/F16/BF16/Q8_0/Q4_0/
+//   Q4_K/Q6_K) -> model directory: config.json, model.safetensors (f32, dequantized, q/k rows
+//   un-permuted), tokenizer.json (from tokenizer.ggml.*), tokenizer_config.json with the chat
+//   template. Every file is written atomically.
+// - read_gguf_tensor_f32: one parameter of a GGUF model in HF layout (dequantized, un-permuted).
+// Missing tensors, wrong shapes or types throw baimo::Error naming the file and tensor.
+#pragma once
+#include <span>
+#include <string>
+
+#include "baimo/formats/gguf_reader.h"
+#include "baimo/model/config.h"
+#include "baimo/model/param_layout.h"
+#include "baimo/tensor/dtype.h"
+
+namespace baimo {
+
+struct GgufExportOptions {
+  DType type = DType::F32;  // F32, F16, BF16, Q8_0, Q4_0
+  std::string name;         // general.name ("" = the source's file name)
+  bool progress = true;     // progress bar on stderr
+};
+
+void export_gguf(const std::string& src, const std::string& out, const GgufExportOptions& opts = {});
+void import_gguf(const std::string& gguf, const std::string& out_dir);
+
+// The GGUF tensor for parameter `spec` (checked: present, shape, a type with a codec); baimo::Error otherwise.
+const GgufTensorInfo& gguf_param_tensor(const GgufReader& g, const ParamSpec& spec);
+void read_gguf_tensor_f32(const GgufReader& g, const ModelConfig& c, const ParamSpec& spec, std::span<float> out);
+
+// "q8_0" | "q4_0" | "f16" | "bf16" | "f32" (case-insensitive) -> DType; baimo::Error otherwise.
+DType parse_gguf_type(const std::string& name);
+
+}  // namespace baimo

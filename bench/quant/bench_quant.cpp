@@ -9,7 +9,9 @@
 //   Order:  per repetition the copy, then every case, alternating A B A B; medians over repetitions.
 // Also, for 4864x896: batch-8 decode (weight GB/s) and a 128-row prefill (GFLOP/s), for reference.
 // Prints GB/s of weight bytes read and its fraction of the copy bandwidth, peak RSS, and last
-// `ratio quant <geometric mean over the three shapes of the Q4_0 fraction>`.
+// `ratio quant <geometric mean over the three shapes of the packed Q4_0 fraction>`.
+// Q8_0 / Q4_0 run both in ggml's row layout and repacked into 16-row groups (weight_pack.h, what
+// inference loads them as).
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -26,6 +28,7 @@
 #include "baimo/quant/block_formats.h"
 #include "baimo/quant/cpu_isa.h"
 #include "baimo/quant/weight_matmul.h"
+#include "baimo/quant/weight_pack.h"
 
 using namespace baimo;
 using namespace baimo::quant;
@@ -67,9 +70,12 @@ double copy_bandwidth(Buffer& src, Buffer& dst) {
 struct Case {
   std::string name;
   DType type;
+  bool packed;  // also repacked into the 16-row interleaved layout (quant/weight_pack.h)
   int64_t rows, cols;
   size_t weight_bytes = 0;
   std::vector<Buffer> copies;
+  std::vector<std::shared_ptr<const void>> packs;  // per copy, when packed
+  std::vector<const void*> packed_ptrs;
   std::vector<double> gbps;
   std::vector<double> gbps_b8;         // decode batch 8 (4864x896 only)
   std::vector<double> gflops_prefill;  // batch 128 (4864x896 only)
@@ -95,14 +101,24 @@ void prepare(Case& c, size_t rotation_bytes, std::mt19937& rng) {
     c.copies.emplace_back(c.weight_bytes);
     std::memcpy(c.copies[i].data(), c.copies[0].data(), c.weight_bytes);
   }
+  for (auto& buf : c.copies) {
+    WeightMatrix w{c.type, buf.data(), c.rows, c.cols};
+    if (c.packed) c.packs.push_back(pack_weights_into(w));
+    c.packed_ptrs.push_back(w.packed);
+  }
+  if (c.packed) c.copies.clear(), c.copies.shrink_to_fit();  // only the packed copies are read
 }
 
 // Times one pass over all copies (one matmul of `batch` activation rows per copy); returns the
 // seconds per call.
 double run_case(Case& c, const float* x, float* y, int64_t batch = 1) {
   const auto t0 = Clock::now();
-  for (auto& buf : c.copies) weight_matmul({c.type, buf.data(), c.rows, c.cols}, x, batch, y);
-  return seconds_since(t0) / c.copies.size();
+  for (size_t i = 0; i < c.packed_ptrs.size(); ++i) {
+    WeightMatrix w{c.type, c.packed ? nullptr : c.copies[i].data(), c.rows, c.cols};
+    w.packed = c.packed_ptrs[i];
+    weight_matmul(w, x, batch, y);
+  }
+  return seconds_since(t0) / c.packed_ptrs.size();
 }
 
 }  // namespace
@@ -126,10 +142,23 @@ int main(int argc, char** argv) {
   std::mt19937 rng(1);
   std::vector<Case> cases;
   const int64_t shapes[3][2] = {{4864, 896}, {896, 4864}, {151936, 896}};
-  for (auto [type, tname] : {std::pair{DType::F32, "f32"}, {DType::Q8_0, "q8_0"}, {DType::Q4_0, "q4_0"}})
-    for (auto& s : shapes)
-      cases.push_back({std::string(tname) + "_" + std::to_string(s[0]) + "x" + std::to_string(s[1]), type, s[0], s[1],
-                       0, {}, {}, {}, {}});
+  struct Kind {
+    DType type;
+    bool packed;
+    const char* name;
+  };
+  for (auto [type, packed, tname] : {Kind{DType::F32, false, "f32"}, Kind{DType::Q8_0, false, "q8_0"},
+                                     Kind{DType::Q4_0, false, "q4_0"}, Kind{DType::Q8_0, true, "q8_0_packed"},
+                                     Kind{DType::Q4_0, true, "q4_0_packed"}})
+    for (auto& s : shapes) {
+      Case c;
+      c.name = std::string(tname) + "_" + std::to_string(s[0]) + "x" + std::to_string(s[1]);
+      c.type = type;
+      c.packed = packed;
+      c.rows = s[0];
+      c.cols = s[1];
+      cases.push_back(std::move(c));
+    }
   for (auto& c : cases) prepare(c, rotation, rng);
 
   constexpr int64_t kPrefill = 128;
@@ -146,9 +175,10 @@ int main(int argc, char** argv) {
       c.gbps.push_back(c.weight_bytes / run_case(c, x.data(), y.data()) / 1e9);
       if (c.rows == 4864) {  // batch 8 decode and a 128-token prefill on the MLP-up shape
         c.gbps_b8.push_back(c.weight_bytes / run_case(c, x.data(), y.data(), 8) / 1e9);
-        Buffer& w = c.copies[0];
+        WeightMatrix w{c.type, c.copies.empty() ? nullptr : c.copies[0].data(), c.rows, c.cols};
+        w.packed = c.packed_ptrs[0];
         const auto t0 = Clock::now();
-        weight_matmul({c.type, w.data(), c.rows, c.cols}, x.data(), kPrefill, y.data());
+        weight_matmul(w, x.data(), kPrefill, y.data());
         c.gflops_prefill.push_back(2.0 * c.rows * c.cols * kPrefill / seconds_since(t0) / 1e9);
       }
     }
@@ -161,7 +191,7 @@ int main(int argc, char** argv) {
     std::printf("bench quant %s_weight_read %.2f GB/s\n", c.name.c_str(), g);
     std::printf("bench quant %s_fraction_of_bound %.3f ratio\n", c.name.c_str(), g / bound);
     std::printf("bench quant %s_matvec_time %.3f ms\n", c.name.c_str(), c.weight_bytes / (g * 1e9) * 1e3);
-    if (c.type == DType::Q4_0) log_q4 += std::log(g / bound) / 3;
+    if (c.type == DType::Q4_0 && c.packed) log_q4 += std::log(g / bound) / 3;
     if (!c.gbps_b8.empty()) {
       std::printf("bench quant %s_batch8_weight_read %.2f GB/s\n", c.name.c_str(), median(c.gbps_b8));
       std::printf("bench quant %s_prefill128 %.1f GFLOP/s\n", c.name.c_str(), median(c.gflops_prefill));

@@ -6,6 +6,8 @@
 
 #include "baimo/quant/act_quant.h"
 #include "baimo/quant/float_kernels.h"
+#include "baimo/quant/packed_kernels.h"
+#include "baimo/quant/weight_pack.h"
 #include "baimo/quant/qdot_kernels.h"
 #include "baimo/util/error.h"
 
@@ -31,6 +33,25 @@ void run_chunks(int64_t rows, int64_t batch, const Kernel& kernel) {
       const int64_t r1 = std::min(end, r0 + kRowTile);
       for (int64_t b0 = 0; b0 < batch; b0 += kMaxKernelRows)
         kernel(r0, r1, b0, static_cast<int>(std::min<int64_t>(kMaxKernelRows, batch - b0)));
+    }
+  }
+}
+
+// Packed weights: about 4 work items per thread of whole 16-row groups; within an item, runs of
+// 8 groups (128 rows) stay in cache while every activation tile passes over them.
+template <class Kernel>
+void run_groups(int64_t groups, int64_t batch, const Kernel& kernel) {
+  constexpr int64_t kGroupTile = 8;
+  const int64_t threads = omp_get_max_threads();
+  const int64_t per_item = std::max<int64_t>(1, (groups + threads * 4 - 1) / (threads * 4));
+  const int64_t items = (groups + per_item - 1) / per_item;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t it = 0; it < items; ++it) {
+    const int64_t end = std::min(groups, (it + 1) * per_item);
+    for (int64_t g0 = it * per_item; g0 < end; g0 += kGroupTile) {
+      const int64_t g1 = std::min(end, g0 + kGroupTile);
+      for (int64_t b0 = 0; b0 < batch; b0 += kMaxKernelRows)
+        kernel(g0, g1, b0, static_cast<int>(std::min<int64_t>(kMaxKernelRows, batch - b0)));
     }
   }
 }
@@ -62,6 +83,15 @@ void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* 
       static thread_local ActQ8 act_buffer;
       ActQ8& act = act_buffer;
       const bool q4 = w.type == DType::Q4_0;
+      if (w.packed) {
+        act.quantize(x, batch, w.cols, ActLayout::Plain);
+        const PackedKernel k = q4 ? packed_q4_0_kernel(isa) : packed_q8_0_kernel(isa);
+        const auto* pp = static_cast<const uint8_t*>(w.packed);
+        run_groups((w.rows + kPackRows - 1) / kPackRows, batch, [&](int64_t g0, int64_t g1, int64_t b0, int nb) {
+          k(pp, g0, g1, act, b0, nb, y, w.rows, w.rows);
+        });
+        return;
+      }
       act.quantize(x, batch, w.cols, act_layout_for(q4, isa));
       const QRowsKernel k = q4 ? q4_0_rows_kernel(isa) : q8_0_rows_kernel(isa);
       run_chunks(w.rows, batch, [&](int64_t r0, int64_t r1, int64_t b0, int nb) {

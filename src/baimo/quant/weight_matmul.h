@@ -4,7 +4,8 @@
 //   x: (batch, cols) f32 row-major;  y: (batch, rows) f32 row-major.
 // Quantized weights: x is quantized on the fly to int8 blocks (ActQ8) and each block product is an
 // exact integer dot, scaled by f16(w.d) * x.d. Float weights are converted in registers.
-// Parallel over output rows with OpenMP; activation rows go through the kernels 8 at a time while a
+// Packed weights (w.packed, see weight_pack.h) go through 16-row interleaved kernels (same exact
+// integer block dots). Parallel over output rows with OpenMP; activation rows go through the kernels 8 at a time while a
 // chunk of weight rows stays in cache (decode batch 1..8 and prefill alike). Runtime ISA dispatch;
 // pass an explicit isa (<= best_isa()) to pin a level. No allocation once warm (per thread).
 #pragma once
@@ -20,6 +21,9 @@ struct WeightMatrix {
   const void* data = nullptr;  // rows * row_bytes() bytes
   int64_t rows = 0;
   int64_t cols = 0;
+  // Optional: the same Q8_0 / Q4_0 weights in the row-interleaved layout of quant/weight_pack.h
+  // (owned elsewhere, e.g. by ModelWeights::storage). When set, the kernels read it instead of data.
+  const void* packed = nullptr;
   size_t row_bytes() const { return dtype_bytes(type, static_cast<size_t>(cols)); }
   size_t bytes() const { return row_bytes() * static_cast<size_t>(rows); }
 };

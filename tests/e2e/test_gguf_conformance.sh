@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# GGUF conformance against independent engines (tests/e2e/gguf_js, npm packages installed at run
+# time into its gitignored node_modules): llama.cpp through node-llama-cpp's prebuilt linux-x64
+# binaries, and the @huggingface/gguf parser.
+# For a llama model (q/k rows permuted) and a tied qwen2 model (NeoX rope), both trained by baimo
+# for a few seconds on Shakespeare so that greedy decoding has clear margins:
+#  1. @huggingface/gguf reads baimo's f32 / q8_0 / q4_0 files with the expected metadata and tensors;
+#  2. llama.cpp's own quantizer (llama_model_quantize, pure Q8_0 / Q4_0) applied to baimo's f32 GGUF
+#     writes exactly the tensor bytes baimo's quantizer wrote;
+#  3. llama.cpp loads baimo's GGUFs and its greedy tokens equal baimo's argmax tokens (teacher
+#     forced over the same sequence: equal at every step <=> equal greedy sequences);
+#  4. a GGUF written by llama.cpp (its Q4_0 and its default mixed Q8_0/Q6_K choice) converts back to
+#     a model directory in baimo, and baimo's argmax tokens on it equal llama.cpp's greedy tokens.
+# Skips (exit 0 with SKIP) only when npm cannot install the packages (no registry).
+# Usage: bash test_gguf_conformance.sh path/to/baimo
+set -euo pipefail
+BAIMO=$(realpath "$1")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+JS=$ROOT/tests/e2e/gguf_js
+SHARED=${BAIMO_SHARED:-$ROOT/../shared}
+PY=/usr/bin/python3
+fail() { echo "FAIL: $*"; exit 1; }
+if [ ! -f "$JS/node_modules/node-llama-cpp/package.json" ]; then
+  (cd "$JS" && npm ci --omit=optional --no-audit --no-fund --loglevel=error >/dev/null 2>&1) ||
+    { echo "SKIP: npm ci failed in $JS (registry unreachable?): no llama.cpp to compare with"; exit 0; }
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export OMP_NUM_THREADS=2
+
+head -c 300000 "$SHARED/data/pretrain/tinyshakespeare.txt" >"$T/corpus.txt"
+# gpt2 split pattern: llama.cpp knows it as tokenizer.ggml.pre "gpt-2".
+"$BAIMO" tokenizer train --input "$T/corpus.txt" --vocab-size 512 --preset gpt2 --out "$T/tok.json" \
+  --special-tokens '<|endoftext|>' --threads 2 >/dev/null 2>&1
+head -c 6000 "$T/corpus.txt" | "$BAIMO" tokenizer encode --tokenizer "$T/tok.json" --json >"$T/ids.json"
+$PY "$JS/tf_check.py" batch "$T/ids.json" "$T/batch.safetensors" 64
+PROMPT=$($PY -c "import json; print(','.join(map(str, json.load(open('$T/ids.json'))[200:216])))")
+N=12
+
+# baimo's argmax over prompt + greedy[:-1] from model directory $1 must equal greedy $2.
+check_tf() {
+  $PY "$JS/tf_check.py" prompt-batch "$PROMPT" "$2" "$T/tf.safetensors"
+  "$BAIMO" train-step --model "$1" --batch "$T/tf.safetensors" --steps 1 --lr 0 --dump-dir "$T/dump" >/dev/null
+  $PY "$JS/tf_check.py" argmax "$T/dump/outputs.safetensors" 16 "$2"
+}
+
+for arch in llama qwen2; do
+  D=$T/$arch
+  mkdir -p "$D"
+  $PY - "$ROOT/configs/tiny.json" "$D/config.json" "$arch" <<'PYEOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c.update({"vocab_size": 512, "bos_token_id": None, "eos_token_id": 511})
+if sys.argv[3] == "qwen2":
+    c.update({"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "attention_bias": True,
+              "tie_word_embeddings": True})
+json.dump(c, open(sys.argv[2], "w"))
+PYEOF
+  "$BAIMO" init --config "$D/config.json" --tokenizer "$T/tok.json" --out "$D/init" --seed 1 >/dev/null
+  "$BAIMO" train-step --model "$D/init" --batch "$T/batch.safetensors" --steps 60 --lr 3e-3 --out "$D/model" >/dev/null
+  "$BAIMO" convert "$D/model" "$D/f32.gguf" >/dev/null 2>&1
+  "$BAIMO" quantize --model "$D/model" --type q8_0 --out "$D/q8.gguf" >/dev/null 2>&1
+  "$BAIMO" quantize --model "$D/model" --type q4_0 --out "$D/q4.gguf" >/dev/null 2>&1
+
+  # 1. an independent parser
+  for f in f32 q8 q4; do
+    node "$JS/engines.mjs" inspect "$D/$f.gguf" >"$D/$f.json"
+    $PY - "$D/$f.json" "$arch" "$f" <<'PYEOF' || fail "$arch $f: @huggingface/gguf view"
+import json, sys
+j = json.load(open(sys.argv[1])); arch = sys.argv[2]; kind = sys.argv[3]; m = j["metadata"]
+want_type = {"f32": 0, "q8": 8, "q4": 2}[kind]
+assert m["general.architecture"] == arch, m["general.architecture"]
+assert m[arch + ".block_count"] == 4 and m[arch + ".embedding_length"] == 128
+assert m[arch + ".attention.head_count_kv"] == 2 and m["tokenizer.ggml.pre"] == "gpt-2"
+assert j["n_tokens"] == 512 and j["n_merges"] > 100
+names = {t["name"]: t for t in j["tensors"]}
+assert ("output.weight" in names) == (arch == "llama")
+assert names["blk.3.ffn_down.weight"]["type"] == want_type and names["blk.3.ffn_down.weight"]["shape"] == [352, 128]
+assert names["blk.0.attn_norm.weight"]["type"] == 0
+assert (arch == "qwen2") == ("blk.0.attn_q.bias" in names)
+PYEOF
+  done
+
+  # 2. llama.cpp's quantizer writes the same bytes as baimo's
+  $PY "$JS/llama_quantize.py" "$D/f32.gguf" "$D/ll_q8.gguf" 7 pure >/dev/null 2>&1 || fail "$arch: llama_model_quantize q8_0"
+  $PY "$JS/llama_quantize.py" "$D/f32.gguf" "$D/ll_q4.gguf" 2 pure >/dev/null 2>&1 || fail "$arch: llama_model_quantize q4_0"
+  $PY "$JS/llama_quantize.py" "$D/f32.gguf" "$D/ll_mixed.gguf" 7 >/dev/null 2>&1 || fail "$arch: llama_model_quantize default"
+  node "$JS/engines.mjs" same-tensors "$D/q8.gguf" "$D/ll_q8.gguf" >/dev/null || fail "$arch: q8_0 bytes differ from llama.cpp's"
+  node "$JS/engines.mjs" same-tensors "$D/q4.gguf" "$D/ll_q4.gguf" >/dev/null || fail "$arch: q4_0 bytes differ from llama.cpp's"
+
+  # 3. llama.cpp runs baimo's files: greedy tokens = baimo's argmax tokens
+  G=$(node "$JS/engines.mjs" greedy "$D/f32.gguf" "$PROMPT" $N)
+  echo "$arch f32: llama.cpp greedy $G"
+  check_tf "$D/model" "$G" || fail "$arch f32: llama.cpp and baimo disagree"
+  for f in q8 q4; do
+    G=$(node "$JS/engines.mjs" greedy "$D/$f.gguf" "$PROMPT" $N)
+    "$BAIMO" convert "$D/$f.gguf" "$D/${f}_dir" >/dev/null 2>&1
+    check_tf "$D/${f}_dir" "$G" || fail "$arch $f: llama.cpp and baimo disagree"
+  done
+
+  # 4. GGUFs written by llama.cpp load in baimo
+  for f in ll_q4 ll_mixed; do
+    G=$(node "$JS/engines.mjs" greedy "$D/$f.gguf" "$PROMPT" $N)
+    "$BAIMO" convert "$D/$f.gguf" "$D/${f}_dir" >/dev/null 2>&1 || fail "$arch: baimo cannot read llama.cpp's $f.gguf"
+    check_tf "$D/${f}_dir" "$G" || fail "$arch $f (written by llama.cpp): llama.cpp and baimo disagree"
+  done
+done
+echo "OK: GGUF conformance with llama.cpp and @huggingface/gguf"

@@ -1,13 +1,18 @@
 // libFuzzer target: arbitrary bytes as a GGUF file. Parsing must either succeed or throw baimo::Error;
 // on success every tensor's data lies inside the input, every metadata value can be read through the
 // typed getters (or throws baimo::Error for a type mismatch), and building a tokenizer from it either
-// succeeds (then a short text round-trips through encode/decode) or throws baimo::Error.
+// succeeds (then a short text round-trips through encode/decode) or throws baimo::Error; reading it
+// as a model (config from the llama/qwen2 metadata, every parameter's tensor checked and converted
+// to f32 in HF layout) either succeeds or throws baimo::Error.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "baimo/formats/gguf_model_io.h"
+#include "baimo/formats/gguf_model_meta.h"
 #include "baimo/formats/gguf_reader.h"
 #include "baimo/formats/gguf_tokenizer.h"
 #include "baimo/util/error.h"
@@ -32,6 +37,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
       } catch (const baimo::Error&) {
       }
+    }
+    try {
+      const baimo::ModelConfig c = baimo::gguf_read_config(r);
+      std::vector<float> buf;
+      for (const baimo::ParamSpec& p : baimo::param_layout(c)) {
+        baimo::gguf_param_tensor(r, p);  // present, shape matches: its data lies inside the input
+        buf.resize(static_cast<size_t>(p.numel()));
+        baimo::read_gguf_tensor_f32(r, c, p, buf);
+      }
+    } catch (const baimo::Error&) {
     }
     baimo::Tokenizer tok = baimo::tokenizer_from_gguf(r);
     // Round trip holds when every byte has a normal token; a vocabulary missing some byte falls

@@ -206,6 +206,11 @@ ModelConfig gguf_read_config(const GgufReader& g) {
   c.max_position_embeddings = need("context_length");
   c.hidden_size = need("embedding_length");
   c.num_hidden_layers = need("block_count");
+  // Each layer has at least 9 tensors (2 norms, q, k, v, o, gate, up, down): a larger count
+  // cannot be backed by this file (and would only make every later check slower).
+  if (static_cast<uint64_t>(c.num_hidden_layers) * 9 > g.tensors().size())
+    fail("GGUF file {}: {}.block_count = {} but the file holds only {} tensors", file, a, c.num_hidden_layers,
+         g.tensors().size());
   c.intermediate_size = need("feed_forward_length");
   c.num_attention_heads = need("attention.head_count");
   c.num_key_value_heads = g.find_int(a + ".attention.head_count_kv") ? need("attention.head_count_kv")

@@ -4,6 +4,7 @@
 // clear errors for GGUFs that do not describe a supported model.
 #include "baimo/formats/gguf_model_io.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -260,7 +261,14 @@ TEST(GgufModelIo, ModelErrorsNameTheProblem) {
   const ModelConfig c = tiny_config("llama");
   GgufWriter no_tensors;
   gguf_write_config(no_tensors, c, DType::F32, "x");
-  expect_error(no_tensors, "token_embd.weight");
+  expect_error(no_tensors, "llama.block_count = 2 but the file holds only 0 tensors");
+  GgufWriter no_embd;  // enough tensors, but not token_embd
+  gguf_write_config(no_embd, c, DType::F32, "x");
+  std::vector<float> one(64, 0.0f);
+  for (int i = 0; i < 20; ++i)
+    no_embd.add_tensor(fmt::format("t{}", i), DType::F32, {64},
+                       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(one.data()), 256));
+  expect_error(no_embd, "token_embd.weight");
   // Every tensor but a wrong shape on one.
   GgufWriter shape;
   gguf_write_config(shape, c, DType::F32, "x");

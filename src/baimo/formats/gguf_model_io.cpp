@@ -1,5 +1,8 @@
 #include "baimo/formats/gguf_model_io.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -118,10 +121,8 @@ const GgufTensorInfo& gguf_param_tensor(const GgufReader& g, const ParamSpec& sp
   const GgufTensorInfo* t = g.find_tensor(name);
   if (!t) fail("GGUF file {}: tensor '{}' ({}) is missing", g.path(), name, spec.name);
   if (t->shape != spec.shape) {
-    std::string want, got;
-    for (int64_t d : spec.shape) want += (want.empty() ? "" : "x") + std::to_string(d);
-    for (int64_t d : t->shape) got += (got.empty() ? "" : "x") + std::to_string(d);
-    fail("GGUF file {}: tensor '{}' has shape {}, the config says {}", g.path(), name, got, want);
+    fail("GGUF file {}: tensor '{}' has shape {}, the config says {}", g.path(), name, fmt::join(t->shape, "x"),
+         fmt::join(spec.shape, "x"));
   }
   if (!dtype_from_ggml(t->ggml_type))
     fail("GGUF file {}: tensor '{}' has ggml type {}, which baimo cannot convert (F32, F16, BF16, Q8_0, Q4_0, "

@@ -52,7 +52,7 @@ ModelConfig tiny_config(const std::string& type) {
 }
 
 // 256 byte tokens, a few merges and two special tokens, as a tokenizer.json file.
-std::string write_tokenizer(const TempDir& t) {
+std::string write_tokenizer(const TempDir& t, PreTokenizerKind kind = PreTokenizerKind::Gpt2) {
   std::vector<std::string> bytes;
   for (int b = 0; b < 256; ++b) bytes.emplace_back(1, static_cast<char>(b));
   bytes.push_back("th");
@@ -60,7 +60,7 @@ std::string write_tokenizer(const TempDir& t) {
   // 256 = "th", 257 = "the", then two special tokens.
   const std::vector<std::pair<uint32_t, uint32_t>> merges = {{'t', 'h'}, {256, 'e'}};
   std::vector<AddedToken> added = {{258, "<|im_start|>", true}, {259, "<|im_end|>", true}};
-  Tokenizer tok = Tokenizer::from_bpe(PreTokenizerKind::Gpt2, bytes, merges, added);
+  Tokenizer tok = Tokenizer::from_bpe(kind, bytes, merges, added);
   tok.set_bos_id(258);
   tok.set_eos_id(259);
   const std::string path = (t.dir / "tokenizer.json").string();
@@ -73,7 +73,8 @@ struct Model {
   std::map<std::string, std::vector<float>> w;
 };
 
-Model write_model(const TempDir& t, const std::string& dir, const std::string& type, uint32_t seed) {
+Model write_model(const TempDir& t, const std::string& dir, const std::string& type, uint32_t seed,
+                  PreTokenizerKind kind = PreTokenizerKind::Gpt2) {
   Model m{tiny_config(type), {}};
   std::mt19937 rng(seed);
   std::normal_distribution<float> nd(0.0f, 0.5f);
@@ -85,7 +86,7 @@ Model write_model(const TempDir& t, const std::string& dir, const std::string& t
   }
   for (const ParamSpec& p : param_layout(m.cfg)) writes.push_back({p.name, p.shape, m.w[p.name]});
   ModelDirSave opts;
-  opts.tokenizer_json = write_tokenizer(t);
+  opts.tokenizer_json = write_tokenizer(t, kind);
   save_model_dir((t.dir / dir).string(), m.cfg, writes, opts);
   return m;
 }
@@ -283,4 +284,25 @@ TEST(GgufModelIo, ModelErrorsNameTheProblem) {
   expect_error(shape, "tensor 'blk.1.ffn_up.weight' has shape 64x96, the config says 96x64");
   EXPECT_THROW(parse_gguf_type("q5_1"), Error);
   EXPECT_THROW(export_gguf((t.dir / "missing").string(), (t.dir / "x.gguf").string()), Error);
+}
+
+TEST(GgufModelIo, EveryPreTokenizerKindRoundTrips) {
+  TempDir t("baimo_gguf_model_pre_");
+  const std::pair<PreTokenizerKind, const char*> kinds[] = {{PreTokenizerKind::Gpt2, "gpt-2"},
+                                                            {PreTokenizerKind::Cl100k, "llama-bpe"},
+                                                            {PreTokenizerKind::Qwen2, "qwen2"},
+                                                            {PreTokenizerKind::O200k, "gpt-4o"},
+                                                            {PreTokenizerKind::Baimo, "baimo"}};
+  for (auto [kind, name] : kinds) {
+    write_model(t, "m", "llama", 2, kind);
+    const std::string gguf = (t.dir / "m.gguf").string();
+    export_gguf((t.dir / "m").string(), gguf, {DType::Q8_0, "", false});
+    EXPECT_EQ(GgufReader(gguf).get_string("tokenizer.ggml.pre"), name);
+    import_gguf(gguf, (t.dir / "back").string());
+    Tokenizer a = Tokenizer::from_tokenizer_json_file((t.dir / "tokenizer.json").string());
+    Tokenizer b = Tokenizer::from_tokenizer_json_file((t.dir / "back/tokenizer.json").string());
+    EXPECT_EQ(b.pretokenizer_kind(), kind) << name;
+    const std::string text = "the theme, \"then\" 12345 你好。\n\n  x";
+    EXPECT_EQ(a.encode(text), b.encode(text)) << name;
+  }
 }

@@ -27,8 +27,9 @@ PreChoice pre_choice(std::string_view pre, const std::string& file) {
   if (pre == "dbrx" || pre == "smaug-bpe") return {PreTokenizerKind::Cl100k, false};
   if (pre == "qwen2") return {PreTokenizerKind::Qwen2, false};
   if (pre == "gpt-4o") return {PreTokenizerKind::O200k, false};
+  if (pre == "baimo") return {PreTokenizerKind::Baimo, false};  // baimo's own pattern (baimo-written files)
   fail("GGUF file {}: tokenizer.ggml.pre = \"{}\" is not supported (supported: gpt-2, deepseek-coder, llama3, "
-       "llama-bpe, dbrx, smaug-bpe, qwen2, gpt-4o)",
+       "llama-bpe, dbrx, smaug-bpe, qwen2, gpt-4o, baimo)",
        file, pre);
 }
 

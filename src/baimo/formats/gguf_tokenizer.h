@@ -5,7 +5,7 @@
 //   3 control, 4 user-defined, 5 unused, 6 byte, ...: control and user-defined tokens become added
 //   tokens, control ones special; unused ids are gaps that decode to nothing), bos/eos ids (tokenizer.ggml.bos_token_id / eos_token_id, checked < n),
 //   tokenizer.ggml.pre picks the pre-tokenizer ("gpt-2"/"gpt2"/absent -> Gpt2, "deepseek-coder",
-//   "llama3"/"llama-bpe" -> Cl100k, "qwen2" -> Qwen2, ...; unknown -> baimo::Error naming it).
+//   "llama3"/"llama-bpe" -> Cl100k, "qwen2" -> Qwen2, "baimo" -> Baimo (baimo's own split pattern, written by gguf_model_meta.h), ...; unknown -> baimo::Error naming it).
 //   Anything malformed throws baimo::Error naming the file and key.
 // - load_tokenizer(path, tiktoken_pattern): *.json -> tokenizer.json, *.gguf (or GGUF magic) ->
 //   GGUF, anything else -> a tiktoken rank file with pattern `tiktoken_pattern` ("cl100k"/"o200k";

@@ -18,7 +18,7 @@ namespace baimo::quant::kern {
 
 namespace {
 
-constexpr size_t kPrefetchEntries = 8;  // software prefetch distance, in block entries
+constexpr size_t kPrefetchEntries = 24;  // software prefetch distance, in block entries
 
 BAIMO_VNNI_TARGET inline __m512i bcast4(const int8_t* p) {
   int32_t v;

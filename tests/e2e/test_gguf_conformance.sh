@@ -9,8 +9,9 @@
 #     writes exactly the tensor bytes baimo's quantizer wrote;
 #  3. llama.cpp loads baimo's GGUFs and its greedy tokens equal baimo's argmax tokens (teacher
 #     forced over the same sequence: equal at every step <=> equal greedy sequences);
-#  4. a GGUF written by llama.cpp (its Q4_0 and its default mixed Q8_0/Q6_K choice) converts back to
-#     a model directory in baimo, and baimo's argmax tokens on it equal llama.cpp's greedy tokens.
+#  4. a GGUF written by llama.cpp (its Q4_0, its default Q8_0 mix, and for a 256-wide llama model its
+#     K-quant mixes Q4_K_M and Q6_K) converts back to a model directory in baimo, and baimo's argmax
+#     tokens on it equal llama.cpp's greedy tokens.
 # Skips (exit 0 with SKIP) only when npm cannot install the packages (no registry).
 # Usage: bash test_gguf_conformance.sh path/to/baimo
 set -euo pipefail
@@ -44,18 +45,34 @@ check_tf() {
   $PY "$JS/tf_check.py" argmax "$T/dump/outputs.safetensors" 16 "$2"
 }
 
-for arch in llama qwen2; do
-  D=$T/$arch
+for variant in llama qwen2 kquant; do
+  D=$T/$variant
   mkdir -p "$D"
-  $PY - "$ROOT/configs/tiny.json" "$D/config.json" "$arch" <<'PYEOF'
+  $PY - "$ROOT/configs/tiny.json" "$D/config.json" "$variant" <<'PYEOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c.update({"vocab_size": 512, "bos_token_id": None, "eos_token_id": 511})
 if sys.argv[3] == "qwen2":
     c.update({"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "attention_bias": True,
               "tie_word_embeddings": True})
+if sys.argv[3] == "kquant":  # rows of 256: llama.cpp's K-quants apply
+    c.update({"hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2})
 json.dump(c, open(sys.argv[2], "w"))
 PYEOF
+  arch=$variant
+  if [ "$variant" = kquant ]; then
+    arch=llama
+    "$BAIMO" init --config "$D/config.json" --tokenizer "$T/tok.json" --out "$D/init" --seed 1 >/dev/null
+    "$BAIMO" train-step --model "$D/init" --batch "$T/batch.safetensors" --steps 40 --lr 3e-3 --out "$D/model" >/dev/null
+    "$BAIMO" convert "$D/model" "$D/f32.gguf" >/dev/null 2>&1
+    for ft in 15 18; do  # MOSTLY_Q4_K_M, MOSTLY_Q6_K
+      $PY "$JS/llama_quantize.py" "$D/f32.gguf" "$D/ll_$ft.gguf" $ft >/dev/null 2>&1 || fail "llama_model_quantize ftype $ft"
+      G=$(node "$JS/engines.mjs" greedy "$D/ll_$ft.gguf" "$PROMPT" $N)
+      "$BAIMO" convert "$D/ll_$ft.gguf" "$D/ll_${ft}_dir" >/dev/null 2>&1 || fail "baimo cannot read llama.cpp's ftype $ft file"
+      check_tf "$D/ll_${ft}_dir" "$G" || fail "ftype $ft (written by llama.cpp): llama.cpp and baimo disagree"
+    done
+    continue
+  fi
   "$BAIMO" init --config "$D/config.json" --tokenizer "$T/tok.json" --out "$D/init" --seed 1 >/dev/null
   "$BAIMO" train-step --model "$D/init" --batch "$T/batch.safetensors" --steps 60 --lr 3e-3 --out "$D/model" >/dev/null
   "$BAIMO" convert "$D/model" "$D/f32.gguf" >/dev/null 2>&1

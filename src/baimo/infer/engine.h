@@ -1,0 +1,61 @@
+// Engine: the inference forward pass over a KV cache, batched over several sequences ("slots").
+// One forward() call takes chunks of new tokens for several slots at once (decode steps of one token
+// and prefill chunks of many, mixed freely) and runs them as one batch: every projection is one
+// quant::weight_matmul over all rows of the step; attention reads each row's slot from the KV cache
+// (positions 0 .. its own, causal) in one pass with an online softmax.
+// Math (per layer, pre-norm, as model/transformer.h): h = rmsnorm(x); q,k,v = h W^T [+ b];
+// rope(q, k) at the absolute position; x += attn(q, K, V) Wo^T [+ bo]; x += down(silu(gate) * up);
+// logits = rmsnorm(x) lm_head^T.  Logits equal Transformer::logits within float rounding.
+// Contract:
+// - Chunk tokens are appended at cache().length(slot); after forward() the slot's length grows by
+//   their count. A slot appears at most once per call; chunks must be non-empty.
+// - logits (resized): one row of vocab floats per chunk (its last token), or one per token when
+//   all_logits, in chunk order.  logits rows: (sum of rows, V).
+// - Errors (baimo::Error, nothing changed): slot out of range or repeated, empty chunk, id outside
+//   the vocabulary, a chunk that would overflow the context (capacity()).
+// - Not thread-safe: one thread drives an Engine. No allocation in forward() once warm.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "baimo/infer/model_weights.h"
+#include "baimo/model/kv_cache.h"
+
+namespace baimo {
+
+class Engine {
+ public:
+  // ctx: positions per slot (<= max_position_embeddings).
+  Engine(std::shared_ptr<const ModelWeights> weights, int n_slots, int64_t ctx);
+
+  struct Chunk {
+    int slot;
+    std::span<const int32_t> tokens;
+    bool all_logits = false;
+  };
+  void forward(std::span<const Chunk> chunks, std::vector<float>& logits);
+
+  KvCache& cache() { return cache_; }
+  const KvCache& cache() const { return cache_; }
+  const ModelConfig& config() const { return w_->config; }
+  const ModelWeights& weights() const { return *w_; }
+  int n_slots() const { return cache_.n_slots(); }
+  int64_t ctx() const { return cache_.capacity(); }
+
+ private:
+  void check(std::span<const Chunk> chunks);
+  void reserve(int64_t rows, int64_t out_rows);
+  void layer(int64_t l, int64_t n);
+
+  std::shared_ptr<const ModelWeights> w_;
+  KvCache cache_;
+  // Per-step buffers, grown only (rows = tokens of the step).
+  std::vector<int32_t> ids_, pos_, row_slot_, out_rows_;
+  std::vector<char> slot_seen_;
+  std::vector<float> x_, h_, q_, k_, v_, att_, tmp_, gate_, up_, rstd_, scratch_;
+  int64_t rows_cap_ = 0;
+};
+
+}  // namespace baimo

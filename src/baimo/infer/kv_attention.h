@@ -1,0 +1,21 @@
+// Causal attention of new query rows against a KV cache (decode and chunked prefill alike).
+// For row r (slot row_slot[r], absolute position row_pos[r]) and query head h (kv head h / (H/KV)):
+//   out[r, h] = softmax_j (q[r, h] . K[slot, j, kvh] / sqrt(D)) V[slot, j, kvh],  j = 0 .. row_pos[r]
+// The keys/values of every row's own position must already be in the cache.
+// One task per (row, kv head): the H/KV query heads sharing a kv head read its keys and values once,
+// in blocks of 64 positions with an online (running max) softmax. OpenMP over tasks.
+// q, out: (rows, H*D); cache rows: (ctx, KV*D) per (layer, slot).
+// scratch: at least kv_attention_scratch(H/KV, D) floats per OpenMP thread (omp_get_max_threads()).
+#pragma once
+#include <cstdint>
+
+#include "baimo/model/kv_cache.h"
+
+namespace baimo {
+
+int64_t kv_attention_scratch(int64_t group, int64_t head_dim);
+
+void kv_attention(const float* q, int64_t rows, const int32_t* row_slot, const int32_t* row_pos, const KvCache& cache,
+                  int64_t layer, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float* out, float* scratch);
+
+}  // namespace baimo

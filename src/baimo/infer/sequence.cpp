@@ -1,0 +1,107 @@
+#include "baimo/infer/sequence.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "baimo/util/error.h"
+
+namespace baimo {
+
+Sequence::Sequence(const Tokenizer& tokenizer, std::vector<int32_t> prompt, GenerationOptions options)
+    : tok_(&tokenizer),
+      options_(std::move(options)),
+      tokens_(std::move(prompt)),
+      prompt_size_(tokens_.size()),
+      sampler_(options_.sampling),
+      decoder_(tokenizer) {
+  if (options_.max_tokens < 1) fail("max_tokens must be at least 1, got {}", options_.max_tokens);
+  if (options_.top_logprobs < -1) fail("top_logprobs must be >= 0, got {}", options_.top_logprobs);
+  for (const auto& s : options_.stop)
+    if (s.empty()) fail("a stop string is empty");
+}
+
+bool Sequence::is_eos(int32_t id) const {
+  if (options_.ignore_eos) return false;
+  if (auto e = tok_->eos_id(); e && static_cast<int64_t>(*e) == id) return true;
+  return std::find(options_.eos_ids.begin(), options_.eos_ids.end(), id) != options_.eos_ids.end();
+}
+
+size_t Sequence::stop_holdback() const {
+  size_t hold = 0;
+  for (const auto& s : options_.stop)
+    for (size_t k = std::min(s.size() - 1, pending_.size()); k > hold; --k)
+      if (pending_.compare(pending_.size() - k, k, s, 0, k) == 0) {
+        hold = k;
+        break;
+      }
+  return hold;
+}
+
+TokenStep Sequence::finish(TokenStep step, const char* reason, size_t keep) {
+  step.text = pending_.substr(0, keep);
+  pending_.clear();
+  step.finished = true;
+  step.finish_reason = reason;
+  finished_ = true;
+  finish_reason_ = reason;
+  return step;
+}
+
+std::string Sequence::flush(const char* reason) {
+  std::string out;
+  if (finished_) return out;
+  out.swap(pending_);
+  out += decoder_.finish();
+  finished_ = true;
+  finish_reason_ = reason;
+  return out;
+}
+
+TokenStep Sequence::accept(std::span<float> logits) {
+  if (finished_) fail("this sequence has finished; no more tokens");
+  const size_t V = logits.size();
+  if (V == 0) fail("empty logits row");
+  // Log-softmax normaliser of the raw logits.
+  float mx = -std::numeric_limits<float>::infinity();
+  for (float l : logits) mx = std::max(mx, l);
+  double z = 0;
+  for (float l : logits) z += std::exp(static_cast<double>(l - mx));
+  const float lse = mx + static_cast<float>(std::log(z));
+
+  work_.resize(V);
+  std::memcpy(work_.data(), logits.data(), V * sizeof(float));
+  TokenStep step;
+  step.id = sampler_.sample(work_, tokens_);
+  step.logprob = logits[static_cast<size_t>(step.id)] - lse;
+  if (options_.top_logprobs > 0) {
+    const size_t k = std::min(V, static_cast<size_t>(options_.top_logprobs));
+    candidates_.resize(V);
+    for (size_t i = 0; i < V; ++i) candidates_[i] = {logits[i], static_cast<int32_t>(i)};
+    std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<ptrdiff_t>(k), candidates_.end(),
+                      [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    for (size_t i = 0; i < k; ++i) step.top.emplace_back(candidates_[i].second, candidates_[i].first - lse);
+  }
+  tokens_.push_back(step.id);
+  ++generated_;
+
+  if (is_eos(step.id)) {
+    pending_ += decoder_.finish();
+    return finish(std::move(step), "stop", pending_.size());
+  }
+  pending_ += decoder_.push(static_cast<uint32_t>(step.id));
+  size_t first = std::string::npos;
+  for (const auto& s : options_.stop) first = std::min(first, pending_.find(s));
+  if (first != std::string::npos) return finish(std::move(step), "stop", first);
+  if (generated_ >= options_.max_tokens) {
+    pending_ += decoder_.finish();
+    return finish(std::move(step), "length", pending_.size());
+  }
+  const size_t emit = pending_.size() - stop_holdback();
+  step.text = pending_.substr(0, emit);
+  pending_.erase(0, emit);
+  return step;
+}
+
+}  // namespace baimo

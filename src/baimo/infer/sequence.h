@@ -1,0 +1,81 @@
+// Sequence: one request's decoding state, independent of where its logits come from (the Engine
+// drives the forward passes; generate.h for one sequence, the server's scheduler for many).
+// accept(logits) takes the logits row that follows the tokens so far and returns one TokenStep:
+// - id: sampled by the Sampler (infer/sampler.h) with penalties over prompt + generated tokens;
+//   same seed and same logits => same ids.
+// - logprob: log-softmax of the model's raw logits (before bias / penalties / temperature) at id;
+//   top: the top_logprobs most likely ids with their log-probs (descending), when top_logprobs > 0.
+// - text: the text that may be shown now. Bytes of an incomplete UTF-8 character are held back
+//   (StreamingDecoder), and so is any tail that could be the start of a stop string, so that a
+//   stop string never appears in the concatenated texts: the text ends right before it.
+// - finished / finish_reason: "stop" on a stop string or an end-of-sequence id (the tokenizer's
+//   eos_id and GenerationOptions::eos_ids, unless ignore_eos; the EOS token's text is not shown),
+//   "length" after max_tokens tokens. The last step flushes everything held back (except a stop).
+// accept() after finished throws baimo::Error; so does a logits row of the wrong size.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "baimo/infer/sampler.h"
+#include "baimo/tokenizer/tokenizer.h"
+
+namespace baimo {
+
+struct GenerationOptions {
+  SamplingParams sampling;
+  int max_tokens = 256;
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+  int top_logprobs = -1;         // -1 off, 0 = chosen token only, k = k alternatives
+  std::vector<int32_t> eos_ids;  // more end-of-sequence ids (e.g. config.json eos_token_id)
+};
+
+struct TokenStep {
+  int32_t id = -1;
+  std::string text;  // safe-to-emit text delta, may be empty
+  float logprob = 0;
+  std::vector<std::pair<int32_t, float>> top;
+  bool finished = false;
+  std::string finish_reason;  // "stop" | "length" when finished
+};
+
+class Sequence {
+ public:
+  Sequence(const Tokenizer& tokenizer, std::vector<int32_t> prompt, GenerationOptions options);
+
+  // logits: (V) floats for the next position; not modified.
+  TokenStep accept(std::span<float> logits);
+
+  // Ends the sequence from outside (context full): returns the text still held back.
+  std::string flush(const char* reason = "length");
+  const std::string& finish_reason() const { return finish_reason_; }
+
+  const std::vector<int32_t>& tokens() const { return tokens_; }  // prompt + generated
+  size_t prompt_size() const { return prompt_size_; }
+  int generated() const { return generated_; }
+  bool finished() const { return finished_; }
+  const GenerationOptions& options() const { return options_; }
+
+ private:
+  bool is_eos(int32_t id) const;
+  size_t stop_holdback() const;  // longest tail of pending_ that starts some stop string
+  TokenStep finish(TokenStep step, const char* reason, size_t keep);
+
+  const Tokenizer* tok_;
+  GenerationOptions options_;
+  std::vector<int32_t> tokens_;
+  size_t prompt_size_;
+  Sampler sampler_;
+  StreamingDecoder decoder_;
+  std::string pending_;  // decoded, not yet emitted (a possible stop-string start)
+  std::vector<float> work_;                            // (V) logits the sampler may modify
+  std::vector<std::pair<float, int32_t>> candidates_;  // top-logprob selection
+  int generated_ = 0;
+  bool finished_ = false;
+  std::string finish_reason_;
+};
+
+}  // namespace baimo

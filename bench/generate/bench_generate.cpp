@@ -1,0 +1,272 @@
+// bench_generate: decode and prefill speed of the inference engine (infer/engine.h) against this
+// machine's memory bandwidth, measured in the same run (see /work/shared/BENCH.md).
+//   Models: configs/small.json and a Qwen2-0.5B-shaped config (hidden 896, 24 layers, 14 heads,
+//           2 KV heads, FFN 4864, vocab 151936, tied embeddings, q/k/v bias), random weights
+//           (Transformer::random), in f32, Q8_0 and Q4_0 (weights_from_transformer, which packs
+//           Q8_0 / Q4_0 for the fast kernels as a GGUF load does).
+//   Work:   decode batch 1 (one slot, one token per step after a 16-token prompt), decode batch 8
+//           (eight slots, one token each per step) and prefill (one chunk of P tokens), 2 threads.
+//   Anchor: a STREAM-style copy (OpenMP memcpy of a 1 GiB buffer, --quick 256 MiB); bandwidth =
+//           (bytes read + bytes written) / time. For decode batch 1 the bound is
+//           bandwidth / (weight bytes read per token = every layer matrix + the LM head), and the
+//           fraction of the bound is tokens/s * bytes per token / bandwidth.
+//   Order:  per repetition the copy, then every case, alternating A B A B; medians.
+// Also: the time load_gguf_model takes for the 0.5B Q4_0 model written as a GGUF (warm page cache).
+// Last line: `ratio generate X` with X = the fraction of the bandwidth bound reached by decode at
+// batch 1 for Q4_0 on the 0.5B shape (issue 5's bar: >= 0.7).
+#include <omp.h>
+#include <unistd.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "baimo/formats/gguf_model_meta.h"
+#include "baimo/formats/gguf_writer.h"
+#include "baimo/infer/engine.h"
+#include "baimo/infer/gguf_model.h"
+#include "baimo/infer/model_weights.h"
+#include "baimo/model/config.h"
+#include "baimo/model/transformer.h"
+
+using namespace baimo;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+struct Buffer {  // page-aligned, first touched by the threads that use it
+  std::unique_ptr<uint8_t, decltype(&std::free)> p{nullptr, &std::free};
+  size_t size = 0;
+  explicit Buffer(size_t n)
+      : p(static_cast<uint8_t*>(std::aligned_alloc(4096, (n + 4095) / 4096 * 4096)), &std::free), size(n) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i += 4096) std::memset(p.get() + i, 1, std::min<size_t>(4096, n - i));
+  }
+};
+
+double copy_bandwidth(Buffer& src, Buffer& dst) {
+  const size_t n = src.size;
+  const auto t0 = Clock::now();
+#pragma omp parallel
+  {
+    const size_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const size_t per = (n / nt + 4095) / 4096 * 4096;
+    const size_t b = std::min(n, t * per), e = std::min(n, b + per);
+    if (e > b) std::memcpy(dst.p.get() + b, src.p.get() + b, e - b);
+  }
+  return 2.0 * n / seconds_since(t0) / 1e9;
+}
+
+ModelConfig qwen2_05b() {
+  ModelConfig c;
+  c.model_type = "qwen2";
+  c.vocab_size = 151936;
+  c.hidden_size = 896;
+  c.intermediate_size = 4864;
+  c.num_hidden_layers = 24;
+  c.num_attention_heads = 14;
+  c.num_key_value_heads = 2;
+  c.head_dim = 64;
+  c.max_position_embeddings = 32768;
+  c.rope_theta = 1000000.0;
+  c.rms_norm_eps = 1e-6;
+  c.tie_word_embeddings = true;
+  c.qkv_bias = true;
+  c.validate("qwen2-0.5b shape");
+  return c;
+}
+
+// Bytes of weights a decode step reads: every layer matrix and the LM head (the embedding lookup
+// reads one row).
+double weight_bytes_per_token(const ModelWeights& w) {
+  double b = static_cast<double>(w.lm_head.bytes());
+  for (const LayerWeights& l : w.layers)
+    for (const quant::WeightMatrix* m : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down})
+      b += static_cast<double>(m->bytes());
+  return b;
+}
+
+// Writes quantized inference weights of a qwen2 model (no rope row permutation) as a GGUF file,
+// the matrices' ggml bytes as they are.
+void write_gguf(const ModelWeights& w, const std::string& path) {
+  const ModelConfig& c = w.config;
+  GgufWriter g;
+  gguf_write_config(g, c, w.layers[0].up.type, "bench");
+  auto add_matrix = [&](const std::string& hf, const quant::WeightMatrix& m) {
+    g.add_tensor(gguf_tensor_name(hf), m.type, {m.rows, m.cols},
+                 std::span<const uint8_t>(static_cast<const uint8_t*>(m.data), m.bytes()));
+  };
+  auto add_vector = [&](const std::string& hf, const float* v, int64_t n) {
+    g.add_tensor(gguf_tensor_name(hf), DType::F32, {n},
+                 std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v), static_cast<size_t>(n) * 4));
+  };
+  add_matrix("model.embed_tokens.weight", w.embed);
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const LayerWeights& L = w.layers[static_cast<size_t>(l)];
+    add_vector(layer_param(l, "input_layernorm.weight"), L.attn_norm, c.hidden_size);
+    add_vector(layer_param(l, "post_attention_layernorm.weight"), L.mlp_norm, c.hidden_size);
+    add_matrix(layer_param(l, "self_attn.q_proj.weight"), L.q);
+    add_vector(layer_param(l, "self_attn.q_proj.bias"), L.q_bias, c.q_dim());
+    add_matrix(layer_param(l, "self_attn.k_proj.weight"), L.k);
+    add_vector(layer_param(l, "self_attn.k_proj.bias"), L.k_bias, c.kv_dim());
+    add_matrix(layer_param(l, "self_attn.v_proj.weight"), L.v);
+    add_vector(layer_param(l, "self_attn.v_proj.bias"), L.v_bias, c.kv_dim());
+    add_matrix(layer_param(l, "self_attn.o_proj.weight"), L.o);
+    add_matrix(layer_param(l, "mlp.gate_proj.weight"), L.gate);
+    add_matrix(layer_param(l, "mlp.up_proj.weight"), L.up);
+    add_matrix(layer_param(l, "mlp.down_proj.weight"), L.down);
+  }
+  add_vector("model.norm.weight", w.final_norm, c.hidden_size);
+  g.write(path);
+}
+
+struct Case {
+  std::string name;
+  std::shared_ptr<const ModelWeights> w;
+  double bytes_per_token = 0;
+  bool is_headline = false;
+  std::vector<double> b1, b8, prefill;
+};
+
+int32_t token(int64_t i, int64_t vocab) { return static_cast<int32_t>((i * 7919 + 13) % vocab); }
+
+// One repetition of the three measurements on a fresh engine.
+void run_case(Case& c, int decode_steps, int prefill_tokens) {
+  constexpr int kPrompt = 16, kSlots = 8;
+  const int64_t vocab = c.w->config.vocab_size;
+  Engine e(c.w, kSlots, kPrompt + decode_steps + prefill_tokens + 8);
+  std::vector<float> logits;
+  std::vector<int32_t> prompt(kPrompt);
+  for (int i = 0; i < kPrompt; ++i) prompt[i] = token(i, vocab);
+  // Prompts of all slots in one pass (not timed).
+  std::vector<Engine::Chunk> chunks;
+  for (int s = 0; s < kSlots; ++s) chunks.push_back({s, prompt});
+  e.forward(chunks, logits);
+  // Decode, batch 1.
+  std::vector<int32_t> one(1);
+  auto t0 = Clock::now();
+  for (int i = 0; i < decode_steps; ++i) {
+    one[0] = token(1000 + i, vocab);
+    Engine::Chunk ch{0, one};
+    e.forward({&ch, 1}, logits);
+  }
+  c.b1.push_back(decode_steps / seconds_since(t0));
+  // Decode, batch 8 (slot 0 is ahead by decode_steps tokens; the others start after the prompt).
+  std::vector<int32_t> toks(kSlots);
+  t0 = Clock::now();
+  for (int i = 0; i < decode_steps; ++i) {
+    chunks.clear();
+    for (int s = 0; s < kSlots; ++s) {
+      toks[s] = token(2000 + i * kSlots + s, vocab);
+      chunks.push_back({s, std::span<const int32_t>(&toks[s], 1)});
+    }
+    e.forward(chunks, logits);
+  }
+  c.b8.push_back(static_cast<double>(decode_steps) * kSlots / seconds_since(t0));
+  // Prefill: one chunk of prefill_tokens on a cleared slot.
+  std::vector<int32_t> long_prompt(prefill_tokens);
+  for (int i = 0; i < prefill_tokens; ++i) long_prompt[i] = token(5000 + i, vocab);
+  e.cache().truncate(1, 0);
+  Engine::Chunk pc{1, long_prompt};
+  t0 = Clock::now();
+  e.forward({&pc, 1}, logits);
+  c.prefill.push_back(prefill_tokens / seconds_since(t0));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--quick") quick = true;
+    else {
+      std::fprintf(stderr, "usage: bench_generate [--quick]\n");
+      return 2;
+    }
+  }
+  const size_t copy_bytes = quick ? (256u << 20) : (1u << 30);
+  const int reps = quick ? 3 : 7;
+  const int decode_steps = quick ? 8 : 32;
+  const int prefill_tokens = quick ? 128 : 512;
+  std::printf("# bench generate: threads %d, copy buffer %zu MiB, %d repetitions, %d decode steps, prefill %d\n",
+              omp_get_max_threads(), copy_bytes >> 20, reps, decode_steps, prefill_tokens);
+
+  std::vector<Case> cases;
+  const ModelConfig small = load_model_config(std::string(BAIMO_SOURCE_DIR) + "/configs/small.json");
+  for (auto [cfg, cname] : {std::pair{small, "small"}, {qwen2_05b(), "0.5b"}}) {
+    const auto t0 = Clock::now();
+    Transformer model = Transformer::random(cfg, 1);
+    for (auto [type, tname] : {std::pair{DType::F32, "f32"}, {DType::Q8_0, "q8_0"}, {DType::Q4_0, "q4_0"}}) {
+      if (quick && std::string(cname) == "0.5b" && type == DType::F32) continue;  // 2 GB per token: full mode only
+      Case c;
+      c.name = std::string(cname) + "_" + tname;
+      c.w = std::make_shared<const ModelWeights>(weights_from_transformer(model, type));
+      c.bytes_per_token = weight_bytes_per_token(*c.w);
+      c.is_headline = std::string(cname) == "0.5b" && type == DType::Q4_0;
+      cases.push_back(std::move(c));
+    }
+    std::printf("# built %s models in %.1f s\n", cname, seconds_since(t0));
+  }
+
+  // Loading a GGUF: the 0.5B Q4_0 weights written as a file (page cache warm), then mapped,
+  // un-permuted and packed by load_gguf_model.
+  double load_seconds = 0, gguf_mb = 0;
+  for (const auto& c : cases) {
+    if (!c.is_headline) continue;
+    const std::string path = "/tmp/bench_generate_" + std::to_string(::getpid()) + ".gguf";
+    write_gguf(*c.w, path);
+    gguf_mb = std::filesystem::file_size(path) / 1e6;
+    std::vector<double> t;
+    for (int r = 0; r < 3; ++r) {
+      const auto t0 = Clock::now();
+      ModelWeights w = load_gguf_model(path);
+      t.push_back(seconds_since(t0));
+    }
+    std::filesystem::remove(path);
+    load_seconds = median(t);
+  }
+
+  Buffer src(copy_bytes), dst(copy_bytes);
+  copy_bandwidth(src, dst);
+  for (auto& c : cases) run_case(c, 2, 16);  // warm-up: pages, thread pool, buffers
+  for (auto& c : cases) c.b1.clear(), c.b8.clear(), c.prefill.clear();
+  std::vector<double> bw;
+  for (int r = 0; r < reps; ++r) {
+    bw.push_back(copy_bandwidth(src, dst));
+    for (auto& c : cases) run_case(c, decode_steps, prefill_tokens);
+  }
+  const double bandwidth = median(bw);
+  std::printf("bench generate copy_bandwidth %.2f GB/s\n", bandwidth);
+  double headline = 0;
+  for (auto& c : cases) {
+    const double b1 = median(c.b1);
+    const double fraction = b1 * c.bytes_per_token / (bandwidth * 1e9);
+    std::printf("bench generate %s_weight_bytes_per_token %.1f MB\n", c.name.c_str(), c.bytes_per_token / 1e6);
+    std::printf("bench generate %s_decode_b1 %.2f tokens/s\n", c.name.c_str(), b1);
+    std::printf("bench generate %s_decode_b1_fraction_of_bound %.3f ratio\n", c.name.c_str(), fraction);
+    std::printf("bench generate %s_decode_b8 %.2f tokens/s\n", c.name.c_str(), median(c.b8));
+    std::printf("bench generate %s_prefill%d %.1f tokens/s\n", c.name.c_str(), prefill_tokens, median(c.prefill));
+    if (c.is_headline) headline = fraction;
+  }
+  std::printf("bench generate 0.5b_q4_0_gguf_load %.3f s\n", load_seconds);
+  std::printf("bench generate 0.5b_q4_0_gguf_size %.1f MB\n", gguf_mb);
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("bench generate peak_rss %.0f MB\n", ru.ru_maxrss / 1024.0);
+  std::printf("ratio generate %.3f\n", headline);
+  return 0;
+}

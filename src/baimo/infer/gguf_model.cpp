@@ -1,0 +1,147 @@
+#include "baimo/infer/gguf_model.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "baimo/formats/gguf_model_io.h"
+#include "baimo/formats/gguf_model_meta.h"
+#include "baimo/formats/gguf_reader.h"
+#include "baimo/quant/row_convert.h"
+#include "baimo/quant/weight_pack.h"
+#include "baimo/util/error.h"
+
+namespace baimo {
+
+namespace {
+
+// Everything the weights point into: the mapping and the buffers made at load.
+struct GgufStorage {
+  std::unique_ptr<GgufReader> reader;
+  std::vector<std::vector<uint8_t>> buffers;
+  std::vector<std::shared_ptr<const void>> packed;
+
+  const uint8_t* keep(std::vector<uint8_t> b) {
+    buffers.push_back(std::move(b));
+    return buffers.back().data();
+  }
+};
+
+class Loader {
+ public:
+  Loader(GgufStorage& st, const ModelConfig& c) : st_(st), g_(*st.reader), c_(c) {}
+
+  quant::WeightMatrix matrix(const ParamSpec& p) {
+    const GgufTensorInfo& t = gguf_param_tensor(g_, p);
+    DType type = *dtype_from_ggml(t.ggml_type);
+    const int64_t rows = p.shape[0], cols = p.shape[1];
+    const uint8_t* data = t.data;
+    if (type == DType::Q4_K || type == DType::Q6_K) {  // no kernel: dequantize to f16 once
+      std::vector<uint8_t> buf(dtype_bytes(DType::F16, static_cast<size_t>(rows * cols)));
+      std::vector<float> row(static_cast<size_t>(cols));
+      const size_t in_rb = dtype_bytes(type, static_cast<size_t>(cols));
+      const size_t out_rb = dtype_bytes(DType::F16, static_cast<size_t>(cols));
+      for (int64_t r = 0; r < rows; ++r) {
+        quant::dequantize_row(type, data + r * in_rb, row.data(), static_cast<size_t>(cols));
+        quant::quantize_row(DType::F16, row.data(), buf.data() + r * out_rb, static_cast<size_t>(cols));
+      }
+      type = DType::F16;
+      data = st_.keep(std::move(buf));
+    }
+    quant::WeightMatrix w{type, data, rows, cols};
+    int64_t heads = 0;
+    if (gguf_rows_permuted(c_, p.name, &heads)) {  // back to HF row order: whole rows move
+      const size_t rb = w.row_bytes();
+      std::vector<uint8_t> buf(rb * static_cast<size_t>(rows));
+      for (int64_t r = 0; r < rows; ++r)
+        std::memcpy(buf.data() + hf_row_from_gguf(r, c_.head_dim) * rb, data + r * rb, rb);
+      w.data = st_.keep(std::move(buf));
+    }
+    return w;
+  }
+
+  // Adds the packed copy the fast kernels read (Q8_0 / Q4_0). The file pages the packing just read
+  // are dropped from this process (MADV_DONTNEED on a read-only file mapping: a later access, e.g.
+  // an embedding row lookup, reads them again from the page cache), so resident memory holds the
+  // weights once.
+  void pack(quant::WeightMatrix& w) {
+    if (!quant::packable(w)) return;
+    st_.packed.push_back(quant::pack_weights_into(w));
+    if (!from_file(w.data)) return;
+    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto b = (reinterpret_cast<uintptr_t>(w.data) + page - 1) / page * page;
+    const auto e = (reinterpret_cast<uintptr_t>(w.data) + w.bytes()) / page * page;
+    if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+  }
+
+  bool from_file(const void* p) const {
+    for (const auto& b : st_.buffers)
+      if (p == b.data()) return false;
+    return true;
+  }
+
+  const float* vector(const ParamSpec& p) {
+    const GgufTensorInfo& t = gguf_param_tensor(g_, p);
+    int64_t heads = 0;
+    const bool permuted = gguf_rows_permuted(c_, p.name, &heads);
+    const bool aligned = reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0;
+    if (t.ggml_type == 0 && !permuted && aligned) return reinterpret_cast<const float*>(t.data);
+    std::vector<uint8_t> buf(static_cast<size_t>(p.numel()) * sizeof(float));
+    read_gguf_tensor_f32(g_, c_, p, {reinterpret_cast<float*>(buf.data()), static_cast<size_t>(p.numel())});
+    return reinterpret_cast<const float*>(st_.keep(std::move(buf)));
+  }
+
+ private:
+  GgufStorage& st_;
+  const GgufReader& g_;
+  const ModelConfig& c_;
+};
+
+}  // namespace
+
+ModelWeights load_gguf_model(const std::string& path) {
+  auto st = std::make_shared<GgufStorage>();
+  st->reader = std::make_unique<GgufReader>(path);
+  ModelWeights m;
+  m.config = gguf_read_config(*st->reader);
+  m.chat_template = gguf_read_chat_template(*st->reader);
+  const ModelConfig& c = m.config;
+  Loader ld(*st, c);
+  const std::vector<ParamSpec> layout = param_layout(c);
+  auto find = [&](const std::string& name) -> const ParamSpec& {
+    for (const ParamSpec& p : layout)
+      if (p.name == name) return p;
+    fail("{}: the config has no parameter {}", path, name);
+  };
+  m.embed = ld.matrix(find("model.embed_tokens.weight"));
+  m.layers.resize(static_cast<size_t>(c.num_hidden_layers));
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    LayerWeights& L = m.layers[static_cast<size_t>(l)];
+    auto P = [&](const char* suffix) -> const ParamSpec& { return find(layer_param(l, suffix)); };
+    L.q = ld.matrix(P("self_attn.q_proj.weight"));
+    L.k = ld.matrix(P("self_attn.k_proj.weight"));
+    L.v = ld.matrix(P("self_attn.v_proj.weight"));
+    L.o = ld.matrix(P("self_attn.o_proj.weight"));
+    L.gate = ld.matrix(P("mlp.gate_proj.weight"));
+    L.up = ld.matrix(P("mlp.up_proj.weight"));
+    L.down = ld.matrix(P("mlp.down_proj.weight"));
+    for (quant::WeightMatrix* w : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) ld.pack(*w);
+    L.q_bias = c.qkv_bias ? ld.vector(P("self_attn.q_proj.bias")) : nullptr;
+    L.k_bias = c.qkv_bias ? ld.vector(P("self_attn.k_proj.bias")) : nullptr;
+    L.v_bias = c.qkv_bias ? ld.vector(P("self_attn.v_proj.bias")) : nullptr;
+    L.o_bias = c.o_bias ? ld.vector(P("self_attn.o_proj.bias")) : nullptr;
+    L.attn_norm = ld.vector(P("input_layernorm.weight"));
+    L.mlp_norm = ld.vector(P("post_attention_layernorm.weight"));
+  }
+  m.final_norm = ld.vector(find("model.norm.weight"));
+  m.lm_head = c.tie_word_embeddings ? m.embed : ld.matrix(find("lm_head.weight"));
+  ld.pack(m.lm_head);
+  m.storage = st;
+  validate_model_weights(m, path);
+  return m;
+}
+
+}  // namespace baimo

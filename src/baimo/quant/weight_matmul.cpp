@@ -105,3 +105,39 @@ void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* 
 }
 
 }  // namespace baimo::quant
+
+namespace baimo::quant {
+
+void weight_matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch,
+                         std::span<float* const> ys, CpuIsa isa) {
+  if (ws.size() != ys.size()) fail("weight_matmul_multi: {} matrices but {} outputs", ws.size(), ys.size());
+  if (isa > best_isa()) isa = best_isa();
+  bool fused = !ws.empty() && batch > 0;
+  for (const WeightMatrix* w : ws)
+    fused = fused && w->packed && w->type == ws[0]->type && w->cols == ws[0]->cols && w->rows > 0 &&
+            (w->type == DType::Q8_0 || w->type == DType::Q4_0);
+  if (!fused) {
+    for (size_t i = 0; i < ws.size(); ++i) weight_matmul(*ws[i], x, batch, ys[i], isa);
+    return;
+  }
+  constexpr size_t kMax = 8;
+  if (ws.size() > kMax) fail("weight_matmul_multi: at most {} matrices, got {}", kMax, ws.size());
+  // Global group index space: matrix i owns groups [first[i], first[i + 1]).
+  int64_t first[kMax + 1] = {0};
+  for (size_t i = 0; i < ws.size(); ++i) first[i + 1] = first[i] + (ws[i]->rows + kPackRows - 1) / kPackRows;
+  static thread_local ActQ8 act_buffer;
+  ActQ8& act = act_buffer;
+  act.quantize(x, batch, ws[0]->cols, ActLayout::Plain);
+  const PackedKernel k = ws[0]->type == DType::Q4_0 ? packed_q4_0_kernel(isa) : packed_q8_0_kernel(isa);
+  const size_t n = ws.size();
+  run_groups(first[n], batch, [&](int64_t g0, int64_t g1, int64_t b0, int nb) {
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t a = std::max(g0, first[i]), b = std::min(g1, first[i + 1]);
+      if (a >= b) continue;
+      const WeightMatrix& w = *ws[i];
+      k(static_cast<const uint8_t*>(w.packed), a - first[i], b - first[i], act, b0, nb, ys[i], w.rows, w.rows);
+    }
+  });
+}
+
+}  // namespace baimo::quant

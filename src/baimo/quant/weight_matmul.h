@@ -10,6 +10,7 @@
 // pass an explicit isa (<= best_isa()) to pin a level. No allocation once warm (per thread).
 #pragma once
 #include <cstdint>
+#include <span>
 
 #include "baimo/quant/cpu_isa.h"
 #include "baimo/tensor/dtype.h"
@@ -30,5 +31,13 @@ struct WeightMatrix {
 
 // Throws baimo::Error for an unsupported type or cols not a multiple of the block size.
 void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* y, CpuIsa isa = best_isa());
+
+// ys[i] = x ws[i]^T for several matrices that read the same input (q/k/v; gate/up): the same
+// results as one weight_matmul per matrix. When all are packed with the same type and columns,
+// x is quantized once and every matrix's rows go through one parallel region (decode pays the
+// thread wake-up and the activation quantization once instead of per matrix); otherwise it runs
+// weight_matmul on each in turn.
+void weight_matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch,
+                         std::span<float* const> ys, CpuIsa isa = best_isa());
 
 }  // namespace baimo::quant

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -103,4 +104,49 @@ TEST(WeightPack, RejectsWhatItCannotPack) {
   EXPECT_THROW(pack_weights_into(f), Error);
   WeightMatrix odd{DType::Q8_0, buf.data(), 2, 48};
   EXPECT_FALSE(packable(odd));
+}
+
+TEST(WeightPack, MultiMatmulEqualsOneCallPerMatrix) {
+  std::mt19937 rng(13);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const int64_t cols = 896;
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    const int64_t rows[3] = {896, 128, 40};  // q, k, v-like; 40 is no multiple of 16
+    std::vector<std::vector<uint8_t>> bytes(3);
+    std::vector<std::shared_ptr<const void>> owners;
+    WeightMatrix ws[3];
+    for (int i = 0; i < 3; ++i) {
+      std::vector<float> wf(rows[i] * cols);
+      for (auto& v : wf) v = nd(rng);
+      bytes[i].resize(dtype_bytes(t, rows[i] * cols));
+      for (int64_t r = 0; r < rows[i]; ++r) {
+        void* dst = bytes[i].data() + r * dtype_bytes(t, cols);
+        if (t == DType::Q8_0) quantize_row_q8_0(wf.data() + r * cols, dst, cols);
+        else quantize_row_q4_0(wf.data() + r * cols, dst, cols);
+      }
+      ws[i] = {t, bytes[i].data(), rows[i], cols};
+      owners.push_back(pack_weights_into(ws[i]));
+    }
+    for (int64_t batch : {1, 5, 11}) {
+      std::vector<float> x(batch * cols);
+      for (auto& v : x) v = nd(rng);
+      std::vector<std::vector<float>> want(3), got(3);
+      for (int i = 0; i < 3; ++i) {
+        want[i].resize(batch * rows[i]);
+        got[i].assign(batch * rows[i], -1.0f);
+        weight_matmul(ws[i], x.data(), batch, want[i].data());
+      }
+      const WeightMatrix* wp[3] = {&ws[0], &ws[1], &ws[2]};
+      float* yp[3] = {got[0].data(), got[1].data(), got[2].data()};
+      weight_matmul_multi(wp, x.data(), batch, yp);
+      for (int i = 0; i < 3; ++i) EXPECT_EQ(got[i], want[i]) << dtype_info(t).name << " matrix " << i;
+      // Unpacked matrices take the one-call-per-matrix path.
+      WeightMatrix plain = ws[2];
+      plain.packed = nullptr;
+      const WeightMatrix* mixed[2] = {&ws[0], &plain};
+      float* ymixed[2] = {got[0].data(), got[2].data()};
+      weight_matmul_multi(mixed, x.data(), batch, ymixed);
+      EXPECT_EQ(got[0], want[0]);
+    }
+  }
 }

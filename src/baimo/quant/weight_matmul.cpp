@@ -38,14 +38,19 @@ void run_chunks(int64_t rows, int64_t batch, const Kernel& kernel) {
 }
 
 // Packed weights: about 4 work items per thread of whole 16-row groups; within an item, runs of
-// 8 groups (128 rows) stay in cache while every activation tile passes over them.
+// 8 groups (128 rows) stay in cache while every activation tile passes over them. Products of
+// less than kSerialBytes of weights per activation tile (decode's k / v projections) run on the
+// calling thread: waking the team would cost more than the work.
 template <class Kernel>
-void run_groups(int64_t groups, int64_t batch, const Kernel& kernel) {
+void run_groups(int64_t groups, int64_t batch, size_t entry_bytes, int64_t blocks, const Kernel& kernel) {
   constexpr int64_t kGroupTile = 8;
+  constexpr size_t kSerialBytes = 96 << 10;
+  const size_t work = static_cast<size_t>(groups * blocks) * entry_bytes *
+                      static_cast<size_t>((batch + kMaxKernelRows - 1) / kMaxKernelRows);
   const int64_t threads = omp_get_max_threads();
   const int64_t per_item = std::max<int64_t>(1, (groups + threads * 4 - 1) / (threads * 4));
   const int64_t items = (groups + per_item - 1) / per_item;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (work >= kSerialBytes)
   for (int64_t it = 0; it < items; ++it) {
     const int64_t end = std::min(groups, (it + 1) * per_item);
     for (int64_t g0 = it * per_item; g0 < end; g0 += kGroupTile) {
@@ -87,7 +92,8 @@ void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* 
         act.quantize(x, batch, w.cols, ActLayout::Plain);
         const PackedKernel k = q4 ? packed_q4_0_kernel(isa) : packed_q8_0_kernel(isa);
         const auto* pp = static_cast<const uint8_t*>(w.packed);
-        run_groups((w.rows + kPackRows - 1) / kPackRows, batch, [&](int64_t g0, int64_t g1, int64_t b0, int nb) {
+        run_groups((w.rows + kPackRows - 1) / kPackRows, batch, packed_entry_bytes(w.type), w.cols / 32,
+                   [&](int64_t g0, int64_t g1, int64_t b0, int nb) {
           k(pp, g0, g1, act, b0, nb, y, w.rows, w.rows);
         });
         return;
@@ -130,7 +136,8 @@ void weight_matmul_multi(std::span<const WeightMatrix* const> ws, const float* x
   act.quantize(x, batch, ws[0]->cols, ActLayout::Plain);
   const PackedKernel k = ws[0]->type == DType::Q4_0 ? packed_q4_0_kernel(isa) : packed_q8_0_kernel(isa);
   const size_t n = ws.size();
-  run_groups(first[n], batch, [&](int64_t g0, int64_t g1, int64_t b0, int nb) {
+  run_groups(first[n], batch, packed_entry_bytes(ws[0]->type), ws[0]->cols / 32,
+             [&](int64_t g0, int64_t g1, int64_t b0, int nb) {
     for (size_t i = 0; i < n; ++i) {
       const int64_t a = std::max(g0, first[i]), b = std::min(g1, first[i + 1]);
       if (a >= b) continue;

@@ -27,6 +27,22 @@ void add_bias(float* y, const float* b, int64_t rows, int64_t cols) {
   }
 }
 
+// Steps with less work than this many multiply-adds run on one thread: OpenMP fork/join costs
+// microseconds on an idle machine but up to a scheduler time slice per barrier on a loaded one,
+// more than a tiny model's whole step.
+constexpr int64_t kParallelMacs = int64_t{8} << 20;
+
+// Sets the OpenMP thread count for the calling thread's next parallel regions; restores it on exit.
+struct ThreadCountScope {
+  int saved;
+  explicit ThreadCountScope(int n) : saved(omp_get_max_threads()) {
+    if (n != saved) omp_set_num_threads(n);
+  }
+  ~ThreadCountScope() {
+    if (omp_get_max_threads() != saved) omp_set_num_threads(saved);
+  }
+};
+
 void add_into(float* x, const float* y, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
@@ -136,6 +152,8 @@ void Engine::forward(std::span<const Chunk> chunks, std::vector<float>& logits) 
     n += static_cast<int64_t>(ch.tokens.size());
     m += ch.all_logits ? static_cast<int64_t>(ch.tokens.size()) : 1;
   }
+  const int64_t layer_macs = c.num_hidden_layers * (2 * c.q_dim() * C + 2 * c.kv_dim() * C + 3 * c.intermediate_size * C);
+  ThreadCountScope threads(n * layer_macs + m * V * C < kParallelMacs ? 1 : omp_get_max_threads());
   reserve(n, m);
 
   // Rows of this step: token id, slot, absolute position; which rows produce logits.

@@ -108,15 +108,19 @@ ModelWeights weights_from_transformer(const Transformer& model, DType type) {
   return w;
 }
 
-ModelWeights load_model_weights(const std::string& path) {
+ModelWeights load_model_weights(const std::string& path) { return load_model_weights(path, DType::F32); }
+
+ModelWeights load_model_weights(const std::string& path, DType type) {
   if (!fs::exists(path)) fail("{}: no such model directory or file", path);
   if (fs::is_directory(path)) {
-    ModelWeights w = weights_from_transformer(Transformer::load(path));
+    ModelWeights w = weights_from_transformer(Transformer::load(path), type);
     w.chat_template = chat_template_of_dir(path);
     validate_model_weights(w, path);
     return w;
   }
   if (fs::path(path).extension() == ".gguf") {
+    if (type != DType::F32)
+      fail("{}: a GGUF file keeps its own weight types; convert it with `baimo quantize` instead", path);
 #ifdef BAIMO_HAVE_GGUF_MODEL
     return load_gguf_model(path);
 #else

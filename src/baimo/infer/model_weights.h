@@ -46,6 +46,9 @@ struct ModelWeights {
 
 ModelWeights weights_from_transformer(const Transformer& model, DType type = DType::F32);
 ModelWeights load_model_weights(const std::string& path);
+// The same, with a model directory's matrices converted to `type` at load time (F32/F16/BF16/Q8_0/Q4_0);
+// a .gguf keeps its own types (baimo::Error if `type` is not F32: use `baimo quantize`).
+ModelWeights load_model_weights(const std::string& path, DType type);
 
 // Checks that every pointer is set and every matrix has the shape the config implies;
 // baimo::Error naming `where` and the tensor otherwise. (Loaders call it; cheap.)

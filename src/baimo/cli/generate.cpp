@@ -1,0 +1,103 @@
+// baimo generate --model M --prompt TEXT [sampling flags] [--logprobs K] [--chat-template T [--system S]]
+// Streams the continuation of TEXT to stdout (with --chat-template: the answer to TEXT as a user
+// message). Statistics go to stderr; with --logprobs K, one line per token with its log-prob and
+// the K most likely alternatives, also on stderr. Ctrl-C stops the answer early.
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "baimo/cli/command.h"
+#include "baimo/cli/generation_flags.h"
+#include "baimo/infer/generate.h"
+#include "baimo/infer/inference_model.h"
+#include "baimo/util/error.h"
+
+namespace baimo::cli {
+namespace {
+
+struct GenerateArgs {
+  GenerationFlags gen;
+  std::string prompt, system;
+  int logprobs = -1;
+  bool quiet = false;
+};
+
+// A token's bytes in quotes, control characters escaped.
+std::string shown(const Tokenizer& tok, int32_t id) {
+  std::string s = "\"";
+  for (unsigned char ch : tok.token_bytes(static_cast<uint32_t>(id))) {
+    if (ch == '\n') s += "\\n";
+    else if (ch == '\t') s += "\\t";
+    else if (ch == '"' || ch == '\\') s += std::string("\\") + static_cast<char>(ch);
+    else if (ch < 0x20 || ch == 0x7f) s += fmt::format("\\x{:02x}", ch);
+    else s += static_cast<char>(ch);
+  }
+  return s + "\"";
+}
+
+void run_generate(const GenerateArgs& a) {
+  InferenceModel m = load_inference_model(a.gen.model, a.gen.dtype, a.gen.chat_template);
+  const ModelConfig& c = m.config();
+  const int64_t ctx = a.gen.ctx > 0 ? a.gen.ctx : std::min<int64_t>(c.max_position_embeddings, 4096);
+  GenerationOptions o = a.gen.options(m.eos_ids);
+  o.top_logprobs = a.logprobs;
+  std::string text = a.prompt;
+  if (!a.gen.chat_template.empty()) {
+    std::vector<ChatMessage> msgs;
+    if (!a.system.empty()) msgs.push_back({"system", a.system});
+    msgs.push_back({"user", a.prompt});
+    text = render_chat(m.chat_template, msgs, true);
+    o.stop.push_back(chat_end_of_turn(m.chat_template));
+  } else if (!a.system.empty()) {
+    fail("--system needs --chat-template");
+  }
+  std::vector<int32_t> prompt = encode_prompt(m, text);
+  if (prompt.empty()) {
+    if (auto bos = m.tokenizer->bos_id()) prompt.push_back(static_cast<int32_t>(*bos));
+    else if (!m.eos_ids.empty()) prompt.push_back(m.eos_ids.front());
+    else fail("the prompt is empty and the model has no BOS/EOS token to start from");
+  }
+  if (static_cast<int64_t>(prompt.size()) >= ctx)
+    fail("the prompt has {} tokens; the context holds {} (raise --ctx)", prompt.size(), ctx);
+  o.max_tokens = static_cast<int>(std::min<int64_t>(o.max_tokens, ctx - static_cast<int64_t>(prompt.size())));
+  Engine engine(m.weights, 1, ctx);
+  Sequence seq(*m.tokenizer, prompt, o);
+  install_interrupt_latch();
+  GenerateOptions go;
+  go.cancel = &interrupted();
+  GenerateResult r = generate(engine, 0, seq, [&](const TokenStep& t) {
+    std::fwrite(t.text.data(), 1, t.text.size(), stdout);
+    std::fflush(stdout);
+    if (a.logprobs >= 0 && t.id >= 0) {
+      std::string line = fmt::format("logprob {:>10.4f} {}", t.logprob, shown(*m.tokenizer, t.id));
+      for (auto [id, lp] : t.top) line += fmt::format("  | {} {:.4f}", shown(*m.tokenizer, id), lp);
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    return true;
+  }, go);
+  std::printf("\n");
+  std::fflush(stdout);
+  if (!a.quiet) {
+    const double pre = r.prefill_seconds > 0 ? r.prefilled_tokens / r.prefill_seconds : 0;
+    const double dec = r.decode_seconds > 0 && r.tokens.size() > 1 ? (r.tokens.size() - 1) / r.decode_seconds : 0;
+    std::fprintf(stderr, "[prompt %lld tokens, %.1f tok/s | generated %zu tokens, %.1f tok/s | finish: %s | seed %llu]\n",
+                 static_cast<long long>(r.prompt_tokens), pre, r.tokens.size(), dec, r.finish_reason.c_str(),
+                 static_cast<unsigned long long>(o.sampling.seed));
+  }
+}
+
+}  // namespace
+
+BAIMO_COMMAND(40, [](CLI::App& root) {
+  auto a = std::make_shared<GenerateArgs>();
+  auto* sub = root.add_subcommand("generate", "Continue a prompt with a model, streaming the text to stdout");
+  a->gen.add_to(sub, 256);
+  sub->add_option("--prompt", a->prompt, "Prompt text")->required();
+  sub->add_option("--system", a->system, "System message (with --chat-template)");
+  sub->add_option("--logprobs", a->logprobs, "Print each token's log-prob and K alternatives to stderr")
+      ->check(CLI::Range(0, 100));
+  sub->add_flag("--quiet", a->quiet, "No statistics line on stderr");
+  sub->callback([a] { run_generate(*a); });
+});
+
+}  // namespace baimo::cli

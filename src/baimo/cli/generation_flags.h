@@ -1,0 +1,80 @@
+// Flags shared by `baimo generate` and `baimo chat`: model loading, context, and sampling
+// (infer/sampler.h semantics; defaults as llama.cpp: temperature 0.8, top-k 40, top-p 0.95, min-p 0.05).
+// Also the Ctrl-C latch: install_interrupt_latch() makes SIGINT set interrupted() instead of
+// killing the program (reads are restarted), so a running answer can stop at the next token.
+#pragma once
+#include <atomic>
+#include <csignal>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "baimo/infer/sequence.h"
+
+namespace baimo::cli {
+
+struct GenerationFlags {
+  std::string model, dtype, chat_template;
+  int64_t ctx = 0;  // 0 = min(max_position_embeddings, 4096)
+  int max_tokens = 0;
+  float temperature = 0.8f, top_p = 0.95f, min_p = 0.05f;
+  int top_k = 40;
+  float repeat_penalty = 1.0f, presence_penalty = 0.0f, frequency_penalty = 0.0f;
+  std::optional<uint64_t> seed;
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+
+  void add_to(CLI::App* sub, int default_max_tokens) {
+    max_tokens = default_max_tokens;
+    sub->add_option("--model", model, "Model directory or .gguf file")->required();
+    sub->add_option("--dtype", dtype, "Convert a model directory's weights at load: f32, f16, bf16, q8_0, q4_0");
+    sub->add_option("--ctx", ctx, "Context length in tokens (default: the model's, at most 4096)");
+    sub->add_option("--chat-template", chat_template, "chatml, llama3 or plain (default: from the model)");
+    sub->add_option("--max-tokens", max_tokens, "Most tokens to generate")->capture_default_str();
+    sub->add_option("--temperature", temperature, "0 = greedy")->capture_default_str();
+    sub->add_option("--top-k", top_k, "Keep the k most likely tokens (0 = off)")->capture_default_str();
+    sub->add_option("--top-p", top_p, "Nucleus sampling mass (1 = off)")->capture_default_str();
+    sub->add_option("--min-p", min_p, "Drop tokens below min-p x the top probability (0 = off)")->capture_default_str();
+    sub->add_option("--repeat-penalty", repeat_penalty, "Repetition penalty (1 = off)")->capture_default_str();
+    sub->add_option("--presence-penalty", presence_penalty, "OpenAI presence penalty")->capture_default_str();
+    sub->add_option("--frequency-penalty", frequency_penalty, "OpenAI frequency penalty")->capture_default_str();
+    sub->add_option("--seed", seed, "Random seed (same seed => same text; default: random)");
+    sub->add_option("--stop", stop, "Stop string (repeatable)")->take_all();
+    sub->add_flag("--ignore-eos", ignore_eos, "Keep going past end-of-sequence tokens");
+  }
+
+  GenerationOptions options(const std::vector<int32_t>& eos_ids) const {
+    GenerationOptions o;
+    o.max_tokens = max_tokens;
+    o.stop = stop;
+    o.ignore_eos = ignore_eos;
+    o.eos_ids = eos_ids;
+    SamplingParams& s = o.sampling;
+    s.temperature = temperature;
+    s.top_k = top_k;
+    s.top_p = top_p;
+    s.min_p = min_p;
+    s.repetition_penalty = repeat_penalty;
+    s.presence_penalty = presence_penalty;
+    s.frequency_penalty = frequency_penalty;
+    s.seed = seed ? *seed : std::random_device{}();
+    return o;
+  }
+};
+
+inline std::atomic<bool>& interrupted() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+inline void install_interrupt_latch() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { interrupted().store(true); };
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+}  // namespace baimo::cli

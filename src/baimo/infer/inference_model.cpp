@@ -1,0 +1,43 @@
+#include "baimo/infer/inference_model.h"
+
+#include <filesystem>
+
+#include "baimo/formats/gguf_model_io.h"
+#include "baimo/formats/gguf_tokenizer.h"
+#include "baimo/model/model_dir.h"
+#include "baimo/util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace baimo {
+
+InferenceModel load_inference_model(const std::string& path, const std::string& dtype,
+                                     const std::string& chat_template) {
+  InferenceModel m;
+  const DType type = dtype.empty() ? DType::F32 : parse_gguf_type(dtype);
+  std::string tok_path = path;
+  if (fs::is_directory(path)) {
+    tok_path = model_dir_tokenizer(path);
+    if (tok_path.empty()) fail("{}: no tokenizer.json in the model directory", path);
+  }
+  m.weights = std::make_shared<const ModelWeights>(load_model_weights(path, type));
+  m.tokenizer = std::make_shared<const Tokenizer>(load_tokenizer(tok_path));
+  const ModelConfig& c = m.weights->config;
+  if (static_cast<int64_t>(m.tokenizer->vocab_size()) > c.vocab_size)
+    fail("{}: the tokenizer has {} ids but the model's vocab_size is {}", tok_path, m.tokenizer->vocab_size(),
+         c.vocab_size);
+  m.chat_template = chat_template.empty() ? detect_chat_template(m.weights->chat_template, *m.tokenizer)
+                                          : chat_template_from_name(chat_template);
+  if (auto e = m.tokenizer->eos_id()) m.eos_ids.push_back(static_cast<int32_t>(*e));
+  for (int64_t e : c.eos_token_ids)
+    if (e >= 0 && e < c.vocab_size) m.eos_ids.push_back(static_cast<int32_t>(e));
+  return m;
+}
+
+std::vector<int32_t> encode_prompt(const InferenceModel& m, const std::string& text) {
+  std::vector<int32_t> ids;
+  for (uint32_t id : m.tokenizer->encode(text, Specials::Allow)) ids.push_back(static_cast<int32_t>(id));
+  return ids;
+}
+
+}  // namespace baimo

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# baimo generate / chat / eval perplexity end to end on a tiny model trained for a few seconds by
+# `baimo demo` (tokenizer included): same seed => same text, stop strings cut the output, per-token
+# logprobs, chat through a pipe (multi-line input, /system, /reset, /exit, Ctrl-C while waiting),
+# perplexity = exp(the trainer's own loss) on the same tokens, a random model's perplexity ~ its
+# vocabulary size, and clear errors. Usage: bash test_generate.sh path/to/baimo
+set -euo pipefail
+export LC_ALL=C
+BAIMO=$(realpath "$1")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+T=$(mktemp -d)
+CHAT_PID=
+cleanup() { [ -n "$CHAT_PID" ] && kill "$CHAT_PID" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$BAIMO" demo --seconds 3 --input "$ROOT/docs/guide.md" --vocab-size 512 --sample-tokens 4 --out "$T/run" \
+  >"$T/demo.txt" 2>&1 || { cat "$T/demo.txt"; fail "demo"; }
+M=$T/run/model
+
+# Same seed, same text; another seed, other text.
+gen() { "$BAIMO" generate --model "$M" --prompt "A language model" --quiet "$@"; }
+a=$(gen --max-tokens 40 --temperature 1 --seed 7)
+b=$(gen --max-tokens 40 --temperature 1 --seed 7)
+c=$(gen --max-tokens 40 --temperature 1 --seed 8)
+[ -n "$a" ] || fail "no text generated"
+[ "$a" == "$b" ] || fail "same seed gave different text"
+[ "$a" != "$c" ] || fail "another seed gave the same text"
+
+# A stop string cuts the greedy text right before its first occurrence and is never printed.
+g=$(gen --max-tokens 30 --temperature 0 --ignore-eos)
+s=${g:12:3}
+[ ${#s} -eq 3 ] || fail "greedy text too short: '$g'"
+h=$(gen --max-tokens 30 --temperature 0 --ignore-eos --stop="$s")
+want=$(printf '%s' "${g%%"$s"*}")
+[ "$h" == "$want" ] || fail "stop '$s': got '$h', want '$want'"
+
+# --logprobs K: one stderr line per token with K alternatives.
+gen --max-tokens 5 --ignore-eos --seed 1 --logprobs 3 2>"$T/lp.txt" >/dev/null
+[ "$(grep -c '^logprob' "$T/lp.txt")" -eq 5 ] || fail "logprob lines: $(cat "$T/lp.txt")"
+[ "$(grep '^logprob' "$T/lp.txt" | head -1 | grep -o ' | ' | wc -l)" -eq 3 ] || fail "alternatives: $(cat "$T/lp.txt")"
+
+# Chat through a pipe: a continued line, /system, /reset, /exit (what follows is never read).
+chat_input=$'Hello\\\nsecond line\n/system Answer briefly.\nWhat is a model?\n/reset\nAgain\n/exit\n/system never\n'
+printf '%s' "$chat_input" | "$BAIMO" chat --model "$M" --max-tokens 6 --seed 3 >"$T/chat1.txt" 2>"$T/chat1.err" \
+  || { cat "$T/chat1.err"; fail "chat exited non-zero"; }
+printf '%s' "$chat_input" | "$BAIMO" chat --model "$M" --max-tokens 6 --seed 3 >"$T/chat2.txt" 2>/dev/null
+grep -q "system message set" "$T/chat1.err" || fail "/system not handled: $(cat "$T/chat1.err")"
+grep -q "conversation reset" "$T/chat1.err" || fail "/reset not handled"
+[ "$(grep -c 'system message' "$T/chat1.err")" -eq 1 ] || fail "input after /exit was read"
+[ "$(grep -c 'answer cut' "$T/chat1.err")" -eq 3 ] || fail "expected 3 answers: $(cat "$T/chat1.err")"
+cmp -s "$T/chat1.txt" "$T/chat2.txt" || fail "chat with the same seed differs"
+[ -s "$T/chat1.txt" ] || fail "chat printed nothing"
+
+# Ctrl-C (SIGINT) does not end the chat; /exit does.
+mkfifo "$T/in"
+"$BAIMO" chat --model "$M" --max-tokens 4 --seed 1 <"$T/in" >"$T/chat3.txt" 2>&1 &
+CHAT_PID=$!
+exec 3>"$T/in"
+echo "hi" >&3
+sleep 1
+kill -INT "$CHAT_PID"
+sleep 0.3
+kill -0 "$CHAT_PID" 2>/dev/null || fail "SIGINT ended the chat"
+echo "/exit" >&3
+exec 3>&-
+wait "$CHAT_PID" || fail "chat exit status after SIGINT: $?"
+CHAT_PID=
+
+# Perplexity = exp(the training loss) on the same 64 predictions: the trainer's forward vs the engine.
+"$BAIMO" tokenizer encode --tokenizer "$M" --json <"$ROOT/docs/guide.md" >"$T/ids.json"
+/usr/bin/python3 - "$T/ids.json" "$T/batch.safetensors" <<'PY'
+import json, struct, sys
+ids = json.load(open(sys.argv[1]))[:65]
+n = len(ids) - 1
+inp, tgt = struct.pack('<%dq' % n, *ids[:n]), struct.pack('<%dq' % n, *ids[1:])
+meta = {"input_ids": {"dtype": "I64", "shape": [1, n], "data_offsets": [0, len(inp)]},
+        "targets": {"dtype": "I64", "shape": [1, n], "data_offsets": [len(inp), len(inp) + len(tgt)]}}
+hdr = json.dumps(meta).encode()
+hdr += b' ' * (-len(hdr) % 8)
+open(sys.argv[2], 'wb').write(struct.pack('<Q', len(hdr)) + hdr + inp + tgt)
+PY
+loss=$("$BAIMO" train-step --model "$M" --batch "$T/batch.safetensors" --steps 1 | awk '$1 == "step" {print $4}')
+"$BAIMO" eval perplexity --model "$M" --input "$ROOT/docs/guide.md" --ctx 65 --stride 65 --limit 65 >"$T/ppl.txt"
+nll=$(awk '$1 == "nll" {print $2}' "$T/ppl.txt")
+grep -q "^scored     64$" "$T/ppl.txt" || fail "scored tokens: $(cat "$T/ppl.txt")"
+echo "train-step loss $loss, eval nll $nll"
+awk -v a="$loss" -v b="$nll" 'BEGIN { d = a - b; exit !(d < 1e-3 && d > -1e-3) }' \
+  || fail "eval nll $nll != training loss $loss"
+# Whole file, overlapping windows; quantized weights stay close.
+p32=$("$BAIMO" eval perplexity --model "$M" --input "$ROOT/docs/guide.md" --ctx 64 --stride 32 | awk '$1 == "perplexity" {print $2}')
+p8=$("$BAIMO" eval perplexity --model "$M" --input "$ROOT/docs/guide.md" --ctx 64 --stride 32 --dtype q8_0 | awk '$1 == "perplexity" {print $2}')
+echo "perplexity f32 $p32, q8_0 $p8"
+awk -v a="$p32" -v b="$p8" 'BEGIN { r = b / a; exit !(a > 1 && a < 1024 && r > 0.99 && r < 1.01) }' \
+  || fail "perplexity f32 $p32 vs q8_0 $p8"
+# An untrained model predicts about uniformly: perplexity ~ vocabulary size.
+"$BAIMO" init --config "$ROOT/configs/tiny.json" --tokenizer "$M/tokenizer.json" --out "$T/rand" --seed 1 >/dev/null
+pr=$("$BAIMO" eval perplexity --model "$T/rand" --input "$ROOT/docs/guide.md" --ctx 64 --limit 300 | awk '$1 == "perplexity" {print $2}')
+V=$(grep -o '"vocab_size": [0-9]*' "$T/rand/config.json" | awk '{print $2}')
+echo "random model perplexity $pr, vocab $V"
+awk -v p="$pr" -v v="$V" 'BEGIN { r = log(p) / log(v); exit !(r > 0.97 && r < 1.03) }' \
+  || fail "random model perplexity $pr, vocab $V"
+
+# Bad input: exit 1 with a message naming the problem.
+expect_error() {  # expect_error NEEDLE CMD...
+  local needle=$1; shift
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  [ "$rc" -eq 1 ] || fail "expected exit 1 from: $* (got $rc: $out)"
+  grep -qF -- "$needle" <<<"$out" || fail "expected '$needle' in: $out"
+}
+expect_error "$T/nope" "$BAIMO" generate --model "$T/nope" --prompt x
+expect_error "unknown chat template" "$BAIMO" generate --model "$M" --prompt x --chat-template jinja
+expect_error "the context holds 4" "$BAIMO" generate --model "$M" --prompt "A language model is here" --ctx 4
+expect_error "exceeds the model's max_position_embeddings" "$BAIMO" eval perplexity --model "$M" --input "$ROOT/docs/guide.md" --ctx 100000
+expect_error "top_p" "$BAIMO" generate --model "$M" --prompt x --top-p 0
+echo "generate/chat/eval e2e ok"

@@ -116,9 +116,11 @@ void Engine::layer(int64_t l, int64_t n) {
 
   // Attention.
   be.rmsnorm_fwd(x_.data(), L.attn_norm, n, C, eps, h_.data(), rstd_.data());
-  quant::weight_matmul(L.q, h_.data(), n, q_.data());
-  quant::weight_matmul(L.k, h_.data(), n, k_.data());
-  quant::weight_matmul(L.v, h_.data(), n, v_.data());
+  {
+    const quant::WeightMatrix* ws[] = {&L.q, &L.k, &L.v};
+    float* ys[] = {q_.data(), k_.data(), v_.data()};
+    quant::weight_matmul_multi(ws, h_.data(), n, ys);
+  }
   add_bias(q_.data(), L.q_bias, n, Q);
   add_bias(k_.data(), L.k_bias, n, KVD);
   add_bias(v_.data(), L.v_bias, n, KVD);
@@ -136,8 +138,11 @@ void Engine::layer(int64_t l, int64_t n) {
 
   // SwiGLU MLP.
   be.rmsnorm_fwd(x_.data(), L.mlp_norm, n, C, eps, h_.data(), rstd_.data());
-  quant::weight_matmul(L.gate, h_.data(), n, gate_.data());
-  quant::weight_matmul(L.up, h_.data(), n, up_.data());
+  {
+    const quant::WeightMatrix* ws[] = {&L.gate, &L.up};
+    float* ys[] = {gate_.data(), up_.data()};
+    quant::weight_matmul_multi(ws, h_.data(), n, ys);
+  }
   be.swiglu_fwd(gate_.data(), up_.data(), n * F, gate_.data());
   quant::weight_matmul(L.down, gate_.data(), n, tmp_.data());
   add_into(x_.data(), tmp_.data(), n * C);

@@ -35,6 +35,10 @@ h=$(gen --max-tokens 30 --temperature 0 --ignore-eos --stop="$s")
 want=$(printf '%s' "${g%%"$s"*}")
 [ "$h" == "$want" ] || fail "stop '$s': got '$h', want '$want'"
 
+# --logit-bias makes a token certain.
+e_id=$(printf 'e' | "$BAIMO" tokenizer encode --tokenizer "$M")
+[ "$(gen --max-tokens 3 --temperature 0 --ignore-eos --logit-bias "$e_id=100")" == "eee" ] || fail "logit bias"
+
 # --logprobs K: one stderr line per token with K alternatives.
 gen --max-tokens 5 --ignore-eos --seed 1 --logprobs 3 2>"$T/lp.txt" >/dev/null
 [ "$(grep -c '^logprob' "$T/lp.txt")" -eq 5 ] || fail "logprob lines: $(cat "$T/lp.txt")"
@@ -114,4 +118,6 @@ expect_error "unknown chat template" "$BAIMO" generate --model "$M" --prompt x -
 expect_error "the context holds 4" "$BAIMO" generate --model "$M" --prompt "A language model is here" --ctx 4
 expect_error "exceeds the model's max_position_embeddings" "$BAIMO" eval perplexity --model "$M" --input "$ROOT/docs/guide.md" --ctx 100000
 expect_error "top_p" "$BAIMO" generate --model "$M" --prompt x --top-p 0
+expect_error "expected ID=BIAS" "$BAIMO" generate --model "$M" --prompt x --logit-bias 5
+expect_error "outside the vocabulary" "$BAIMO" generate --model "$M" --prompt x --logit-bias 100000=1
 echo "generate/chat/eval e2e ok"

@@ -64,7 +64,7 @@ void run_chat(const ChatArgs& a) {
   Engine engine(m.weights, 1, ctx);
   const bool tty = isatty(0);
   install_interrupt_latch();
-  GenerationOptions base = a.gen.options(m.eos_ids);
+  GenerationOptions base = a.gen.options(m.eos_ids, m.config().vocab_size);
   base.stop.push_back(chat_end_of_turn(m.chat_template));
   if (tty)
     std::fprintf(stderr, "baimo chat (%s template, context %lld): /reset, /system TEXT, /exit; end a line with \\ to "

@@ -39,7 +39,7 @@ void run_generate(const GenerateArgs& a) {
   InferenceModel m = load_inference_model(a.gen.model, a.gen.dtype, a.gen.chat_template);
   const ModelConfig& c = m.config();
   const int64_t ctx = a.gen.ctx > 0 ? a.gen.ctx : std::min<int64_t>(c.max_position_embeddings, 4096);
-  GenerationOptions o = a.gen.options(m.eos_ids);
+  GenerationOptions o = a.gen.options(m.eos_ids, m.config().vocab_size);
   o.top_logprobs = a.logprobs;
   std::string text = a.prompt;
   if (!a.gen.chat_template.empty()) {

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "baimo/infer/sequence.h"
+#include "baimo/util/error.h"
 
 namespace baimo::cli {
 
@@ -23,7 +24,7 @@ struct GenerationFlags {
   int top_k = 40;
   float repeat_penalty = 1.0f, presence_penalty = 0.0f, frequency_penalty = 0.0f;
   std::optional<uint64_t> seed;
-  std::vector<std::string> stop;
+  std::vector<std::string> stop, logit_bias;
   bool ignore_eos = false;
 
   void add_to(CLI::App* sub, int default_max_tokens) {
@@ -42,10 +43,11 @@ struct GenerationFlags {
     sub->add_option("--frequency-penalty", frequency_penalty, "OpenAI frequency penalty")->capture_default_str();
     sub->add_option("--seed", seed, "Random seed (same seed => same text; default: random)");
     sub->add_option("--stop", stop, "Stop string (repeatable)")->take_all();
+    sub->add_option("--logit-bias", logit_bias, "ID=BIAS added to a token's logit (repeatable; -100 bans it)")->take_all();
     sub->add_flag("--ignore-eos", ignore_eos, "Keep going past end-of-sequence tokens");
   }
 
-  GenerationOptions options(const std::vector<int32_t>& eos_ids) const {
+  GenerationOptions options(const std::vector<int32_t>& eos_ids, int64_t vocab_size) const {
     GenerationOptions o;
     o.max_tokens = max_tokens;
     o.stop = stop;
@@ -60,6 +62,22 @@ struct GenerationFlags {
     s.presence_penalty = presence_penalty;
     s.frequency_penalty = frequency_penalty;
     s.seed = seed ? *seed : std::random_device{}();
+    for (const auto& lb : logit_bias) {
+      const size_t eq = lb.find('=');
+      size_t used_id = 0, used_bias = 0;
+      long long id = -1;
+      float bias = 0;
+      try {
+        if (eq == std::string::npos) throw std::invalid_argument("no '='");
+        id = std::stoll(lb.substr(0, eq), &used_id);
+        bias = std::stof(lb.substr(eq + 1), &used_bias);
+      } catch (const std::exception&) {
+        fail("--logit-bias '{}': expected ID=BIAS, e.g. 42=-100", lb);
+      }
+      if (used_id != eq || used_bias != lb.size() - eq - 1) fail("--logit-bias '{}': expected ID=BIAS, e.g. 42=-100", lb);
+      if (id < 0 || id >= vocab_size) fail("--logit-bias '{}': token id {} is outside the vocabulary (size {})", lb, id, vocab_size);
+      s.logit_bias[static_cast<int32_t>(id)] = bias;
+    }
     return o;
   }
 };

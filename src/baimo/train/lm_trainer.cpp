@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
+#include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
@@ -11,7 +11,7 @@
 #include "baimo/autograd/ops.h"
 #include "baimo/autograd/tape.h"
 #include "baimo/model/lm_loss.h"
-#include "baimo/train/optimizer.h"
+#include "baimo/train/mfu.h"
 #include "baimo/train/param_groups.h"
 #include "baimo/util/error.h"
 
@@ -29,10 +29,14 @@ void split_windows(const std::vector<int32_t>& windows, int64_t batch, int64_t s
       targets[b * seq + t] = windows[b * (seq + 1) + t + 1];
     }
 }
+
+// JSON has no NaN/inf: non-finite values are written as null.
+std::string num(double v) { return std::isfinite(v) ? fmt::format("{}", v) : std::string("null"); }
+std::string num(float v) { return std::isfinite(v) ? fmt::format("{}", v) : std::string("null"); }
 }  // namespace
 
 LmTrainer::LmTrainer(Transformer& model, const TokenDataset& train, const TokenDataset* val, LmTrainOptions opts)
-    : model_(model), train_(train), val_(val), opts_(std::move(opts)) {
+    : model_(model), train_(train), val_(val), opts_(std::move(opts)), guard_(opts_.spike) {
   const auto& o = opts_;
   if (o.steps < 1 || o.batch < 1 || o.seq < 1 || o.grad_accum < 1)
     fail("steps, batch, seq and grad_accum must be positive (got {}, {}, {}, {})", o.steps, o.batch, o.seq,
@@ -42,6 +46,26 @@ LmTrainer::LmTrainer(Transformer& model, const TokenDataset& train, const TokenD
   if (train.vocab_size() > model.config().vocab_size)
     fail("the data's vocabulary ({}) is larger than the model's ({})", train.vocab_size(), model.config().vocab_size);
   if (!(o.lr > 0) || o.min_lr < 0 || o.min_lr > o.lr) fail("need 0 <= min_lr <= lr and lr > 0");
+  if (o.world < 1 || o.rank < 0 || o.rank >= o.world) fail("bad data-parallel rank {} of {}", o.rank, o.world);
+  if (o.batch % o.world != 0) fail("batch {} must be a multiple of the number of ranks {}", o.batch, o.world);
+  if (o.schedule == Schedule::Wsd && !(o.decay_fraction >= 0 && o.decay_fraction <= 1))
+    fail("decay fraction {} must be within [0, 1]", o.decay_fraction);
+  if (o.warmup > o.steps) fail("warmup {} exceeds steps {}", o.warmup, o.steps);
+
+  opt_ = std::make_unique<AdamW>(adamw_groups(model_), AdamWConfig{o.beta1, o.beta2, 1e-8f, o.weight_decay});
+  if (o.schedule == Schedule::Cosine) {
+    schedule_ = LrSchedule::warmup_cosine(o.lr, o.warmup, o.steps, o.min_lr);
+  } else {
+    int64_t decay = static_cast<int64_t>(std::llround(o.decay_fraction * static_cast<double>(o.steps)));
+    schedule_ = LrSchedule::warmup_stable_decay(o.lr, o.warmup, o.steps, std::min(decay, o.steps - o.warmup),
+                                                o.min_lr);
+  }
+  params_ = model_.param_vars();
+  sampler_ = std::make_unique<WindowSampler>(train_, o.seq, o.seed);
+}
+
+LmTrainer::~LmTrainer() {
+  if (metrics_) std::fclose(metrics_);
 }
 
 float LmTrainer::evaluate() {
@@ -61,64 +85,122 @@ float LmTrainer::evaluate() {
   return static_cast<float>(total / std::max<int64_t>(1, opts_.eval_batches));
 }
 
+// THE place where micro-batch windows are chosen. The global micro-batch is windows
+// [base, base + batch) of the sampler's stream; this rank takes rows [rank*batch/world, ...).
+void LmTrainer::draw_micro_batch(std::vector<int32_t>& ids, std::vector<int32_t>& targets, float& loss_scale) {
+  const int64_t rows = opts_.batch / opts_.world, row0 = opts_.rank * rows;
+  const uint64_t base = sampler_->position();
+  windows_.resize(rows * (opts_.seq + 1));
+  sampler_->set_position(base + row0);
+  sampler_->next_batch(rows, windows_);
+  sampler_->set_position(base + opts_.batch);
+  split_windows(windows_, rows, opts_.seq, ids, targets);
+  const bool poisoned = opts_.poison_end > opts_.poison_begin && base < opts_.poison_end &&
+                        base + opts_.batch > opts_.poison_begin;
+  loss_scale = poisoned ? opts_.poison_scale : 1.0f;
+}
+
+void LmTrainer::step_once(StepMetrics& m) {
+  const auto& o = opts_;
+  const int64_t rows = o.batch / o.world;
+  std::vector<int32_t> ids, targets;
+  opt_->zero_grad();
+  double loss_sum = 0;
+  for (int64_t micro = 0; micro < o.grad_accum; ++micro) {
+    float scale = 1.0f;
+    draw_micro_batch(ids, targets, scale);
+    Tensor ids_t = Tensor::from_ids({rows, o.seq}, ids), tg_t = Tensor::from_ids({rows, o.seq}, targets);
+    ag::Var loss = lm_loss(model_, ids_t, tg_t);
+    ag::backward(loss, scale / static_cast<float>(o.grad_accum));
+    loss_sum += static_cast<double>(loss.item()) * scale;
+    ag::reset_step();
+  }
+  float loss = static_cast<float>(loss_sum / o.grad_accum);
+
+  // ---- Gradients are complete here (every backward done, nothing clipped yet). ----
+  // Data parallel: the mean over ranks of the flat gradients and of the loss.
+  if (o.allreduce_mean) {
+    size_t total = 1;
+    for (const auto& p : params_) total += p.numel();
+    flat_grads_.resize(total);
+    size_t off = 0;
+    for (const auto& p : params_) {
+      if (p.has_grad())
+        std::memcpy(flat_grads_.data() + off, p.node()->grad.data<float>(), p.numel() * sizeof(float));
+      else
+        std::memset(flat_grads_.data() + off, 0, p.numel() * sizeof(float));
+      off += p.numel();
+    }
+    flat_grads_[off] = loss;
+    o.allreduce_mean(flat_grads_.data(), flat_grads_.size());
+    off = 0;
+    for (const auto& p : params_) {
+      bool accumulate = false;
+      std::memcpy(p.grad_for_write(accumulate), flat_grads_.data() + off, p.numel() * sizeof(float));
+      off += p.numel();
+    }
+    loss = flat_grads_[off];
+  }
+
+  m.loss = loss;
+  m.grad_norm = clip_grad_norm(params_, o.clip);
+  m.lr = schedule_.at(step_);
+  const SpikeGuard::Verdict verdict = guard_.check(m.loss, m.grad_norm);
+  ++step_;
+  m.step = step_;
+  if (verdict == SpikeGuard::Verdict::Ok) {
+    opt_->step(m.lr);
+    guard_.accept(m.loss);
+    return;
+  }
+  m.skipped = true;
+  m.skip_reason = verdict_name(verdict);
+  const int64_t in_a_row = guard_.reject();
+  write_metrics_line(fmt::format(R"({{"event": "skip", "step": {}, "reason": "{}", "loss": {}, "grad_norm": {}, )"
+                                 R"("running_mean": {}, "consecutive": {}}})",
+                                 m.step, m.skip_reason, num(m.loss), num(m.grad_norm), num(guard_.mean()), in_a_row));
+  if (o.spike.patience > 0 && in_a_row >= o.spike.patience) rollback(m);
+}
+
 void LmTrainer::run(const std::function<void(const StepMetrics&)>& on_step) {
   const auto& o = opts_;
-  AdamW opt(adamw_groups(model_), {o.beta1, o.beta2, 1e-8f, o.weight_decay});
-  LrSchedule schedule = LrSchedule::warmup_cosine(o.lr, o.warmup, o.steps, o.min_lr);
-  std::vector<ag::Var> params = model_.param_vars();
-  WindowSampler sampler(train_, o.seq, o.seed);
-  std::vector<int32_t> windows(o.batch * (o.seq + 1)), ids, targets;
-
-  std::FILE* metrics = nullptr;
-  if (!o.out_dir.empty()) {
-    std::filesystem::create_directories(o.out_dir);
-    auto path = (std::filesystem::path(o.out_dir) / "metrics.jsonl").string();
-    metrics = std::fopen(path.c_str(), "w");
-    if (!metrics) fail("cannot write {}", path);
-  }
+  if (!metrics_opened_) open_metrics(std::nullopt);
+  if (step_ == 0 && !o.out_dir.empty()) save_checkpoint_now();  // the rollback target of early spikes
+  const double flops_per_token = train_flops_per_token(model_.config(), o.seq);
+  const double step_tokens = static_cast<double>(o.batch * o.seq * o.grad_accum);
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-  for (int64_t step = 0; step < o.steps; ++step) {
+  int64_t steps_here = 0;
+  while (step_ < o.steps) {
     auto t0 = std::chrono::steady_clock::now();
-    opt.zero_grad();
-    double loss_sum = 0;
-    for (int64_t micro = 0; micro < o.grad_accum; ++micro) {
-      sampler.next_batch(o.batch, windows);
-      split_windows(windows, o.batch, o.seq, ids, targets);
-      Tensor ids_t = Tensor::from_ids({o.batch, o.seq}, ids), tg_t = Tensor::from_ids({o.batch, o.seq}, targets);
-      ag::Var loss = lm_loss(model_, ids_t, tg_t);
-      ag::backward(loss, 1.0f / o.grad_accum);
-      loss_sum += loss.item();
-      ag::reset_step();
-    }
     StepMetrics m;
-    m.step = step + 1;
-    m.loss = static_cast<float>(loss_sum / o.grad_accum);
-    m.grad_norm = clip_grad_norm(params, o.clip);
-    m.lr = schedule.at(step);
-    opt.step(m.lr);
+    step_once(m);
+    ++steps_here;
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    m.tokens_per_s = o.batch * o.seq * o.grad_accum / dt;
+    m.tokens_per_s = step_tokens / dt;
+    m.mfu = o.peak_gflops > 0 ? flops_per_token * m.tokens_per_s / (o.peak_gflops * 1e9) : 0;
     m.elapsed_s = elapsed();
-    bool out_of_time = o.time_budget_s > 0 && m.elapsed_s >= o.time_budget_s;
-    bool last = step + 1 == o.steps || out_of_time;
-    if ((o.eval_interval > 0 && m.step % o.eval_interval == 0) || last) {
+    m.eta_s = m.elapsed_s / steps_here * static_cast<double>(o.steps - step_);
+    const bool out_of_time = o.time_budget_s > 0 && m.elapsed_s >= o.time_budget_s;
+    if (o.time_budget_s > 0) m.eta_s = std::min(m.eta_s, std::max(0.0, o.time_budget_s - m.elapsed_s));
+    const bool last = step_ >= o.steps || out_of_time;
+    if ((o.eval_interval > 0 && m.step % o.eval_interval == 0 && !m.rolled_back) || last) {
       m.has_val = true;
       m.val_loss = evaluate();
     }
-    if (metrics) {
-      std::string line = fmt::format(R"({{"step": {}, "loss": {:.6f}, "lr": {:.6g}, "grad_norm": {:.6f}, )"
-                                     R"("tokens_per_s": {:.1f}, "elapsed_s": {:.3f})",
-                                     m.step, m.loss, m.lr, m.grad_norm, m.tokens_per_s, m.elapsed_s);
-      if (m.has_val) line += fmt::format(R"(, "val_loss": {:.6f}, "val_ppl": {:.4f})", m.val_loss, std::exp(m.val_loss));
-      line += "}\n";
-      std::fputs(line.c_str(), metrics);
-      std::fflush(metrics);
-    }
+    std::string line = fmt::format(R"({{"step": {}, "loss": {}, "lr": {}, "grad_norm": {}, "tokens_per_s": {:.1f}, )"
+                                   R"("mfu": {:.5f}, "eta_s": {:.1f}, "elapsed_s": {:.3f})",
+                                   m.step, num(m.loss), m.lr, num(m.grad_norm), m.tokens_per_s, m.mfu, m.eta_s,
+                                   m.elapsed_s);
+    if (m.skipped) line += fmt::format(R"(, "skipped": "{}")", m.skip_reason);
+    if (m.has_val) line += fmt::format(R"(, "val_loss": {}, "val_ppl": {})", num(m.val_loss), num(std::exp(m.val_loss)));
+    if (!m.rolled_back) write_metrics_line(line + "}");
+    if (!o.out_dir.empty() && !m.rolled_back &&
+        ((o.checkpoint_interval > 0 && step_ % o.checkpoint_interval == 0) || last))
+      save_checkpoint_now();
     on_step(m);
     if (out_of_time) break;
   }
-  if (metrics) std::fclose(metrics);
 }
 
 }  // namespace baimo::train

@@ -5,42 +5,15 @@
 #include <filesystem>
 
 #include "baimo/model/config.h"
+#include "baimo/train/trainer_test_util.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 
 namespace fs = std::filesystem;
 using namespace baimo;
 
-namespace {
-ModelConfig micro_config(int64_t vocab) {
-  return parse_model_config_text(R"({"model_type": "llama", "vocab_size": )" + std::to_string(vocab) +
-                                     R"(, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-      "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 64,
-      "rms_norm_eps": 1e-5, "tie_word_embeddings": true})",
-                                 "micro");
-}
-
-// Documents of a deterministic pattern the model can learn: 1 2 3 ... 12, repeated.
-std::string make_dataset(const char* name) {
-  auto dir = (fs::temp_directory_path() / (name + std::to_string(::getpid()))).string();
-  fs::remove_all(dir);
-  ShardIndex ix;
-  ix.vocab_size = 16;
-  ix.eot_id = 0;
-  for (const char* split : {"train", "val"}) {
-    ShardWriter w(dir, split, ix, 1000);
-    for (int d = 0; d < 20; ++d) {
-      std::vector<int32_t> doc;
-      for (int r = 0; r < 3; ++r)
-        for (int i = 1; i <= 12; ++i) doc.push_back(i);
-      w.add_document(doc);
-    }
-    w.finish();
-  }
-  ix.save(dir);
-  return dir;
-}
-}  // namespace
+using test::make_dataset;
+using test::micro_config;
 
 TEST(LmTrainer, LossFallsAndMetricsAreWritten) {
   auto dir = make_dataset("baimo_trainer_");

@@ -96,10 +96,31 @@ LrSchedule LrSchedule::warmup_cosine(float peak, int64_t warmup_steps, int64_t t
   return s;
 }
 
+LrSchedule LrSchedule::warmup_stable_decay(float peak, int64_t warmup_steps, int64_t total_steps,
+                                           int64_t decay_steps, float min_lr) {
+  if (warmup_steps < 0 || decay_steps < 0 || total_steps <= 0 || warmup_steps + decay_steps > total_steps)
+    fail("wsd lr schedule: need warmup ({}) + decay ({}) steps <= total steps ({}), none negative", warmup_steps,
+         decay_steps, total_steps);
+  LrSchedule s;
+  s.kind_ = Kind::WarmupStableDecay;
+  s.peak_ = peak;
+  s.min_lr_ = min_lr;
+  s.warmup_ = warmup_steps;
+  s.total_ = total_steps;
+  s.decay_ = decay_steps;
+  return s;
+}
+
 float LrSchedule::at(int64_t step) const {
   if (kind_ == Kind::Constant) return peak_;
   if (step < warmup_) return peak_ * static_cast<float>(step + 1) / static_cast<float>(warmup_);
   if (step >= total_) return min_lr_;
+  if (kind_ == Kind::WarmupStableDecay) {
+    const int64_t decay_start = total_ - decay_;
+    if (step < decay_start) return peak_;
+    const double progress = static_cast<double>(step - decay_start) / static_cast<double>(decay_);
+    return static_cast<float>(peak_ + (min_lr_ - peak_) * progress);
+  }
   const double span = static_cast<double>(total_ - warmup_);
   const double progress = span > 0 ? static_cast<double>(step - warmup_) / span : 1.0;
   const double cosine = 0.5 * (1.0 + std::cos(std::numbers::pi * progress));

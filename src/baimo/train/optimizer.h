@@ -40,6 +40,8 @@ class AdamW {
   // Moments of the i-th parameter in group order (group 0's params first): (same shape).
   Tensor& exp_avg(size_t i) { return m_[i]; }
   Tensor& exp_avg_sq(size_t i) { return v_[i]; }
+  const Tensor& exp_avg(size_t i) const { return m_[i]; }
+  const Tensor& exp_avg_sq(size_t i) const { return v_[i]; }
   size_t num_params() const { return m_.size(); }
   void zero_grad();
 
@@ -56,17 +58,22 @@ float clip_grad_norm(std::span<const ag::Var> params, float max_norm);
 // Learning-rate schedule: linear warmup from 0 to peak over warmup_steps, then cosine decay to
 // min_lr at total_steps (constant min_lr after); or constant. at(step) is 0-based: the lr used
 // for the update numbered `step` (warmup gives peak*(step+1)/warmup_steps).
+// warmup_stable_decay (WSD): the same warmup, then peak until step total - decay_steps, then linear
+// decay reaching min_lr at total_steps (lr = peak + (min_lr - peak) * (step - decay_start) / decay_steps),
+// constant min_lr after.
 class LrSchedule {
  public:
   static LrSchedule constant(float lr);
   static LrSchedule warmup_cosine(float peak, int64_t warmup_steps, int64_t total_steps,
                                   float min_lr = 0.f);
+  static LrSchedule warmup_stable_decay(float peak, int64_t warmup_steps, int64_t total_steps, int64_t decay_steps,
+                                        float min_lr = 0.f);
   float at(int64_t step) const;
 
  private:
-  enum class Kind { Constant, WarmupCosine } kind_ = Kind::Constant;
+  enum class Kind { Constant, WarmupCosine, WarmupStableDecay } kind_ = Kind::Constant;
   float peak_ = 0, min_lr_ = 0;
-  int64_t warmup_ = 0, total_ = 0;
+  int64_t warmup_ = 0, total_ = 0, decay_ = 0;
 };
 
 }  // namespace baimo::train

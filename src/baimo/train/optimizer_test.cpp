@@ -82,3 +82,21 @@ TEST(LrSchedule, WarmupCosineAndConstant) {
   EXPECT_FLOAT_EQ(LrSchedule::constant(3e-4f).at(12345), 3e-4f);
   EXPECT_THROW(LrSchedule::warmup_cosine(1e-3f, 20, 10), Error);
 }
+
+TEST(LrSchedule, WarmupStableDecay) {
+  // 10 warmup, stable until step 80, linear decay over the last 20 steps to 1e-4.
+  auto s = LrSchedule::warmup_stable_decay(1e-3f, 10, 100, 20, 1e-4f);
+  EXPECT_FLOAT_EQ(s.at(0), 1e-4f);
+  EXPECT_FLOAT_EQ(s.at(9), 1e-3f);
+  EXPECT_FLOAT_EQ(s.at(10), 1e-3f);
+  EXPECT_FLOAT_EQ(s.at(79), 1e-3f);
+  EXPECT_FLOAT_EQ(s.at(80), 1e-3f);
+  EXPECT_NEAR(s.at(90), 1e-3 - 0.9e-3 * 0.5, 1e-9);
+  EXPECT_NEAR(s.at(99), 1e-3 - 0.9e-3 * 0.95, 1e-9);
+  EXPECT_FLOAT_EQ(s.at(100), 1e-4f);
+  EXPECT_FLOAT_EQ(s.at(500), 1e-4f);
+  // No decay phase: peak to the end.
+  EXPECT_FLOAT_EQ(LrSchedule::warmup_stable_decay(1e-3f, 0, 50, 0).at(49), 1e-3f);
+  EXPECT_THROW(LrSchedule::warmup_stable_decay(1e-3f, 10, 100, 95), Error);
+  EXPECT_THROW(LrSchedule::warmup_stable_decay(1e-3f, 10, 100, -1), Error);
+}

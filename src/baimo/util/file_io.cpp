@@ -105,4 +105,13 @@ void write_file_atomic(const std::string& path, std::string_view content) {
   });
 }
 
+void fsync_dir(const std::string& dir) {
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) fail("cannot open directory {}: {}", dir, std::strerror(errno));
+  int rc = ::fsync(dfd);
+  int e = errno;
+  ::close(dfd);
+  if (rc != 0) fail("cannot fsync directory {}: {}", dir, std::strerror(e));
+}
+
 }  // namespace baimo

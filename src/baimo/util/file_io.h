@@ -3,6 +3,7 @@
 // - write_file_atomic: write to "<path>.tmp.<pid>", fsync, rename over <path>, fsync the directory;
 //   a crash at any moment leaves either the old file or the new one, never a half-written one.
 // - read_file: whole file into a string.
+// - fsync_dir: fsync a directory (makes renames/creations inside it durable); errors name the path.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -39,5 +40,6 @@ std::string read_file(const std::string& path);
 // Streams the content through `write(FILE*)`; the callback may call fwrite any number of times.
 void write_file_atomic(const std::string& path, const std::function<void(std::FILE*)>& write);
 void write_file_atomic(const std::string& path, std::string_view content);
+void fsync_dir(const std::string& dir);
 
 }  // namespace baimo

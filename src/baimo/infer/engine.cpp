@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
+#include <span>
 
 #include "baimo/infer/kv_attention.h"
 #include "baimo/kernels/backend.h"
@@ -42,6 +44,33 @@ struct ThreadCountScope {
     if (omp_get_max_threads() != saved) omp_set_num_threads(saved);
   }
 };
+
+// Rows of a step from which f32 weights go through BLAS (cache-blocked GEMM) instead of the
+// matrix-vector kernels of weight_matmul, which re-read the weights every 8 rows.
+constexpr int64_t kBlasRows = 16;
+
+// y (n, w.rows) = x (n, w.cols) W^T.
+void matmul(const quant::WeightMatrix& w, const float* x, int64_t n, float* y) {
+  if (w.type == DType::F32 && n >= kBlasRows && !w.packed)
+    backend().gemm(false, true, n, w.rows, w.cols, 1.0f, x, w.cols, static_cast<const float*>(w.data), w.cols, 0.0f,
+                   y, w.rows);
+  else
+    quant::weight_matmul(w, x, n, y);
+}
+
+// Matrices that read the same input: one weight_matmul_multi pass (one activation quantization
+// and one parallel region) unless they go through BLAS.
+void matmul_group(std::initializer_list<const quant::WeightMatrix*> ws, const float* x, int64_t n,
+                  std::initializer_list<float*> ys) {
+  bool blas = n >= kBlasRows;
+  for (const auto* w : ws) blas = blas && w->type == DType::F32;
+  if (blas) {
+    auto y = ys.begin();
+    for (const auto* w : ws) matmul(*w, x, n, *y++);
+    return;
+  }
+  quant::weight_matmul_multi(std::span(ws.begin(), ws.size()), x, n, std::span(ys.begin(), ys.size()));
+}
 
 void add_into(float* x, const float* y, int64_t n) {
 #pragma omp simd
@@ -116,11 +145,7 @@ void Engine::layer(int64_t l, int64_t n) {
 
   // Attention.
   be.rmsnorm_fwd(x_.data(), L.attn_norm, n, C, eps, h_.data(), rstd_.data());
-  {
-    const quant::WeightMatrix* ws[] = {&L.q, &L.k, &L.v};
-    float* ys[] = {q_.data(), k_.data(), v_.data()};
-    quant::weight_matmul_multi(ws, h_.data(), n, ys);
-  }
+  matmul_group({&L.q, &L.k, &L.v}, h_.data(), n, {q_.data(), k_.data(), v_.data()});
   add_bias(q_.data(), L.q_bias, n, Q);
   add_bias(k_.data(), L.k_bias, n, KVD);
   add_bias(v_.data(), L.v_bias, n, KVD);
@@ -132,19 +157,15 @@ void Engine::layer(int64_t l, int64_t n) {
     std::memcpy(cache_.values(l, row_slot_[r]) + off, v_.data() + r * KVD, KVD * sizeof(float));
   }
   kv_attention(q_.data(), n, row_slot_.data(), pos_.data(), cache_, l, H, KV, D, att_.data(), scratch_.data());
-  quant::weight_matmul(L.o, att_.data(), n, tmp_.data());
+  matmul(L.o, att_.data(), n, tmp_.data());
   add_bias(tmp_.data(), L.o_bias, n, C);
   add_into(x_.data(), tmp_.data(), n * C);
 
   // SwiGLU MLP.
   be.rmsnorm_fwd(x_.data(), L.mlp_norm, n, C, eps, h_.data(), rstd_.data());
-  {
-    const quant::WeightMatrix* ws[] = {&L.gate, &L.up};
-    float* ys[] = {gate_.data(), up_.data()};
-    quant::weight_matmul_multi(ws, h_.data(), n, ys);
-  }
+  matmul_group({&L.gate, &L.up}, h_.data(), n, {gate_.data(), up_.data()});
   be.swiglu_fwd(gate_.data(), up_.data(), n * F, gate_.data());
-  quant::weight_matmul(L.down, gate_.data(), n, tmp_.data());
+  matmul(L.down, gate_.data(), n, tmp_.data());
   add_into(x_.data(), tmp_.data(), n * C);
 }
 
@@ -188,7 +209,7 @@ void Engine::forward(std::span<const Chunk> chunks, std::vector<float>& logits) 
     if (out_rows_[i] != i) std::memcpy(x_.data() + i * C, x_.data() + out_rows_[i] * C, C * sizeof(float));
   backend().rmsnorm_fwd(x_.data(), w_->final_norm, m, C, static_cast<float>(c.rms_norm_eps), h_.data(), rstd_.data());
   logits.resize(static_cast<size_t>(m * V));
-  quant::weight_matmul(w_->lm_head, h_.data(), m, logits.data());
+  matmul(w_->lm_head, h_.data(), m, logits.data());
 
   for (const Chunk& ch : chunks)
     cache_.set_length(ch.slot, cache_.length(ch.slot) + static_cast<int64_t>(ch.tokens.size()));

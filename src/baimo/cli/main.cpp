@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "baimo/cli/command.h"
+#include "baimo/train/distributed.h"
 #include "baimo/util/blas_kernel.h"
 #include "baimo/util/error.h"
 
@@ -38,9 +39,11 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const baimo::Error& e) {
     std::fprintf(stderr, "baimo: error: %s\n", e.what());
+    baimo::Comm::abort_if_distributed(1);  // under mpirun: don't leave the other ranks waiting
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "baimo: internal error: %s\n", e.what());
+    baimo::Comm::abort_if_distributed(2);
     return 2;
   }
   return 0;

@@ -9,6 +9,7 @@
 #     writes exactly the tensor bytes baimo's quantizer wrote;
 #  3. llama.cpp loads baimo's GGUFs and its greedy tokens equal baimo's argmax tokens (teacher
 #     forced over the same sequence: equal at every step <=> equal greedy sequences);
+#     and `baimo generate` (its quantized engine reading the GGUF directly) writes the same greedy text;
 #  4. a GGUF written by llama.cpp (its Q4_0, its default Q8_0 mix, and for a 256-wide llama model its
 #     K-quant mixes Q4_K_M and Q6_K) converts back to a model directory in baimo, and baimo's argmax
 #     tokens on it equal llama.cpp's greedy tokens.
@@ -35,14 +36,18 @@ head -c 300000 "$SHARED/data/pretrain/tinyshakespeare.txt" >"$T/corpus.txt"
   --special-tokens '<|endoftext|>' --threads 2 >/dev/null 2>&1
 head -c 6000 "$T/corpus.txt" | "$BAIMO" tokenizer encode --tokenizer "$T/tok.json" --json >"$T/ids.json"
 $PY "$JS/tf_check.py" batch "$T/ids.json" "$T/batch.safetensors" 64
-PROMPT=$($PY -c "import json; print(','.join(map(str, json.load(open('$T/ids.json'))[200:216])))")
+# The play's opening lines (inside the training batch: confident predictions); both engines get the
+# same ids.
+TEXT=$(head -c 2000 "$T/corpus.txt" | sed -n '5,9p')
+PROMPT=$(printf '%s' "$TEXT" | "$BAIMO" tokenizer encode --tokenizer "$T/tok.json" --json | tr -d '[] ')
+PLEN=$(awk -F, '{print NF}' <<<"$PROMPT")
 N=12
 
 # baimo's argmax over prompt + greedy[:-1] from model directory $1 must equal greedy $2.
 check_tf() {
   $PY "$JS/tf_check.py" prompt-batch "$PROMPT" "$2" "$T/tf.safetensors"
   "$BAIMO" train-step --model "$1" --batch "$T/tf.safetensors" --steps 1 --lr 0 --dump-dir "$T/dump" >/dev/null
-  $PY "$JS/tf_check.py" argmax "$T/dump/outputs.safetensors" 16 "$2"
+  $PY "$JS/tf_check.py" argmax "$T/dump/outputs.safetensors" "$PLEN" "$2"
 }
 
 for variant in llama qwen2 kquant; do
@@ -113,6 +118,16 @@ PYEOF
     G=$(node "$JS/engines.mjs" greedy "$D/$f.gguf" "$PROMPT" $N)
     "$BAIMO" convert "$D/$f.gguf" "$D/${f}_dir" >/dev/null 2>&1
     check_tf "$D/${f}_dir" "$G" || fail "$arch $f: llama.cpp and baimo disagree"
+  done
+
+  # 3b. baimo's own quantized engine on the same files (load_gguf_model: mmap, packed Q8_0/Q4_0
+  # kernels, int8 activations) generates llama.cpp's greedy text
+  for f in f32 q8 q4; do
+    G=$(node "$JS/engines.mjs" greedy "$D/$f.gguf" "$PROMPT" $N)
+    want=$(printf '%s' "$G" | "$BAIMO" tokenizer decode --tokenizer "$T/tok.json")
+    got=$("$BAIMO" generate --model "$D/$f.gguf" --prompt "$TEXT" --temperature 0 --max-tokens $N --ignore-eos --quiet)
+    [ "$got" = "$want" ] || fail "$arch $f: baimo generate gave '$got', llama.cpp '$want'"
+    echo "$arch $f: baimo generate = llama.cpp greedy ($N tokens)"
   done
 
   # 4. GGUFs written by llama.cpp load in baimo

@@ -94,6 +94,13 @@ grep -q '"event": "skip", "step": 11, "reason": "nonfinite"' "$T/c/metrics.jsonl
 grep -q "rolled back" "$T/c.log" || fail "rollback not printed"
 grep -q '"step": 40, "loss": [0-9]' "$T/c/metrics.jsonl" || fail "spike run did not finish with a finite loss"
 
+# 3b. --init: continuing from run a's final model starts far below run a's first loss.
+"$BAIMO" pretrain --init "$T/a/final" --data "$T/data" --out "$T/d" --steps 2 --batch 4 --seq 32 --warmup 0 \
+  --threads 2 --peak-gflops 100 >"$T/d.log" 2>&1 || { cat "$T/d.log"; fail "--init run"; }
+first_a=$(losses "$T/a" | head -1 | awk '{print $4}')
+first_d=$(losses "$T/d" | head -1 | awk '{print $4}')
+awk -v a="$first_a" -v d="$first_d" 'BEGIN { exit !(d < a - 0.5) }' || fail "--init did not start from the model ($first_a -> $first_d)"
+
 # 4. Bad settings are clear errors.
 echo '{"stpes": 3}' >"$T/bad.json"
 if "$BAIMO" pretrain --run-config "$T/bad.json" --out "$T/x" 2>"$T/err"; then fail "unknown key accepted"; fi

@@ -93,9 +93,12 @@ std::string save_checkpoint(const std::string& run_dir, int64_t step, const Tran
   fsync_dir(tmp.string());
 
   test_delay();
-  if (fs::exists(final_dir)) fs::remove_all(final_dir);  // a re-save of the same step (after a rollback)
+  // A re-save of the same step: move the old one aside first (a kill now loses only that step).
+  const fs::path old = root / fmt::format(".tmp_old_{}.{}", checkpoint_name(step), ::getpid());
+  if (fs::exists(final_dir)) fs::rename(final_dir, old);
   fs::rename(tmp, final_dir);
   fsync_dir(root.string());
+  fs::remove_all(old);
   return final_dir.string();
 }
 
@@ -126,11 +129,23 @@ void clean_checkpoint_temps(const std::string& run_dir) {
   for (const auto& p : junk) fs::remove_all(p);
 }
 
-void prune_checkpoints(const std::string& run_dir, int64_t keep) {
-  if (keep <= 0) return;
+namespace {
+// Renamed out of the step_* namespace first, so a kill mid-removal never leaves a partial step_ dir.
+void remove_oldest(const std::string& run_dir, size_t keep) {
   auto all = list_checkpoints(run_dir);
-  for (size_t i = 0; i + keep < all.size(); ++i) fs::remove_all(all[i].path);
+  for (size_t i = 0; i + keep < all.size(); ++i) {
+    fs::path doomed = fs::path(all[i].path).parent_path() / (".tmp_pruned_" + fs::path(all[i].path).filename().string());
+    fs::rename(all[i].path, doomed);
+    fs::remove_all(doomed);
+  }
 }
+}  // namespace
+
+void prune_checkpoints(const std::string& run_dir, int64_t keep) {
+  if (keep > 0) remove_oldest(run_dir, static_cast<size_t>(keep));
+}
+
+void clear_checkpoints(const std::string& run_dir) { remove_oldest(run_dir, 0); }
 
 json load_checkpoint(const std::string& dir, Transformer& model, train::AdamW& opt) {
   const std::string config_path = (fs::path(dir) / "config.json").string();

@@ -7,10 +7,11 @@
 // - save_checkpoint writes every file (each fsynced) into run_dir/checkpoints/.tmp_step_NNNNNNN.<pid>,
 //   fsyncs it, renames it to step_NNNNNNN and fsyncs checkpoints/: a kill at any moment leaves every
 //   earlier checkpoint intact and either no step_NNNNNNN or a complete one. An existing directory of
-//   the same step is replaced. Env BAIMO_TEST_CHECKPOINT_DELAY_MS (tests) sleeps before each file
+//   the same step is moved aside (.tmp_old_*) before the new one is renamed in, then removed. Env BAIMO_TEST_CHECKPOINT_DELAY_MS (tests) sleeps before each file
 //   and before the rename, so a test can kill the writer in the middle.
 // - list_checkpoints: the complete step_* directories, ascending by step (temp leftovers ignored);
-//   clean_checkpoint_temps removes .tmp_* leftovers; prune_checkpoints keeps the newest `keep`.
+//   clean_checkpoint_temps removes .tmp_* leftovers; prune_checkpoints keeps the newest `keep`
+//   (each doomed one renamed to .tmp_pruned_* before removal: never a partial step_* directory).
 // - load_checkpoint: checks config.json equals the model's config, every parameter and both moments
 //   present with their shapes and nothing else, the optimizer step, and that trainer_state.json is
 //   a JSON object whose "step" matches the directory; copies weights and moments in and returns the
@@ -44,6 +45,7 @@ std::vector<CheckpointRef> list_checkpoints(const std::string& run_dir);
 std::optional<CheckpointRef> latest_checkpoint(const std::string& run_dir);
 void clean_checkpoint_temps(const std::string& run_dir);
 void prune_checkpoints(const std::string& run_dir, int64_t keep);  // keep <= 0: keep all
+void clear_checkpoints(const std::string& run_dir);                // removes every step_* (a fresh run)
 
 // Loads into an existing model (same config) and optimizer (built over that model's parameters).
 nlohmann::json load_checkpoint(const std::string& dir, Transformer& model, train::AdamW& opt);

@@ -10,6 +10,7 @@
 
 #include "baimo/autograd/ops.h"
 #include "baimo/autograd/tape.h"
+#include "baimo/formats/checkpoint.h"
 #include "baimo/model/lm_loss.h"
 #include "baimo/train/mfu.h"
 #include "baimo/train/param_groups.h"
@@ -165,7 +166,12 @@ void LmTrainer::step_once(StepMetrics& m) {
 void LmTrainer::run(const std::function<void(const StepMetrics&)>& on_step) {
   const auto& o = opts_;
   if (!metrics_opened_) open_metrics(std::nullopt);
-  if (step_ == 0 && !o.out_dir.empty()) save_checkpoint_now();  // the rollback target of early spikes
+  // A fresh run owns out_dir/checkpoints (stale ones would be rollback targets) and starts with a
+  // step-0 checkpoint, the rollback target of early spikes; a resumed run keeps what is there.
+  if (!resumed_ && !o.out_dir.empty() && is_root()) {
+    clear_checkpoints(o.out_dir);
+    save_checkpoint_now();
+  }
   const double flops_per_token = train_flops_per_token(model_.config(), o.seq);
   const double step_tokens = static_cast<double>(o.batch * o.seq * o.grad_accum);
   const auto start = std::chrono::steady_clock::now();

@@ -7,7 +7,8 @@
 // - Deterministic: the same options, data and thread count give bit-identical losses and weights.
 //   The whole state (weights, AdamW moments and step, sampler position, spike-guard statistics,
 //   step, rollback count) goes into checkpoints (formats/checkpoint.h) under out_dir every
-//   checkpoint_interval steps, at step 0 of a fresh run and at the end; resume() restores the newest
+//   checkpoint_interval steps, at step 0 of a fresh run (which first removes older checkpoints in
+//   out_dir) and at the end; resume() restores the newest
 //   one so that the run continues bit-identically (kill -9 at any moment is safe).
 // - Spike guard (spike_guard.h): a non-finite loss or gradient norm, or a loss above spike_factor x
 //   its running mean, skips the update (the step still counts, the schedule moves on); spike_patience
@@ -126,6 +127,7 @@ class LmTrainer {
   std::vector<float> flat_grads_;  // allreduce buffer (allocated once)
   std::FILE* metrics_ = nullptr;
   bool metrics_opened_ = false;
+  bool resumed_ = false;  // resume() was called: keep the checkpoints there
 };
 
 }  // namespace baimo::train

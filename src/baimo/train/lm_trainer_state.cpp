@@ -106,6 +106,7 @@ std::optional<int64_t> LmTrainer::resume() {
   }
   json state = load_checkpoint(latest->path, model_, *opt_);
   restore_state(state, (fs::path(latest->path) / "trainer_state.json").string(), false);
+  resumed_ = true;
   open_metrics(step_);
   return step_;
 }

@@ -34,41 +34,53 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
   }
   if (p.temperature == 0) return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 
-  // Candidates sorted by logit (descending) only as far as the filters need.
+  // Scaled logits; the normaliser over all of them.
   candidates_.resize(V);
-  for (int32_t i = 0; i < V; ++i) candidates_[i] = {logits[i] / p.temperature, i};
-  size_t n = candidates_.size();
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int32_t i = 0; i < V; ++i) {
+    candidates_[i] = {logits[i] / p.temperature, i};
+    mx = std::max(mx, candidates_[i].first);
+  }
+  // From here on .first is the unnormalised probability exp(l - max): same order as the logits.
+  for (auto& c : candidates_) c.first = std::exp(c.first - mx);
   auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+  auto weight = [&](size_t i) { return static_cast<double>(candidates_[i].first); };
+  size_t n = candidates_.size();
   if (p.top_k > 0 && static_cast<size_t>(p.top_k) < n) {
     std::partial_sort(candidates_.begin(), candidates_.begin() + p.top_k, candidates_.end(), by_logit);
     n = p.top_k;
-  } else {
-    std::sort(candidates_.begin(), candidates_.end(), by_logit);
   }
-  // Softmax over the kept candidates.
-  float mx = candidates_[0].first;
-  double z = 0;
-  for (size_t i = 0; i < n; ++i) z += std::exp(static_cast<double>(candidates_[i].first - mx));
-  // top-p: smallest prefix with mass >= top_p; min-p: drop p < min_p * p_max (p_max = 1/z).
-  double mass = 0;
   size_t keep = n;
-  for (size_t i = 0; i < n; ++i) {
-    double pi = std::exp(static_cast<double>(candidates_[i].first - mx)) / z;
-    if (p.min_p > 0 && i > 0 && pi < p.min_p * (1.0 / z)) {
-      keep = i;
-      break;
-    }
-    mass += pi;
-    if (p.top_p < 1 && mass >= p.top_p) {
-      keep = i + 1;
-      break;
+  if (p.top_p < 1 || p.min_p > 0) {
+    // top-p: smallest prefix (by logit) with mass >= top_p; min-p: drop p < min_p * p_max. Both cut a
+    // prefix of the sorted order, so sort only a growing prefix (a full sort of a 150K vocabulary
+    // per token costs milliseconds) until the cut falls inside it.
+    double z = 0;
+    for (size_t i = 0; i < n; ++i) z += weight(i);
+    const double p_max = 1.0 / z;  // the top candidate's weight is exp(0) = 1
+    for (size_t sorted = std::min<size_t>(n, 64);; sorted = std::min(n, sorted * 8)) {
+      if (p.top_k <= 0 || static_cast<size_t>(p.top_k) >= candidates_.size())
+        std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<ptrdiff_t>(sorted),
+                          candidates_.begin() + static_cast<ptrdiff_t>(n), by_logit);
+      double mass = 0;
+      size_t cut = 0;
+      for (size_t i = 0; i < sorted && !cut; ++i) {
+        const double pi = weight(i) / z;
+        if (p.min_p > 0 && i > 0 && pi < p.min_p * p_max) cut = i;
+        else if (mass += pi; p.top_p < 1 && mass >= p.top_p) cut = i + 1;
+      }
+      if (cut) {
+        keep = cut;
+        break;
+      }
+      if (sorted == n) break;
     }
   }
   double total = 0;
-  for (size_t i = 0; i < keep; ++i) total += std::exp(static_cast<double>(candidates_[i].first - mx));
+  for (size_t i = 0; i < keep; ++i) total += weight(i);
   double r = std::uniform_real_distribution<double>(0.0, total)(rng_);
   for (size_t i = 0; i < keep; ++i) {
-    r -= std::exp(static_cast<double>(candidates_[i].first - mx));
+    r -= weight(i);
     if (r <= 0) return candidates_[i].second;
   }
   return candidates_[keep - 1].second;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -111,4 +112,43 @@ TEST(LogSoftmax, MatchesDefinition) {
   log_softmax_row(l, out);
   double z = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
   for (int i = 0; i < 3; ++i) EXPECT_NEAR(out[i], l[i] - std::log(z), 1e-6);
+}
+
+// A large vocabulary: the nucleus found from a partially sorted prefix is the brute-force one.
+TEST(Sampler, TopPAndMinPOnALargeVocabularyMatchBruteForce) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.f, 3.f);
+  std::vector<float> l(20000);
+  for (auto& x : l) x = nd(rng);
+  std::vector<int32_t> order(l.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return l[a] > l[b]; });
+  double z = 0;
+  for (float x : l) z += std::exp(static_cast<double>(x - l[order[0]]));
+  for (float top_p : {0.3f, 0.9f, 0.999f}) {
+    size_t nucleus = 0;
+    for (double mass = 0; mass < top_p; ++nucleus) mass += std::exp(static_cast<double>(l[order[nucleus]] - l[order[0]])) / z;
+    SamplingParams sp;
+    sp.top_p = top_p;
+    sp.seed = 3;
+    Sampler s(sp);
+    std::vector<char> allowed(l.size(), 0);
+    for (size_t i = 0; i < nucleus; ++i) allowed[order[i]] = 1;
+    std::set<int32_t> seen;
+    for (int i = 0; i < 3000; ++i) {
+      auto x = l;
+      int32_t t = s.sample(x, {});
+      ASSERT_TRUE(allowed[t]) << "top_p " << top_p << " drew " << t << " outside the nucleus of " << nucleus;
+      seen.insert(t);
+    }
+    EXPECT_GT(seen.size(), std::min<size_t>(nucleus, 3000) / 4) << top_p;
+  }
+  SamplingParams sp;
+  sp.min_p = 0.05f;
+  Sampler s(sp);
+  for (int i = 0; i < 500; ++i) {
+    auto x = l;
+    int32_t t = s.sample(x, {});
+    ASSERT_GE(std::exp(static_cast<double>(l[t] - l[order[0]])), 0.05 - 1e-6);
+  }
 }

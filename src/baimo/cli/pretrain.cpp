@@ -20,6 +20,7 @@
 #include "baimo/data/token_shards.h"
 #include "baimo/formats/checkpoint.h"
 #include "baimo/model/transformer.h"
+#include "baimo/train/distributed.h"
 #include "baimo/train/lm_trainer.h"
 #include "baimo/train/mfu.h"
 #include "baimo/train/pretrain_config.h"
@@ -75,6 +76,15 @@ void run_pretrain(const PretrainArgs& a) {
   }
   if (a.resume_flag) merged["resume"] = true;
   train::PretrainConfig cfg = train::parse_pretrain_config(merged, where);
+  // Data parallel under mpirun (train/distributed.h): rank r trains on its rows of each global batch;
+  // rank 0 alone prints, writes checkpoints, metrics and the final model.
+  Comm& comm = Comm::world();
+  cfg.train.rank = comm.rank();
+  cfg.train.world = comm.size();
+  if (comm.distributed()) {
+    cfg.train.allreduce_mean = [&comm](float* p, size_t n) { comm.allreduce_mean(p, n); };
+    if (!comm.is_root() && !std::freopen("/dev/null", "w", stdout)) fail("cannot silence rank {}'s output", comm.rank());
+  }
 
   if (cfg.threads > 0) {
     omp_set_num_threads(cfg.threads);
@@ -83,6 +93,7 @@ void run_pretrain(const PretrainArgs& a) {
   const std::string checkpoints = (fs::path(cfg.out) / "checkpoints").string();
   if (!cfg.resume && !list_checkpoints(cfg.out).empty())
     fail("{} already holds checkpoints: pass --resume to continue that run, or choose another --out", checkpoints);
+  comm.barrier();  // every rank has looked before rank 0 writes its first checkpoint
 
   // Model: --init DIR, or --config (random init by seed). A resume overwrites the weights.
   std::optional<Transformer> model;

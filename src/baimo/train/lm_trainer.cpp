@@ -73,17 +73,22 @@ float LmTrainer::evaluate() {
   const TokenDataset& data = val_ ? *val_ : train_;
   const int64_t seq = std::min<int64_t>(opts_.seq, static_cast<int64_t>(data.size()) - 1);
   WindowSampler sampler(data, seq, opts_.seed ^ 0x5eedULL);  // same windows at every evaluation
-  std::vector<int32_t> windows(opts_.batch * (seq + 1)), ids, targets;
+  // Data parallel: this rank's rows of every eval batch, then the mean over ranks.
+  const int64_t rows = opts_.batch / opts_.world, row0 = opts_.rank * rows;
+  std::vector<int32_t> windows(rows * (seq + 1)), ids, targets;
   ag::NoGradGuard no_grad;
   double total = 0;
   for (int64_t i = 0; i < opts_.eval_batches; ++i) {
-    sampler.next_batch(opts_.batch, windows);
-    split_windows(windows, opts_.batch, seq, ids, targets);
-    Tensor ids_t = Tensor::from_ids({opts_.batch, seq}, ids), tg_t = Tensor::from_ids({opts_.batch, seq}, targets);
+    sampler.set_position(static_cast<uint64_t>(i * opts_.batch + row0));
+    sampler.next_batch(rows, windows);
+    split_windows(windows, rows, seq, ids, targets);
+    Tensor ids_t = Tensor::from_ids({rows, seq}, ids), tg_t = Tensor::from_ids({rows, seq}, targets);
     total += lm_loss(model_, ids_t, tg_t).item();
     ag::reset_step();
   }
-  return static_cast<float>(total / std::max<int64_t>(1, opts_.eval_batches));
+  float mean = static_cast<float>(total / std::max<int64_t>(1, opts_.eval_batches));
+  if (opts_.allreduce_mean) opts_.allreduce_mean(&mean, 1);
+  return mean;
 }
 
 // THE place where micro-batch windows are chosen. The global micro-batch is windows
@@ -187,7 +192,12 @@ void LmTrainer::run(const std::function<void(const StepMetrics&)>& on_step) {
     m.mfu = o.peak_gflops > 0 ? flops_per_token * m.tokens_per_s / (o.peak_gflops * 1e9) : 0;
     m.elapsed_s = elapsed();
     m.eta_s = m.elapsed_s / steps_here * static_cast<double>(o.steps - step_);
-    const bool out_of_time = o.time_budget_s > 0 && m.elapsed_s >= o.time_budget_s;
+    bool out_of_time = o.time_budget_s > 0 && m.elapsed_s >= o.time_budget_s;
+    if (o.allreduce_mean && o.time_budget_s > 0) {  // every rank stops at the same step
+      float any = out_of_time ? 1.0f : 0.0f;
+      o.allreduce_mean(&any, 1);
+      out_of_time = any > 0;
+    }
     if (o.time_budget_s > 0) m.eta_s = std::min(m.eta_s, std::max(0.0, o.time_budget_s - m.elapsed_s));
     const bool last = step_ >= o.steps || out_of_time;
     if ((o.eval_interval > 0 && m.step % o.eval_interval == 0 && !m.rolled_back) || last) {

@@ -14,30 +14,14 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 export OMP_WAIT_POLICY=passive   # 2 threads on a shared machine: no spinning
 
-# Data: the repository's guides as byte tokens (vocab 256, eot 0), in baimo's shard format
-# (data/token_shards.h): uint16 little-endian ids + index.json; every 10th paragraph is validation.
-/usr/bin/python3 - "$ROOT" "$T/data" <<'EOF'
-import json, os, struct, sys
-root, out = sys.argv[1], sys.argv[2]
-os.makedirs(out)
-text = open(os.path.join(root, "docs/guide.md"), "rb").read()
-paras = [p for p in text.split(b"\n\n") if p.strip()]
-splits = {"train": [], "val": []}
-docs = {"train": 0, "val": 0}
-for i, p in enumerate(paras):
-    s = "val" if i % 10 == 9 else "train"
-    splits[s] += list(p) + [0]
-    docs[s] += 1
-index = {"format": "baimo-shards-v1", "dtype": "uint16", "vocab_size": 256, "eot_id": 0, "splits": {}}
-for s, ids in splits.items():
-    name = f"{s}_00000.bin"
-    with open(os.path.join(out, name), "wb") as f:
-        f.write(struct.pack(f"<{len(ids)}H", *ids))
-    index["splits"][s] = {"tokens": len(ids), "documents": docs[s], "shards": [{"file": name, "tokens": len(ids)}]}
-json.dump(index, open(os.path.join(out, "index.json"), "w"))
-EOF
+# Data: a byte-level BPE tokenizer trained on the guide, the guide tokenized into shards with
+# `baimo data prepare` (10% of the paragraphs held out for validation).
+"$BAIMO" tokenizer train --input "$ROOT/docs/guide.md" --vocab-size 320 --out "$T/tokenizer.json" >"$T/prep.log" 2>&1 \
+  || { cat "$T/prep.log"; fail "tokenizer train"; }
+"$BAIMO" data prepare --tokenizer "$T/tokenizer.json" --input "$ROOT/docs/guide.md" --out "$T/data" \
+  --val-fraction 0.1 --seed 1 >>"$T/prep.log" 2>&1 || { cat "$T/prep.log"; fail "data prepare"; }
 cat >"$T/model.json" <<'EOF'
-{"model_type": "llama", "vocab_size": 256, "hidden_size": 64, "intermediate_size": 160, "num_hidden_layers": 2,
+{"model_type": "llama", "vocab_size": 384, "hidden_size": 64, "intermediate_size": 160, "num_hidden_layers": 2,
  "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 64, "rms_norm_eps": 1e-5,
  "tie_word_embeddings": true}
 EOF
@@ -56,6 +40,7 @@ grep -q "eval step 40: val_loss" "$T/a.log" || { cat "$T/a.log"; fail "no eval l
 grep -q "step 40/40 loss" "$T/a.log" || fail "no progress line"
 [ "$(losses "$T/a" | wc -l)" = 40 ] || fail "metrics.jsonl of run a has $(losses "$T/a" | wc -l) step lines"
 [ -s "$T/a/final/model.safetensors" ] || fail "no final model"
+cmp "$T/tokenizer.json" "$T/a/final/tokenizer.json" || fail "final model without the data's tokenizer.json"
 [ "$(ls "$T/a/checkpoints")" = "$(printf 'step_0000035\nstep_0000040')" ] || fail "--keep 2: $(ls "$T/a/checkpoints")"
 "$BAIMO" model info --model "$T/a/final" | grep -q "weights      ok" || fail "final model does not load"
 

@@ -114,6 +114,14 @@ for i, e in enumerate(enc):
 assert pos["train"] == len(splits["train"]) and pos["val"] == len(splits["val"])
 PY
 
+# An output directory inside the input directory: its files are not read back as input.
+cp -r "$T/corpus" "$T/nested"
+for i in 1 2; do
+  "$BAIMO" data prepare --tokenizer "$T/tok.json" --input "$T/nested" --out "$T/nested/shards" "${FIELDS[@]}" --shard-tokens 1000 \
+    --val-fraction 0.1 --seed 3 >/dev/null 2>"$T/log" || { cat "$T/log"; fail "nested output, run $i"; }
+done
+diff -r "$T/out1" "$T/nested/shards" >/dev/null || fail "nested output differs"
+
 # Another seed gives another split; --val-fraction 0 gives no val split.
 "$BAIMO" data prepare --tokenizer "$T/tok.json" --input "$T/corpus" --out "$T/out3" "${FIELDS[@]}" \
   --val-fraction 0.1 --seed 4 >/dev/null 2>&1 || fail "seed 4"

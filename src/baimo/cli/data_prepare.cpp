@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <vector>
 
 #include "baimo/cli/command.h"
 #include "baimo/data/document_reader.h"
@@ -49,6 +50,10 @@ void run_prepare(PrepareArgs a) {
   Tokenizer tok = load_tokenizer(a.tokenizer);
   int32_t eot = end_of_text_id(tok, a.tokenizer);
   a.opts.inputs = expand_inputs(a.inputs);
+  // An output directory inside an input directory: its own files (tokenizer.json, ...) are no input.
+  const std::string out_prefix = fs::weakly_canonical(a.opts.out_dir).string() + "/";
+  std::erase_if(a.opts.inputs, [&](const std::string& p) { return fs::weakly_canonical(p).string().starts_with(out_prefix); });
+  if (a.opts.inputs.empty()) fail("no input files outside the output directory {}", a.opts.out_dir);
   if (a.opts.threads <= 0) a.opts.threads = omp_get_max_threads();
   a.opts.show_progress = true;
   PrepareSummary s = prepare_shards(tok, eot, a.opts);

@@ -1,0 +1,118 @@
+// baimo serve --model M [--host 127.0.0.1] [--port 8080] [--parallel N] [--ctx N] [--api-key KEY]
+//             [--max-queue N] [--model-name NAME] [--chat-template chatml|llama3|plain] [--max-body BYTES]
+// The OpenAI-compatible HTTP server with continuous batching and the web chat page
+// (serve/api_server.h). SIGINT/SIGTERM shut it down gracefully: requests in flight get a few
+// seconds to finish, new ones are refused, then the process exits 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "baimo/cli/command.h"
+#include "baimo/formats/gguf_tokenizer.h"
+#include "baimo/infer/batch_scheduler.h"
+#include "baimo/infer/model_weights.h"
+#include "baimo/model/model_dir.h"
+#include "baimo/serve/api_server.h"
+#include "baimo/tokenizer/chat_template.h"
+#include "baimo/util/error.h"
+
+namespace baimo::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct ServeArgs {
+  std::string model, host = "127.0.0.1", api_key, model_name, chat_template;
+  int port = 8080, parallel = 4, max_queue = 64;
+  int64_t ctx = 0;
+  size_t max_body = 8u << 20;
+};
+
+void run_serve(const ServeArgs& a) {
+  // Block the shutdown signals in every thread (threads inherit the mask); one thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto model = std::make_shared<const ModelWeights>(load_model_weights(a.model));
+  const ModelConfig& cfg = model->config;
+  std::string tok_path = fs::is_directory(a.model) ? model_dir_tokenizer(a.model) : a.model;
+  if (tok_path.empty()) fail("{}: no tokenizer.json in the model directory; the server needs one", a.model);
+  auto tokenizer = std::make_shared<const Tokenizer>(load_tokenizer(tok_path));
+  ChatTemplateKind kind = a.chat_template.empty() ? detect_chat_template(model->chat_template, *tokenizer)
+                                                  : chat_template_from_name(a.chat_template);
+  int64_t ctx = a.ctx > 0 ? a.ctx : cfg.max_position_embeddings;
+  if (ctx > cfg.max_position_embeddings)
+    fail("--ctx {} exceeds the model's max_position_embeddings {}", ctx, cfg.max_position_embeddings);
+  std::string name = a.model_name;
+  if (name.empty()) {
+    fs::path p = fs::path(a.model).lexically_normal();
+    if (p.filename().empty()) p = p.parent_path();
+    name = p.filename().string();
+    if (name.empty()) name = "baimo";
+  }
+
+  SchedulerOptions so;
+  so.n_slots = a.parallel;
+  so.ctx = ctx;
+  so.max_queue = a.max_queue;
+  BatchScheduler scheduler(model, tokenizer, so);
+  serve::ModelContext mc{tokenizer.get(), kind, name, ctx, cfg.vocab_size};
+  serve::ServeOptions opts;
+  opts.host = a.host;
+  opts.port = a.port;
+  opts.api_key = a.api_key;
+  opts.max_body_bytes = a.max_body;
+  serve::ApiServer server(scheduler, mc, opts);
+  int port = server.bind();
+
+  std::atomic<bool> shutting_down{false};
+  std::thread watcher([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    shutting_down = true;
+    std::fprintf(stderr, "baimo serve: %s, finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    server.shutdown(std::chrono::seconds(10));
+  });
+  std::printf("baimo serve: model %s (%s, %.1fM parameters), %d slots x %lld context, queue %d\n", name.c_str(),
+              cfg.architecture().c_str(), cfg.parameter_count() / 1e6, a.parallel, static_cast<long long>(ctx),
+              a.max_queue);
+  std::printf("baimo serve: listening on http://%s:%d  (web chat at /, API at /v1)\n", a.host.c_str(), port);
+  std::fflush(stdout);
+  server.listen();
+  scheduler.stop();
+  // listen() returns after shutdown() (the watcher) or on a socket error: then wake the watcher.
+  if (!shutting_down) kill(getpid(), SIGTERM);
+  watcher.join();
+  std::printf("baimo serve: stopped\n");
+}
+
+BAIMO_COMMAND(70, [](CLI::App& root) {
+  auto a = std::make_shared<ServeArgs>();
+  auto* sub = root.add_subcommand("serve", "OpenAI-compatible HTTP server with continuous batching and a web chat page");
+  sub->add_option("--model", a->model, "Model directory (Hugging Face layout) or .gguf file")->required();
+  sub->add_option("--host", a->host, "Address to bind (default 127.0.0.1: this machine only)");
+  sub->add_option("--port", a->port, "TCP port (0: any free port, printed)")->check(CLI::Range(0, 65535));
+  sub->add_option("--parallel", a->parallel, "Sequences decoded together (slots)")->check(CLI::Range(1, 256));
+  sub->add_option("--ctx", a->ctx, "Context positions of every slot (default: the model's maximum)")
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 24));
+  sub->add_option("--api-key", a->api_key, "Require 'Authorization: Bearer KEY' on /v1/* and /metrics");
+  sub->add_option("--max-queue", a->max_queue, "Requests that may wait for a slot; more get 429")
+      ->check(CLI::Range(0, 100000));
+  sub->add_option("--model-name", a->model_name, "Model id in the API (default: the model's directory name)");
+  sub->add_option("--chat-template", a->chat_template, "chatml | llama3 | plain (default: from the model)");
+  sub->add_option("--max-body", a->max_body, "Largest request body in bytes (larger: 413)")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  sub->callback([a] { run_serve(*a); });
+});
+
+}  // namespace
+}  // namespace baimo::cli

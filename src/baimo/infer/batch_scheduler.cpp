@@ -1,0 +1,232 @@
+#include "baimo/infer/batch_scheduler.h"
+
+#include <algorithm>
+
+#include "baimo/util/error.h"
+
+namespace baimo {
+namespace {
+
+size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  size_t n = std::min(a.size(), b.size()), i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+// A later sibling (or an unrelated request) waits for a prompt being prefilled in another slot
+// when it would save at least this many prompt tokens of prefill by copying it afterwards.
+constexpr size_t kWaitForPrefixTokens = 32;
+
+}  // namespace
+
+BatchScheduler::BatchScheduler(std::shared_ptr<const ModelWeights> model, std::shared_ptr<const Tokenizer> tokenizer,
+                               SchedulerOptions options)
+    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), options_(options) {
+  if (options_.n_slots < 1) fail("--parallel must be at least 1, got {}", options_.n_slots);
+  if (options_.ctx < 2) fail("--ctx must be at least 2, got {}", options_.ctx);
+  if (options_.max_queue < 0) fail("--max-queue must be >= 0, got {}", options_.max_queue);
+  if (options_.prefill_chunk < 1 || options_.step_tokens < 1) fail("scheduler chunk sizes must be positive");
+  engine_ = std::make_unique<Engine>(model_, options_.n_slots, options_.ctx);
+  slots_.resize(options_.n_slots);
+  thread_ = std::thread([this] { run(); });
+}
+
+BatchScheduler::~BatchScheduler() { stop(); }
+
+std::shared_ptr<RequestChannel> BatchScheduler::submit(std::vector<int32_t> prompt, GenerationOptions options, int n) {
+  if (prompt.empty()) fail("the prompt is empty");
+  if (static_cast<int64_t>(prompt.size()) >= options_.ctx)
+    fail("the prompt has {} tokens; the context holds {}", prompt.size(), options_.ctx);
+  if (n < 1) fail("n must be at least 1, got {}", n);
+  const int64_t room = options_.ctx - static_cast<int64_t>(prompt.size());
+  if (options.max_tokens <= 0 || options.max_tokens > room) options.max_tokens = static_cast<int>(room);
+  auto channel = std::make_shared<RequestChannel>(n, static_cast<int64_t>(prompt.size()));
+  {
+    std::lock_guard lock(mu_);
+    // Free slots take requests at the scheduler's next step: they do not count against the queue.
+    const int64_t free_slots = options_.n_slots - active_slots_.load();
+    if (stopping_ || queued_requests_.load() >= options_.max_queue + std::max<int64_t>(0, free_slots)) return nullptr;
+    waiting_.push_back(Waiting{channel, std::move(prompt), std::move(options), n, 0});
+    queued_requests_.fetch_add(1);
+  }
+  cv_.notify_one();
+  return channel;
+}
+
+void BatchScheduler::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BatchScheduler::run() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !waiting_.empty() || active_slots_.load() > 0; });
+      if (stopping_) break;
+    }
+    step();
+  }
+  fail_all("the server is shutting down");
+}
+
+void BatchScheduler::fail_all(const std::string& message) {
+  for (size_t s = 0; s < slots_.size(); ++s)
+    if (slots_[s].active) {
+      slots_[s].active->channel->fail(message);
+      finish_slot(static_cast<int>(s));
+    }
+  std::lock_guard lock(mu_);
+  for (auto& w : waiting_) w.channel->fail(message);
+  waiting_.clear();
+  queued_requests_.store(0);
+}
+
+void BatchScheduler::finish_slot(int slot) {
+  slots_[slot].active.reset();
+  slots_[slot].last_used = ++clock_;
+  active_slots_.fetch_sub(1);
+}
+
+// Puts the first waiting sequence into a free slot. False when nothing can be admitted now.
+bool BatchScheduler::admit_one() {
+  std::unique_lock lock(mu_);
+  if (waiting_.empty()) return false;
+  Waiting& w = waiting_.front();
+  if (w.channel->cancelled()) {  // the client left while waiting
+    w.channel->fail("cancelled");
+    waiting_.pop_front();
+    queued_requests_.fetch_sub(1);
+    return true;
+  }
+  const std::vector<int32_t>& prompt = w.prompt;
+  const size_t limit = prompt.size() - 1;  // one prompt token is always forwarded, for its logits
+  int target = -1;
+  size_t target_len = 0;
+  for (int s = 0; s < static_cast<int>(slots_.size()); ++s) {
+    if (slots_[s].active) continue;
+    size_t l = std::min(common_prefix(slots_[s].cached, prompt), limit);
+    if (target < 0 || l > target_len || (l == target_len && slots_[s].last_used < slots_[target].last_used))
+      target = s, target_len = l;
+  }
+  if (target < 0) return false;
+  int source = -1;
+  size_t source_len = target_len;
+  for (int s = 0; s < static_cast<int>(slots_.size()); ++s) {
+    if (s == target) continue;
+    size_t l = std::min(common_prefix(slots_[s].cached, prompt), limit);
+    if (l > source_len) source = s, source_len = l;
+    // A prompt sharing a long prefix is being prefilled right now: wait and copy it afterwards.
+    const Active* a = slots_[s].active.get();
+    if (a && !a->decoding) {
+      size_t pending = std::min(common_prefix(a->prompt, prompt), limit);
+      if (pending > std::max(source_len, target_len) + kWaitForPrefixTokens) return false;
+    }
+  }
+  auto active = std::make_unique<Active>();
+  active->channel = w.channel;
+  active->index = w.next;
+  active->prompt = prompt;
+  GenerationOptions options = w.options;
+  options.sampling.seed += static_cast<uint64_t>(w.next);
+  if (++w.next == w.n) {
+    active->seq = std::make_unique<Sequence>(*tokenizer_, std::move(w.prompt), std::move(options));
+    waiting_.pop_front();
+    queued_requests_.fetch_sub(1);
+  } else {
+    active->seq = std::make_unique<Sequence>(*tokenizer_, w.prompt, std::move(options));
+  }
+  lock.unlock();
+
+  Slot& slot = slots_[target];
+  KvCache& cache = engine_->cache();
+  size_t reuse = target_len;
+  if (source >= 0) {
+    cache.copy_prefix(source, target, static_cast<int64_t>(source_len));
+    reuse = source_len;
+  } else {
+    cache.truncate(target, static_cast<int64_t>(target_len));
+  }
+  slot.cached.assign(active->prompt.begin(), active->prompt.begin() + static_cast<std::ptrdiff_t>(reuse));
+  active->prefilled = static_cast<int64_t>(reuse);
+  reused_tokens_.fetch_add(static_cast<int64_t>(reuse));
+  slot.active = std::move(active);
+  slot.last_used = ++clock_;
+  active_slots_.fetch_add(1);
+  return true;
+}
+
+void BatchScheduler::step() {
+  // Clients that left: free their slots now.
+  for (size_t s = 0; s < slots_.size(); ++s)
+    if (slots_[s].active && slots_[s].active->channel->cancelled()) {
+      slots_[s].active->channel->fail("cancelled");
+      finish_slot(static_cast<int>(s));
+    }
+  while (admit_one()) {
+  }
+
+  // One chunk per busy slot: its pending token, or the next piece of its prompt.
+  chunks_.clear();
+  chunk_slot_.clear();
+  int64_t budget = options_.step_tokens;
+  for (size_t s = 0; s < slots_.size(); ++s) {
+    Active* a = slots_[s].active.get();
+    if (!a || !a->decoding) continue;
+    chunks_.push_back({static_cast<int>(s), std::span<const int32_t>(&a->next_token, 1)});
+    chunk_slot_.push_back(static_cast<int>(s));
+    --budget;
+  }
+  for (size_t s = 0; s < slots_.size(); ++s) {
+    Active* a = slots_[s].active.get();
+    if (!a || a->decoding) continue;
+    int64_t remaining = static_cast<int64_t>(a->prompt.size()) - a->prefilled;
+    int64_t take = std::min({remaining, options_.prefill_chunk, budget});
+    if (take <= 0) {
+      if (!chunks_.empty()) continue;
+      take = std::min(remaining, options_.prefill_chunk);  // always make progress
+    }
+    chunks_.push_back({static_cast<int>(s), std::span<const int32_t>(a->prompt.data() + a->prefilled, take)});
+    chunk_slot_.push_back(static_cast<int>(s));
+    budget -= take;
+  }
+  if (chunks_.empty()) return;
+
+  try {
+    engine_->forward(chunks_, logits_);
+  } catch (const std::exception& e) {
+    // The slots of this batch hold K/V of unknown length now: drop them and fail their requests.
+    for (int s : chunk_slot_) {
+      slots_[s].active->channel->fail(std::string("inference failed: ") + e.what());
+      finish_slot(s);
+      slots_[s].cached.clear();
+      engine_->cache().truncate(s, 0);
+    }
+    return;
+  }
+
+  const size_t vocab = static_cast<size_t>(engine_->config().vocab_size);
+  const auto now = std::chrono::steady_clock::now();
+  for (size_t c = 0; c < chunks_.size(); ++c) {
+    const int s = chunk_slot_[c];
+    Slot& slot = slots_[s];
+    Active& a = *slot.active;
+    slot.cached.insert(slot.cached.end(), chunks_[c].tokens.begin(), chunks_[c].tokens.end());
+    if (!a.decoding) {
+      a.prefilled += static_cast<int64_t>(chunks_[c].tokens.size());
+      if (a.prefilled < static_cast<int64_t>(a.prompt.size())) continue;  // more prompt to go
+      a.decoding = true;
+    }
+    TokenStep t = a.seq->accept(std::span<float>(logits_.data() + c * vocab, vocab));
+    const bool finished = t.finished;
+    a.next_token = t.id;
+    a.channel->push(SeqEvent{a.index, std::move(t), now});
+    if (finished) finish_slot(s);
+  }
+}
+
+}  // namespace baimo

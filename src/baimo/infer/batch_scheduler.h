@@ -1,0 +1,114 @@
+// BatchScheduler: continuous batching over an Engine's slots, on one thread that owns the Engine.
+// Contract:
+// - Each step: every decoding slot contributes its last sampled token, prefilling slots contribute
+//   prompt chunks (at most `prefill_chunk` tokens each, `step_tokens` in all, so that decoding stays
+//   smooth while long prompts come in), and one Engine::forward call runs them all. Waiting
+//   sequences are admitted, first come first served, as soon as a slot is free.
+// - Every slot has the full `ctx` positions; submit() caps max_tokens at ctx - prompt length
+//   (the caller reports a context overflow before submitting).
+// - Prefix reuse: a slot keeps the tokens whose K/V it holds after its sequence ends. A new
+//   sequence takes the free slot sharing the longest prompt prefix (else the least recently used),
+//   or copies a longer shared prefix from any other slot (KvCache::copy_prefix). A request's n
+//   sequences (n > 1) share their prompt: the later ones wait for the first one's prefill and copy it.
+// - Sequence i of a request samples with seed + i. Greedy results do not depend on the batch.
+// - cancel() on a channel frees its slots at the next step; a full queue makes submit() return
+//   nullptr (the caller answers 429). stop() fails every open request and joins the thread.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "baimo/infer/engine.h"
+#include "baimo/infer/request_channel.h"
+#include "baimo/infer/sequence.h"
+#include "baimo/tokenizer/tokenizer.h"
+
+namespace baimo {
+
+struct SchedulerOptions {
+  int n_slots = 4;
+  int64_t ctx = 2048;
+  int max_queue = 64;          // requests that may wait while every slot is busy; more are refused
+  int64_t prefill_chunk = 256; // prompt tokens of one slot per step
+  int64_t step_tokens = 384;   // tokens of all chunks of one step (decode tokens count 1 each)
+};
+
+class BatchScheduler {
+ public:
+  BatchScheduler(std::shared_ptr<const ModelWeights> model, std::shared_ptr<const Tokenizer> tokenizer,
+                 SchedulerOptions options);
+  ~BatchScheduler();
+  BatchScheduler(const BatchScheduler&) = delete;
+  BatchScheduler& operator=(const BatchScheduler&) = delete;
+
+  // Queues n sequences continuing `prompt` (1 <= prompt.size() < ctx). Returns nullptr when
+  // max_queue requests are already waiting, or after stop().
+  std::shared_ptr<RequestChannel> submit(std::vector<int32_t> prompt, GenerationOptions options, int n = 1);
+
+  void stop();
+  int64_t queue_length() const { return queued_requests_.load(std::memory_order_relaxed); }
+  int active_slots() const { return active_slots_.load(std::memory_order_relaxed); }
+  int n_slots() const { return options_.n_slots; }
+  int queue_capacity() const { return options_.max_queue; }
+  int64_t ctx() const { return options_.ctx; }
+  const ModelConfig& config() const { return model_->config; }
+  // Prompt tokens whose K/V came from the cache instead of a forward pass (prefix reuse).
+  int64_t reused_prompt_tokens() const { return reused_tokens_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Waiting {  // one request's sequences not yet in a slot
+    std::shared_ptr<RequestChannel> channel;
+    std::vector<int32_t> prompt;
+    GenerationOptions options;
+    int n = 1;
+    int next = 0;  // index of the next sequence to admit
+  };
+  struct Active {  // the sequence decoding in a slot
+    std::shared_ptr<RequestChannel> channel;
+    int index = 0;
+    std::unique_ptr<Sequence> seq;
+    std::vector<int32_t> prompt;
+    int64_t prefilled = 0;    // prompt tokens whose K/V are in the slot
+    int32_t next_token = -1;  // sampled, fed at the next step
+    bool decoding = false;
+  };
+  struct Slot {
+    std::unique_ptr<Active> active;  // null: free
+    std::vector<int32_t> cached;     // tokens whose K/V the slot holds (== cache length)
+    uint64_t last_used = 0;
+  };
+  void run();
+  void step();
+  bool admit_one();
+  void finish_slot(int slot);
+  void fail_all(const std::string& message);
+
+  std::shared_ptr<const ModelWeights> model_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  SchedulerOptions options_;
+  std::unique_ptr<Engine> engine_;
+  std::vector<Slot> slots_;
+  uint64_t clock_ = 0;  // steps, for least-recently-used slot choice
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Waiting> waiting_;  // guarded by mu_
+  bool stopping_ = false;        // guarded by mu_
+  std::atomic<int64_t> queued_requests_{0};
+  std::atomic<int> active_slots_{0};
+  std::atomic<int64_t> reused_tokens_{0};
+  std::thread thread_;
+
+  // Step buffers, reused.
+  std::vector<Engine::Chunk> chunks_;
+  std::vector<int> chunk_slot_;
+  std::vector<float> logits_;
+};
+
+}  // namespace baimo

@@ -1,0 +1,278 @@
+#include "baimo/serve/api_server.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "baimo/serve/api_error.h"
+#include "baimo/serve/choice_assembler.h"
+#include "baimo/serve/sse.h"
+#include "baimo/serve/web_assets.h"
+#include "baimo/util/error.h"
+
+namespace baimo::serve {
+namespace {
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// Constant-time comparison of the presented key with the configured one.
+bool same_key(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
+  return diff == 0 && !b.empty();
+}
+
+// Metric label for a path: the known routes, everything else "other" (bounded cardinality).
+std::string route_label(const std::string& path) {
+  for (const char* r : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics"})
+    if (path == r) return r;
+  if (path.rfind("/v1/models/", 0) == 0) return "/v1/models/{id}";
+  if (find_web_asset(path)) return "/ (web)";
+  return "other";
+}
+
+std::string new_id(Endpoint e) {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t boot = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+  return fmt::format("{}-{:x}{:06x}", e == Endpoint::Chat ? "chatcmpl" : "cmpl", boot & 0xffffffffffULL,
+                     counter.fetch_add(1));
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Decrements the in-flight count when the last owner (handler or stream) lets go.
+struct InFlight {
+  std::atomic<int>& n;
+  explicit InFlight(std::atomic<int>& c) : n(c) { n.fetch_add(1); }
+  ~InFlight() { n.fetch_sub(1); }
+};
+
+}  // namespace
+
+ApiServer::ApiServer(BatchScheduler& scheduler, ModelContext model, ServeOptions options)
+    : scheduler_(scheduler), model_(std::move(model)), options_(std::move(options)),
+      http_(std::make_unique<httplib::Server>()), started_unix_(unix_now()) {
+  int threads = options_.http_threads;
+  if (threads <= 0)
+    threads = std::clamp(2 * (scheduler_.n_slots() + static_cast<int>(scheduler_.queue_capacity())) + 16, 64, 1024);
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  http_->set_payload_max_length(options_.max_body_bytes);
+  http_->set_keep_alive_timeout(5);
+  routes();
+}
+
+ApiServer::~ApiServer() = default;
+
+int ApiServer::bind() {
+  if (options_.port == 0) {
+    int port = http_->bind_to_any_port(options_.host);
+    if (port <= 0) fail("cannot listen on {} (any port)", options_.host);
+    return port;
+  }
+  if (!http_->bind_to_port(options_.host, options_.port))
+    fail("cannot listen on {}:{} (in use, or not an address of this machine)", options_.host, options_.port);
+  return options_.port;
+}
+
+void ApiServer::listen() { http_->listen_after_bind(); }
+
+void ApiServer::shutdown(std::chrono::milliseconds grace) {
+  draining_.store(true);
+  const auto deadline = Clock::now() + grace;
+  while (in_flight_.load() > 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  http_->stop();
+}
+
+void ApiServer::send_error(httplib::Response& res, const ApiError& e) {
+  res.status = e.status;
+  if (e.status == 429) res.set_header("Retry-After", "1");
+  res.set_content(error_body(e), "application/json");
+}
+
+bool ApiServer::authorized(const httplib::Request& req, httplib::Response& res) {
+  if (options_.api_key.empty()) return true;
+  std::string auth = req.get_header_value("Authorization");
+  std::string key;
+  if (auth.rfind("Bearer ", 0) == 0) key = auth.substr(7);
+  if (key.empty()) {
+    send_error(res, ApiError(401, "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'.",
+                             "invalid_request_error", "", "missing_api_key"));
+    return false;
+  }
+  if (!same_key(key, options_.api_key)) {
+    send_error(res, ApiError(401, "Incorrect API key provided.", "invalid_request_error", "", "invalid_api_key"));
+    return false;
+  }
+  return true;
+}
+
+void ApiServer::routes() {
+  auto& s = *http_;
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    bool protected_path = req.path.rfind("/v1/", 0) == 0 || req.path == "/metrics";
+    if (protected_path && !authorized(req, res)) return httplib::Server::HandlerResponse::Handled;
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // Errors httplib produces itself (no route, body too large) get OpenAI's shape too.
+  s.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (res.status == 413)
+      send_error(res, ApiError(413, fmt::format("The request body is larger than the limit of {} bytes.",
+                                                options_.max_body_bytes),
+                               "invalid_request_error", "", "request_too_large"));
+    else if (res.status == 404)
+      send_error(res, ApiError(404, fmt::format("Unknown request URL: {} {}.", req.method, req.path),
+                               "invalid_request_error", "", "unknown_url"));
+    else
+      send_error(res, ApiError(res.status, fmt::format("HTTP error {}.", res.status), "invalid_request_error"));
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  s.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    send_error(res, ApiError(500, "Internal server error: " + what, "server_error"));
+  });
+  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    metrics_.count_request(route_label(req.path), res.status);
+  });
+
+  s.Post("/v1/chat/completions",
+         [this](const httplib::Request& req, httplib::Response& res) { handle_completion(req, res, Endpoint::Chat); });
+  s.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+    handle_completion(req, res, Endpoint::Completion);
+  });
+  s.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(dump_json(models_json(model_.model_id, started_unix_)), "application/json");
+  });
+  s.Get("/v1/models/(.+)", [this](const httplib::Request& req, httplib::Response& res) {
+    std::string id = req.matches[1];
+    if (id != model_.model_id)
+      return send_error(res, ApiError(404, fmt::format("The model '{}' does not exist.", id), "invalid_request_error",
+                                      "model", "model_not_found"));
+    res.set_content(dump_json(models_json(model_.model_id, started_unix_)["data"][0]), "application/json");
+  });
+  s.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    json h = {{"status", draining_ ? "shutting_down" : "ok"},
+              {"model", model_.model_id},
+              {"slots", scheduler_.n_slots()},
+              {"active_slots", scheduler_.active_slots()},
+              {"queue_length", scheduler_.queue_length()},
+              {"ctx", scheduler_.ctx()}};
+    if (draining_) res.status = 503;
+    res.set_content(dump_json(h), "application/json");
+  });
+  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_.prometheus_text(scheduler_.queue_length(), scheduler_.active_slots(), scheduler_.n_slots()),
+                    "text/plain; version=0.0.4; charset=utf-8");
+  });
+  s.Get("/(|index\\.html|chat\\.js|markdown\\.js|style\\.css)", [](const httplib::Request& req, httplib::Response& res) {
+    const WebAsset* a = find_web_asset(req.path);
+    if (!a) {
+      res.status = 404;
+      return;
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_content(std::string(a->bytes), std::string(a->mime_type));
+  });
+}
+
+void ApiServer::handle_completion(const httplib::Request& req, httplib::Response& res, Endpoint endpoint) {
+  auto in_flight = std::make_shared<InFlight>(in_flight_);
+  std::shared_ptr<RequestChannel> channel;
+  CompletionRequest r;
+  try {
+    if (draining_) throw ApiError(503, "The server is shutting down.", "server_error", "", "shutting_down");
+    r = parse_completion_request(req.body, endpoint);
+    PreparedGeneration p = prepare_generation(r, model_);
+    channel = scheduler_.submit(std::move(p.prompt), std::move(p.options), r.n);
+    if (!channel)
+      throw ApiError(429,
+                     fmt::format("The server is busy: {} requests are already waiting for a slot. Retry after a second.",
+                                 scheduler_.queue_length()),
+                     "rate_limit_error", "", "rate_limit_exceeded");
+  } catch (const ApiError& e) {
+    return send_error(res, e);
+  } catch (const Error& e) {  // bad input found below the API layer (tokenizer, scheduler)
+    return send_error(res, ApiError(400, e.what(), "invalid_request_error"));
+  }
+  metrics_.add_tokens(channel->prompt_tokens(), 0);
+  ResponseMeta meta{endpoint, new_id(endpoint), unix_now(), model_.model_id, r.logprobs, r.include_usage};
+  auto assembler = std::make_shared<ChoiceAssembler>(meta, r.n, *model_.tokenizer);
+  auto observe = [this, channel, assembler](const SeqEvent& e) {
+    double gap = assembler->gap_seconds(e);
+    if (gap >= 0) metrics_.observe_inter_token(gap);
+    else metrics_.observe_ttft(std::chrono::duration<double>(e.time - channel->created()).count());
+  };
+
+  if (!r.stream) {
+    std::vector<SeqEvent> events;
+    while (channel->wait(events, std::chrono::milliseconds(1000))) {
+      for (const auto& e : events) observe(e), assembler->add_event(e);
+      events.clear();
+    }
+    metrics_.add_tokens(0, assembler->completion_tokens());
+    if (!assembler->all_finished()) {
+      std::string err = channel->error();
+      return send_error(res, draining_ || err.find("shutting down") != std::string::npos
+                                 ? ApiError(503, "The server is shutting down.", "server_error", "", "shutting_down")
+                                 : ApiError(500, "Generation failed: " + err, "server_error"));
+    }
+    res.set_content(dump_json(assembler->whole(channel->prompt_tokens())), "application/json");
+    return;
+  }
+
+  struct StreamState {
+    std::vector<SeqEvent> events;
+    std::string out;
+    Clock::time_point last_write = Clock::now();
+    bool ended = false;
+  };
+  auto st = std::make_shared<StreamState>();
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [this, channel, assembler, st, observe, in_flight](size_t, httplib::DataSink& sink) {
+        st->events.clear();
+        st->out.clear();
+        bool more = channel->wait(st->events, std::chrono::milliseconds(250));
+        for (const auto& e : st->events) observe(e), assembler->stream_event(e, st->out);
+        if (!more) {
+          if (assembler->all_finished()) {
+            assembler->stream_end(channel->prompt_tokens(), st->out);
+          } else {  // failed mid-stream: an error event, as OpenAI streams errors
+            ApiError e(500, "Generation failed: " + channel->error(), "server_error");
+            st->out += sse_event(error_json(e));
+          }
+          metrics_.add_tokens(0, assembler->completion_tokens());
+          st->ended = true;
+          bool ok = sink.write(st->out.data(), st->out.size());
+          sink.done();
+          return ok;
+        }
+        // Write at least once a second: a gone client makes the write fail.
+        if (st->out.empty() && Clock::now() - st->last_write > std::chrono::seconds(1)) st->out = kSseKeepAlive;
+        if (!st->out.empty()) {
+          st->last_write = Clock::now();
+          if (!sink.write(st->out.data(), st->out.size())) return false;  // releaser cancels
+        }
+        return true;
+      },
+      [this, channel, st, in_flight](bool success) {
+        if (!st->ended || !success) {
+          if (!channel->over()) metrics_.count_disconnect();
+          channel->cancel();
+        }
+      });
+}
+
+}  // namespace baimo::serve

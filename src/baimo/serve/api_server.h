@@ -1,0 +1,69 @@
+// ApiServer: the OpenAI-compatible HTTP API and the web chat page over a BatchScheduler.
+// Routes: POST /v1/chat/completions, POST /v1/completions (JSON or SSE with stream=true),
+// GET /v1/models, GET /v1/models/{id}, GET /health, GET /metrics (Prometheus text), and the
+// embedded web page at / (web_assets.h).
+// Contract:
+// - HTTP threads only parse, validate, enqueue and stream; the scheduler thread runs the model.
+// - Errors use OpenAI's shape (api_error.h): 400 bad JSON/field/context length, 401 missing or
+//   wrong key (only when api_key is set; /v1/* and /metrics need it, the page and /health do not),
+//   404 unknown route or model, 413 body larger than max_body_bytes, 429 + Retry-After when the
+//   scheduler's queue is full, 503 while shutting down, 500 for real faults.
+// - A streaming client that disconnects is noticed at the next write (token or keep-alive
+//   comment, at least once a second) and its request cancelled, which frees its slot.
+// - shutdown(grace): new requests get 503, requests in flight get up to `grace` to finish, then the
+//   listener closes and listen() returns.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "baimo/infer/batch_scheduler.h"
+#include "baimo/serve/api_error.h"
+#include "baimo/serve/metrics.h"
+#include "baimo/serve/prepare_generation.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace baimo::serve {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;            // 0: any free port (bind() returns it)
+  std::string api_key;        // empty: no authentication
+  size_t max_body_bytes = 8u << 20;
+  int http_threads = 0;       // 0: enough for every slot and queue place, at least 64
+};
+
+class ApiServer {
+ public:
+  ApiServer(BatchScheduler& scheduler, ModelContext model, ServeOptions options);
+  ~ApiServer();
+  // Binds the listening socket; returns the port. Throws baimo::Error when it cannot.
+  int bind();
+  // Serves until shutdown() (blocks the calling thread).
+  void listen();
+  void shutdown(std::chrono::milliseconds grace);
+  ServerMetrics& metrics() { return metrics_; }
+
+ private:
+  void routes();
+  void handle_completion(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
+  bool authorized(const httplib::Request& req, httplib::Response& res);
+  void send_error(httplib::Response& res, const ApiError& e);
+
+  BatchScheduler& scheduler_;
+  ModelContext model_;
+  ServeOptions options_;
+  ServerMetrics metrics_;
+  std::unique_ptr<httplib::Server> http_;
+  std::atomic<bool> draining_{false};
+  std::atomic<int> in_flight_{0};  // completion requests not yet fully answered
+  int64_t started_unix_ = 0;
+};
+
+}  // namespace baimo::serve

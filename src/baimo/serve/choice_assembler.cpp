@@ -1,0 +1,72 @@
+#include "baimo/serve/choice_assembler.h"
+
+#include <algorithm>
+
+#include "baimo/serve/sse.h"
+
+namespace baimo::serve {
+
+ChoiceAssembler::ChoiceAssembler(const ResponseMeta& meta, int n, const Tokenizer& tok)
+    : meta_(meta), tok_(tok), choices_(n), started_(n, false), finished_(n, false), text_bytes_(n, 0), last_time_(n) {
+  for (int i = 0; i < n; ++i) choices_[i].index = i;
+}
+
+std::vector<TokenLogprob> ChoiceAssembler::token_logprobs(const TokenStep& t) const {
+  std::vector<TokenLogprob> out;
+  if (!meta_.logprobs || t.id < 0 || tok_.is_special(static_cast<uint32_t>(t.id))) return out;
+  TokenLogprob lp;
+  lp.token = std::string(tok_.token_bytes(static_cast<uint32_t>(t.id)));
+  lp.logprob = t.logprob;
+  for (const auto& [id, l] : t.top) lp.top.emplace_back(std::string(tok_.token_bytes(static_cast<uint32_t>(id))), l);
+  out.push_back(std::move(lp));
+  return out;
+}
+
+double ChoiceAssembler::gap_seconds(const SeqEvent& e) const {
+  if (e.index < 0 || e.index >= static_cast<int>(choices_.size()) || !started_[e.index]) return -1;
+  return std::chrono::duration<double>(e.time - last_time_[e.index]).count();
+}
+
+void ChoiceAssembler::stream_event(const SeqEvent& e, std::string& out) {
+  const int i = e.index;
+  const bool first = !started_[i];
+  started_[i] = true;
+  last_time_[i] = e.time;
+  ++completion_tokens_;
+  auto lps = token_logprobs(e.step);
+  if (first || !e.step.text.empty() || !lps.empty())
+    out += sse_event(chunk_json(meta_, i, first, e.step.text, "", lps, text_bytes_[i]));
+  text_bytes_[i] += e.step.text.size();
+  if (e.step.finished) {
+    finished_[i] = true;
+    out += sse_event(chunk_json(meta_, i, false, "", e.step.finish_reason, {}, text_bytes_[i]));
+  }
+}
+
+void ChoiceAssembler::stream_end(int64_t prompt_tokens, std::string& out) const {
+  if (meta_.include_usage) out += sse_event(usage_chunk_json(meta_, Usage{prompt_tokens, completion_tokens_}));
+  out += kSseDone;
+}
+
+void ChoiceAssembler::add_event(const SeqEvent& e) {
+  ChoiceResult& c = choices_[e.index];
+  started_[e.index] = true;
+  last_time_[e.index] = e.time;
+  ++completion_tokens_;
+  c.text += e.step.text;
+  for (auto& lp : token_logprobs(e.step)) c.logprobs.push_back(std::move(lp));
+  if (e.step.finished) {
+    finished_[e.index] = true;
+    c.finish_reason = e.step.finish_reason;
+  }
+}
+
+bool ChoiceAssembler::all_finished() const {
+  return std::all_of(finished_.begin(), finished_.end(), [](bool f) { return f; });
+}
+
+nlohmann::json ChoiceAssembler::whole(int64_t prompt_tokens) const {
+  return completion_json(meta_, choices_, Usage{prompt_tokens, completion_tokens_});
+}
+
+}  // namespace baimo::serve

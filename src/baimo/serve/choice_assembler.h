@@ -1,0 +1,47 @@
+// ChoiceAssembler: turns the scheduler's per-token events of one request (n choices) into
+// OpenAI choices -- streamed chunks (SSE text) or the whole answer -- and counts tokens.
+// Contract: events of different choices may interleave; each choice's text is the concatenation
+// of its events' text in order. Log-probs (when asked) list each generated token except special
+// tokens (EOS / end of turn), with the token's bytes and its alternatives.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "baimo/infer/request_channel.h"
+#include "baimo/serve/openai_response.h"
+#include "baimo/tokenizer/tokenizer.h"
+
+namespace baimo::serve {
+
+class ChoiceAssembler {
+ public:
+  ChoiceAssembler(const ResponseMeta& meta, int n, const Tokenizer& tok);
+
+  // Streaming: appends the SSE events ("data: ...\n\n") for this token event to `out`.
+  void stream_event(const SeqEvent& e, std::string& out);
+  // Streaming end: the usage chunk (when asked for) and "data: [DONE]".
+  void stream_end(int64_t prompt_tokens, std::string& out) const;
+  // Non-streaming: records the event; whole() builds the answer once every choice finished.
+  void add_event(const SeqEvent& e);
+  nlohmann::json whole(int64_t prompt_tokens) const;
+
+  int64_t completion_tokens() const { return completion_tokens_; }
+  bool all_finished() const;
+  // Seconds between this token and the previous one of the same choice (< 0 for a first token).
+  double gap_seconds(const SeqEvent& e) const;
+
+ private:
+  std::vector<TokenLogprob> token_logprobs(const TokenStep& t) const;
+
+  ResponseMeta meta_;
+  const Tokenizer& tok_;
+  std::vector<ChoiceResult> choices_;
+  std::vector<bool> started_, finished_;
+  std::vector<size_t> text_bytes_;
+  std::vector<std::chrono::steady_clock::time_point> last_time_;
+  int64_t completion_tokens_ = 0;
+};
+
+}  // namespace baimo::serve

@@ -1,0 +1,82 @@
+#include "baimo/serve/prepare_generation.h"
+
+#include <random>
+
+#include "baimo/serve/api_error.h"
+
+namespace baimo::serve {
+
+std::string end_of_turn_marker(ChatTemplateKind kind) {
+  switch (kind) {
+    case ChatTemplateKind::ChatML: return "<|im_end|>";
+    case ChatTemplateKind::Llama3: return "<|eot_id|>";
+    default: return "";
+  }
+}
+
+PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelContext& m) {
+  if (r.model != m.model_id)
+    throw ApiError(404, fmt::format("The model '{}' does not exist; this server serves '{}'.", r.model, m.model_id),
+                   "invalid_request_error", "model", "model_not_found");
+  PreparedGeneration p;
+  const Tokenizer& tok = *m.tokenizer;
+  if (r.endpoint == Endpoint::Chat) {
+    std::vector<ChatMessage> messages;
+    messages.reserve(r.messages.size());
+    for (const auto& msg : r.messages) messages.push_back(ChatMessage{msg.role, msg.content});
+    std::string text = render_chat(m.chat_template, messages, /*add_generation_prompt=*/true);
+    for (uint32_t id : tok.encode(text, Specials::Allow)) p.prompt.push_back(static_cast<int32_t>(id));
+    std::string eot = end_of_turn_marker(m.chat_template);
+    if (!eot.empty()) p.options.stop.push_back(eot);
+  } else if (r.prompt_tokens) {
+    p.prompt = *r.prompt_tokens;
+    for (size_t i = 0; i < p.prompt.size(); ++i)
+      if (p.prompt[i] >= m.vocab_size)
+        bad_request(fmt::format("prompt[{}]", i), "invalid_value", "Token id {} is outside the vocabulary (size {}).",
+                    p.prompt[i], m.vocab_size);
+  } else {
+    for (uint32_t id : tok.encode(r.prompt, Specials::Allow)) p.prompt.push_back(static_cast<int32_t>(id));
+  }
+  if (p.prompt.empty()) {
+    if (auto bos = tok.bos_id()) p.prompt.push_back(static_cast<int32_t>(*bos));
+    else bad_request(r.endpoint == Endpoint::Chat ? "messages" : "prompt", "invalid_value", "The prompt is empty.");
+  }
+  for (const auto& [id, bias] : r.logit_bias)
+    if (id >= m.vocab_size)
+      bad_request("logit_bias", "invalid_value", "Token id {} in 'logit_bias' is outside the vocabulary (size {}).", id,
+                  m.vocab_size);
+
+  const int64_t prompt_len = static_cast<int64_t>(p.prompt.size());
+  const int64_t default_max = r.endpoint == Endpoint::Chat ? m.ctx - prompt_len : 16;
+  const int64_t max_tokens = r.max_tokens.value_or(std::max<int64_t>(1, std::min(default_max, m.ctx - prompt_len)));
+  if (prompt_len + max_tokens > m.ctx) {
+    const char* where = r.endpoint == Endpoint::Chat ? "messages" : "prompt";
+    bad_request(r.max_tokens ? "max_tokens" : where, "context_length_exceeded",
+                "This model's maximum context length is {} tokens. However, you requested {} tokens ({} in the {}, {} "
+                "in the completion). Please reduce the length of the {} or the completion.",
+                m.ctx, prompt_len + max_tokens, prompt_len, where, max_tokens, where);
+  }
+
+  GenerationOptions& o = p.options;
+  o.max_tokens = static_cast<int>(max_tokens);
+  o.stop.insert(o.stop.end(), r.stop.begin(), r.stop.end());
+  o.top_logprobs = r.logprobs ? r.top_logprobs : -1;
+  SamplingParams& s = o.sampling;
+  s.temperature = r.temperature;
+  s.top_p = r.top_p;
+  s.top_k = r.top_k;
+  s.min_p = r.min_p;
+  s.repetition_penalty = r.repetition_penalty;
+  s.presence_penalty = r.presence_penalty;
+  s.frequency_penalty = r.frequency_penalty;
+  s.logit_bias = r.logit_bias;
+  if (r.seed) {
+    s.seed = *r.seed;
+  } else {
+    static thread_local std::mt19937_64 seeds(std::random_device{}());
+    s.seed = seeds();
+  }
+  return p;
+}
+
+}  // namespace baimo::serve

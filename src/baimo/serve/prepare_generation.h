@@ -1,0 +1,40 @@
+// From a parsed OpenAI request to what the scheduler runs: prompt token ids and GenerationOptions.
+// Contract: the checks that need the model happen here and throw ApiError:
+//   404 (param "model", code "model_not_found") when the request names another model;
+//   400 for token ids (prompt, logit_bias) outside the vocabulary;
+//   400 (code "context_length_exceeded") when prompt + max_tokens exceed the context, naming the
+//   numbers as OpenAI does; without max_tokens a chat answer may fill the context and a completion
+//   gets OpenAI's default of 16 tokens.
+// Chat prompts are rendered with the model's chat template (tokenizer/chat_template.h) and the
+// template's end-of-turn marker becomes an extra stop string. Without a seed each request draws one.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "baimo/infer/sequence.h"
+#include "baimo/serve/openai_request.h"
+#include "baimo/tokenizer/chat_template.h"
+#include "baimo/tokenizer/tokenizer.h"
+
+namespace baimo::serve {
+
+struct ModelContext {
+  const Tokenizer* tokenizer = nullptr;
+  ChatTemplateKind chat_template = ChatTemplateKind::ChatML;
+  std::string model_id;
+  int64_t ctx = 0;         // positions per slot
+  int64_t vocab_size = 0;  // the model's
+};
+
+struct PreparedGeneration {
+  std::vector<int32_t> prompt;
+  GenerationOptions options;
+};
+
+PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelContext& m);
+
+// The text that ends an assistant turn in each template ("" when the template has none).
+std::string end_of_turn_marker(ChatTemplateKind kind);
+
+}  // namespace baimo::serve

@@ -1,0 +1,94 @@
+// A small Markdown renderer for the chat page: fenced code blocks (``` with an optional language),
+// inline code, headings, bold, italic, links (http/https only), lists, block quotes, paragraphs.
+// Safety: every piece of text is HTML-escaped before any markup is added, and link targets are
+// restricted to http(s) URLs, so model output can never inject HTML or script. An unclosed fence
+// (an answer still streaming) renders as a code block up to the end of the text.
+(function (root) {
+  "use strict";
+
+  function escapeHtml(s) {
+    return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+
+  // Inline markup of one line of already-split text: code spans first (their content is literal).
+  function inline(text) {
+    const parts = text.split(/(`[^`\n]+`)/);
+    return parts.map(function (part) {
+      if (part.length > 2 && part[0] === "`" && part[part.length - 1] === "`") {
+        return "<code>" + escapeHtml(part.slice(1, -1)) + "</code>";
+      }
+      let s = escapeHtml(part);
+      s = s.replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, function (_, label, url) {
+        return '<a href="' + url + '" target="_blank" rel="noopener noreferrer">' + label + "</a>";
+      });
+      s = s.replace(/\*\*([^*\n]+)\*\*/g, "<strong>$1</strong>");
+      s = s.replace(/(^|[^*])\*([^*\n]+)\*/g, "$1<em>$2</em>");
+      return s;
+    }).join("");
+  }
+
+  function renderMarkdown(src) {
+    const lines = String(src).replace(/\r\n?/g, "\n").split("\n");
+    const out = [];
+    let para = [];
+    let list = null; // {tag: "ul"|"ol", items: []}
+    let quote = [];
+
+    function flushPara() {
+      if (para.length) out.push("<p>" + para.map(inline).join("<br>") + "</p>");
+      para = [];
+    }
+    function flushList() {
+      if (list) out.push("<" + list.tag + ">" + list.items.map(function (i) { return "<li>" + inline(i) + "</li>"; }).join("") + "</" + list.tag + ">");
+      list = null;
+    }
+    function flushQuote() {
+      if (quote.length) out.push("<blockquote>" + quote.map(inline).join("<br>") + "</blockquote>");
+      quote = [];
+    }
+    function flushAll() { flushPara(); flushList(); flushQuote(); }
+
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      const fence = line.match(/^\s*```\s*([\w+#.-]*)\s*$/);
+      if (fence) {
+        flushAll();
+        const lang = fence[1];
+        const code = [];
+        i++;
+        while (i < lines.length && !/^\s*```\s*$/.test(lines[i])) code.push(lines[i++]);
+        const cls = lang ? ' class="language-' + escapeHtml(lang) + '"' : "";
+        out.push('<pre><code' + cls + ">" + escapeHtml(code.join("\n")) + "</code></pre>");
+        continue;
+      }
+      let m;
+      if ((m = line.match(/^(#{1,6})\s+(.*)$/))) {
+        flushAll();
+        const n = m[1].length;
+        out.push("<h" + n + ">" + inline(m[2]) + "</h" + n + ">");
+      } else if ((m = line.match(/^\s*[-*+]\s+(.*)$/))) {
+        flushPara(); flushQuote();
+        if (!list || list.tag !== "ul") { flushList(); list = { tag: "ul", items: [] }; }
+        list.items.push(m[1]);
+      } else if ((m = line.match(/^\s*\d+[.)]\s+(.*)$/))) {
+        flushPara(); flushQuote();
+        if (!list || list.tag !== "ol") { flushList(); list = { tag: "ol", items: [] }; }
+        list.items.push(m[1]);
+      } else if ((m = line.match(/^>\s?(.*)$/))) {
+        flushPara(); flushList();
+        quote.push(m[1]);
+      } else if (/^\s*$/.test(line)) {
+        flushAll();
+      } else {
+        flushList(); flushQuote();
+        para.push(line);
+      }
+    }
+    flushAll();
+    return out.join("\n");
+  }
+
+  root.renderMarkdown = renderMarkdown;
+  root.escapeHtml = escapeHtml;
+})(typeof window !== "undefined" ? window : globalThis);

@@ -10,6 +10,7 @@ PKGS=(
   clang libclang-rt-14-dev
   python3-torch python3-numpy python3-sentencepiece
   nodejs
+  chromium fonts-wqy-microhei
 
 )
 missing=()

@@ -4,9 +4,13 @@ JS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # The openai and playwright-core packages, installed from the committed lockfile.
 ensure_node_modules() {
-  if [ ! -f "$JS_DIR/node_modules/openai/package.json" ] || [ ! -f "$JS_DIR/node_modules/playwright-core/package.json" ]; then
-    (cd "$JS_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1) || fail "npm ci failed in $JS_DIR"
-  fi
+  # Several serve tests start at once under ctest -j: one installs, the others wait on the lock.
+  (
+    flock 9
+    if [ ! -f "$JS_DIR/node_modules/openai/package.json" ] || [ ! -f "$JS_DIR/node_modules/playwright-core/package.json" ]; then
+      cd "$JS_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1
+    fi
+  ) 9>"${TMPDIR:-/tmp}/baimo-serve-npm.lock" || fail "npm ci failed in $JS_DIR"
 }
 
 # make_model DIR: a model directory with a trained tokenizer (baimo demo, two seconds of training).

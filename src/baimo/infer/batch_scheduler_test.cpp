@@ -1,0 +1,173 @@
+#include "baimo/infer/batch_scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include "baimo/infer/model_weights.h"
+#include "baimo/model/transformer.h"
+
+namespace baimo {
+namespace {
+
+// A byte-level tokenizer (256 byte tokens + <|endoftext|>) and a random tiny model over it.
+std::shared_ptr<const Tokenizer> byte_tokenizer() {
+  std::vector<std::string> bytes;
+  for (int b = 0; b < 256; ++b) bytes.push_back(std::string(1, static_cast<char>(b)));
+  auto tok = std::make_shared<Tokenizer>(
+      Tokenizer::from_bpe(PreTokenizerKind::Gpt2, bytes, {}, {AddedToken{256, "<|endoftext|>", true}}));
+  tok->set_eos_id(256);
+  return tok;
+}
+
+std::shared_ptr<const ModelWeights> tiny_model() {
+  ModelConfig c;
+  c.vocab_size = 260;
+  c.hidden_size = 64;
+  c.intermediate_size = 96;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.head_dim = 16;
+  c.max_position_embeddings = 512;
+  c.eos_token_ids = {256};
+  c.validate("test");
+  return std::make_shared<const ModelWeights>(weights_from_transformer(Transformer::random(c, 11)));
+}
+
+struct Fixture : ::testing::Test {
+  static void SetUpTestSuite() {
+    model = tiny_model();
+    tok = byte_tokenizer();
+  }
+  static inline std::shared_ptr<const ModelWeights> model;
+  static inline std::shared_ptr<const Tokenizer> tok;
+
+  static std::vector<int32_t> ids(const std::string& s) {
+    std::vector<int32_t> out;
+    for (uint32_t id : tok->encode(s)) out.push_back(static_cast<int32_t>(id));
+    return out;
+  }
+  static GenerationOptions greedy(int max_tokens) {
+    GenerationOptions o;
+    o.sampling.temperature = 0;
+    o.max_tokens = max_tokens;
+    o.ignore_eos = true;
+    return o;
+  }
+  // Every sequence's token ids, read until the request is over.
+  static std::vector<std::vector<int32_t>> drain(RequestChannel& ch, int n) {
+    std::vector<std::vector<int32_t>> out(n);
+    std::vector<SeqEvent> events;
+    while (ch.wait(events, std::chrono::milliseconds(2000))) {
+      for (auto& e : events) out[e.index].push_back(e.step.id);
+      events.clear();
+    }
+    EXPECT_EQ(ch.error(), "");
+    return out;
+  }
+  static SchedulerOptions opts(int slots, int64_t prefill_chunk = 64) {
+    SchedulerOptions o;
+    o.n_slots = slots;
+    o.ctx = 512;
+    o.max_queue = 16;
+    o.prefill_chunk = prefill_chunk;
+    o.step_tokens = 96;
+    return o;
+  }
+};
+
+TEST_F(Fixture, GreedyAloneEqualsBatched) {
+  const std::vector<std::string> prompts = {"Hello", "你好，世界！这是一个比较长的提示。", "a",
+                                            std::string(300, 'x') + " long prompt over several prefill chunks"};
+  std::vector<std::vector<int32_t>> alone;
+  {
+    BatchScheduler s(model, tok, opts(1));
+    for (const auto& p : prompts) alone.push_back(drain(*s.submit(ids(p), greedy(12)), 1)[0]);
+  }
+  BatchScheduler s(model, tok, opts(4));
+  std::vector<std::shared_ptr<RequestChannel>> chans;
+  for (const auto& p : prompts) chans.push_back(s.submit(ids(p), greedy(12)));
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto got = drain(*chans[i], 1)[0];
+    EXPECT_EQ(got.size(), 12u);
+    EXPECT_EQ(got, alone[i]) << "prompt " << i;
+  }
+  EXPECT_EQ(s.active_slots(), 0);
+}
+
+TEST_F(Fixture, PrefixReuseAndSiblingsGiveTheSameTokens) {
+  const std::string system = std::string(120, 's') + " shared system prompt ";
+  std::vector<int32_t> expect_a, expect_b;
+  {
+    BatchScheduler fresh(model, tok, opts(1));
+    expect_a = drain(*fresh.submit(ids(system + "question A"), greedy(10)), 1)[0];
+  }
+  {
+    BatchScheduler fresh(model, tok, opts(1));
+    expect_b = drain(*fresh.submit(ids(system + "question B"), greedy(10)), 1)[0];
+  }
+  BatchScheduler s(model, tok, opts(2));
+  EXPECT_EQ(drain(*s.submit(ids(system + "question A"), greedy(10)), 1)[0], expect_a);
+  const int64_t before = s.reused_prompt_tokens();
+  EXPECT_EQ(drain(*s.submit(ids(system + "question B"), greedy(10)), 1)[0], expect_b);
+  EXPECT_GE(s.reused_prompt_tokens() - before, static_cast<int64_t>(ids(system).size()));
+  // n = 3 greedy siblings: identical answers, the later ones copy the first one's prompt.
+  const int64_t before_n = s.reused_prompt_tokens();
+  auto three = drain(*s.submit(ids("another prompt, long enough to be worth sharing: " + std::string(80, 'y')), greedy(8), 3), 3);
+  EXPECT_EQ(three[0], three[1]);
+  EXPECT_EQ(three[0], three[2]);
+  EXPECT_GT(s.reused_prompt_tokens() - before_n, 80);
+}
+
+TEST_F(Fixture, SeedsPerSiblingDiffer) {
+  BatchScheduler s(model, tok, opts(2));
+  GenerationOptions o = greedy(16);
+  o.sampling.temperature = 1.5f;
+  o.sampling.seed = 5;
+  auto a = drain(*s.submit(ids("sample"), o, 2), 2);
+  auto b = drain(*s.submit(ids("sample"), o, 2), 2);
+  EXPECT_EQ(a, b);           // same seed, same tokens
+  EXPECT_NE(a[0], a[1]);     // sibling i samples with seed + i
+}
+
+TEST_F(Fixture, CancelFreesTheSlotAtOnce) {
+  BatchScheduler s(model, tok, opts(1));
+  auto ch = s.submit(ids("go on and on"), greedy(400));
+  std::vector<SeqEvent> events;
+  while (events.size() < 3) ASSERT_TRUE(ch->wait(events, std::chrono::milliseconds(2000)));
+  ch->cancel();
+  while (ch->wait(events, std::chrono::milliseconds(2000))) {
+  }
+  EXPECT_LT(events.size(), 400u);
+  EXPECT_EQ(ch->error(), "cancelled");
+  // The single slot serves the next request.
+  EXPECT_EQ(drain(*s.submit(ids("next"), greedy(4)), 1)[0].size(), 4u);
+  EXPECT_EQ(s.active_slots(), 0);
+}
+
+TEST_F(Fixture, FullQueueRefusesAndStopFailsOpenRequests) {
+  SchedulerOptions o = opts(1);
+  o.max_queue = 1;
+  auto s = std::make_unique<BatchScheduler>(model, tok, o);
+  auto a = s->submit(ids("first"), greedy(300));
+  auto b = s->submit(ids("second"), greedy(300));
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(s->submit(ids("third"), greedy(300)), nullptr);
+  s->stop();
+  std::vector<SeqEvent> events;
+  while (b->wait(events, std::chrono::milliseconds(2000))) {
+  }
+  EXPECT_NE(b->error().find("shutting down"), std::string::npos);
+  EXPECT_EQ(s->submit(ids("late"), greedy(3)), nullptr);
+}
+
+TEST_F(Fixture, MaxTokensCappedByContext) {
+  SchedulerOptions o = opts(1);
+  o.ctx = 24;
+  BatchScheduler s(model, tok, o);
+  auto out = drain(*s.submit(ids("0123456789"), greedy(1000)), 1)[0];
+  EXPECT_EQ(out.size(), 14u);  // ctx - prompt
+  EXPECT_THROW(s.submit(ids(std::string(30, 'z')), greedy(1)), Error);
+}
+
+}  // namespace
+}  // namespace baimo

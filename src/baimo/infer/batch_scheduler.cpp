@@ -77,8 +77,9 @@ void BatchScheduler::run() {
 void BatchScheduler::fail_all(const std::string& message) {
   for (size_t s = 0; s < slots_.size(); ++s)
     if (slots_[s].active) {
-      slots_[s].active->channel->fail(message);
+      std::shared_ptr<RequestChannel> channel = slots_[s].active->channel;
       finish_slot(static_cast<int>(s));
+      channel->fail(message);
     }
   std::lock_guard lock(mu_);
   for (auto& w : waiting_) w.channel->fail(message);
@@ -164,8 +165,9 @@ void BatchScheduler::step() {
   // Clients that left: free their slots now.
   for (size_t s = 0; s < slots_.size(); ++s)
     if (slots_[s].active && slots_[s].active->channel->cancelled()) {
-      slots_[s].active->channel->fail("cancelled");
+      std::shared_ptr<RequestChannel> channel = slots_[s].active->channel;
       finish_slot(static_cast<int>(s));
+      channel->fail("cancelled");
     }
   while (admit_one()) {
   }
@@ -201,8 +203,9 @@ void BatchScheduler::step() {
   } catch (const std::exception& e) {
     // The slots of this batch hold K/V of unknown length now: drop them and fail their requests.
     for (int s : chunk_slot_) {
-      slots_[s].active->channel->fail(std::string("inference failed: ") + e.what());
+      std::shared_ptr<RequestChannel> channel = slots_[s].active->channel;
       finish_slot(s);
+      channel->fail(std::string("inference failed: ") + e.what());
       slots_[s].cached.clear();
       engine_->cache().truncate(s, 0);
     }
@@ -221,11 +224,21 @@ void BatchScheduler::step() {
       if (a.prefilled < static_cast<int64_t>(a.prompt.size())) continue;  // more prompt to go
       a.decoding = true;
     }
-    TokenStep t = a.seq->accept(std::span<float>(logits_.data() + c * vocab, vocab));
-    const bool finished = t.finished;
+    TokenStep t;
+    try {
+      t = a.seq->accept(std::span<float>(logits_.data() + c * vocab, vocab));
+    } catch (const std::exception& e) {  // e.g. a sampled id the tokenizer cannot decode
+      std::shared_ptr<RequestChannel> channel = a.channel;
+      finish_slot(s);
+      channel->fail(std::string("decoding failed: ") + e.what());
+      continue;
+    }
+    // The slot is free before the consumer hears of the end (active_slots() is exact then).
     a.next_token = t.id;
-    a.channel->push(SeqEvent{a.index, std::move(t), now});
-    if (finished) finish_slot(s);
+    std::shared_ptr<RequestChannel> channel = a.channel;
+    const int index = a.index;
+    if (t.finished) finish_slot(s);
+    channel->push(SeqEvent{index, std::move(t), now});
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "baimo/infer/model_weights.h"
 #include "baimo/model/transformer.h"
+#include "baimo/util/error.h"
 
 namespace baimo {
 namespace {
@@ -20,7 +21,7 @@ std::shared_ptr<const Tokenizer> byte_tokenizer() {
 
 std::shared_ptr<const ModelWeights> tiny_model() {
   ModelConfig c;
-  c.vocab_size = 260;
+  c.vocab_size = 257;
   c.hidden_size = 64;
   c.intermediate_size = 96;
   c.num_hidden_layers = 2;
@@ -33,7 +34,7 @@ std::shared_ptr<const ModelWeights> tiny_model() {
   return std::make_shared<const ModelWeights>(weights_from_transformer(Transformer::random(c, 11)));
 }
 
-struct Fixture : ::testing::Test {
+struct SchedulerTest : ::testing::Test {
   static void SetUpTestSuite() {
     model = tiny_model();
     tok = byte_tokenizer();
@@ -75,7 +76,7 @@ struct Fixture : ::testing::Test {
   }
 };
 
-TEST_F(Fixture, GreedyAloneEqualsBatched) {
+TEST_F(SchedulerTest, GreedyAloneEqualsBatched) {
   const std::vector<std::string> prompts = {"Hello", "你好，世界！这是一个比较长的提示。", "a",
                                             std::string(300, 'x') + " long prompt over several prefill chunks"};
   std::vector<std::vector<int32_t>> alone;
@@ -94,7 +95,7 @@ TEST_F(Fixture, GreedyAloneEqualsBatched) {
   EXPECT_EQ(s.active_slots(), 0);
 }
 
-TEST_F(Fixture, PrefixReuseAndSiblingsGiveTheSameTokens) {
+TEST_F(SchedulerTest, PrefixReuseAndSiblingsGiveTheSameTokens) {
   const std::string system = std::string(120, 's') + " shared system prompt ";
   std::vector<int32_t> expect_a, expect_b;
   {
@@ -118,7 +119,7 @@ TEST_F(Fixture, PrefixReuseAndSiblingsGiveTheSameTokens) {
   EXPECT_GT(s.reused_prompt_tokens() - before_n, 80);
 }
 
-TEST_F(Fixture, SeedsPerSiblingDiffer) {
+TEST_F(SchedulerTest, SeedsPerSiblingDiffer) {
   BatchScheduler s(model, tok, opts(2));
   GenerationOptions o = greedy(16);
   o.sampling.temperature = 1.5f;
@@ -129,7 +130,7 @@ TEST_F(Fixture, SeedsPerSiblingDiffer) {
   EXPECT_NE(a[0], a[1]);     // sibling i samples with seed + i
 }
 
-TEST_F(Fixture, CancelFreesTheSlotAtOnce) {
+TEST_F(SchedulerTest, CancelFreesTheSlotAtOnce) {
   BatchScheduler s(model, tok, opts(1));
   auto ch = s.submit(ids("go on and on"), greedy(400));
   std::vector<SeqEvent> events;
@@ -144,7 +145,7 @@ TEST_F(Fixture, CancelFreesTheSlotAtOnce) {
   EXPECT_EQ(s.active_slots(), 0);
 }
 
-TEST_F(Fixture, FullQueueRefusesAndStopFailsOpenRequests) {
+TEST_F(SchedulerTest, FullQueueRefusesAndStopFailsOpenRequests) {
   SchedulerOptions o = opts(1);
   o.max_queue = 1;
   auto s = std::make_unique<BatchScheduler>(model, tok, o);
@@ -160,7 +161,7 @@ TEST_F(Fixture, FullQueueRefusesAndStopFailsOpenRequests) {
   EXPECT_EQ(s->submit(ids("late"), greedy(3)), nullptr);
 }
 
-TEST_F(Fixture, MaxTokensCappedByContext) {
+TEST_F(SchedulerTest, MaxTokensCappedByContext) {
   SchedulerOptions o = opts(1);
   o.ctx = 24;
   BatchScheduler s(model, tok, o);

@@ -1,0 +1,77 @@
+#include "baimo/serve/prepare_generation.h"
+
+#include <gtest/gtest.h>
+
+#include "baimo/serve/api_error.h"
+
+namespace baimo::serve {
+namespace {
+
+const Tokenizer& byte_tokenizer() {
+  static const Tokenizer tok = [] {
+    std::vector<std::string> bytes;
+    for (int b = 0; b < 256; ++b) bytes.push_back(std::string(1, static_cast<char>(b)));
+    return Tokenizer::from_bpe(PreTokenizerKind::Gpt2, bytes, {}, {AddedToken{256, "<|im_start|>", true}, AddedToken{257, "<|im_end|>", true}});
+  }();
+  return tok;
+}
+
+ModelContext context(int64_t ctx) { return ModelContext{&byte_tokenizer(), ChatTemplateKind::ChatML, "tiny", ctx, 258}; }
+
+ApiError error_of(const std::string& body, Endpoint e, int64_t ctx = 64) {
+  try {
+    prepare_generation(parse_completion_request(body, e), context(ctx));
+  } catch (const ApiError& err) {
+    return err;
+  }
+  ADD_FAILURE() << "accepted: " << body;
+  return ApiError(0, "", "");
+}
+
+TEST(PrepareGeneration, CompletionPromptAndOptions) {
+  auto p = prepare_generation(parse_completion_request(
+      R"({"model": "tiny", "prompt": "abc", "temperature": 0, "stop": ["x"], "logprobs": 2, "seed": 9, "logit_bias": {"97": 5}})",
+      Endpoint::Completion), context(64));
+  EXPECT_EQ(p.prompt, (std::vector<int32_t>{97, 98, 99}));
+  EXPECT_EQ(p.options.max_tokens, 16);  // OpenAI's default for completions
+  EXPECT_EQ(p.options.stop, std::vector<std::string>{"x"});
+  EXPECT_EQ(p.options.top_logprobs, 2);
+  EXPECT_EQ(p.options.sampling.seed, 9u);
+  EXPECT_FLOAT_EQ(p.options.sampling.temperature, 0.0f);
+  EXPECT_FLOAT_EQ(p.options.sampling.logit_bias.at(97), 5.0f);
+  // Near the end of the context the default shrinks instead of failing.
+  auto q = prepare_generation(parse_completion_request(R"({"model": "tiny", "prompt": [[1, 2, 3, 4, 5, 6]]})", Endpoint::Completion),
+                              context(10));
+  EXPECT_EQ(q.options.max_tokens, 4);
+  EXPECT_EQ(q.options.top_logprobs, -1);
+}
+
+TEST(PrepareGeneration, ChatUsesTheTemplateAndItsEndMarker) {
+  auto p = prepare_generation(parse_completion_request(R"({"model": "tiny", "messages": [{"role": "user", "content": "hi"}]})",
+                                                       Endpoint::Chat), context(64));
+  EXPECT_EQ(p.prompt.front(), 256);  // <|im_start|> recognised as the special token
+  EXPECT_EQ(std::count(p.prompt.begin(), p.prompt.end(), 257), 1);
+  EXPECT_EQ(p.options.max_tokens, 64 - static_cast<int>(p.prompt.size()));  // a chat answer may fill the context
+  EXPECT_EQ(p.options.stop, std::vector<std::string>{"<|im_end|>"});
+}
+
+TEST(PrepareGeneration, ModelChecks) {
+  ApiError e = error_of(R"({"model": "gpt-4", "prompt": "a"})", Endpoint::Completion);
+  EXPECT_EQ(e.status, 404);
+  EXPECT_EQ(e.code, "model_not_found");
+  e = error_of(R"({"model": "tiny", "prompt": "abcdef", "max_tokens": 60})", Endpoint::Completion);
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.code, "context_length_exceeded");
+  EXPECT_NE(std::string(e.what()).find("maximum context length is 64 tokens. However, you requested 66 tokens (6 in the prompt, 60 in the completion)"),
+            std::string::npos) << e.what();
+  e = error_of(R"({"model": "tiny", "messages": [{"role": "user", "content": "long message"}]})", Endpoint::Chat, 8);
+  EXPECT_EQ(e.code, "context_length_exceeded");
+  EXPECT_EQ(e.param, "messages");
+  e = error_of(R"({"model": "tiny", "prompt": [1, 300]})", Endpoint::Completion);
+  EXPECT_EQ(e.param, "prompt[1]");
+  e = error_of(R"({"model": "tiny", "prompt": "a", "logit_bias": {"258": 1}})", Endpoint::Completion);
+  EXPECT_EQ(e.param, "logit_bias");
+}
+
+}  // namespace
+}  // namespace baimo::serve

@@ -1,6 +1,7 @@
 // The chat page's logic: conversation state, streaming answers from POST /v1/chat/completions
 // (fetch + server-sent events parsed by hand), stop (AbortController), new chat, settings kept in
-// localStorage, English and Chinese UI text. Model text is rendered by markdown.js (HTML-escaped).
+// localStorage, English and Chinese UI text, history trimmed to the context window. Model text is
+// rendered by markdown.js (HTML-escaped).
 (function () {
   "use strict";
   const TEXT = {
@@ -108,19 +109,25 @@
     let answer = "";
     let tokens = 0;
     const started = performance.now();
-    const messages = (els.system.value.trim() ? [{ role: "system", content: els.system.value.trim() }] : []).concat(history);
     controller = new AbortController();
     setBusy(true);
     els.status.textContent = t("thinking");
     try {
-      const r = await fetch("/v1/chat/completions", {
-        method: "POST", headers: headers(), signal: controller.signal,
-        body: JSON.stringify({ model, messages, stream: true, temperature: parseFloat(els.temperature.value),
-          max_tokens: parseInt(els.maxTokens.value, 10) || undefined, stream_options: { include_usage: true } }),
-      });
-      if (!r.ok) {
+      let r;
+      // The conversation keeps within the context window: when the server says it is too long,
+      // the oldest turns are left out (the system prompt and the new message stay).
+      for (let skip = 0; ; skip++) {
+        const turns = history.slice(Math.min(skip, history.length - 1));
+        const messages = (els.system.value.trim() ? [{ role: "system", content: els.system.value.trim() }] : []).concat(turns);
+        r = await fetch("/v1/chat/completions", {
+          method: "POST", headers: headers(), signal: controller.signal,
+          body: JSON.stringify({ model, messages, stream: true, temperature: parseFloat(els.temperature.value),
+            max_tokens: parseInt(els.maxTokens.value, 10) || undefined, stream_options: { include_usage: true } }),
+        });
+        if (r.ok) break;
         const j = await r.json().catch(() => ({}));
-        throw new Error(j.error ? j.error.message : "HTTP " + r.status);
+        const tooLong = j.error && j.error.code === "context_length_exceeded";
+        if (!tooLong || turns.length <= 1) throw new Error(j.error ? j.error.message : "HTTP " + r.status);
       }
       await readEvents(r.body, (chunk) => {
         if (chunk.error) throw new Error(chunk.error.message);

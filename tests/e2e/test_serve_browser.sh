@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The web chat page served by baimo serve, in Debian's Chromium driven by playwright-core
 # (serve_js/browser_test.mjs): streamed answer, Stop, New chat, Chinese UI, Markdown escaping.
-# The model is configs/small.json with random weights and the demo's tokenizer: it rarely emits
-# EOS, so an answer is still streaming when Stop is pressed. Screenshot kept in
+# The model is configs/small.json with random weights and the demo's tokenizer; greedy decoding
+# (temperature 0 in the page's settings) gives a 900-token answer, still streaming when Stop is
+# pressed. Screenshot kept in
 # <build>/artifacts/serve_chat.png. Usage: bash test_serve_browser.sh path/to/baimo
 set -euo pipefail
 BAIMO=$(realpath "$1")

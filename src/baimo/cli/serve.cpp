@@ -65,7 +65,8 @@ void run_serve(const ServeArgs& a) {
   so.ctx = ctx;
   so.max_queue = a.max_queue;
   BatchScheduler scheduler(model, tokenizer, so);
-  serve::ModelContext mc{tokenizer.get(), kind, name, ctx, cfg.vocab_size};
+  serve::ModelContext mc{tokenizer.get(), kind, name, ctx, cfg.vocab_size, {}};
+  for (int64_t id : cfg.eos_token_ids) mc.eos_ids.push_back(static_cast<int32_t>(id));
   serve::ServeOptions opts;
   opts.host = a.host;
   opts.port = a.port;
@@ -82,9 +83,9 @@ void run_serve(const ServeArgs& a) {
     std::fprintf(stderr, "baimo serve: %s, finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     server.shutdown(std::chrono::seconds(10));
   });
-  std::printf("baimo serve: model %s (%s, %.1fM parameters), %d slots x %lld context, queue %d\n", name.c_str(),
-              cfg.architecture().c_str(), cfg.parameter_count() / 1e6, a.parallel, static_cast<long long>(ctx),
-              a.max_queue);
+  std::printf("baimo serve: model %s (%s, %.1fM parameters), chat template %s, %d slots x %lld context, queue %d\n",
+              name.c_str(), cfg.architecture().c_str(), cfg.parameter_count() / 1e6, chat_template_name(kind), a.parallel,
+              static_cast<long long>(ctx), a.max_queue);
   std::printf("baimo serve: listening on http://%s:%d  (web chat at /, API at /v1)\n", a.host.c_str(), port);
   std::fflush(stdout);
   server.listen();

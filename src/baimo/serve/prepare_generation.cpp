@@ -6,14 +6,6 @@
 
 namespace baimo::serve {
 
-std::string end_of_turn_marker(ChatTemplateKind kind) {
-  switch (kind) {
-    case ChatTemplateKind::ChatML: return "<|im_end|>";
-    case ChatTemplateKind::Llama3: return "<|eot_id|>";
-    default: return "";
-  }
-}
-
 PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelContext& m) {
   if (r.model != m.model_id)
     throw ApiError(404, fmt::format("The model '{}' does not exist; this server serves '{}'.", r.model, m.model_id),
@@ -26,7 +18,7 @@ PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelCon
     for (const auto& msg : r.messages) messages.push_back(ChatMessage{msg.role, msg.content});
     std::string text = render_chat(m.chat_template, messages, /*add_generation_prompt=*/true);
     for (uint32_t id : tok.encode(text, Specials::Allow)) p.prompt.push_back(static_cast<int32_t>(id));
-    std::string eot = end_of_turn_marker(m.chat_template);
+    std::string eot = chat_end_of_turn(m.chat_template);
     if (!eot.empty()) p.options.stop.push_back(eot);
   } else if (r.prompt_tokens) {
     p.prompt = *r.prompt_tokens;
@@ -61,6 +53,7 @@ PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelCon
   o.max_tokens = static_cast<int>(max_tokens);
   o.stop.insert(o.stop.end(), r.stop.begin(), r.stop.end());
   o.top_logprobs = r.logprobs ? r.top_logprobs : -1;
+  o.eos_ids = m.eos_ids;
   SamplingParams& s = o.sampling;
   s.temperature = r.temperature;
   s.top_p = r.top_p;

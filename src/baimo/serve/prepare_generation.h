@@ -25,6 +25,7 @@ struct ModelContext {
   std::string model_id;
   int64_t ctx = 0;         // positions per slot
   int64_t vocab_size = 0;  // the model's
+  std::vector<int32_t> eos_ids;  // config.json eos_token_id(s), besides the tokenizer's
 };
 
 struct PreparedGeneration {
@@ -33,8 +34,5 @@ struct PreparedGeneration {
 };
 
 PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelContext& m);
-
-// The text that ends an assistant turn in each template ("" when the template has none).
-std::string end_of_turn_marker(ChatTemplateKind kind);
 
 }  // namespace baimo::serve

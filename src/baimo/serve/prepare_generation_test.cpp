@@ -16,7 +16,7 @@ const Tokenizer& byte_tokenizer() {
   return tok;
 }
 
-ModelContext context(int64_t ctx) { return ModelContext{&byte_tokenizer(), ChatTemplateKind::ChatML, "tiny", ctx, 258}; }
+ModelContext context(int64_t ctx) { return ModelContext{&byte_tokenizer(), ChatTemplateKind::ChatML, "tiny", ctx, 258, {}}; }
 
 ApiError error_of(const std::string& body, Endpoint e, int64_t ctx = 64) {
   try {

@@ -18,7 +18,7 @@ try {
   await page.addInitScript((k) => {
     localStorage.setItem("baimo.apiKey", k);
     localStorage.setItem("baimo.maxTokens", "900");
-    localStorage.setItem("baimo.temperature", "0.8");
+    localStorage.setItem("baimo.temperature", "0"); // greedy: the random model's answer runs to max tokens
   }, key);
   await page.goto(base + "/");
   await page.waitForFunction(() => document.getElementById("model-name").textContent.length > 0);

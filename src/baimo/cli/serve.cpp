@@ -1,5 +1,6 @@
 // baimo serve --model M [--host 127.0.0.1] [--port 8080] [--parallel N] [--ctx N] [--api-key KEY]
-//             [--max-queue N] [--model-name NAME] [--chat-template chatml|llama3|plain] [--max-body BYTES]
+//             [--max-queue N] [--model-name NAME] [--chat-template chatml|llama3|plain] [--dtype q8_0|...]
+//             [--max-body BYTES]
 // The OpenAI-compatible HTTP server with continuous batching and the web chat page
 // (serve/api_server.h). SIGINT/SIGTERM shut it down gracefully: requests in flight get a few
 // seconds to finish, new ones are refused, then the process exits 0.
@@ -14,10 +15,8 @@
 #include <thread>
 
 #include "baimo/cli/command.h"
-#include "baimo/formats/gguf_tokenizer.h"
 #include "baimo/infer/batch_scheduler.h"
-#include "baimo/infer/model_weights.h"
-#include "baimo/model/model_dir.h"
+#include "baimo/infer/inference_model.h"
 #include "baimo/serve/api_server.h"
 #include "baimo/tokenizer/chat_template.h"
 #include "baimo/util/error.h"
@@ -27,7 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct ServeArgs {
-  std::string model, host = "127.0.0.1", api_key, model_name, chat_template;
+  std::string model, host = "127.0.0.1", api_key, model_name, chat_template, dtype;
   int port = 8080, parallel = 4, max_queue = 64;
   int64_t ctx = 0;
   size_t max_body = 8u << 20;
@@ -42,13 +41,9 @@ void run_serve(const ServeArgs& a) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto model = std::make_shared<const ModelWeights>(load_model_weights(a.model));
-  const ModelConfig& cfg = model->config;
-  std::string tok_path = fs::is_directory(a.model) ? model_dir_tokenizer(a.model) : a.model;
-  if (tok_path.empty()) fail("{}: no tokenizer.json in the model directory; the server needs one", a.model);
-  auto tokenizer = std::make_shared<const Tokenizer>(load_tokenizer(tok_path));
-  ChatTemplateKind kind = a.chat_template.empty() ? detect_chat_template(model->chat_template, *tokenizer)
-                                                  : chat_template_from_name(a.chat_template);
+  InferenceModel im = load_inference_model(a.model, a.dtype, a.chat_template);
+  const ModelConfig& cfg = im.config();
+  const ChatTemplateKind kind = im.chat_template;
   int64_t ctx = a.ctx > 0 ? a.ctx : cfg.max_position_embeddings;
   if (ctx > cfg.max_position_embeddings)
     fail("--ctx {} exceeds the model's max_position_embeddings {}", ctx, cfg.max_position_embeddings);
@@ -56,7 +51,7 @@ void run_serve(const ServeArgs& a) {
   if (name.empty()) {
     fs::path p = fs::path(a.model).lexically_normal();
     if (p.filename().empty()) p = p.parent_path();
-    name = p.filename().string();
+    name = fs::is_directory(p) ? p.filename().string() : p.stem().string();  // models/x.gguf -> x
     if (name.empty()) name = "baimo";
   }
 
@@ -64,9 +59,8 @@ void run_serve(const ServeArgs& a) {
   so.n_slots = a.parallel;
   so.ctx = ctx;
   so.max_queue = a.max_queue;
-  BatchScheduler scheduler(model, tokenizer, so);
-  serve::ModelContext mc{tokenizer.get(), kind, name, ctx, cfg.vocab_size, {}};
-  for (int64_t id : cfg.eos_token_ids) mc.eos_ids.push_back(static_cast<int32_t>(id));
+  BatchScheduler scheduler(im.weights, im.tokenizer, so);
+  serve::ModelContext mc{im.tokenizer.get(), kind, name, ctx, cfg.vocab_size, im.eos_ids};
   serve::ServeOptions opts;
   opts.host = a.host;
   opts.port = a.port;
@@ -110,6 +104,7 @@ BAIMO_COMMAND(70, [](CLI::App& root) {
       ->check(CLI::Range(0, 100000));
   sub->add_option("--model-name", a->model_name, "Model id in the API (default: the model's directory name)");
   sub->add_option("--chat-template", a->chat_template, "chatml | llama3 | plain (default: from the model)");
+  sub->add_option("--dtype", a->dtype, "Convert a model directory's weights at load: f32 | f16 | bf16 | q8_0 | q4_0");
   sub->add_option("--max-body", a->max_body, "Largest request body in bytes (larger: 413)")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   sub->callback([a] { run_serve(*a); });

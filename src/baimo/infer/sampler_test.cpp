@@ -135,18 +135,18 @@ TEST(Sampler, TopPAndMinPOnALargeVocabularyMatchBruteForce) {
     std::vector<char> allowed(l.size(), 0);
     for (size_t i = 0; i < nucleus; ++i) allowed[order[i]] = 1;
     std::set<int32_t> seen;
-    for (int i = 0; i < 3000; ++i) {
+    for (int i = 0; i < 200; ++i) {
       auto x = l;
       int32_t t = s.sample(x, {});
       ASSERT_TRUE(allowed[t]) << "top_p " << top_p << " drew " << t << " outside the nucleus of " << nucleus;
       seen.insert(t);
     }
-    EXPECT_GT(seen.size(), std::min<size_t>(nucleus, 3000) / 4) << top_p;
+    EXPECT_GT(seen.size(), std::min<size_t>(nucleus, 200) / 4) << top_p;
   }
   SamplingParams sp;
   sp.min_p = 0.05f;
   Sampler s(sp);
-  for (int i = 0; i < 500; ++i) {
+  for (int i = 0; i < 100; ++i) {
     auto x = l;
     int32_t t = s.sample(x, {});
     ASSERT_GE(std::exp(static_cast<double>(l[t] - l[order[0]])), 0.05 - 1e-6);

@@ -41,21 +41,6 @@ struct Source {
   std::shared_ptr<void> keep;  // whatever `read` needs alive
 };
 
-std::string chat_template_of_dir(const std::string& dir) {
-  const fs::path p = fs::path(dir) / "tokenizer_config.json";
-  if (!fs::exists(p)) return "";
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(p.string()));
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: not valid JSON: {}", p.string(), e.what());
-  }
-  if (!j.is_object() || !j.contains("chat_template") || j["chat_template"].is_null()) return "";
-  if (!j["chat_template"].is_string())
-    fail("{}: field \"chat_template\" must be a string (named template lists are not supported)", p.string());
-  return j["chat_template"].get<std::string>();
-}
-
 Source source_from_dir(const std::string& dir) {
   Source s;
   s.cfg = load_model_dir_config(dir);
@@ -63,7 +48,7 @@ Source source_from_dir(const std::string& dir) {
   if (s.name.empty()) s.name = fs::path(dir).parent_path().filename().string();
   const std::string tok = model_dir_tokenizer(dir);
   if (!tok.empty()) s.tok = Tokenizer::from_tokenizer_json_file(tok);
-  s.chat_template = chat_template_of_dir(dir);
+  s.chat_template = model_dir_chat_template(dir);
   auto weights = std::make_shared<std::map<std::string, std::vector<float>>>();
   load_model_weights(dir, s.cfg, [&](const ParamSpec& p) -> std::span<float> {
     auto& v = (*weights)[p.name];

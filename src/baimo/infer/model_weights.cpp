@@ -1,18 +1,12 @@
 #include "baimo/infer/model_weights.h"
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
+#include "baimo/infer/gguf_model.h"
 #include "baimo/model/transformer.h"
 #include "baimo/quant/row_convert.h"
 #include "baimo/quant/weight_pack.h"
 #include "baimo/util/error.h"
-#include "baimo/util/file_io.h"
-
-#if __has_include("baimo/infer/gguf_model.h")
-#include "baimo/infer/gguf_model.h"
-#define BAIMO_HAVE_GGUF_MODEL 1
-#endif
 
 namespace fs = std::filesystem;
 
@@ -47,21 +41,6 @@ quant::WeightMatrix convert_matrix(Storage& st, const float* src, int64_t rows, 
   st.buffers.push_back(buf);
   if (quant::packable(w)) st.buffers.push_back(quant::pack_weights_into(w));
   return w;
-}
-
-std::string chat_template_of_dir(const std::string& dir) {
-  const fs::path p = fs::path(dir) / "tokenizer_config.json";
-  if (!fs::exists(p)) return "";
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(p.string()));
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: not valid JSON: {}", p.string(), e.what());
-  }
-  if (!j.is_object() || !j.contains("chat_template") || j["chat_template"].is_null()) return "";
-  if (!j["chat_template"].is_string())
-    fail("{}: field \"chat_template\" must be a string (named template lists are not supported)", p.string());
-  return j["chat_template"].get<std::string>();
 }
 
 void check_matrix(const quant::WeightMatrix& m, int64_t rows, int64_t cols, const std::string& where,
@@ -114,18 +93,14 @@ ModelWeights load_model_weights(const std::string& path, DType type) {
   if (!fs::exists(path)) fail("{}: no such model directory or file", path);
   if (fs::is_directory(path)) {
     ModelWeights w = weights_from_transformer(Transformer::load(path), type);
-    w.chat_template = chat_template_of_dir(path);
+    w.chat_template = model_dir_chat_template(path);
     validate_model_weights(w, path);
     return w;
   }
   if (fs::path(path).extension() == ".gguf") {
     if (type != DType::F32)
       fail("{}: a GGUF file keeps its own weight types; convert it with `baimo quantize` instead", path);
-#ifdef BAIMO_HAVE_GGUF_MODEL
     return load_gguf_model(path);
-#else
-    fail("{}: GGUF models are not supported by this build", path);
-#endif
   }
   fail("{}: not a model directory (config.json + model.safetensors) or a .gguf file", path);
 }

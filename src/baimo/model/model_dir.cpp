@@ -129,4 +129,19 @@ void load_model_weights(const std::string& dir, const ModelConfig& cfg,
     if (!done.count(s.name)) fail("{}: tensor \"{}\" is missing from the model's weights", dir, s.name);
 }
 
+std::string model_dir_chat_template(const std::string& dir) {
+  const fs::path p = fs::path(dir) / "tokenizer_config.json";
+  if (!fs::exists(p)) return "";
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(p.string()));
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not valid JSON: {}", p.string(), e.what());
+  }
+  if (!j.is_object() || !j.contains("chat_template") || j["chat_template"].is_null()) return "";
+  if (!j["chat_template"].is_string())
+    fail("{}: field \"chat_template\" must be a string (named template lists are not supported)", p.string());
+  return j["chat_template"].get<std::string>();
+}
+
 }  // namespace baimo

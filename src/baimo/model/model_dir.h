@@ -39,5 +39,8 @@ void load_model_weights(const std::string& dir, const ModelConfig& cfg,
 // Paths of the optional files inside `dir` ("" when absent).
 std::string model_dir_tokenizer(const std::string& dir);
 std::string model_dir_generation_config(const std::string& dir);
+// tokenizer_config.json's "chat_template" string ("" when the file or the field is absent or null);
+// baimo::Error naming the file when it is not JSON or the field is not a string.
+std::string model_dir_chat_template(const std::string& dir);
 
 }  // namespace baimo

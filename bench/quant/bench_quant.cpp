@@ -30,42 +30,13 @@
 #include "baimo/quant/weight_matmul.h"
 #include "baimo/quant/weight_pack.h"
 
+#include "../memory_bandwidth.h"
+
 using namespace baimo;
 using namespace baimo::quant;
-using Clock = std::chrono::steady_clock;
+using namespace baimo::bench;
 
 namespace {
-
-struct Buffer {  // page-aligned, first touched by the threads that use it
-  std::unique_ptr<uint8_t, decltype(&std::free)> p{nullptr, &std::free};
-  size_t size = 0;
-  explicit Buffer(size_t n) : p(static_cast<uint8_t*>(std::aligned_alloc(4096, (n + 4095) / 4096 * 4096)), &std::free), size(n) {
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i += 4096) std::memset(p.get() + i, 1, std::min<size_t>(4096, n - i));
-  }
-  uint8_t* data() { return p.get(); }
-};
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
-// One STREAM-style copy; returns GB/s counting bytes read plus bytes written.
-double copy_bandwidth(Buffer& src, Buffer& dst) {
-  const size_t n = src.size;
-  const auto t0 = Clock::now();
-#pragma omp parallel
-  {
-    const size_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const size_t per = (n / nt + 4095) / 4096 * 4096;
-    const size_t b = std::min(n, t * per), e = std::min(n, b + per);
-    if (e > b) std::memcpy(dst.data() + b, src.data() + b, e - b);
-  }
-  return 2.0 * n / seconds_since(t0) / 1e9;
-}
 
 struct Case {
   std::string name;

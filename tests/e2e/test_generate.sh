@@ -45,10 +45,14 @@ gen --max-tokens 5 --ignore-eos --seed 1 --logprobs 3 2>"$T/lp.txt" >/dev/null
 [ "$(grep '^logprob' "$T/lp.txt" | head -1 | grep -o ' | ' | wc -l)" -eq 3 ] || fail "alternatives: $(cat "$T/lp.txt")"
 
 # Chat through a pipe: a continued line, /system, /reset, /exit (what follows is never read).
+# The special tokens (end of text, end of turn) are banned so that every answer of this briefly
+# trained model runs to the token limit: how many answers there were is then read from stderr.
+no_specials=$(/usr/bin/python3 -c 'import json, sys
+print(" ".join("%d=-100" % t["id"] for t in json.load(open(sys.argv[1]))["added_tokens"]))' "$M/tokenizer.json")
 chat_input=$'Hello\\\nsecond line\n/system Answer briefly.\nWhat is a model?\n/reset\nAgain\n/exit\n/system never\n'
-printf '%s' "$chat_input" | "$BAIMO" chat --model "$M" --max-tokens 6 --seed 3 >"$T/chat1.txt" 2>"$T/chat1.err" \
-  || { cat "$T/chat1.err"; fail "chat exited non-zero"; }
-printf '%s' "$chat_input" | "$BAIMO" chat --model "$M" --max-tokens 6 --seed 3 >"$T/chat2.txt" 2>/dev/null
+chat() { printf '%s' "$chat_input" | "$BAIMO" chat --model "$M" --max-tokens 6 --seed 3 --logit-bias $no_specials; }
+chat >"$T/chat1.txt" 2>"$T/chat1.err" || { cat "$T/chat1.err"; fail "chat exited non-zero"; }
+chat >"$T/chat2.txt" 2>/dev/null
 grep -q "system message set" "$T/chat1.err" || fail "/system not handled: $(cat "$T/chat1.err")"
 grep -q "conversation reset" "$T/chat1.err" || fail "/reset not handled"
 [ "$(grep -c 'system message' "$T/chat1.err")" -eq 1 ] || fail "input after /exit was read"

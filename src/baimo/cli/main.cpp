@@ -1,6 +1,7 @@
 // baimo: one program, subcommands registered by the files beside this one.
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 #include <vector>
 
 #include "baimo/cli/command.h"
@@ -11,6 +12,9 @@
 namespace baimo::cli {
 
 namespace {
+// GOMP_SPINCOUNT for `baimo serve` (see util/blas_kernel.h): measured with bench/serve.
+constexpr const char* kServeOmpSpinCount = "10000";
+
 std::vector<std::pair<int, RegisterFn>>& registry() {
   static std::vector<std::pair<int, RegisterFn>> r;
   return r;
@@ -28,7 +32,9 @@ void register_all(CLI::App& root) {
 }  // namespace baimo::cli
 
 int main(int argc, char** argv) {
-  baimo::choose_blas_kernel(argv);
+  // The server's compute threads share the cores with its HTTP threads: they spin only briefly.
+  const bool serving = argc > 1 && std::string_view(argv[1]) == "serve";
+  baimo::choose_blas_kernel(argv, serving ? baimo::cli::kServeOmpSpinCount : nullptr);
   CLI::App app{"baimo (百模): build, align, shrink and serve your own ChatGPT-style model", "baimo"};
   app.set_version_flag("--version", std::string("baimo ") + BAIMO_VERSION);
   app.require_subcommand(1);

@@ -15,15 +15,17 @@ const char* preferred_blas_coretype() {
   return nullptr;
 }
 
-void choose_blas_kernel(char** argv) {
+void choose_blas_kernel(char** argv, const char* omp_spin_count) {
   if (std::getenv("BAIMO_BLAS_CHOSEN")) return;
-  const char* want = preferred_blas_coretype();
   ::setenv("BAIMO_BLAS_CHOSEN", "1", 1);
-  if (!want) return;
-  const char* have = std::getenv("OPENBLAS_CORETYPE");
-  if (have && std::strcmp(have, want) == 0) return;
-  ::setenv("OPENBLAS_CORETYPE", want, 1);
-  ::execv("/proc/self/exe", argv);  // on failure: carry on with the kernel already loaded
+  bool changed = false;
+  if (const char* want = preferred_blas_coretype()) {
+    const char* have = std::getenv("OPENBLAS_CORETYPE");
+    if (!have || std::strcmp(have, want) != 0) ::setenv("OPENBLAS_CORETYPE", want, 1), changed = true;
+  }
+  if (omp_spin_count && !std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT"))
+    ::setenv("GOMP_SPINCOUNT", omp_spin_count, 1), changed = true;
+  if (changed) ::execv("/proc/self/exe", argv);  // on failure: carry on with the libraries as loaded
 }
 
 }  // namespace baimo

@@ -12,7 +12,10 @@
 #     and `baimo generate` (its quantized engine reading the GGUF directly) writes the same greedy text;
 #  4. a GGUF written by llama.cpp (its Q4_0, its default Q8_0 mix, and for a 256-wide llama model its
 #     K-quant mixes Q4_K_M and Q6_K) converts back to a model directory in baimo, and baimo's argmax
-#     tokens on it equal llama.cpp's greedy tokens.
+#     tokens on it equal llama.cpp's greedy tokens;
+#  5. baimo's own K-quant files (the 256-wide llama model): `--type q4_k_m` gives every tensor the
+#     type llama.cpp's Q4_K_M gives it, pure q4_k / q6_k tensors are the bytes llama.cpp's quantizer
+#     writes, and llama.cpp's greedy tokens on each file equal baimo's argmax tokens on it.
 # Skips (exit 0 with SKIP) only when npm cannot install the packages (no registry).
 # Usage: bash test_gguf_conformance.sh path/to/baimo
 set -euo pipefail
@@ -23,8 +26,13 @@ SHARED=${BAIMO_SHARED:-$ROOT/../shared}
 PY=/usr/bin/python3
 fail() { echo "FAIL: $*"; exit 1; }
 if [ ! -f "$JS/node_modules/node-llama-cpp/package.json" ]; then
-  (cd "$JS" && npm ci --omit=optional --no-audit --no-fund --loglevel=error >/dev/null 2>&1) ||
-    { echo "SKIP: npm ci failed in $JS (registry unreachable?): no llama.cpp to compare with"; exit 0; }
+  # The locked versions, without node-llama-cpp's other platforms' optional binaries (`npm ci`
+  # refuses this lock: it lacks entries for those platform packages).
+  if ! (cd "$JS" && npm install --omit=optional --no-save --no-audit --no-fund --loglevel=error >"${TMPDIR:-/tmp}/baimo-gguf-npm.log" 2>&1); then
+    npm ping >/dev/null 2>&1 && { cat "${TMPDIR:-/tmp}/baimo-gguf-npm.log"; fail "npm install failed in $JS with the registry reachable"; }
+    echo "SKIP: the npm registry is unreachable: no llama.cpp to compare with"
+    exit 0
+  fi
 fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -75,6 +83,30 @@ PYEOF
       G=$(node "$JS/engines.mjs" greedy "$D/ll_$ft.gguf" "$PROMPT" $N)
       "$BAIMO" convert "$D/ll_$ft.gguf" "$D/ll_${ft}_dir" >/dev/null 2>&1 || fail "baimo cannot read llama.cpp's ftype $ft file"
       check_tf "$D/ll_${ft}_dir" "$G" || fail "ftype $ft (written by llama.cpp): llama.cpp and baimo disagree"
+    done
+    # 5. K-quant files written by baimo
+    for t in q4_k_m q4_k q6_k; do
+      "$BAIMO" quantize --model "$D/model" --type $t --out "$D/$t.gguf" >/dev/null 2>&1 || fail "baimo quantize --type $t"
+    done
+    node "$JS/engines.mjs" inspect "$D/q4_k_m.gguf" >"$D/mine.json"
+    node "$JS/engines.mjs" inspect "$D/ll_15.gguf" >"$D/theirs.json"
+    $PY - "$D/mine.json" "$D/theirs.json" <<'PYEOF' || fail "q4_k_m: tensor types differ from llama.cpp's Q4_K_M"
+import json, sys
+mine, theirs = (json.load(open(f)) for f in sys.argv[1:3])
+types = lambda j: {t["name"]: t["type"] for t in j["tensors"]}
+assert types(mine) == types(theirs), (types(mine), types(theirs))
+assert mine["metadata"]["general.file_type"] == 15
+assert sorted(set(types(mine).values())) == [0, 12, 14], types(mine)  # F32 norms, Q4_K, Q6_K
+PYEOF
+    $PY "$JS/llama_quantize.py" "$D/f32.gguf" "$D/ll_q4k.gguf" 15 pure >/dev/null 2>&1 || fail "llama_model_quantize q4_k pure"
+    $PY "$JS/llama_quantize.py" "$D/f32.gguf" "$D/ll_q6k.gguf" 18 pure >/dev/null 2>&1 || fail "llama_model_quantize q6_k pure"
+    node "$JS/engines.mjs" same-tensors "$D/q4_k.gguf" "$D/ll_q4k.gguf" || fail "q4_k bytes differ from llama.cpp's"
+    node "$JS/engines.mjs" same-tensors "$D/q6_k.gguf" "$D/ll_q6k.gguf" || fail "q6_k bytes differ from llama.cpp's"
+    for t in q4_k_m q4_k q6_k; do
+      G=$(node "$JS/engines.mjs" greedy "$D/$t.gguf" "$PROMPT" $N)
+      "$BAIMO" convert "$D/$t.gguf" "$D/${t}_dir" >/dev/null 2>&1 || fail "baimo cannot read its own $t file"
+      check_tf "$D/${t}_dir" "$G" || fail "$t (written by baimo): llama.cpp and baimo disagree"
+      echo "kquant $t: llama.cpp greedy = baimo argmax"
     done
     continue
   fi

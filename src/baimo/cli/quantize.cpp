@@ -1,4 +1,4 @@
-// baimo quantize --model M --type q8_0|q4_0|f16|bf16|f32 --out FILE.gguf
+// baimo quantize --model M --type q8_0|q4_0|q4_k_m|q4_k|q6_k|f16|bf16|f32 --out FILE.gguf
 // baimo convert IN OUT [--type T]: model directory -> .gguf (OUT ends in .gguf), or .gguf -> model
 // directory (dequantized to f32, q/k rows un-permuted). See formats/gguf_model_io.h.
 #include <filesystem>
@@ -34,14 +34,17 @@ struct ConvertArgs {
 
 void register_quantize(CLI::App& root) {
   auto a = std::make_shared<QuantizeArgs>();
-  auto* sub = root.add_subcommand("quantize", "Write a model as a GGUF file with q8_0/q4_0/f16/bf16/f32 weights");
+  auto* sub = root.add_subcommand("quantize", "Write a model as a GGUF file with q8_0/q4_0/q4_k_m/q4_k/q6_k/f16/bf16/f32 weights");
   sub->add_option("--model", a->model, "Model directory (or a .gguf to requantize)")->required();
-  sub->add_option("--type", a->type, "q8_0, q4_0, f16, bf16 or f32")->required();
+  sub->add_option("--type", a->type,
+                  "q8_0, q4_0, f16, bf16 or f32 (run directly by baimo); q4_k_m, q4_k or q6_k (llama.cpp's K-quants; "
+                  "baimo runs them as f16)")
+      ->required();
   sub->add_option("--out", a->out, "Output .gguf file")->required();
   sub->add_option("--name", a->name, "general.name (default: the model's directory name)");
   sub->callback([a] {
     GgufExportOptions o;
-    o.type = parse_gguf_type(a->type);
+    set_gguf_export_type(o, a->type);
     o.name = a->name;
     export_gguf(a->model, a->out, o);
     std::printf("wrote %s (%s)\n", a->out.c_str(), a->type.c_str());
@@ -53,11 +56,11 @@ void register_convert(CLI::App& root) {
   auto* sub = root.add_subcommand("convert", "Convert a model directory to GGUF (OUT.gguf) or a GGUF to a model directory");
   sub->add_option("IN", a->in, "Model directory or .gguf file")->required();
   sub->add_option("OUT", a->out, "Output: a .gguf file, or a directory")->required();
-  sub->add_option("--type", a->type, "Weight type when writing GGUF (f32, f16, bf16, q8_0, q4_0)")->capture_default_str();
+  sub->add_option("--type", a->type, "Weight type when writing GGUF (f32, f16, bf16, q8_0, q4_0, q4_k_m, q4_k, q6_k)")->capture_default_str();
   sub->callback([a] {
     if (ends_with(a->out, ".gguf")) {
       GgufExportOptions o;
-      o.type = parse_gguf_type(a->type);
+      set_gguf_export_type(o, a->type);
       export_gguf(a->in, a->out, o);
     } else if (is_gguf(a->in)) {
       import_gguf(a->in, a->out);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "baimo/formats/gguf_model_meta.h"
@@ -82,10 +83,33 @@ bool is_gguf_file(const std::string& path) {
   return f.size() >= 4 && std::memcmp(f.data(), "GGUF", 4) == 0;
 }
 
-DType tensor_type(const ParamSpec& p, DType want) {
+// llama.cpp's use_more_bits(i_layer, n_layers) of its Q4_K_M / Q5_K_M mixes.
+bool use_more_bits(int64_t layer, int64_t n_layers) {
+  return layer < n_layers / 8 || layer >= 7 * n_layers / 8 || (layer - n_layers / 8) % 3 == 2;
+}
+
+// Layer index of "model.layers.N.<suffix>" when the name ends with suffix; -1 otherwise.
+int64_t layer_of(const std::string& name, std::string_view suffix) {
+  constexpr std::string_view prefix = "model.layers.";
+  if (name.rfind(prefix, 0) != 0 || name.size() < suffix.size() ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return -1;
+  return std::stoll(name.substr(prefix.size()));
+}
+
+DType tensor_type(const ParamSpec& p, const ModelConfig& c, const GgufExportOptions& opts) {
   if (p.shape.size() != 2) return DType::F32;  // norms and biases stay f32, as llama.cpp keeps them
-  if (p.shape[1] % dtype_info(want).block_elems != 0) return DType::F16;
-  return want;
+  DType want = opts.type;
+  if (opts.q4_k_m) {
+    const bool output = p.name == "lm_head.weight" || (c.tie_word_embeddings && p.name == "model.embed_tokens.weight");
+    int64_t l = layer_of(p.name, ".self_attn.v_proj.weight");
+    if (l < 0) l = layer_of(p.name, ".mlp.down_proj.weight");
+    if (output || (l >= 0 && use_more_bits(l, c.num_hidden_layers))) want = DType::Q6_K;
+  }
+  const int64_t cols = p.shape[1];
+  if (cols % dtype_info(want).block_elems == 0) return want;
+  if ((want == DType::Q4_K || want == DType::Q6_K) && cols % 32 == 0) return DType::Q8_0;
+  return DType::F16;
 }
 
 }  // namespace
@@ -99,6 +123,16 @@ DType parse_gguf_type(const std::string& name) {
   if (n == "q8_0") return DType::Q8_0;
   if (n == "q4_0") return DType::Q4_0;
   fail("unknown weight type \"{}\" (expected q8_0, q4_0, f16, bf16 or f32)", name);
+}
+
+void set_gguf_export_type(GgufExportOptions& o, const std::string& name) {
+  std::string n = name;
+  for (char& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  o.q4_k_m = n == "q4_k_m";
+  if (n == "q4_k" || n == "q4_k_m") o.type = DType::Q4_K;
+  else if (n == "q6_k") o.type = DType::Q6_K;
+  else if (n == "q8_0" || n == "q4_0" || n == "f16" || n == "bf16" || n == "f32") o.type = parse_gguf_type(n);
+  else fail("unknown GGUF weight type \"{}\" (expected q8_0, q4_0, q4_k_m, q4_k, q6_k, f16, bf16 or f32)", name);
 }
 
 const GgufTensorInfo& gguf_param_tensor(const GgufReader& g, const ParamSpec& spec) {
@@ -143,12 +177,16 @@ void read_gguf_tensor_f32(const GgufReader& g, const ModelConfig& c, const Param
 
 void export_gguf(const std::string& src_path, const std::string& out, const GgufExportOptions& opts) {
   if (opts.type != DType::F32 && opts.type != DType::F16 && opts.type != DType::BF16 && opts.type != DType::Q8_0 &&
-      opts.type != DType::Q4_0)
-    fail("GGUF export: type {} is not supported (f32, f16, bf16, q8_0, q4_0)", dtype_info(opts.type).name);
+      opts.type != DType::Q4_0 && opts.type != DType::Q4_K && opts.type != DType::Q6_K)
+    fail("GGUF export: type {} is not supported (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)", dtype_info(opts.type).name);
+  if (opts.q4_k_m && opts.type != DType::Q4_K) fail("GGUF export: the Q4_K_M mix needs type Q4_K");
   Source s = is_gguf_file(src_path) ? source_from_gguf(src_path) : source_from_dir(src_path);
   const ModelConfig& c = s.cfg;
   GgufWriter w;
-  gguf_write_config(w, c, opts.type, opts.name.empty() ? s.name : opts.name);
+  // llama_ftype: a pure Q4_K file says MOSTLY_Q4_K_S (14), the nearest llama.cpp has.
+  const std::optional<uint32_t> file_type =
+      opts.type == DType::Q4_K && !opts.q4_k_m ? std::optional<uint32_t>(14) : std::nullopt;
+  gguf_write_config(w, c, opts.type, opts.name.empty() ? s.name : opts.name, file_type);
   if (s.tok) {
     gguf_write_tokenizer(w, *s.tok, c.vocab_size, s.chat_template);
     // The model's own bos/eos (config.json) win over the tokenizer's.
@@ -160,12 +198,12 @@ void export_gguf(const std::string& src_path, const std::string& out, const Gguf
   }
   const std::vector<ParamSpec> layout = param_layout(c);
   uint64_t total = 0;
-  for (const auto& p : layout) total += dtype_bytes(tensor_type(p, opts.type), static_cast<size_t>(p.numel()));
+  for (const auto& p : layout) total += dtype_bytes(tensor_type(p, c, opts), static_cast<size_t>(p.numel()));
   auto progress = opts.progress ? std::make_shared<Progress>("export " + fs::path(out).filename().string(), total,
                                                              "MB", 1e6)
                                 : nullptr;
   for (const ParamSpec& p : layout) {
-    const DType type = tensor_type(p, opts.type);
+    const DType type = tensor_type(p, c, opts);
     w.add_tensor(gguf_tensor_name(p.name), type, p.shape, [&s, &c, p, type, progress](uint8_t* dst) {
       const int64_t cols = p.shape.back();
       const int64_t rows = p.numel() / cols;

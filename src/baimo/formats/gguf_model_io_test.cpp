@@ -73,9 +73,9 @@ struct Model {
   std::map<std::string, std::vector<float>> w;
 };
 
-Model write_model(const TempDir& t, const std::string& dir, const std::string& type, uint32_t seed,
+Model write_model(const TempDir& t, const std::string& dir, const ModelConfig& cfg, uint32_t seed,
                   PreTokenizerKind kind = PreTokenizerKind::Gpt2) {
-  Model m{tiny_config(type), {}};
+  Model m{cfg, {}};
   std::mt19937 rng(seed);
   std::normal_distribution<float> nd(0.0f, 0.5f);
   std::vector<SafetensorWrite> writes;
@@ -89,6 +89,11 @@ Model write_model(const TempDir& t, const std::string& dir, const std::string& t
   opts.tokenizer_json = write_tokenizer(t, kind);
   save_model_dir((t.dir / dir).string(), m.cfg, writes, opts);
   return m;
+}
+
+Model write_model(const TempDir& t, const std::string& dir, const std::string& type, uint32_t seed,
+                  PreTokenizerKind kind = PreTokenizerKind::Gpt2) {
+  return write_model(t, dir, tiny_config(type), seed, kind);
 }
 
 std::map<std::string, std::vector<float>> read_dir(const std::string& dir) {
@@ -305,4 +310,71 @@ TEST(GgufModelIo, EveryPreTokenizerKindRoundTrips) {
     const std::string text = "the theme, \"then\" 12345 你好。\n\n  x";
     EXPECT_EQ(a.encode(text), b.encode(text)) << name;
   }
+}
+
+// ggml type ids of the tensors of a GGUF file, by name.
+static std::map<std::string, uint32_t> ggml_types(const std::string& gguf) {
+  GgufReader g(gguf);
+  std::map<std::string, uint32_t> types;
+  for (const ParamSpec& p : param_layout(gguf_read_config(g)))
+    types[gguf_tensor_name(p.name)] = gguf_param_tensor(g, p).ggml_type;
+  return types;
+}
+
+TEST(GgufModelIo, KQuantTypesAndTheQ4KMMix) {
+  constexpr uint32_t kF32 = 0, kQ8_0 = 8, kQ4_K = 12, kQ6_K = 14;
+  TempDir t("baimo_gguf_kquant_");
+  ModelConfig c = tiny_config("llama");  // untied: output.weight exists
+  c.hidden_size = 256;
+  c.head_dim = 64;
+  c.intermediate_size = 512;
+  c.num_hidden_layers = 8;
+  write_model(t, "llama", c, 3);
+  GgufExportOptions o;
+  o.progress = false;
+  set_gguf_export_type(o, "Q4_K_M");
+  EXPECT_TRUE(o.q4_k_m);
+  EXPECT_EQ(o.type, DType::Q4_K);
+  const std::string mixed = (t.dir / "q4_k_m.gguf").string();
+  export_gguf((t.dir / "llama").string(), mixed, o);
+  EXPECT_EQ(GgufReader(mixed).get_uint("general.file_type"), 15u);
+  auto types = ggml_types(mixed);
+  // llama.cpp's use_more_bits for 8 layers: the first and last eighth (0, 7) and (l - 1) % 3 == 2.
+  for (int l = 0; l < 8; ++l) {
+    const uint32_t more = (l == 0 || l == 7 || l == 3 || l == 6) ? kQ6_K : kQ4_K;
+    EXPECT_EQ(types[fmt::format("blk.{}.attn_v.weight", l)], more) << l;
+    EXPECT_EQ(types[fmt::format("blk.{}.ffn_down.weight", l)], more) << l;
+    EXPECT_EQ(types[fmt::format("blk.{}.attn_q.weight", l)], kQ4_K) << l;
+    EXPECT_EQ(types[fmt::format("blk.{}.ffn_up.weight", l)], kQ4_K) << l;
+    EXPECT_EQ(types[fmt::format("blk.{}.attn_norm.weight", l)], kF32) << l;
+  }
+  EXPECT_EQ(types["output.weight"], kQ6_K);
+  EXPECT_EQ(types["token_embd.weight"], kQ4_K);
+
+  // Pure Q6_K; a tied qwen2 model's embedding is its output (Q6_K in the mix); rows of 352
+  // (no multiple of 256) fall back to Q8_0.
+  set_gguf_export_type(o, "q6_k");
+  EXPECT_FALSE(o.q4_k_m);
+  export_gguf((t.dir / "llama").string(), (t.dir / "q6_k.gguf").string(), o);
+  for (const auto& [name, type] : ggml_types((t.dir / "q6_k.gguf").string()))
+    EXPECT_EQ(type, name.find("norm") != std::string::npos || name.find("bias") != std::string::npos ? kF32 : kQ6_K)
+        << name;
+  ModelConfig q = tiny_config("qwen2");
+  q.hidden_size = 256;
+  q.head_dim = 64;
+  q.intermediate_size = 352;
+  write_model(t, "qwen2", q, 4);
+  set_gguf_export_type(o, "q4_k_m");
+  export_gguf((t.dir / "qwen2").string(), (t.dir / "qwen2.gguf").string(), o);
+  types = ggml_types((t.dir / "qwen2.gguf").string());
+  EXPECT_EQ(types["token_embd.weight"], kQ6_K);
+  EXPECT_EQ(types["blk.0.ffn_down.weight"], kQ8_0);
+  EXPECT_EQ(types["blk.1.ffn_gate.weight"], kQ4_K);
+  // The file loads back: K-quant tensors dequantize within their precision.
+  const auto back = (t.dir / "qwen2_back").string();
+  import_gguf((t.dir / "qwen2.gguf").string(), back);
+  EXPECT_EQ(load_model_dir_config(back).intermediate_size, 352);
+
+  EXPECT_THROW(set_gguf_export_type(o, "q5_k"), Error);
+  EXPECT_THROW(parse_gguf_type("q4_k"), Error);  // not a type baimo's engine runs
 }

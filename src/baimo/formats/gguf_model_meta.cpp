@@ -124,11 +124,12 @@ int64_t hf_row_from_gguf(int64_t r, int64_t d) {
   return h * d + j * half + i;
 }
 
-void gguf_write_config(GgufWriter& w, const ModelConfig& c, DType main_type, const std::string& name) {
+void gguf_write_config(GgufWriter& w, const ModelConfig& c, DType main_type, const std::string& name,
+                       std::optional<uint32_t> file_type) {
   const std::string a = gguf_arch(c);
   w.set_string("general.architecture", a);
   w.set_string("general.name", name);
-  w.set_u32("general.file_type", gguf_file_type(main_type));
+  w.set_u32("general.file_type", file_type ? *file_type : gguf_file_type(main_type));
   w.set_u32("general.quantization_version", 2);
   w.set_u32(a + ".context_length", static_cast<uint32_t>(c.max_position_embeddings));
   w.set_u32(a + ".embedding_length", static_cast<uint32_t>(c.hidden_size));

@@ -36,7 +36,7 @@ namespace baimo {
 
 // "llama" or "qwen2" for a config.
 std::string gguf_arch(const ModelConfig& c);
-// llama_ftype of a file whose matrices are mostly `t`.
+// llama_ftype of a file whose matrices are mostly `t` (Q4_K: MOSTLY_Q4_K_M, llama.cpp's mix).
 uint32_t gguf_file_type(DType t);
 // DType of a ggml tensor type id; nullopt for types baimo has no codec for.
 std::optional<DType> dtype_from_ggml(uint32_t ggml_type);
@@ -50,8 +50,10 @@ bool gguf_rows_permuted(const ModelConfig& c, const std::string& hf_name, int64_
 int64_t gguf_row_from_hf(int64_t hf_row, int64_t head_dim);
 int64_t hf_row_from_gguf(int64_t gguf_row, int64_t head_dim);
 
-// Writes general.* and <arch>.* hyper-parameters (not the tokenizer).
-void gguf_write_config(GgufWriter& w, const ModelConfig& c, DType main_type, const std::string& name);
+// Writes general.* and <arch>.* hyper-parameters (not the tokenizer). general.file_type is
+// file_type when given, else gguf_file_type(main_type).
+void gguf_write_config(GgufWriter& w, const ModelConfig& c, DType main_type, const std::string& name,
+                       std::optional<uint32_t> file_type = std::nullopt);
 // Writes tokenizer.ggml.* (and tokenizer.chat_template when not empty). Tokens are padded to
 // vocab_size; baimo::Error if the tokenizer has more tokens than that.
 void gguf_write_tokenizer(GgufWriter& w, const Tokenizer& tok, int64_t vocab_size, const std::string& chat_template);

@@ -15,7 +15,7 @@ import {gguf} from "@huggingface/gguf";
 const [cmd, ...args] = process.argv.slice(2);
 
 // Bytes per block and elements per block of the ggml types baimo writes.
-const TYPE_SIZE = {0: [4, 1], 1: [2, 1], 2: [18, 32], 8: [34, 32], 30: [2, 1]};
+const TYPE_SIZE = {0: [4, 1], 1: [2, 1], 2: [18, 32], 8: [34, 32], 12: [144, 256], 14: [210, 256], 30: [2, 1]};
 
 async function parse(file) {
   return gguf(file, {allowLocalFile: true});

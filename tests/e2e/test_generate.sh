@@ -109,6 +109,41 @@ echo "random model perplexity $pr, vocab $V"
 awk -v p="$pr" -v v="$V" 'BEGIN { r = log(p) / log(v); exit !(r > 0.97 && r < 1.03) }' \
   || fail "random model perplexity $pr, vocab $V"
 
+# BOS auto-prepend: a copy of the model whose tokenizer_config.json says add_bos_token (with
+# <|endoftext|> as its BOS) gets the BOS in front of every prompt, exactly once; so does its GGUF
+# (tokenizer.ggml.add_bos_token) and the model directory converted back from that GGUF.
+cp -r "$M" "$T/bos"
+/usr/bin/python3 - "$T/bos/tokenizer_config.json" <<'PY'
+import json, os, sys
+p = sys.argv[1]
+c = json.load(open(p)) if os.path.exists(p) else {}
+c.update({"bos_token": "<|endoftext|>", "add_bos_token": True})
+json.dump(c, open(p, "w"))
+PY
+prompt_count() {  # prompt_count MODEL PROMPT: the prompt tokens generate reports
+  "$BAIMO" generate --model "$1" --prompt "$2" --max-tokens 1 2>&1 >/dev/null | sed -n 's/^\[prompt \([0-9]*\) tokens.*/\1/p'
+}
+n_text=$(printf 'A language model' | "$BAIMO" tokenizer encode --tokenizer "$M" | wc -w)
+[ "$(prompt_count "$M" "A language model")" -eq "$n_text" ] || fail "a model without add_bos_token got extra prompt tokens"
+[ "$(prompt_count "$T/bos" "A language model")" -eq $((n_text + 1)) ] || fail "add_bos_token: no BOS in the prompt"
+[ "$(prompt_count "$T/bos" "<|endoftext|>A language model")" -eq $((n_text + 1)) ] || fail "add_bos_token: BOS doubled"
+convert() { "$BAIMO" convert "$@" >"$T/convert.log" 2>&1 || { cat "$T/convert.log"; fail "convert $*"; }; }
+convert "$T/bos" "$T/bos.gguf"
+convert "$M" "$T/plain.gguf"
+convert "$T/bos.gguf" "$T/bos_back"
+[ "$(prompt_count "$T/bos.gguf" "A language model")" -eq $((n_text + 1)) ] || fail "GGUF lost add_bos_token"
+[ "$(prompt_count "$T/plain.gguf" "A language model")" -eq "$n_text" ] || fail "GGUF of a plain model adds a BOS"
+[ "$(prompt_count "$T/bos_back" "A language model")" -eq $((n_text + 1)) ] || fail "GGUF -> directory lost add_bos_token"
+grep -q '"add_bos_token": true' "$T/bos_back/tokenizer_config.json" || fail "no add_bos_token in the converted tokenizer_config.json"
+# eval perplexity: the document starts with the BOS (one more token, never scored twice).
+head -c 600 "$ROOT/docs/guide.md" >"$T/small.txt"
+t_plain=$("$BAIMO" eval perplexity --model "$M" --input "$T/small.txt" --ctx 64 | awk '$1 == "tokens" {print $2}')
+t_bos=$("$BAIMO" eval perplexity --model "$T/bos" --input "$T/small.txt" --ctx 64 | awk '$1 == "tokens" {print $2}')
+[ "$t_bos" -eq $((t_plain + 1)) ] || fail "eval tokens: plain $t_plain, add_bos $t_bos"
+# chat: the prompt count is not printed, but the answer must still come (BOS + chat template).
+printf 'Hello\n/exit\n' | "$BAIMO" chat --model "$T/bos" --max-tokens 4 --seed 1 >"$T/chat_bos.txt" 2>&1 \
+  || { cat "$T/chat_bos.txt"; fail "chat with an add_bos model"; }
+
 # Bad input: exit 1 with a message naming the problem.
 expect_error() {  # expect_error NEEDLE CMD...
   local needle=$1; shift

@@ -1,5 +1,5 @@
 // baimo eval perplexity --model M --input FILE [--ctx N] [--stride S] [--dtype T]
-// Tokenizes FILE (plain text, special tokens as text), computes the sliding-window perplexity
+// Tokenizes FILE (plain text, special tokens as text; the BOS first for models that add one), computes the sliding-window perplexity
 // (infer/perplexity.h) and prints: tokens, scored tokens, windows, mean NLL (nats/token), perplexity.
 #include <chrono>
 #include <cstdio>
@@ -27,6 +27,7 @@ void run_perplexity(const EvalArgs& a) {
   const std::string text = read_file(a.input);
   std::vector<int32_t> ids;
   for (uint32_t id : m.tokenizer->encode_parallel(text, Specials::AsText)) ids.push_back(static_cast<int32_t>(id));
+  prepend_bos_once(*m.tokenizer, ids);  // the document starts with the BOS for add_bos models
   if (a.limit > 0 && static_cast<int64_t>(ids.size()) > a.limit) ids.resize(static_cast<size_t>(a.limit));
   if (ids.size() < 2) fail("{}: {} token(s); perplexity needs at least 2", a.input, ids.size());
   Engine engine(m.weights, 1, ctx);

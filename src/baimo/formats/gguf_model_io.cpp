@@ -252,6 +252,7 @@ void import_gguf(const std::string& gguf, const std::string& out_dir) {
   if (!tmpl.empty()) tc["chat_template"] = tmpl;
   if (tok && tok->bos_id()) tc["bos_token"] = tok->id_to_token(*tok->bos_id());
   if (tok && tok->eos_id()) tc["eos_token"] = tok->id_to_token(*tok->eos_id());
+  if (tok) tc["add_bos_token"] = tok->add_bos();
   if (!tc.empty()) write_file_atomic((fs::path(out_dir) / "tokenizer_config.json").string(), tc.dump(2) + "\n");
   progress.finish();
 }

@@ -13,7 +13,7 @@
 // - import_gguf(gguf, out_dir): GGUF (architecture llama / qwen2, tensors F32/F16/BF16/Q8_0/Q4_0/
 //   Q4_K/Q6_K) -> model directory: config.json, model.safetensors (f32, dequantized, q/k rows
 //   un-permuted), tokenizer.json (from tokenizer.ggml.*), tokenizer_config.json with the chat
-//   template. Every file is written atomically.
+//   template, bos/eos and add_bos_token (tokenizer.ggml.add_bos_token, written back on export). Every file is written atomically.
 // - read_gguf_tensor_f32: one parameter of a GGUF model in HF layout (dequantized, un-permuted).
 // Missing tensors, wrong shapes or types throw baimo::Error naming the file and tensor.
 #pragma once

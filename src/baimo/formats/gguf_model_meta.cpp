@@ -176,7 +176,7 @@ void gguf_write_tokenizer(GgufWriter& w, const Tokenizer& tok, int64_t vocab_siz
   w.set_string_array("tokenizer.ggml.merges", merges);
   if (tok.bos_id()) w.set_u32("tokenizer.ggml.bos_token_id", *tok.bos_id());
   if (tok.eos_id()) w.set_u32("tokenizer.ggml.eos_token_id", *tok.eos_id());
-  w.set_bool("tokenizer.ggml.add_bos_token", false);
+  w.set_bool("tokenizer.ggml.add_bos_token", tok.add_bos() && tok.bos_id());
   w.set_bool("tokenizer.ggml.add_eos_token", false);
   if (!chat_template.empty()) w.set_string("tokenizer.chat_template", chat_template);
 }

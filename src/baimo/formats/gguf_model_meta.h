@@ -18,7 +18,7 @@
 //   vocab_size with "[PAD<id>]" of type UNUSED), token_type (1 normal, 3 control = special added,
 //   4 user-defined = other added), merges, pre (gpt-2 | llama-bpe | qwen2 | gpt-4o |
 //   deepseek-coder | baimo; "baimo" is baimo's own split pattern, unknown to llama.cpp),
-//   bos/eos ids, tokenizer.chat_template.
+//   bos/eos ids, add_bos_token (Tokenizer::add_bos), tokenizer.chat_template.
 // Every read checks types and ranges and throws baimo::Error naming the file and key / tensor.
 #pragma once
 #include <cstdint>

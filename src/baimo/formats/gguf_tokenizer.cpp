@@ -17,13 +17,14 @@ enum : int64_t { kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserD
 struct PreChoice {
   PreTokenizerKind kind;
   bool whole_piece_lookup;  // llama.cpp sets ignore_merges for the Llama-3 pre-tokenizer
+  bool add_bos = false;     // llama.cpp's default when tokenizer.ggml.add_bos_token is absent
 };
 
 // tokenizer.ggml.pre -> our splitter (llama.cpp's names; each maps to the same split pattern).
 PreChoice pre_choice(std::string_view pre, const std::string& file) {
   if (pre.empty() || pre == "gpt-2" || pre == "gpt2") return {PreTokenizerKind::Gpt2, false};
   if (pre == "deepseek-coder") return {PreTokenizerKind::DeepseekCoder, false};
-  if (pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3") return {PreTokenizerKind::Cl100k, true};
+  if (pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3") return {PreTokenizerKind::Cl100k, true, true};
   if (pre == "dbrx" || pre == "smaug-bpe") return {PreTokenizerKind::Cl100k, false};
   if (pre == "qwen2") return {PreTokenizerKind::Qwen2, false};
   if (pre == "gpt-4o") return {PreTokenizerKind::O200k, false};
@@ -117,6 +118,13 @@ Tokenizer tokenizer_from_gguf(const GgufReader& g) {
                                       pre.whole_piece_lookup, file);
   tok.set_bos_id(checked_id(g, "tokenizer.ggml.bos_token_id", n));
   tok.set_eos_id(checked_id(g, "tokenizer.ggml.eos_token_id", n));
+  if (std::optional<bool> add = g.get_bool("tokenizer.ggml.add_bos_token")) {
+    if (*add && !tok.bos_id())
+      fail("GGUF file {}: tokenizer.ggml.add_bos_token is true but tokenizer.ggml.bos_token_id is missing", file);
+    tok.set_add_bos(*add);
+  } else {
+    tok.set_add_bos(pre.add_bos && tok.bos_id());
+  }
   return tok;
 }
 

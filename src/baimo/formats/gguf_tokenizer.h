@@ -4,6 +4,8 @@
 //   array, GPT-2 byte-to-unicode form), merges ("a b" strings, rank = index), token_type (1 normal,
 //   3 control, 4 user-defined, 5 unused, 6 byte, ...: control and user-defined tokens become added
 //   tokens, control ones special; unused ids are gaps that decode to nothing), bos/eos ids (tokenizer.ggml.bos_token_id / eos_token_id, checked < n),
+//   add_bos (tokenizer.ggml.add_bos_token; absent: true for the llama3/llama-bpe/llama-v3 pre-tokenizers when a
+//   bos id exists, as llama.cpp does; true without a bos id is an error),
 //   tokenizer.ggml.pre picks the pre-tokenizer ("gpt-2"/"gpt2"/absent -> Gpt2, "deepseek-coder",
 //   "llama3"/"llama-bpe" -> Cl100k, "qwen2" -> Qwen2, "baimo" -> Baimo (baimo's own split pattern, written by gguf_model_meta.h), ...; unknown -> baimo::Error naming it).
 //   Anything malformed throws baimo::Error naming the file and key.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "baimo/formats/gguf_model_meta.h"
 #include "baimo/formats/gguf_writer.h"
 #include "baimo/tokenizer/bpe_merges.h"
 #include "baimo/util/error.h"
@@ -197,4 +198,51 @@ TEST(GgufTokenizer, MalformedVocabulariesGiveClearErrors) {
   }
   EXPECT_THROW(load_tokenizer("/nonexistent/x.gguf"), Error);
   EXPECT_THROW(load_tokenizer(shared_dir() + "/vectors/cl100k_base.tiktoken", "p50k"), Error);
+}
+
+// tokenizer.ggml.add_bos_token -> Tokenizer::add_bos(); absent: llama.cpp's default (true for the
+// Llama-3 pre-tokenizers when there is a BOS id); written back by gguf_write_tokenizer.
+TEST(GgufTokenizer, AddBosTokenKeyAndDefault) {
+  auto read = [](const GgufWriter& w, const std::string& name) {
+    std::string p = temp_path(name);
+    w.write(p);
+    return load_tokenizer(p);
+  };
+  const uint32_t eot = 256 + 1;  // small_vocab's "<|endoftext|>" after one merge
+  {
+    GgufWriter w = small_vocab({{"a", "b"}});
+    w.set_u32("tokenizer.ggml.bos_token_id", eot);
+    EXPECT_FALSE(read(w, "b1.gguf").add_bos());  // gpt-2, no key
+    w.set_bool("tokenizer.ggml.add_bos_token", true);
+    Tokenizer t = read(w, "b2.gguf");
+    EXPECT_TRUE(t.add_bos());
+    EXPECT_EQ(t.bos_id(), eot);
+    // Written back by baimo's GGUF writer, then read again.
+    GgufWriter out;
+    gguf_write_tokenizer(out, t, static_cast<int64_t>(t.vocab_size()), "");
+    Tokenizer u = read(out, "b3.gguf");
+    EXPECT_TRUE(u.add_bos());
+    EXPECT_EQ(u.bos_id(), eot);
+    t.set_add_bos(false);
+    GgufWriter off;
+    gguf_write_tokenizer(off, t, static_cast<int64_t>(t.vocab_size()), "");
+    EXPECT_FALSE(read(off, "b4.gguf").add_bos());
+  }
+  {
+    GgufWriter w = small_vocab({{"a", "b"}});
+    w.set_string("tokenizer.ggml.pre", "llama-bpe");
+    EXPECT_FALSE(read(w, "b5.gguf").add_bos());  // Llama-3 pre-tokenizer but no BOS id
+    w.set_u32("tokenizer.ggml.bos_token_id", eot);
+    EXPECT_TRUE(read(w, "b6.gguf").add_bos());  // llama.cpp's default for it
+    w.set_bool("tokenizer.ggml.add_bos_token", false);
+    EXPECT_FALSE(read(w, "b7.gguf").add_bos());  // the key wins
+  }
+  {
+    GgufWriter w = small_vocab({{"a", "b"}});
+    w.set_bool("tokenizer.ggml.add_bos_token", true);
+    EXPECT_NE(error_of(w, "b8.gguf").find("add_bos_token is true but tokenizer.ggml.bos_token_id is missing"),
+              std::string::npos);
+    w.set_u32("tokenizer.ggml.add_bos_token", 1);
+    EXPECT_NE(error_of(w, "b9.gguf").find("expected bool"), std::string::npos) << error_of(w, "b9.gguf");
+  }
 }

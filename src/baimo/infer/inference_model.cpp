@@ -34,10 +34,22 @@ InferenceModel load_inference_model(const std::string& path, const std::string& 
   return m;
 }
 
-std::vector<int32_t> encode_prompt(const InferenceModel& m, const std::string& text) {
+void prepend_bos_once(const Tokenizer& tok, std::vector<int32_t>& ids) {
+  const std::optional<uint32_t> bos = tok.bos_id();
+  if (!tok.add_bos() || !bos) return;
+  const auto b = static_cast<int32_t>(*bos);
+  if (ids.empty() || ids.front() != b) ids.insert(ids.begin(), b);
+}
+
+std::vector<int32_t> encode_prompt(const Tokenizer& tok, std::string_view text) {
   std::vector<int32_t> ids;
-  for (uint32_t id : m.tokenizer->encode(text, Specials::Allow)) ids.push_back(static_cast<int32_t>(id));
+  for (uint32_t id : tok.encode(text, Specials::Allow)) ids.push_back(static_cast<int32_t>(id));
+  prepend_bos_once(tok, ids);
   return ids;
+}
+
+std::vector<int32_t> encode_prompt(const InferenceModel& m, const std::string& text) {
+  return encode_prompt(*m.tokenizer, text);
 }
 
 }  // namespace baimo

@@ -2,11 +2,13 @@
 // weights (model_weights.h; a model directory may be converted to another type at load time),
 // the tokenizer (the directory's tokenizer.json, or the GGUF's own), the chat template
 // (--chat-template name, else detected from the model's metadata and tokens) and the EOS ids
-// (the tokenizer's eos plus config.json's eos_token_id list).
+// (the tokenizer's eos plus config.json's eos_token_id list); whether prompts start with the BOS is
+// the tokenizer's add_bos() (read from tokenizer_config.json / tokenizer.json / GGUF metadata).
 // A model without a tokenizer is a baimo::Error naming the path.
 #pragma once
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "baimo/infer/model_weights.h"
@@ -27,7 +29,15 @@ struct InferenceModel {
 InferenceModel load_inference_model(const std::string& path, const std::string& dtype = "",
                                     const std::string& chat_template = "");
 
-// text -> ids with special tokens recognised (chat markers); the tokenizer's ids must fit the model.
+// The one place that decides the model input of a prompt text (generate, chat, serve): text -> ids
+// with special tokens recognised (chat markers), then the BOS prepended once when the tokenizer says
+// the model expects it (Tokenizer::add_bos: Llama-style models; never for Qwen2/ChatML ones).
+// The tokenizer's ids must fit the model.
+std::vector<int32_t> encode_prompt(const Tokenizer& tok, std::string_view text);
 std::vector<int32_t> encode_prompt(const InferenceModel& m, const std::string& text);
+// The prepend-once rule: when tok.add_bos() and tok has a bos id, inserts it at ids[0] unless ids
+// already start with it (a chat template that renders the BOS itself, e.g. Llama-3's
+// <|begin_of_text|>). An empty `ids` becomes {bos}. Otherwise leaves ids as they are.
+void prepend_bos_once(const Tokenizer& tok, std::vector<int32_t>& ids);
 
 }  // namespace baimo

@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "baimo/infer/inference_model.h"
 #include "baimo/serve/api_error.h"
 
 namespace baimo::serve {
@@ -17,7 +18,7 @@ PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelCon
     messages.reserve(r.messages.size());
     for (const auto& msg : r.messages) messages.push_back(ChatMessage{msg.role, msg.content});
     std::string text = render_chat(m.chat_template, messages, /*add_generation_prompt=*/true);
-    for (uint32_t id : tok.encode(text, Specials::Allow)) p.prompt.push_back(static_cast<int32_t>(id));
+    p.prompt = encode_prompt(tok, text);
     std::string eot = chat_end_of_turn(m.chat_template);
     if (!eot.empty()) p.options.stop.push_back(eot);
   } else if (r.prompt_tokens) {
@@ -27,7 +28,7 @@ PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelCon
         bad_request(fmt::format("prompt[{}]", i), "invalid_value", "Token id {} is outside the vocabulary (size {}).",
                     p.prompt[i], m.vocab_size);
   } else {
-    for (uint32_t id : tok.encode(r.prompt, Specials::Allow)) p.prompt.push_back(static_cast<int32_t>(id));
+    p.prompt = encode_prompt(tok, r.prompt);
   }
   if (p.prompt.empty()) {
     if (auto bos = tok.bos_id()) p.prompt.push_back(static_cast<int32_t>(*bos));

@@ -6,7 +6,9 @@
 //   numbers as OpenAI does; without max_tokens a chat answer may fill the context and a completion
 //   gets OpenAI's default of 16 tokens.
 // Chat prompts are rendered with the model's chat template (tokenizer/chat_template.h) and the
-// template's end-of-turn marker becomes an extra stop string. Without a seed each request draws one.
+// template's end-of-turn marker becomes an extra stop string. Text prompts (chat and completions)
+// go through infer/inference_model.h encode_prompt (BOS prepended once for add_bos models); a
+// token-id prompt is taken as given. Without a seed each request draws one.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -55,6 +55,29 @@ TEST(PrepareGeneration, ChatUsesTheTemplateAndItsEndMarker) {
   EXPECT_EQ(p.options.stop, std::vector<std::string>{"<|im_end|>"});
 }
 
+// Text prompts of an add_bos model get the BOS in front, once; a token-id prompt is taken as given.
+TEST(PrepareGeneration, BosPrependedOnceForAddBosModels) {
+  std::vector<std::string> bytes;
+  for (int b = 0; b < 256; ++b) bytes.push_back(std::string(1, static_cast<char>(b)));
+  Tokenizer tok = Tokenizer::from_bpe(PreTokenizerKind::Gpt2, bytes, {},
+                                      {AddedToken{256, "<|begin_of_text|>", true}, AddedToken{257, "<|start_header_id|>", true},
+                                       AddedToken{258, "<|end_header_id|>", true}, AddedToken{259, "<|eot_id|>", true}});
+  tok.set_bos_id(256);
+  tok.set_add_bos(true);
+  for (ChatTemplateKind kind : {ChatTemplateKind::Llama3, ChatTemplateKind::Plain}) {
+    ModelContext m{&tok, kind, "tiny", 64, 260, {}};
+    auto c = prepare_generation(parse_completion_request(R"({"model": "tiny", "prompt": "ab"})", Endpoint::Completion), m);
+    EXPECT_EQ(c.prompt, (std::vector<int32_t>{256, 'a', 'b'}));
+    auto ids = prepare_generation(parse_completion_request(R"({"model": "tiny", "prompt": [5, 6]})", Endpoint::Completion), m);
+    EXPECT_EQ(ids.prompt, (std::vector<int32_t>{5, 6}));
+    auto chat = prepare_generation(
+        parse_completion_request(R"({"model": "tiny", "messages": [{"role": "user", "content": "hi"}]})", Endpoint::Chat), m);
+    EXPECT_EQ(chat.prompt.front(), 256);
+    EXPECT_EQ(std::count(chat.prompt.begin(), chat.prompt.end(), 256), 1) << chat_template_name(kind);
+  }
+  // The ChatML test tokenizer has no BOS: its prompts are unchanged (see CompletionPromptAndOptions).
+}
+
 TEST(PrepareGeneration, ModelChecks) {
   ApiError e = error_of(R"({"model": "gpt-4", "prompt": "a"})", Endpoint::Completion);
   EXPECT_EQ(e.status, 404);

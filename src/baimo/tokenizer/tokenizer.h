@@ -120,6 +120,15 @@ class Tokenizer {
   std::optional<uint32_t> eos_id() const;
   void set_bos_id(std::optional<uint32_t> id);
   void set_eos_id(std::optional<uint32_t> id);
+  // Whether the model expects bos_id() at the start of every prompt (Llama-style; encode() never
+  // adds it: callers building a model input do, see infer/inference_model.h encode_prompt).
+  // Read from tokenizer_config.json "add_bos_token" (wins), else a tokenizer.json post_processor
+  // TemplateProcessing whose "single" starts with a special token (which also gives bos_id when
+  // tokenizer_config.json does not); GGUF: tokenizer.ggml.add_bos_token, absent -> true for the
+  // Llama-3 pre-tokenizers as llama.cpp does. Saved both ways (tokenizer.json post_processor,
+  // GGUF key). Default false (Qwen2 / ChatML models, baimo-trained tokenizers).
+  bool add_bos() const;
+  void set_add_bos(bool add);
   PreTokenizerKind pretokenizer_kind() const;
   Normalizer normalizer() const;
   size_t merge_count() const;

@@ -115,6 +115,7 @@ struct Tokenizer::Impl {
   std::vector<AddedToken> added;
   std::vector<std::pair<uint32_t, uint32_t>> merge_list;
   std::optional<uint32_t> bos, eos;
+  bool add_bos = false;  // see Tokenizer::add_bos()
 
   // built by finalize()
   uint64_t instance_id = 0;

@@ -1,6 +1,8 @@
 // Hugging Face tokenizer.json: loading (checked field by field) and saving.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 
 #include "baimo/tokenizer/tokenizer_impl.h"
@@ -72,6 +74,41 @@ std::optional<uint32_t> special_id_from_config(const json& cfg, const char* key,
   for (const AddedToken& a : m.added)
     if (a.content == content) return a.id;
   return std::nullopt;
+}
+
+// A post_processor TemplateProcessing (alone or inside a Sequence) whose "single" template starts
+// with a special token: that token is prepended to every input (Llama-style BOS). Returns its
+// content and id (from "special_tokens", else the added token of that content); nullopt for any
+// other post_processor (ByteLevel, null, ...). Malformed templates throw naming the file.
+std::optional<std::pair<std::string, std::optional<uint32_t>>> template_bos(const json& pp, const Tokenizer::Impl& m,
+                                                                            const std::string& name) {
+  if (!pp.is_object()) return std::nullopt;
+  const std::string type = pp.value("type", "");
+  if (type == "Sequence" && pp.contains("processors") && pp["processors"].is_array()) {
+    for (const json& p : pp["processors"])
+      if (auto b = template_bos(p, m, name)) return b;
+    return std::nullopt;
+  }
+  if (type != "TemplateProcessing") return std::nullopt;
+  const json& single = field(pp, "single", name, "post_processor TemplateProcessing");
+  if (!single.is_array() || single.empty()) fail("{}: post_processor.single must be a non-empty array", name);
+  const json& first = single[0];
+  if (!first.is_object() || !first.contains("SpecialToken")) return std::nullopt;  // starts with the text
+  const json& st = first["SpecialToken"];
+  if (!st.is_object() || !st.contains("id") || !st["id"].is_string())
+    fail("{}: post_processor.single[0].SpecialToken must have a string \"id\"", name);
+  std::string content = st["id"].get<std::string>();
+  std::optional<uint32_t> id;
+  if (pp.contains("special_tokens") && pp["special_tokens"].is_object() && pp["special_tokens"].contains(content)) {
+    const json& e = pp["special_tokens"][content];
+    if (e.is_object() && e.contains("ids") && e["ids"].is_array() && e["ids"].size() == 1 &&
+        e["ids"][0].is_number_unsigned())
+      id = static_cast<uint32_t>(std::min<uint64_t>(e["ids"][0].get<uint64_t>(), UINT32_MAX));
+  }
+  if (!id)
+    for (const AddedToken& a : m.added)
+      if (a.content == content) id = a.id;
+  return std::make_pair(content, id);
 }
 
 }  // namespace
@@ -160,6 +197,14 @@ Tokenizer Tokenizer::from_tokenizer_json(std::string_view text, const std::strin
     m->merge_list.emplace_back(l, r);
   }
   m->finalize(false);
+  if (j.contains("post_processor")) {
+    if (auto b = template_bos(j["post_processor"], *m, name)) {
+      if (!b->second || *b->second >= m->tokens.size())
+        fail("{}: post_processor prepends {:?}, which is not a token of this vocabulary", name, b->first);
+      m->bos = b->second;
+      m->add_bos = true;
+    }
+  }
   return Tokenizer(std::move(m));
 }
 
@@ -171,8 +216,15 @@ Tokenizer Tokenizer::from_tokenizer_json_file(const std::string& path) {
   if (std::filesystem::is_regular_file(cfg, ec)) {
     json c = json::parse(read_file(cfg.string()), nullptr, false);
     if (c.is_object()) {
-      t.impl_->bos = special_id_from_config(c, "bos_token", *t.impl_);
+      if (auto bos = special_id_from_config(c, "bos_token", *t.impl_)) t.impl_->bos = bos;
       t.impl_->eos = special_id_from_config(c, "eos_token", *t.impl_);
+      // add_bos_token (LlamaTokenizer's switch) wins over the post_processor.
+      if (auto it = c.find("add_bos_token"); it != c.end() && !it->is_null()) {
+        if (!it->is_boolean()) fail("{}: add_bos_token must be true or false", cfg.string());
+        t.impl_->add_bos = it->get<bool>();
+        if (t.impl_->add_bos && !t.impl_->bos)
+          fail("{}: add_bos_token is true but bos_token names no token of {}", cfg.string(), path);
+      }
     }
   }
   return t;
@@ -201,7 +253,23 @@ std::string Tokenizer::to_tokenizer_json() const {
                            {"behavior", "Isolated"},
                            {"invert", false}},
                           byte_level_pt}}};
-  j["post_processor"] = byte_level_pt;
+  if (m.add_bos && m.bos) {
+    // As Llama-3's tokenizer.json: ByteLevel, then the BOS prepended to each sequence.
+    const std::string bos = id_to_token(*m.bos);
+    auto special = [&](int type_id) { return ojson{{"SpecialToken", {{"id", bos}, {"type_id", type_id}}}}; };
+    auto seq = [](const char* id, int type_id) { return ojson{{"Sequence", {{"id", id}, {"type_id", type_id}}}}; };
+    ojson specials = ojson::object();
+    specials[bos] = {{"id", bos}, {"ids", {*m.bos}}, {"tokens", {bos}}};
+    j["post_processor"] = {{"type", "Sequence"},
+                           {"processors",
+                            {byte_level_pt,
+                             {{"type", "TemplateProcessing"},
+                              {"single", {special(0), seq("A", 0)}},
+                              {"pair", {special(0), seq("A", 0), special(1), seq("B", 1)}},
+                              {"special_tokens", specials}}}}};
+  } else {
+    j["post_processor"] = byte_level_pt;
+  }
   j["decoder"] = byte_level_pt;
   ojson vocab = ojson::object();
   {

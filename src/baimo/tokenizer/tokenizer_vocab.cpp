@@ -71,6 +71,8 @@ void Tokenizer::set_eos_id(std::optional<uint32_t> id) {
   if (id && *id >= vocab_size()) fail("{}: eos id {} is out of range", impl_->name, *id);
   impl_->eos = id;
 }
+bool Tokenizer::add_bos() const { return impl_->add_bos; }
+void Tokenizer::set_add_bos(bool add) { impl_->add_bos = add; }
 PreTokenizerKind Tokenizer::pretokenizer_kind() const { return impl_->kind; }
 Normalizer Tokenizer::normalizer() const { return impl_->normalizer; }
 size_t Tokenizer::merge_count() const {

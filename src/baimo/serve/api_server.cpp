@@ -7,6 +7,7 @@
 
 #include "baimo/serve/api_error.h"
 #include "baimo/serve/choice_assembler.h"
+#include "baimo/serve/peer_socket.h"
 #include "baimo/serve/sse.h"
 #include "baimo/serve/web_assets.h"
 #include "baimo/util/error.h"
@@ -214,10 +215,23 @@ void ApiServer::handle_completion(const httplib::Request& req, httplib::Response
   };
 
   if (!r.stream) {
+    // Nothing is written before the end, so a gone client is noticed on its socket instead:
+    // checked every 100 ms; its request is cancelled, which frees the slot.
+    const int peer = find_peer_socket(req.remote_addr, req.remote_port, req.local_port);
     std::vector<SeqEvent> events;
-    while (channel->wait(events, std::chrono::milliseconds(1000))) {
+    auto next_check = Clock::now();
+    while (channel->wait(events, std::chrono::milliseconds(100))) {
       for (const auto& e : events) observe(e), assembler->add_event(e);
       events.clear();
+      if (peer >= 0 && Clock::now() >= next_check) {
+        next_check = Clock::now() + std::chrono::milliseconds(100);
+        if (peer_closed(peer)) {
+          if (!channel->over()) metrics_.count_disconnect();
+          channel->cancel();
+          metrics_.add_tokens(0, assembler->completion_tokens());
+          return;  // nobody reads the answer
+        }
+      }
     }
     metrics_.add_tokens(0, assembler->completion_tokens());
     if (!assembler->all_finished()) {

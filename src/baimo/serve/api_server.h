@@ -9,7 +9,9 @@
 //   404 unknown route or model, 413 body larger than max_body_bytes, 429 + Retry-After when the
 //   scheduler's queue is full, 503 while shutting down, 500 for real faults.
 // - A streaming client that disconnects is noticed at the next write (token or keep-alive
-//   comment, at least once a second) and its request cancelled, which frees its slot.
+//   comment, at least once a second) and its request cancelled, which frees its slot. A
+//   non-streaming one is noticed on its socket (peer_socket.h), checked every 100 ms; the same
+//   follows. Both count in baimo_client_disconnects_total.
 // - shutdown(grace): new requests get 503, requests in flight get up to `grace` to finish, then the
 //   listener closes and listen() returns.
 #pragma once

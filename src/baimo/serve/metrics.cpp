@@ -61,7 +61,7 @@ std::string ServerMetrics::prometheus_text(int64_t queue_length, int active_slot
       "# TYPE baimo_prompt_tokens_total counter\nbaimo_prompt_tokens_total {}\n"
       "# HELP baimo_completion_tokens_total Tokens generated.\n"
       "# TYPE baimo_completion_tokens_total counter\nbaimo_completion_tokens_total {}\n"
-      "# HELP baimo_client_disconnects_total Streams whose client went away before the end.\n"
+      "# HELP baimo_client_disconnects_total Requests (streaming or not) whose client went away before the end.\n"
       "# TYPE baimo_client_disconnects_total counter\nbaimo_client_disconnects_total {}\n"
       "# HELP baimo_queue_length Requests waiting for a slot.\n"
       "# TYPE baimo_queue_length gauge\nbaimo_queue_length {}\n"

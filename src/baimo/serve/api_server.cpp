@@ -227,8 +227,8 @@ void ApiServer::handle_completion(const httplib::Request& req, httplib::Response
         next_check = Clock::now() + std::chrono::milliseconds(100);
         if (peer_closed(peer)) {
           if (!channel->over()) metrics_.count_disconnect();
-          channel->cancel();
           metrics_.add_tokens(0, assembler->completion_tokens());
+          channel->cancel();
           return;  // nobody reads the answer
         }
       }

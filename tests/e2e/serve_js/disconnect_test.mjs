@@ -1,5 +1,5 @@
 // Non-streaming clients that hang up mid-generation, against a running `baimo serve` (one slot,
-// a model slow enough that an answer of MAX_TOKENS tokens takes seconds): for /v1/completions and
+// a model for which an answer of MAX_TOKENS tokens takes seconds): for /v1/completions and
 // /v1/chat/completions the slot must be free again (/health active_slots 0) within a second of the
 // hang-up and baimo_client_disconnects_total must rise by one; the server then still answers.
 // Also: a text prompt's usage.prompt_tokens counts the BOS of an add_bos model (EXPECTED_PROMPT_TOKENS).
@@ -37,14 +37,9 @@ const bos = await post("/v1/completions", { model, prompt: "A language model", m
 assert.equal(bos.usage.prompt_tokens, Number(expectedPromptTokens), "prompt tokens (BOS prepended once)");
 console.log(`ok completion prompt_tokens ${bos.usage.prompt_tokens} (BOS included)`);
 
-// How long a whole answer takes, to be sure the hang-ups below happen mid-generation.
-let t0 = Date.now();
-const whole = await post("/v1/completions", { model, prompt: "Once", max_tokens: MAX_TOKENS, logit_bias, temperature: 1 });
-const wholeMs = Date.now() - t0;
-assert.equal(whole.usage.completion_tokens, MAX_TOKENS);
-console.log(`ok a whole answer of ${MAX_TOKENS} tokens takes ${wholeMs} ms`);
-assert.ok(wholeMs > 2000, `the model is too fast (${wholeMs} ms) for a mid-generation hang-up`);
-
+// Hang-ups come 300 ms into answers of MAX_TOKENS tokens (special tokens banned, so none ends
+// early). Without the socket check the gone client's request would run to MAX_TOKENS: the slot
+// would stay busy and every token would be counted, which the checks below catch at any speed.
 for (const [path, body] of [
   ["/v1/completions", { model, prompt: "Once upon a time", max_tokens: MAX_TOKENS, logit_bias }],
   ["/v1/chat/completions", { model, messages: [{ role: "user", content: "Tell a long story" }], max_tokens: MAX_TOKENS, logit_bias }],
@@ -65,7 +60,7 @@ for (const [path, body] of [
   assert.ok(freedMs < 1000, `the slot was freed ${freedMs} ms after the hang-up (want < 1000 ms)`);
   assert.equal(await metric("baimo_client_disconnects_total"), before + 1, "disconnect counter");
   const generated = (await metric("baimo_completion_tokens_total")) - tokensBefore;
-  assert.ok(generated < MAX_TOKENS / 2, `${generated} tokens generated for the gone client`);
+  assert.ok(generated < MAX_TOKENS / 2, `${generated} tokens generated for the gone client (the request was not cancelled)`);
   console.log(`ok ${path}: slot freed ${freedMs} ms after the hang-up, ${generated} tokens generated`);
 }
 

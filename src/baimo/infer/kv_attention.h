@@ -3,13 +3,16 @@
 //   out[r, h] = softmax_j (q[r, h] . K[slot, j, kvh] / sqrt(D)) V[slot, j, kvh],  j = 0 .. row_pos[r]
 // The keys/values of every row's own position must already be in the cache.
 // One task per (row, kv head): the H/KV query heads sharing a kv head read its keys and values once,
-// in blocks of 64 positions with an online (running max) softmax. OpenMP over tasks.
+// in blocks of 64 positions with an online (running max) softmax (kernels: kv_attention_kernels.h,
+// AVX-512 when D % 16 == 0, AVX2 when D % 8 == 0, else the scalar reference; chosen at run time).
+// OpenMP over tasks when the total work pays for the fork.
 // q, out: (rows, H*D); cache rows: (ctx, KV*D) per (layer, slot).
 // scratch: at least kv_attention_scratch(H/KV, D) floats per OpenMP thread (omp_get_max_threads()).
 #pragma once
 #include <cstdint>
 
 #include "baimo/model/kv_cache.h"
+#include "baimo/quant/cpu_isa.h"
 
 namespace baimo {
 
@@ -17,5 +20,11 @@ int64_t kv_attention_scratch(int64_t group, int64_t head_dim);
 
 void kv_attention(const float* q, int64_t rows, const int32_t* row_slot, const int32_t* row_pos, const KvCache& cache,
                   int64_t layer, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float* out, float* scratch);
+
+// The same with the instruction set capped at `isa` (<= quant::best_isa(); Scalar = the portable reference),
+// for tests and A/B timing. The overload above uses quant::best_isa().
+void kv_attention(const float* q, int64_t rows, const int32_t* row_slot, const int32_t* row_pos, const KvCache& cache,
+                  int64_t layer, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float* out, float* scratch,
+                  quant::CpuIsa isa);
 
 }  // namespace baimo

@@ -5,7 +5,7 @@
 // One task per (row, kv head): the H/KV query heads sharing a kv head read its keys and values once,
 // in blocks of 64 positions with an online (running max) softmax (kernels: kv_attention_kernels.h,
 // AVX-512 when D % 16 == 0, AVX2 when D % 8 == 0, else the scalar reference; chosen at run time).
-// OpenMP over tasks when the total work pays for the fork.
+// OpenMP over tasks when the total work pays for the fork (one task: no fork).
 // q, out: (rows, H*D); cache rows: (ctx, KV*D) per (layer, slot).
 // scratch: at least kv_attention_scratch(H/KV, D) floats per OpenMP thread (omp_get_max_threads()).
 #pragma once

@@ -2,8 +2,8 @@
 // keys and per query head: scores of 8 keys in one vector (8 per-key vectors of partial products over
 // head_dim, reduced by a hadd tree and one 128-bit lane swap), tail keys repeat the last valid row and
 // are masked to -inf; softmax on those vectors with per-lane running sums; P.V over head_dim in groups
-// of up to 4 vectors with >= 8 independent FMA chains. The build baseline is x86-64-v3, so no target
-// attribute is needed; dispatch still checks the CPU.
+// of up to 4 vectors, 2 to 4 heads sharing each loaded value vector. The build baseline is x86-64-v3,
+// so no target attribute is needed; dispatch still checks the CPU.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -30,7 +30,8 @@ inline __m256 exp8(__m256 x) {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
   p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
-  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127 - 0x4B400000)), 23);
+  const __m256i bits =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127 - 0x4B400000)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }
 
@@ -73,39 +74,82 @@ inline __m256 scores8(const float* q, int64_t nc, const float* k, int64_t stride
   return sum8x8(a);
 }
 
-// acc[0 .. 8W) = acc * corr + sum_{j < nb} p[j] * v[j * stride + 0 .. 8W).
-template <int W>
-inline void pv(float* acc, float corr, const float* p, const float* v, int64_t stride, int64_t nb) {
-  constexpr int U = W == 1 ? 8 : W == 2 ? 4 : W == 3 ? 3 : 2;  // keys in flight: U * W >= 8 chains
-  __m256 A[U][W];
-  const __m256 cv = _mm256_set1_ps(corr);
+// For heads h < HG: acc[h * D + 0 .. 8W) = acc[h * D + ...] * corr[h] + sum_{j < nb} p[h * kKvBlock + j] * v[j * stride
+// + 0 .. 8W). The HG heads share each loaded value vector; U keys in flight for >= 6 FMA chains within 16 registers.
+template <int W, int HG>
+inline void pv(float* acc, int64_t D, const float* corr, const float* p, const float* v, int64_t stride, int64_t nb) {
+  constexpr int U = 8 / (W * HG) > 1 ? 8 / (W * HG) : 1;
+  __m256 A[U][HG][W];
 #pragma GCC unroll 4
-  for (int w = 0; w < W; ++w) {
-    A[0][w] = _mm256_mul_ps(_mm256_loadu_ps(acc + 8 * w), cv);
+  for (int h = 0; h < HG; ++h) {
+    const __m256 cv = _mm256_set1_ps(corr[h]);
+#pragma GCC unroll 4
+    for (int w = 0; w < W; ++w) {
+      A[0][h][w] = _mm256_mul_ps(_mm256_loadu_ps(acc + h * D + 8 * w), cv);
 #pragma GCC unroll 8
-    for (int u = 1; u < U; ++u) A[u][w] = _mm256_setzero_ps();
+      for (int u = 1; u < U; ++u) A[u][h][w] = _mm256_setzero_ps();
+    }
   }
   int64_t j = 0;
   for (; j + U <= nb; j += U) {
 #pragma GCC unroll 8
     for (int u = 0; u < U; ++u) {
-      const __m256 pu = _mm256_broadcast_ss(p + j + u);
       const float* vr = v + (j + u) * stride;
+      __m256 vv[W];
 #pragma GCC unroll 4
-      for (int w = 0; w < W; ++w) A[u][w] = _mm256_fmadd_ps(pu, _mm256_loadu_ps(vr + 8 * w), A[u][w]);
+      for (int w = 0; w < W; ++w) vv[w] = _mm256_loadu_ps(vr + 8 * w);
+#pragma GCC unroll 4
+      for (int h = 0; h < HG; ++h) {
+        const __m256 pu = _mm256_broadcast_ss(p + h * kKvBlock + j + u);
+#pragma GCC unroll 4
+        for (int w = 0; w < W; ++w) A[u][h][w] = _mm256_fmadd_ps(pu, vv[w], A[u][h][w]);
+      }
     }
   }
   for (; j < nb; ++j) {
-    const __m256 pu = _mm256_broadcast_ss(p + j);
     const float* vr = v + j * stride;
+    __m256 vv[W];
 #pragma GCC unroll 4
-    for (int w = 0; w < W; ++w) A[0][w] = _mm256_fmadd_ps(pu, _mm256_loadu_ps(vr + 8 * w), A[0][w]);
+    for (int w = 0; w < W; ++w) vv[w] = _mm256_loadu_ps(vr + 8 * w);
+#pragma GCC unroll 4
+    for (int h = 0; h < HG; ++h) {
+      const __m256 pu = _mm256_broadcast_ss(p + h * kKvBlock + j);
+#pragma GCC unroll 4
+      for (int w = 0; w < W; ++w) A[0][h][w] = _mm256_fmadd_ps(pu, vv[w], A[0][h][w]);
+    }
   }
 #pragma GCC unroll 4
-  for (int w = 0; w < W; ++w) {
+  for (int h = 0; h < HG; ++h)
+#pragma GCC unroll 4
+    for (int w = 0; w < W; ++w) {
 #pragma GCC unroll 8
-    for (int u = 1; u < U; ++u) A[0][w] = _mm256_add_ps(A[0][w], A[u][w]);
-    _mm256_storeu_ps(acc + 8 * w, A[0][w]);
+      for (int u = 1; u < U; ++u) A[0][h][w] = _mm256_add_ps(A[0][h][w], A[u][h][w]);
+      _mm256_storeu_ps(acc + h * D + 8 * w, A[0][h][w]);
+    }
+}
+
+// Heads in groups of up to 4 (W <= 2) or 2 (W > 2), so HG * W accumulators stay within 8 registers.
+template <int W>
+inline void pv_heads(float* acc, int64_t G, int64_t D, const float* corr, const float* s, const float* v,
+                     int64_t stride, int64_t nb) {
+  constexpr int64_t kMaxHeads = W <= 2 ? 4 : 2;
+  for (int64_t g = 0; g < G; g += kMaxHeads) {
+    float* a = acc + g * D;
+    const float* p = s + g * kKvBlock;
+    switch (std::min<int64_t>(kMaxHeads, G - g)) {
+      case 1:
+        pv<W, 1>(a, D, corr + g, p, v, stride, nb);
+        break;
+      case 2:
+        pv<W, 2>(a, D, corr + g, p, v, stride, nb);
+        break;
+      case 3:
+        if constexpr (kMaxHeads >= 3) pv<W, 3>(a, D, corr + g, p, v, stride, nb);
+        break;
+      default:
+        if constexpr (kMaxHeads >= 4) pv<W, 4>(a, D, corr + g, p, v, stride, nb);
+        break;
+    }
   }
 }
 
@@ -165,17 +209,22 @@ void kv_task_avx2(const KvTask& t, int64_t G, int64_t D, float scale, float* scr
       _mm256_storeu_ps(lg, _mm256_fmadd_ps(_mm256_loadu_ps(lg), _mm256_set1_ps(corr[g]), sum));
     }
     const float* vb = t.v + j0 * t.stride;
-    for (int64_t c0 = 0; c0 < nc; c0 += 4) {
-      const int64_t w = std::min<int64_t>(4, nc - c0);
-      for (int64_t g = 0; g < G; ++g) {
-        float* ag = acc + g * D + 8 * c0;
-        const float* sg = s + g * kKvBlock;
-        switch (w) {
-          case 1: pv<1>(ag, corr[g], sg, vb + 8 * c0, t.stride, nb); break;
-          case 2: pv<2>(ag, corr[g], sg, vb + 8 * c0, t.stride, nb); break;
-          case 3: pv<3>(ag, corr[g], sg, vb + 8 * c0, t.stride, nb); break;
-          default: pv<4>(ag, corr[g], sg, vb + 8 * c0, t.stride, nb); break;
-        }
+    for (int64_t c0 = 0; c0 < nc; c0 += 4) {  // head_dim in groups of up to 4 vectors
+      float* a = acc + 8 * c0;
+      const float* v = vb + 8 * c0;
+      switch (std::min<int64_t>(4, nc - c0)) {
+        case 1:
+          pv_heads<1>(a, G, D, corr, s, v, t.stride, nb);
+          break;
+        case 2:
+          pv_heads<2>(a, G, D, corr, s, v, t.stride, nb);
+          break;
+        case 3:
+          pv_heads<3>(a, G, D, corr, s, v, t.stride, nb);
+          break;
+        default:
+          pv_heads<4>(a, G, D, corr, s, v, t.stride, nb);
+          break;
       }
     }
   }

@@ -37,7 +37,8 @@ BAIMO_AVX512 inline __m512 exp16(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
   p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127 - 0x4B400000)), 23);
+  const __m512i bits =
+      _mm512_slli_epi32(_mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127 - 0x4B400000)), 23);
   return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
 }
 
@@ -87,8 +88,8 @@ BAIMO_AVX512 inline __m512 scores16(const float* q, int64_t nc, const float* k, 
   return sum16x16(a);
 }
 
-// For heads h < HG: acc[h * D + 0 .. 16W) = acc[h * D + ...] * corr[h] + sum_{j < nb} p[h * kKvBlock + j] * v[j * stride + 0 .. 16W).
-// The HG heads share each loaded value vector; U keys in flight so that HG * W * U >= 8 FMA chains.
+// For heads h < HG: acc[h * D + 0 .. 16W) = acc[h * D + ...] * corr[h] + sum_{j < nb} p[h * kKvBlock + j] * v[j *
+// stride + 0 .. 16W). The HG heads share each loaded value vector; U keys in flight so that HG * W * U >= 8 FMA chains.
 template <int W, int HG>
 BAIMO_AVX512 inline void pv(float* acc, int64_t D, const float* corr, const float* p, const float* v, int64_t stride,
                             int64_t nb) {
@@ -149,10 +150,18 @@ BAIMO_AVX512 inline void pv_heads(float* acc, int64_t G, int64_t D, const float*
     float* a = acc + g * D;
     const float* p = s + g * kKvBlock;
     switch (std::min<int64_t>(4, G - g)) {
-      case 1: pv<W, 1>(a, D, corr + g, p, v, stride, nb); break;
-      case 2: pv<W, 2>(a, D, corr + g, p, v, stride, nb); break;
-      case 3: pv<W, 3>(a, D, corr + g, p, v, stride, nb); break;
-      default: pv<W, 4>(a, D, corr + g, p, v, stride, nb); break;
+      case 1:
+        pv<W, 1>(a, D, corr + g, p, v, stride, nb);
+        break;
+      case 2:
+        pv<W, 2>(a, D, corr + g, p, v, stride, nb);
+        break;
+      case 3:
+        pv<W, 3>(a, D, corr + g, p, v, stride, nb);
+        break;
+      default:
+        pv<W, 4>(a, D, corr + g, p, v, stride, nb);
+        break;
     }
   }
 }
@@ -181,7 +190,8 @@ BAIMO_AVX512 void task(const KvTask& t, int64_t G, int64_t D, float scale, float
       const float* src = kb + 16 * full * t.stride;
       for (int j = 0; j < 16; ++j)
         for (int64_t c = 0; c < nc; ++c)
-          _mm512_storeu_ps(tile + j * D + 16 * c, j < tail ? _mm512_loadu_ps(src + j * t.stride + 16 * c) : _mm512_setzero_ps());
+          _mm512_storeu_ps(tile + j * D + 16 * c,
+                           j < tail ? _mm512_loadu_ps(src + j * t.stride + 16 * c) : _mm512_setzero_ps());
     }
     for (int64_t g = 0; g < G; ++g) {
       const float* qg = t.q + g * D;
@@ -215,10 +225,18 @@ BAIMO_AVX512 void task(const KvTask& t, int64_t G, int64_t D, float scale, float
       float* a = acc + 16 * c0;
       const float* v = vb + 16 * c0;
       switch (std::min<int64_t>(4, nc - c0)) {
-        case 1: pv_heads<1>(a, G, D, corr, s, v, t.stride, nb); break;
-        case 2: pv_heads<2>(a, G, D, corr, s, v, t.stride, nb); break;
-        case 3: pv_heads<3>(a, G, D, corr, s, v, t.stride, nb); break;
-        default: pv_heads<4>(a, G, D, corr, s, v, t.stride, nb); break;
+        case 1:
+          pv_heads<1>(a, G, D, corr, s, v, t.stride, nb);
+          break;
+        case 2:
+          pv_heads<2>(a, G, D, corr, s, v, t.stride, nb);
+          break;
+        case 3:
+          pv_heads<3>(a, G, D, corr, s, v, t.stride, nb);
+          break;
+        default:
+          pv_heads<4>(a, G, D, corr, s, v, t.stride, nb);
+          break;
       }
     }
   }
@@ -233,15 +251,33 @@ BAIMO_AVX512 void task(const KvTask& t, int64_t G, int64_t D, float scale, float
 
 void kv_task_avx512(const KvTask& t, int64_t G, int64_t D, float scale, float* scratch) {
   switch (D / 16) {
-    case 1: task<1>(t, G, D, scale, scratch); break;
-    case 2: task<2>(t, G, D, scale, scratch); break;
-    case 3: task<3>(t, G, D, scale, scratch); break;
-    case 4: task<4>(t, G, D, scale, scratch); break;
-    case 5: task<5>(t, G, D, scale, scratch); break;
-    case 6: task<6>(t, G, D, scale, scratch); break;
-    case 7: task<7>(t, G, D, scale, scratch); break;
-    case 8: task<8>(t, G, D, scale, scratch); break;
-    default: task<0>(t, G, D, scale, scratch); break;
+    case 1:
+      task<1>(t, G, D, scale, scratch);
+      break;
+    case 2:
+      task<2>(t, G, D, scale, scratch);
+      break;
+    case 3:
+      task<3>(t, G, D, scale, scratch);
+      break;
+    case 4:
+      task<4>(t, G, D, scale, scratch);
+      break;
+    case 5:
+      task<5>(t, G, D, scale, scratch);
+      break;
+    case 6:
+      task<6>(t, G, D, scale, scratch);
+      break;
+    case 7:
+      task<7>(t, G, D, scale, scratch);
+      break;
+    case 8:
+      task<8>(t, G, D, scale, scratch);
+      break;
+    default:
+      task<0>(t, G, D, scale, scratch);
+      break;
   }
 }
 

@@ -9,10 +9,10 @@
 namespace baimo::attn {
 
 void kv_task_scalar(const KvTask& t, int64_t G, int64_t D, float scale, float* scratch) {
-  float* s = scratch;          // (G, kKvBlock) scores, then probabilities
+  float* s = scratch;             // (G, kKvBlock) scores, then probabilities
   float* acc = s + G * kKvBlock;  // (G, D)
-  float* m = acc + G * D;      // (G) running max
-  float* l = m + G;            // (G) running sum
+  float* m = acc + G * D;         // (G) running max
+  float* l = m + G;               // (G) running sum
   std::fill(acc, acc + G * D, 0.f);
   std::fill(m, m + G, -std::numeric_limits<float>::infinity());
   std::fill(l, l + G, 0.f);

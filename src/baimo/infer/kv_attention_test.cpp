@@ -11,7 +11,6 @@
 #include <tuple>
 #include <vector>
 
-
 using namespace baimo;
 
 namespace {

@@ -1,0 +1,128 @@
+// Decode attention (kv_attention) time per call, the SIMD paths against the portable scalar reference
+// (the kernel baimo had before them) on the same cache, same run.
+//   Shapes: configs/small.json (8 heads, 4 kv heads, head_dim 32, 8 layers) at batch 8 and 1, and the
+//           Qwen2-0.5B shape (14 heads, 2 kv heads, head_dim 64, 24 layers) at batch 1 and 8;
+//           every row of a batch on its own slot at context ~ctx (rows at ctx - 3r, like streams that
+//           started a few tokens apart).
+//   Work:   one call per layer, cycling over the layers as a decode step does (so a call finds its
+//           layer's keys/values in cache only as far as a real step would); time per call = median
+//           over repetitions of (steps x layers calls) / (steps x layers).
+//   Order:  scalar, avx2, avx512 alternated within each repetition; each also with the thread count
+//           capped at 1 (the fork-or-not decision of the OpenMP threshold).
+// Output: `bench kv_attention <case>_<isa>_t<threads> <us> us/call` lines, then per case the speedup of
+// the best ISA over scalar at the default thread count, and last `ratio kv_attention X` = the geometric
+// mean speedup (higher is better).
+#include <omp.h>
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../memory_bandwidth.h"
+#include "baimo/infer/kv_attention.h"
+
+using namespace baimo;
+using baimo::bench::Clock;
+using baimo::bench::median;
+using baimo::bench::seconds_since;
+
+namespace {
+
+struct Case {
+  std::string name;
+  int64_t layers, heads, kv_heads, head_dim, batch, ctx;
+};
+
+struct State {
+  Case c;
+  ModelConfig cfg;
+  std::unique_ptr<KvCache> cache;
+  std::vector<float> q, out, scratch;
+  std::vector<int32_t> slot, pos;
+  explicit State(const Case& c_) : c(c_) {
+    cfg.num_hidden_layers = c.layers;
+    cfg.num_attention_heads = c.heads;
+    cfg.num_key_value_heads = c.kv_heads;
+    cfg.head_dim = c.head_dim;
+    cache = std::make_unique<KvCache>(cfg, static_cast<int>(c.batch), c.ctx);
+    std::mt19937 rng(1);
+    std::normal_distribution<float> nd(0.f, 1.f);
+    const int64_t kv_dim = c.kv_heads * c.head_dim, q_dim = c.heads * c.head_dim;
+    for (int64_t l = 0; l < c.layers; ++l)
+      for (int s = 0; s < c.batch; ++s) {
+        float* k = cache->keys(l, s);
+        float* v = cache->values(l, s);
+        for (int64_t i = 0; i < c.ctx * kv_dim; ++i) k[i] = nd(rng), v[i] = nd(rng);
+      }
+    q.resize(static_cast<size_t>(c.batch * q_dim));
+    for (float& x : q) x = nd(rng);
+    out.resize(q.size());
+    scratch.resize(static_cast<size_t>(omp_get_max_threads() * kv_attention_scratch(c.heads / c.kv_heads, c.head_dim)));
+    for (int64_t r = 0; r < c.batch; ++r) {
+      slot.push_back(static_cast<int32_t>(r));
+      pos.push_back(static_cast<int32_t>(std::max<int64_t>(0, c.ctx - 1 - 3 * r)));
+    }
+  }
+  // Seconds per call over `steps` decode steps (one call per layer each).
+  double time(quant::CpuIsa isa, int threads, int steps) {
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    const auto t0 = Clock::now();
+    for (int s = 0; s < steps; ++s)
+      for (int64_t l = 0; l < c.layers; ++l)
+        kv_attention(q.data(), c.batch, slot.data(), pos.data(), *cache, l, c.heads, c.kv_heads, c.head_dim, out.data(),
+                     scratch.data(), isa);
+    const double t = seconds_since(t0) / static_cast<double>(steps * c.layers);
+    omp_set_num_threads(saved);
+    return t;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--quick")
+      quick = true;
+    else {
+      std::fprintf(stderr, "usage: bench_kv_attention [--quick]\n");
+      return 2;
+    }
+  }
+  const int reps = quick ? 5 : 15, max_threads = omp_get_max_threads();
+  std::vector<Case> cases{{"small_b8_ctx128", 8, 8, 4, 32, 8, 128},       {"small_b1_ctx128", 8, 8, 4, 32, 1, 128},
+                          {"small_b8_ctx512", 8, 8, 4, 32, 8, 512},       {"qwen05b_b1_ctx128", 24, 14, 2, 64, 1, 128},
+                          {"qwen05b_b1_ctx1024", 24, 14, 2, 64, 1, 1024}, {"qwen05b_b8_ctx128", 24, 14, 2, 64, 8, 128}};
+  std::vector<quant::CpuIsa> isas{quant::CpuIsa::Scalar};
+  if (quant::best_isa() >= quant::CpuIsa::Avx2) isas.push_back(quant::CpuIsa::Avx2);
+  if (quant::best_isa() >= quant::CpuIsa::Avx512Bw) isas.push_back(quant::CpuIsa::Avx512Bw);
+  std::vector<int> thread_counts{max_threads};
+  if (max_threads > 1) thread_counts.push_back(1);
+  double log_speedup = 0;
+  for (const Case& c : cases) {
+    State st(c);
+    // ~2 ms of work per measurement at the scalar speed of the smallest case.
+    const int steps = std::max(2, static_cast<int>(quick ? 20 * 128 / c.ctx : 60 * 128 / c.ctx));
+    std::vector<std::vector<double>> t(isas.size() * thread_counts.size());
+    for (size_t i = 0; i < isas.size(); ++i) st.time(isas[i], max_threads, 2);  // warm up
+    for (int r = 0; r < reps; ++r)
+      for (size_t tc = 0; tc < thread_counts.size(); ++tc)
+        for (size_t i = 0; i < isas.size(); ++i)
+          t[tc * isas.size() + i].push_back(st.time(isas[i], thread_counts[tc], steps));
+    for (size_t tc = 0; tc < thread_counts.size(); ++tc)
+      for (size_t i = 0; i < isas.size(); ++i)
+        std::printf("bench kv_attention %s_%s_t%d %.2f us/call\n", c.name.c_str(),
+                    std::string(quant::isa_name(isas[i])).c_str(), thread_counts[tc],
+                    1e6 * median(t[tc * isas.size() + i]));
+    const double speedup = median(t[0]) / median(t[isas.size() - 1]);
+    std::printf("bench kv_attention %s_speedup_%s_vs_scalar %.2f x\n", c.name.c_str(),
+                std::string(quant::isa_name(isas.back())).c_str(), speedup);
+    log_speedup += std::log(speedup);
+  }
+  std::printf("ratio kv_attention %.2f\n", std::exp(log_speedup / static_cast<double>(cases.size())));
+  return 0;
+}

@@ -84,6 +84,10 @@ TEST(TokenizerAddBos, SavedTokenizerJsonKeepsIt) {
   const json pp = json::parse(saved)["post_processor"];
   ASSERT_EQ(pp["type"], "Sequence");
   EXPECT_EQ(pp["processors"][1]["single"][0]["SpecialToken"]["id"], "<s>");
+  EXPECT_EQ(pp["processors"][1]["single"].size(), 2u);
+  EXPECT_EQ(pp["processors"][1]["pair"].size(), 4u);
+  EXPECT_EQ(pp["processors"][1]["special_tokens"]["<s>"]["ids"], json::array({256}));
+  EXPECT_EQ(pp["processors"][1]["special_tokens"]["<s>"]["tokens"], json::array({"<s>"}));
   Tokenizer u = Tokenizer::from_tokenizer_json(saved, "saved.json");
   EXPECT_TRUE(u.add_bos());
   EXPECT_EQ(u.bos_id(), 256u);

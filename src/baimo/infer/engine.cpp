@@ -10,6 +10,7 @@
 #include "baimo/infer/kv_attention.h"
 #include "baimo/kernels/backend.h"
 #include "baimo/quant/row_convert.h"
+#include "baimo/quant/team_matmul.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
@@ -28,11 +29,6 @@ void add_bias(float* y, const float* b, int64_t rows, int64_t cols) {
     for (int64_t i = 0; i < cols; ++i) yr[i] += b[i];
   }
 }
-
-// Steps with less work than this many multiply-adds run on one thread: OpenMP fork/join costs
-// microseconds on an idle machine but up to a scheduler time slice per barrier on a loaded one,
-// more than a tiny model's whole step.
-constexpr int64_t kParallelMacs = int64_t{8} << 20;
 
 // Sets the OpenMP thread count for the calling thread's next parallel regions; restores it on exit.
 struct ThreadCountScope {
@@ -85,6 +81,17 @@ Engine::Engine(std::shared_ptr<const ModelWeights> weights, int n_slots, int64_t
   if (ctx > c.max_position_embeddings)
     fail("context {} exceeds the model's max_position_embeddings {}", ctx, c.max_position_embeddings);
   validate_model_weights(*w_, "engine");
+  // forward_team's products (checked here: an exception cannot leave its parallel region).
+  using quant::TeamLayout;
+  for (const LayerWeights& L : w_->layers) {
+    const quant::WeightMatrix* qkv[] = {&L.q, &L.k, &L.v};
+    const quant::WeightMatrix* gate_up[] = {&L.gate, &L.up};
+    quant::team_matmul_check(qkv, TeamLayout::Stacked);
+    quant::team_matmul_check(gate_up, TeamLayout::Paired);
+    for (const quant::WeightMatrix* single : {&L.o, &L.down}) quant::team_matmul_check({&single, 1}, TeamLayout::Stacked);
+  }
+  const quant::WeightMatrix* head = &w_->lm_head;
+  quant::team_matmul_check({&head, 1}, TeamLayout::Stacked);
   slot_seen_.assign(static_cast<size_t>(n_slots), 0);
   // Warm the rotary table up to the last position so that forward() never grows it.
   std::vector<float> dummy(static_cast<size_t>(c.head_dim));
@@ -131,8 +138,11 @@ void Engine::reserve(int64_t rows, int64_t out_rows) {
   grow(gate_, R * c.intermediate_size);
   grow(up_, R * c.intermediate_size);
   grow(rstd_, R);
-  const int64_t group = c.num_attention_heads / c.num_key_value_heads;
-  grow(scratch_, static_cast<size_t>(omp_get_max_threads() * kv_attention_scratch(group, c.head_dim)));
+  // forward_team: every thread calls kv_attention with its own scratch, room for a nested team.
+  const int64_t group = c.num_attention_heads / c.num_key_value_heads, threads = omp_get_max_threads();
+  grow(scratch_, static_cast<size_t>(threads * threads * kv_attention_scratch(group, c.head_dim)));
+  grow(team_h_, static_cast<size_t>(threads) * R * c.hidden_size);
+  grow(team_rstd_, static_cast<size_t>(threads) * R);
 }
 
 void Engine::layer(int64_t l, int64_t n) {
@@ -179,7 +189,10 @@ void Engine::forward(std::span<const Chunk> chunks, std::vector<float>& logits) 
     m += ch.all_logits ? static_cast<int64_t>(ch.tokens.size()) : 1;
   }
   const int64_t layer_macs = c.num_hidden_layers * (2 * c.q_dim() * C + 2 * c.kv_dim() * C + 3 * c.intermediate_size * C);
-  ThreadCountScope threads(n * layer_macs + m * V * C < kParallelMacs ? 1 : omp_get_max_threads());
+  // Steps with less work than parallel_macs_ run on one thread: OpenMP fork/join costs
+  // microseconds on an idle machine but up to a scheduler time slice per barrier on a loaded one,
+  // more than a tiny model's whole step.
+  ThreadCountScope threads(n * layer_macs + m * V * C < parallel_macs_ ? 1 : omp_get_max_threads());
   reserve(n, m);
 
   // Rows of this step: token id, slot, absolute position; which rows produce logits.
@@ -194,6 +207,18 @@ void Engine::forward(std::span<const Chunk> chunks, std::vector<float>& logits) 
     }
   }
 
+  if (n < kBlasRows) {
+    forward_team(n, m, logits);
+  } else {
+    forward_ops(n, m, logits);
+  }
+  for (const Chunk& ch : chunks)
+    cache_.set_length(ch.slot, cache_.length(ch.slot) + static_cast<int64_t>(ch.tokens.size()));
+}
+
+void Engine::forward_ops(int64_t n, int64_t m, std::vector<float>& logits) {
+  const ModelConfig& c = w_->config;
+  const int64_t C = c.hidden_size, V = c.vocab_size;
   // Embedding rows (dequantized when the table is stored quantized).
   const auto* table = static_cast<const uint8_t*>(w_->embed.data);
   const size_t row_bytes = w_->embed.row_bytes();
@@ -210,9 +235,6 @@ void Engine::forward(std::span<const Chunk> chunks, std::vector<float>& logits) 
   backend().rmsnorm_fwd(x_.data(), w_->final_norm, m, C, static_cast<float>(c.rms_norm_eps), h_.data(), rstd_.data());
   logits.resize(static_cast<size_t>(m * V));
   matmul(w_->lm_head, h_.data(), m, logits.data());
-
-  for (const Chunk& ch : chunks)
-    cache_.set_length(ch.slot, cache_.length(ch.slot) + static_cast<int64_t>(ch.tokens.size()));
 }
 
 }  // namespace baimo

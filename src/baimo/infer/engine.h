@@ -14,6 +14,11 @@
 // - Errors (baimo::Error, nothing changed): slot out of range or repeated, empty chunk, id outside
 //   the vocabulary, a chunk that would overflow the context (capacity()).
 // - Not thread-safe: one thread drives an Engine. No allocation in forward() once warm.
+// Threads: a step with less work than parallel_macs() multiply-adds runs on the calling thread.
+// Steps of fewer than 16 rows (decode) run in ONE OpenMP parallel region (engine_team.cpp): the
+// products share their output rows out (quant/team_matmul.h) and the small per-row work (bias,
+// rope, KV writes, residual adds, SwiGLU) is fused into them; larger steps (prefill) run op by op,
+// each op parallel on its own (f32 products through BLAS).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -43,11 +48,18 @@ class Engine {
   const ModelWeights& weights() const { return *w_; }
   int n_slots() const { return cache_.n_slots(); }
   int64_t ctx() const { return cache_.capacity(); }
+  // The thread threshold above (default 8M multiply-adds); tests set 0 to run tiny models threaded.
+  int64_t parallel_macs() const { return parallel_macs_; }
+  void set_parallel_macs(int64_t macs) { parallel_macs_ = macs; }
 
  private:
   void check(std::span<const Chunk> chunks);
   void reserve(int64_t rows, int64_t out_rows);
   void layer(int64_t l, int64_t n);
+  // Steps of kBlasRows (16) rows or more: op by op, each op parallel on its own.
+  void forward_ops(int64_t n, int64_t m, std::vector<float>& logits);
+  // The whole step (rows n < 16, m logits rows) in one parallel region; see engine_team.cpp.
+  void forward_team(int64_t n, int64_t m, std::vector<float>& logits);
 
   std::shared_ptr<const ModelWeights> w_;
   KvCache cache_;
@@ -55,7 +67,10 @@ class Engine {
   std::vector<int32_t> ids_, pos_, row_slot_, out_rows_;
   std::vector<char> slot_seen_;
   std::vector<float> x_, h_, q_, k_, v_, att_, tmp_, gate_, up_, rstd_, scratch_;
+  // Per-thread parts of forward_team: normalized rows (rows, C) and rstd (rows) per thread.
+  std::vector<float> team_h_, team_rstd_;
   int64_t rows_cap_ = 0;
+  int64_t parallel_macs_ = int64_t{8} << 20;
 };
 
 }  // namespace baimo

@@ -1,6 +1,7 @@
 #include "baimo/infer/engine.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <random>
@@ -74,14 +75,25 @@ void expect_row_near(const float* got, const float* want, int64_t V, float tol, 
 
 // Feeds three slots with different prompt lengths through mixed steps (prefill chunks alongside decode
 // tokens) and checks every logits row against the full forward pass over the same prefix.
-void check_matches_full_forward(const ModelConfig& cfg, uint64_t seed) {
+// Runs the calling thread's next OpenMP regions on n threads; restores the count on exit.
+struct OmpThreads {
+  int saved = omp_get_max_threads();
+  explicit OmpThreads(int n) { omp_set_num_threads(n); }
+  ~OmpThreads() { omp_set_num_threads(saved); }
+};
+
+// threads > 0: the engine runs every step on that many threads (parallel_macs 0), so that decode
+// steps go through the one-region path (engine_team.cpp) with a real team.
+void check_matches_full_forward(const ModelConfig& cfg, uint64_t seed, int threads = 0) {
   // Larger init than the default 0.02 so that attention is far from uniform and mistakes show.
   ModelConfig c = cfg;
   c.initializer_range = 0.2;
   Transformer model = Transformer::random(c, seed);
   const int64_t V = c.vocab_size;
   auto weights = std::make_shared<const ModelWeights>(weights_from_transformer(model));
+  OmpThreads team(threads > 0 ? threads : omp_get_max_threads());
   Engine engine(weights, 3, 150);
+  if (threads > 0) engine.set_parallel_macs(0);
   std::vector<std::vector<int32_t>> seqs = {random_ids(140, V, 1), random_ids(90, V, 2), random_ids(40, V, 3)};
   std::vector<std::vector<float>> full;
   for (auto& s : seqs) full.push_back(reference_logits(model, s));
@@ -123,6 +135,42 @@ void check_matches_full_forward(const ModelConfig& cfg, uint64_t seed) {
 TEST(Engine, MatchesFullForwardMultiHead) { check_matches_full_forward(base_config(), 5); }
 TEST(Engine, MatchesFullForwardGqaQkvBiasTied) { check_matches_full_forward(gqa_bias_tied(), 6); }
 TEST(Engine, MatchesFullForwardOneKvHeadAttentionBias) { check_matches_full_forward(llama_attention_bias(), 7); }
+TEST(Engine, MatchesFullForwardOnThreeThreads) {
+  check_matches_full_forward(base_config(), 5, 3);
+  check_matches_full_forward(gqa_bias_tied(), 6, 3);
+  check_matches_full_forward(llama_attention_bias(), 7, 2);
+}
+
+// Quantized weights: decode steps and short chunks (one parallel region per step, 3 threads) give
+// the logits that one long chunk gives (op by op, parallel products), up to f32 rounding: the same
+// kernels see the same quantized rows.
+TEST(Engine, QuantizedDecodeMatchesPrefillPath) {
+  ModelConfig c = gqa_bias_tied();
+  c.initializer_range = 0.2;
+  Transformer model = Transformer::random(c, 12);
+  const std::vector<int32_t> ids = random_ids(40, c.vocab_size, 13);
+  const int64_t V = c.vocab_size;
+  OmpThreads team(3);
+  for (DType t : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
+    auto w = std::make_shared<const ModelWeights>(weights_from_transformer(model, t));
+    Engine engine(w, 2, 64);
+    engine.set_parallel_macs(0);
+    std::vector<float> want, got, logits;
+    Engine::Chunk whole{0, ids, true};
+    engine.forward(std::span(&whole, 1), want);  // 40 rows: op by op
+    // Slot 1: chunks of 5 and 3, then single tokens (with slot 0 idle), all below 16 rows.
+    size_t done = 0;
+    for (size_t len : {5, 3, 1, 1, 1, 1, 1, 1, 1, 1}) {
+      Engine::Chunk ch{1, std::span<const int32_t>(ids.data() + done, len), true};
+      engine.forward(std::span(&ch, 1), logits);
+      got.insert(got.end(), logits.begin(), logits.end());
+      done += len;
+    }
+    for (size_t p = 0; p < done; ++p)
+      expect_row_near(got.data() + p * V, want.data() + p * V, V, 1e-5f,
+                      fmt::format("{} position {}", dtype_info(t).name, p));
+  }
+}
 
 TEST(Engine, TruncateAndCopyPrefixReuseTheCache) {
   ModelConfig c = gqa_bias_tied();

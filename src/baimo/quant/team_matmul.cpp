@@ -1,0 +1,138 @@
+#include "baimo/quant/team_matmul.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "baimo/quant/act_quant.h"
+#include "baimo/quant/float_kernels.h"
+#include "baimo/quant/packed_kernels.h"
+#include "baimo/quant/qdot_kernels.h"
+#include "baimo/quant/weight_pack.h"
+#include "baimo/util/error.h"
+
+namespace baimo::quant {
+
+namespace {
+
+constexpr size_t kMaxMatrices = 8;
+// Weight bytes of one work item (times the activation tiles it passes): small enough that the
+// thread finishing last idles little, large enough that the shared counter is touched rarely.
+constexpr size_t kItemBytes = 128 << 10;
+constexpr int64_t kRowTile = 16;   // float / ggml-row kernels: rows per call
+constexpr int64_t kGroupTile = 8;  // packed kernels: 16-row groups per call
+
+bool quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0; }
+
+// Index of an activation layout in the per-thread buffers.
+int layout_slot(ActLayout l) { return l == ActLayout::Plain ? 0 : l == ActLayout::PairsQ8 ? 1 : 2; }
+ActLayout act_layout_of(const WeightMatrix& w, CpuIsa isa) {
+  return w.packed ? ActLayout::Plain : act_layout_for(w.type == DType::Q4_0, isa);
+}
+
+// Rows [r0, r1) of y = x w^T for every batch row.
+void rows_product(const WeightMatrix& w, const float* x, int64_t batch, float* y, int64_t r0, int64_t r1,
+                  const ActQ8* acts, CpuIsa isa) {
+  const auto* wp = static_cast<const uint8_t*>(w.data);
+  const size_t row_bytes = w.row_bytes();
+  if (!quantized(w.type)) {
+    const FloatRowsKernel k = float_rows_kernel(w.type, isa);
+    for (int64_t a = r0; a < r1; a += kRowTile)
+      for (int64_t b0 = 0; b0 < batch; b0 += kMaxKernelRows)
+        k(wp, row_bytes, a, std::min(r1, a + kRowTile), x, w.cols, b0,
+          static_cast<int>(std::min<int64_t>(kMaxKernelRows, batch - b0)), y, w.rows);
+    return;
+  }
+  const bool q4 = w.type == DType::Q4_0;
+  const ActQ8& act = acts[layout_slot(act_layout_of(w, isa))];
+  if (w.packed) {
+    const PackedKernel k = q4 ? packed_q4_0_kernel(isa) : packed_q8_0_kernel(isa);
+    const auto* pp = static_cast<const uint8_t*>(w.packed);
+    const int64_t g0 = r0 / kPackRows, g1 = (r1 + kPackRows - 1) / kPackRows;
+    for (int64_t g = g0; g < g1; g += kGroupTile)
+      for (int64_t b0 = 0; b0 < batch; b0 += kMaxKernelRows)
+        k(pp, g, std::min(g1, g + kGroupTile), act, b0, static_cast<int>(std::min<int64_t>(kMaxKernelRows, batch - b0)),
+          y, w.rows, w.rows);
+    return;
+  }
+  const QRowsKernel k = q4 ? q4_0_rows_kernel(isa) : q8_0_rows_kernel(isa);
+  for (int64_t a = r0; a < r1; a += kRowTile)
+    for (int64_t b0 = 0; b0 < batch; b0 += kMaxKernelRows)
+      k(wp, row_bytes, a, std::min(r1, a + kRowTile), act, b0,
+        static_cast<int>(std::min<int64_t>(kMaxKernelRows, batch - b0)), y, w.rows);
+}
+
+}  // namespace
+
+void team_matmul_check(std::span<const WeightMatrix* const> ws, TeamLayout layout) {
+  if (ws.empty() || ws.size() > kMaxMatrices) fail("team_matmul: {} matrices (1 to {})", ws.size(), kMaxMatrices);
+  for (const WeightMatrix* w : ws) {
+    const DType t = w->type;
+    if (t != DType::F32 && t != DType::F16 && t != DType::BF16 && !quantized(t))
+      fail("team_matmul: weight type {} is not supported (F32, F16, BF16, Q8_0, Q4_0)", dtype_info(t).name);
+    if (w->rows <= 0 || w->cols <= 0) fail("team_matmul: empty {}x{} matrix", w->rows, w->cols);
+    if (w->cols != ws[0]->cols) fail("team_matmul: matrices with {} and {} columns", ws[0]->cols, w->cols);
+    if (quantized(t) && w->cols % 32 != 0)
+      fail("team_matmul: {} weight has {} columns, not a multiple of the block size 32", dtype_info(t).name, w->cols);
+    if (layout == TeamLayout::Paired && w->rows != ws[0]->rows)
+      fail("team_matmul: paired matrices with {} and {} rows", ws[0]->rows, w->rows);
+  }
+}
+
+void team_matmul(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch, std::span<float* const> ys,
+                 TeamLayout layout, int64_t align, RowsEpilogue epilogue, CpuIsa isa) {
+  team_matmul_check(ws, layout);
+  if (ws.size() != ys.size()) fail("team_matmul: {} matrices but {} outputs", ws.size(), ys.size());
+  if (batch < 1) fail("team_matmul: batch {} (at least 1)", batch);
+  if (isa > best_isa()) isa = best_isa();
+  const size_t n = ws.size();
+  const int64_t cols = ws[0]->cols;
+
+  // This thread's quantized copies of x, one per activation layout the matrices need.
+  static thread_local ActQ8 act_buffers[3];
+  ActQ8* acts = act_buffers;
+  bool done[3] = {false, false, false};
+  for (const WeightMatrix* w : ws) {
+    if (!quantized(w->type)) continue;
+    const ActLayout l = act_layout_of(*w, isa);
+    if (!done[layout_slot(l)]) acts[layout_slot(l)].quantize(x, batch, cols, l);
+    done[layout_slot(l)] = true;
+  }
+
+  // Items: rows per item a multiple of step = lcm(align, 16), sized to about kItemBytes of weights
+  // per activation tile, and at least 4 items per thread where the rows allow.
+  const int64_t step = std::lcm(std::max<int64_t>(align, 1), kPackRows);
+  const int64_t tiles = (batch + kMaxKernelRows - 1) / kMaxKernelRows;
+  size_t bytes = 0;
+  int64_t rows = 0;
+  for (const WeightMatrix* w : ws) {
+    bytes += w->bytes();
+    rows += w->rows;
+  }
+  const int64_t span_rows = layout == TeamLayout::Paired ? ws[0]->rows : rows;
+  const int64_t threads = omp_get_num_threads();
+  int64_t items_wanted = std::max<int64_t>(static_cast<int64_t>(bytes * tiles / kItemBytes), threads * 4);
+  int64_t per_item = std::max<int64_t>(step, (span_rows + items_wanted - 1) / items_wanted / step * step);
+  // First item of each matrix (Stacked) or of the single row range (Paired).
+  int64_t first[kMaxMatrices + 1] = {0};
+  const size_t ranges = layout == TeamLayout::Paired ? 1 : n;
+  for (size_t i = 0; i < ranges; ++i) first[i + 1] = first[i] + (ws[i]->rows + per_item - 1) / per_item;
+  const int64_t items = first[ranges];
+
+#pragma omp for schedule(dynamic, 1) nowait
+  for (int64_t it = 0; it < items; ++it) {
+    size_t i = 0;
+    while (it >= first[i + 1]) ++i;
+    const int64_t r0 = (it - first[i]) * per_item, r1 = std::min(ws[i]->rows, r0 + per_item);
+    if (layout == TeamLayout::Paired) {
+      for (size_t j = 0; j < n; ++j) rows_product(*ws[j], x, batch, ys[j], r0, r1, acts, isa);
+      epilogue(-1, r0, r1);
+    } else {
+      rows_product(*ws[i], x, batch, ys[i], r0, r1, acts, isa);
+      epilogue(static_cast<int>(i), r0, r1);
+    }
+  }
+}
+
+}  // namespace baimo::quant

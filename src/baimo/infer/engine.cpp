@@ -76,7 +76,9 @@ void add_into(float* x, const float* y, int64_t n) {
 }  // namespace
 
 Engine::Engine(std::shared_ptr<const ModelWeights> weights, int n_slots, int64_t ctx)
-    : w_(std::move(weights)), cache_(w_->config, n_slots, ctx) {
+    : w_(std::move(weights)),
+      cache_(w_->config, n_slots, ctx),
+      rope_(static_cast<float>(w_->config.rope_theta), w_->config.head_dim, ctx) {
   const ModelConfig& c = w_->config;
   if (ctx > c.max_position_embeddings)
     fail("context {} exceeds the model's max_position_embeddings {}", ctx, c.max_position_embeddings);
@@ -142,7 +144,6 @@ void Engine::reserve(int64_t rows, int64_t out_rows) {
   const int64_t group = c.num_attention_heads / c.num_key_value_heads, threads = omp_get_max_threads();
   grow(scratch_, static_cast<size_t>(threads * threads * kv_attention_scratch(group, c.head_dim)));
   grow(team_h_, static_cast<size_t>(threads) * R * c.hidden_size);
-  grow(team_rstd_, static_cast<size_t>(threads) * R);
 }
 
 void Engine::layer(int64_t l, int64_t n) {

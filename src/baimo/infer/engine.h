@@ -25,6 +25,7 @@
 #include <span>
 #include <vector>
 
+#include "baimo/infer/decode_ops.h"
 #include "baimo/infer/model_weights.h"
 #include "baimo/model/kv_cache.h"
 
@@ -67,8 +68,9 @@ class Engine {
   std::vector<int32_t> ids_, pos_, row_slot_, out_rows_;
   std::vector<char> slot_seen_;
   std::vector<float> x_, h_, q_, k_, v_, att_, tmp_, gate_, up_, rstd_, scratch_;
-  // Per-thread parts of forward_team: normalized rows (rows, C) and rstd (rows) per thread.
-  std::vector<float> team_h_, team_rstd_;
+  // Per-thread part of forward_team: normalized rows (rows, C) per thread.
+  std::vector<float> team_h_;
+  RopeTable rope_;  // positions 0 .. ctx-1
   int64_t rows_cap_ = 0;
   int64_t parallel_macs_ = int64_t{8} << 20;
 };

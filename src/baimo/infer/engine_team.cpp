@@ -4,7 +4,7 @@
 //   1. rmsnorm(x) -> h: every thread, into its own h (no barrier; the products quantize it per thread)
 //      q,k,v = h W^T, items aligned to heads; each item adds its bias, applies rope and writes its
 //      k / v rows into the cache                                                         | barrier
-//   2. attention, rows shared out (kv_attention on one row at a time)                   | barrier
+//   2. attention, rows shared out (one kv_attention call per thread)                    | barrier
 //   3. o-projection; each item adds its columns (+ o bias) into the residual x          | barrier
 //   4. rmsnorm(x) -> h per thread; gate,up = h W^T in paired items, SwiGLU on each item | barrier
 //   5. down-projection; each item adds its columns into x                               | barrier
@@ -17,7 +17,7 @@
 
 #include "baimo/infer/engine.h"
 #include "baimo/infer/kv_attention.h"
-#include "baimo/kernels/backend.h"
+#include "baimo/infer/decode_ops.h"
 #include "baimo/quant/row_convert.h"
 #include "baimo/quant/team_matmul.h"
 
@@ -29,11 +29,10 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
   const ModelConfig& c = w_->config;
   const int64_t C = c.hidden_size, H = c.num_attention_heads, KV = c.num_key_value_heads, D = c.head_dim;
   const int64_t Q = c.q_dim(), KVD = c.kv_dim(), F = c.intermediate_size, V = c.vocab_size;
-  const float eps = static_cast<float>(c.rms_norm_eps), theta = static_cast<float>(c.rope_theta);
+  const float eps = static_cast<float>(c.rms_norm_eps);
   const int threads = omp_get_max_threads();
   const int64_t scratch_per_thread = threads * kv_attention_scratch(H / KV, D);
   logits.resize(static_cast<size_t>(m * V));
-  Backend& be = backend();
   const auto* table = static_cast<const uint8_t*>(w_->embed.data);
   const size_t table_row = w_->embed.row_bytes();
   float *x = x_.data(), *q = q_.data(), *k = k_.data(), *v = v_.data(), *att = att_.data(), *tmp = tmp_.data();
@@ -41,9 +40,8 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
 
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    const int t = omp_get_thread_num();
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
     float* h = team_h_.data() + static_cast<size_t>(t) * n * C;
-    float* rstd = team_rstd_.data() + static_cast<size_t>(t) * n;
     float* scratch = scratch_.data() + t * scratch_per_thread;
 
 #pragma omp for schedule(static)
@@ -55,7 +53,7 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
       const LayerWeights& L = w_->layers[static_cast<size_t>(l)];
 
       // 1. q, k, v with bias, rope and the cache writes in the items (aligned to whole heads).
-      be.rmsnorm_fwd(x, L.attn_norm, n, C, eps, h, rstd);
+      for (int64_t r = 0; r < n; ++r) rmsnorm_row(x + r * C, L.attn_norm, C, eps, h + r * C);
       auto qkv_rows = [&](int i, int64_t a, int64_t b) {
         float* y = i == 0 ? q : i == 1 ? k : v;
         const float* bias = i == 0 ? L.q_bias : i == 1 ? L.k_bias : L.v_bias;
@@ -66,7 +64,7 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
 #pragma omp simd
             for (int64_t j = a; j < b; ++j) yr[j] += bias[j];
           }
-          if (i < 2) be.rope(yr + a, &pos_[r], 1, 1, (b - a) / D, D, theta, false, yr + a, false);
+          if (i < 2) rope_heads(yr + a, rope_.row(pos_[r]), (b - a) / D, D);
           if (i > 0) {
             float* cache = i == 1 ? cache_.keys(l, row_slot_[r]) : cache_.values(l, row_slot_[r]);
             std::memcpy(cache + static_cast<size_t>(pos_[r]) * KVD + a, yr + a, (b - a) * sizeof(float));
@@ -78,10 +76,14 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
       quant::team_matmul(qkv_w, h, n, qkv_y, TeamLayout::Stacked, D, qkv_rows);
 #pragma omp barrier
 
-      // 2. Attention, one row per item (every row's keys and values are in the cache now).
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t r = 0; r < n; ++r)
-        kv_attention(q + r * Q, 1, &row_slot_[r], &pos_[r], cache_, l, H, KV, D, att + r * Q, scratch);
+      // 2. Attention (every row's keys and values are in the cache now): one call per thread on
+      // its share of the rows (each call opens a nested, inactive parallel region).
+      {
+        const int64_t r0 = n * t / nt, r1 = n * (t + 1) / nt;
+        if (r1 > r0)
+          kv_attention(q + r0 * Q, r1 - r0, &row_slot_[r0], &pos_[r0], cache_, l, H, KV, D, att + r0 * Q, scratch);
+      }
+#pragma omp barrier
 
       // 3. Output projection added into the residual stream, column range by column range.
       auto add_rows = [&](const float* bias) {
@@ -106,9 +108,9 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
 #pragma omp barrier
 
       // 4. gate and up over the same rows, SwiGLU in place of gate.
-      be.rmsnorm_fwd(x, L.mlp_norm, n, C, eps, h, rstd);
+      for (int64_t r = 0; r < n; ++r) rmsnorm_row(x + r * C, L.mlp_norm, C, eps, h + r * C);
       auto swiglu_rows = [&](int, int64_t a, int64_t b) {
-        for (int64_t r = 0; r < n; ++r) be.swiglu_fwd(gate + r * F + a, up + r * F + a, b - a, gate + r * F + a);
+        for (int64_t r = 0; r < n; ++r) swiglu_range(gate + r * F + a, up + r * F + a, b - a, gate + r * F + a);
       };
       const WeightMatrix* gu_w[] = {&L.gate, &L.up};
       float* gu_y[] = {gate, up};
@@ -124,7 +126,7 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
 
     // Final norm of the rows that give logits (per thread), then the LM head.
     for (int64_t i = 0; i < m; ++i)
-      be.rmsnorm_fwd(x + static_cast<int64_t>(out_rows_[i]) * C, w_->final_norm, 1, C, eps, h + i * C, rstd + i);
+      rmsnorm_row(x + static_cast<int64_t>(out_rows_[i]) * C, w_->final_norm, C, eps, h + i * C);
     const WeightMatrix* head_w[] = {&w_->lm_head};
     float* head_y[] = {logits.data()};
     quant::team_matmul(head_w, h, m, head_y, TeamLayout::Stacked);

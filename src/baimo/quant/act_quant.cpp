@@ -1,6 +1,7 @@
 #include "baimo/quant/act_quant.h"
 
 #include <immintrin.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -118,13 +119,20 @@ void ActQ8::quantize(const float* x, int64_t nrows, int64_t ncols, ActLayout lay
     pair_qs.resize(static_cast<size_t>(rows * padded_blocks * 32));
     pair_meta.resize(static_cast<size_t>(rows * padded_blocks / 2));
   }
-#pragma omp parallel for schedule(static) if (rows >= 4)
-  for (int64_t r = 0; r < rows; ++r) {
+  auto row = [&](int64_t r) {
     int8_t* q = qs.data() + r * padded_blocks * 32;
     float* dr = d.data() + r * padded_blocks;
     int32_t* sr = sum.data() + r * padded_blocks;
     quantize_plain_row(x + r * cols, blocks, padded_blocks, q, dr, sr);
     if (pairs) add_pair_vectors(*this, r);
+  };
+  // Inside a parallel region (the engine's decode team quantizes per thread) no nested region:
+  // even an inactive one costs about a microsecond.
+  if (rows >= 4 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) row(r);
+  } else {
+    for (int64_t r = 0; r < rows; ++r) row(r);
   }
 }
 

@@ -1,0 +1,52 @@
+#include "baimo/infer/decode_ops.h"
+
+#include <cmath>
+
+#include "baimo/kernels/cpu/vec_math.h"
+
+namespace baimo {
+
+void rmsnorm_row(const float* x, const float* w, int64_t C, float eps, float* y) {
+  float ss = 0.f;
+#pragma omp simd reduction(+ : ss)
+  for (int64_t j = 0; j < C; ++j) ss += x[j] * x[j];
+  const float s = 1.0f / std::sqrt(ss / static_cast<float>(C) + eps);
+#pragma omp simd
+  for (int64_t j = 0; j < C; ++j) y[j] = x[j] * s * w[j];
+}
+
+RopeTable::RopeTable(float theta, int64_t D, int64_t positions)
+    : head_dim(D), cos_sin(static_cast<size_t>(positions * D)) {
+  const int64_t half = D / 2;
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      const float inv_freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(D));
+      const float angle = static_cast<float>(p) * inv_freq;
+      cos_sin[p * D + i] = static_cast<float>(std::cos(static_cast<double>(angle)));
+      cos_sin[p * D + half + i] = static_cast<float>(std::sin(static_cast<double>(angle)));
+    }
+}
+
+void rope_heads(float* x, const float* cs, int64_t heads, int64_t D) {
+  const int64_t half = D / 2;
+  for (int64_t h = 0; h < heads; ++h) {
+    float* xr = x + h * D;
+#pragma omp simd
+    for (int64_t i = 0; i < half; ++i) {
+      const float c = cs[i], s = cs[half + i];
+      const float x1 = xr[i], x2 = xr[half + i];
+      xr[i] = x1 * c - x2 * s;
+      xr[half + i] = x2 * c + x1 * s;
+    }
+  }
+}
+
+void swiglu_range(const float* gate, const float* up, int64_t n, float* out) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = g * cpu::vsigmoid(g) * up[i];
+  }
+}
+
+}  // namespace baimo

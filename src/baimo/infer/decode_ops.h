@@ -1,0 +1,31 @@
+// Row-sized elementwise ops of the engine's one-region decode step (engine_team.cpp), without any
+// OpenMP inside: called by each thread of the team on its own rows / column ranges (a backend op
+// opens a nested parallel region per call, about a microsecond even when inactive). The math is
+// the backend's (kernels/cpu/kernels_impl.inc) — only the f32 summation order of the rmsnorm
+// reduction may differ.
+//   rmsnorm_row: y (C) = x * w / sqrt(mean(x^2) + eps).
+//   RopeTable:   row p holds cos(p f_i) for i < D/2 then sin(p f_i), f_i = 1 / theta^(2i/D) in f32
+//                (as the backend's table); rope_heads rotates `heads` heads of D in place (HF
+//                rotate_half): y1 = x1 c - x2 s, y2 = x2 c + x1 s.
+//   swiglu_range: out (n) = g * sigmoid(g) * u (out may alias gate).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace baimo {
+
+void rmsnorm_row(const float* x, const float* w, int64_t C, float eps, float* y);
+
+struct RopeTable {
+  int64_t head_dim = 0;
+  std::vector<float> cos_sin;  // (positions, head_dim)
+  RopeTable() = default;
+  RopeTable(float theta, int64_t head_dim, int64_t positions);
+  const float* row(int32_t pos) const { return cos_sin.data() + static_cast<int64_t>(pos) * head_dim; }
+};
+
+void rope_heads(float* x, const float* cos_sin_row, int64_t heads, int64_t D);
+
+void swiglu_range(const float* gate, const float* up, int64_t n, float* out);
+
+}  // namespace baimo

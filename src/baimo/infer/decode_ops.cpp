@@ -2,17 +2,15 @@
 
 #include <cmath>
 
+#include "baimo/kernels/backend.h"
+
 #include "baimo/kernels/cpu/vec_math.h"
 
 namespace baimo {
 
 void rmsnorm_row(const float* x, const float* w, int64_t C, float eps, float* y) {
-  float ss = 0.f;
-#pragma omp simd reduction(+ : ss)
-  for (int64_t j = 0; j < C; ++j) ss += x[j] * x[j];
-  const float s = 1.0f / std::sqrt(ss / static_cast<float>(C) + eps);
-#pragma omp simd
-  for (int64_t j = 0; j < C; ++j) y[j] = x[j] * s * w[j];
+  float rstd;
+  backend().rmsnorm_fwd(x, w, 1, C, eps, y, &rstd);  // opens no parallel region for one row
 }
 
 RopeTable::RopeTable(float theta, int64_t D, int64_t positions)

@@ -1,9 +1,10 @@
 // Row-sized elementwise ops of the engine's one-region decode step (engine_team.cpp), without any
-// OpenMP inside: called by each thread of the team on its own rows / column ranges (a backend op
-// opens a nested parallel region per call, about a microsecond even when inactive). The math is
-// the backend's (kernels/cpu/kernels_impl.inc) — only the f32 summation order of the rmsnorm
-// reduction may differ.
-//   rmsnorm_row: y (C) = x * w / sqrt(mean(x^2) + eps).
+// OpenMP inside: called by each thread of the team on its own rows / column ranges (most backend
+// ops open a nested parallel region per call, about a microsecond even when inactive). The math
+// is the backend's (kernels/cpu/kernels_impl.inc); the elementwise ones are the same formulas.
+//   rmsnorm_row: y (C) = x * w / sqrt(mean(x^2) + eps): the backend's own rmsnorm_fwd on one row
+//                (bit-identical to the prefill path: quantized products round the normalized
+//                activations to int8, so a 1-ulp difference there can flip a quant).
 //   RopeTable:   row p holds cos(p f_i) for i < D/2 then sin(p f_i), f_i = 1 / theta^(2i/D) in f32
 //                (as the backend's table); rope_heads rotates `heads` heads of D in place (HF
 //                rotate_half): y1 = x1 c - x2 s, y2 = x2 c + x1 s.

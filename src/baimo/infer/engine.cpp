@@ -126,6 +126,7 @@ void Engine::check(std::span<const Chunk> chunks) {
 void Engine::reserve(int64_t rows, int64_t out_rows) {
   const ModelConfig& c = w_->config;
   const size_t R = static_cast<size_t>(rows);
+  const float* planned[] = {q_.data(), k_.data(), v_.data(), tmp_.data(), gate_.data(), up_.data()};
   grow(ids_, R);
   grow(pos_, R);
   grow(row_slot_, R);
@@ -144,6 +145,8 @@ void Engine::reserve(int64_t rows, int64_t out_rows) {
   const int64_t group = c.num_attention_heads / c.num_key_value_heads, threads = omp_get_max_threads();
   grow(scratch_, static_cast<size_t>(threads * threads * kv_attention_scratch(group, c.head_dim)));
   grow(team_h_, static_cast<size_t>(threads) * R * c.hidden_size);
+  const float* now[] = {q_.data(), k_.data(), v_.data(), tmp_.data(), gate_.data(), up_.data()};
+  if (!std::equal(std::begin(planned), std::end(planned), std::begin(now))) team_key_[0] = -1;  // re-plan
 }
 
 void Engine::layer(int64_t l, int64_t n) {

@@ -20,6 +20,7 @@
 // rope, KV writes, residual adds, SwiGLU) is fused into them; larger steps (prefill) run op by op,
 // each op parallel on its own (f32 products through BLAS).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -28,8 +29,16 @@
 #include "baimo/infer/decode_ops.h"
 #include "baimo/infer/model_weights.h"
 #include "baimo/model/kv_cache.h"
+#include "baimo/quant/team_matmul.h"
 
 namespace baimo {
+
+// One phase of Engine::forward_team: work items claimed from `next`, counted in `done`.
+struct alignas(64) TeamPhase {
+  std::atomic<int64_t> next{0};
+  std::atomic<int64_t> done{0};
+  int64_t items = 0;
+};
 
 class Engine {
  public:
@@ -61,6 +70,8 @@ class Engine {
   void forward_ops(int64_t n, int64_t m, std::vector<float>& logits);
   // The whole step (rows n < 16, m logits rows) in one parallel region; see engine_team.cpp.
   void forward_team(int64_t n, int64_t m, std::vector<float>& logits);
+  // Plans forward_team's products and phases for (n, m, threads) unless the last plan was for them.
+  void plan_team(int64_t n, int64_t m, int threads);
 
   std::shared_ptr<const ModelWeights> w_;
   KvCache cache_;
@@ -71,6 +82,10 @@ class Engine {
   // Per-thread part of forward_team: normalized rows (rows, C) per thread.
   std::vector<float> team_h_;
   RopeTable rope_;  // positions 0 .. ctx-1
+  std::vector<quant::TeamMatmul> team_mm_;  // per layer q/k/v, o, gate/up, down; then the LM head
+  std::unique_ptr<TeamPhase[]> team_phases_;
+  size_t team_phases_n_ = 0;
+  int64_t team_key_[3] = {-1, -1, -1};  // (n, m, threads) of the plan; -1 after buffers moved
   int64_t rows_cap_ = 0;
   int64_t parallel_macs_ = int64_t{8} << 20;
 };

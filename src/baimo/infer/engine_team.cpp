@@ -1,62 +1,156 @@
-// Engine::forward_team: a decode-size step (fewer than 16 rows) in ONE OpenMP parallel region.
-// Per layer the team meets at 5 barriers, one per data dependency, and does everything else in the
-// work items of the products (quant/team_matmul.h) or redundantly on every thread:
-//   1. rmsnorm(x) -> h: every thread, into its own h (no barrier; the products quantize it per thread)
-//      q,k,v = h W^T, items aligned to heads; each item adds its bias, applies rope and writes its
-//      k / v rows into the cache                                                         | barrier
-//   2. attention, rows shared out (one kv_attention call per thread)                    | barrier
-//   3. o-projection; each item adds its columns (+ o bias) into the residual x          | barrier
-//   4. rmsnorm(x) -> h per thread; gate,up = h W^T in paired items, SwiGLU on each item | barrier
-//   5. down-projection; each item adds its columns into x                               | barrier
-// then the final norm (per thread, the logits rows only) and the LM head.
-// The results equal forward_ops' bit for bit up to the summation order of f32 float-weight
-// kernels and of the backend's elementwise ops (the same kernels on the same rows).
+// Engine::forward_team: a decode-size step (fewer than 16 rows) in ONE OpenMP parallel region,
+// as a chain of phases whose work items any thread may claim (no barriers):
+//   embedding rows | per layer: 1. q,k,v (items aligned to heads: bias, rope and the k / v cache
+//   writes run in the item) 2. attention (one row per item) 3. o-projection (each item adds its
+//   columns, + o bias, into the residual x) 4. gate,up in paired items with SwiGLU in the item
+//   5. down-projection (adds into x) | final norm + LM head.
+// A thread enters phase p once every item of phase p-1 is done (items of p-1 started only after
+// p-2 was done, so all earlier phases are complete too), claims items from the phase's counter
+// and counts each finished one. Before its first item of a product phase it does that phase's
+// per-thread preparation: rmsnorm into its own h and/or its own quantized copy of the input.
+// Why not `omp barrier`: a barrier waits for every thread to arrive; on a loaded machine a thread
+// that is descheduled stalls each of the ~5 barriers per layer for a scheduler slice. Here the
+// running threads take all the items and only an item in progress on a descheduled thread makes
+// them wait (and the region's final join).
+// The results equal forward_ops' up to the summation order of f32 float-weight kernels and of the
+// elementwise ops (the same kernels on the same rows; decode_ops.h has the serial row ops).
+#include <immintrin.h>
 #include <omp.h>
+#include <sched.h>
 
 #include <cstring>
 
+#include "baimo/infer/decode_ops.h"
 #include "baimo/infer/engine.h"
 #include "baimo/infer/kv_attention.h"
-#include "baimo/infer/decode_ops.h"
 #include "baimo/quant/row_convert.h"
 #include "baimo/quant/team_matmul.h"
 
 namespace baimo {
 
-void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
+namespace {
+
+// Waits until every item of phase p is done: spins briefly, then yields the CPU (another thread
+// of the team may need it to finish its item).
+void wait_done(const TeamPhase& p) {
+  for (int spins = 0; p.done.load(std::memory_order_acquire) < p.items; ++spins) {
+    if (spins < 4000) {
+      _mm_pause();
+    } else {
+      sched_yield();
+    }
+  }
+}
+
+// Runs phase p's items that this thread can claim; prepare() before its first one.
+template <class Prepare, class Item>
+void run_phase(TeamPhase& p, const Prepare& prepare, const Item& item) {
+  bool prepared = false;
+  for (int64_t it = p.next.fetch_add(1, std::memory_order_relaxed); it < p.items;
+       it = p.next.fetch_add(1, std::memory_order_relaxed)) {
+    if (!prepared) prepare();
+    prepared = true;
+    item(it);
+    p.done.fetch_add(1, std::memory_order_release);
+  }
+}
+
+}  // namespace
+
+void Engine::plan_team(int64_t n, int64_t m, int threads) {
   using quant::TeamLayout;
   using quant::WeightMatrix;
   const ModelConfig& c = w_->config;
+  const int64_t L = c.num_hidden_layers;
+  if (team_key_[0] == n && team_key_[1] == m && team_key_[2] == threads) return;
+  team_key_[0] = n;
+  team_key_[1] = m;
+  team_key_[2] = threads;
+  team_mm_.resize(static_cast<size_t>(4 * L + 1));
+  for (int64_t l = 0; l < L; ++l) {
+    const LayerWeights& W = w_->layers[static_cast<size_t>(l)];
+    const WeightMatrix* qkv[] = {&W.q, &W.k, &W.v};
+    float* qkv_y[] = {q_.data(), k_.data(), v_.data()};
+    const WeightMatrix* o[] = {&W.o};
+    const WeightMatrix* gu[] = {&W.gate, &W.up};
+    float* gu_y[] = {gate_.data(), up_.data()};
+    const WeightMatrix* down[] = {&W.down};
+    float* tmp_y[] = {tmp_.data()};
+    quant::TeamMatmul* mm = &team_mm_[static_cast<size_t>(4 * l)];
+    mm[0].plan(qkv, qkv_y, n, TeamLayout::Stacked, c.head_dim, threads);
+    mm[1].plan(o, tmp_y, n, TeamLayout::Stacked, 16, threads);
+    mm[2].plan(gu, gu_y, n, TeamLayout::Paired, 16, threads);
+    mm[3].plan(down, tmp_y, n, TeamLayout::Stacked, 16, threads);
+  }
+  const WeightMatrix* head[] = {&w_->lm_head};
+  float* head_y[] = {nullptr};  // set per step (logits may move)
+  team_mm_[static_cast<size_t>(4 * L)].plan(head, head_y, m, TeamLayout::Stacked, 16, threads);
+  // Phases: embedding, 5 per layer, LM head.
+  const size_t phases = static_cast<size_t>(5 * L + 2);
+  if (team_phases_n_ < phases) {
+    team_phases_ = std::make_unique<TeamPhase[]>(phases);
+    team_phases_n_ = phases;
+  }
+  team_phases_[0].items = n;
+  for (int64_t l = 0; l < L; ++l) {
+    TeamPhase* p = &team_phases_[static_cast<size_t>(1 + 5 * l)];
+    const quant::TeamMatmul* mm = &team_mm_[static_cast<size_t>(4 * l)];
+    p[0].items = mm[0].items();
+    p[1].items = n;
+    p[2].items = mm[1].items();
+    p[3].items = mm[2].items();
+    p[4].items = mm[3].items();
+  }
+  team_phases_[phases - 1].items = team_mm_[static_cast<size_t>(4 * L)].items();
+}
+
+void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
+  const ModelConfig& c = w_->config;
   const int64_t C = c.hidden_size, H = c.num_attention_heads, KV = c.num_key_value_heads, D = c.head_dim;
   const int64_t Q = c.q_dim(), KVD = c.kv_dim(), F = c.intermediate_size, V = c.vocab_size;
+  const int64_t NL = c.num_hidden_layers;
   const float eps = static_cast<float>(c.rms_norm_eps);
   const int threads = omp_get_max_threads();
   const int64_t scratch_per_thread = threads * kv_attention_scratch(H / KV, D);
   logits.resize(static_cast<size_t>(m * V));
+  plan_team(n, m, threads);
+  {  // the LM head writes into logits, which resize may have moved
+    const quant::WeightMatrix* head[] = {&w_->lm_head};
+    float* head_y[] = {logits.data()};
+    team_mm_[static_cast<size_t>(4 * NL)].plan(head, head_y, m, quant::TeamLayout::Stacked, 16, threads);
+  }
+  const size_t phases = static_cast<size_t>(5 * NL + 2);
+  for (size_t p = 0; p < phases; ++p) {
+    team_phases_[p].next.store(0, std::memory_order_relaxed);
+    team_phases_[p].done.store(0, std::memory_order_relaxed);
+  }
   const auto* table = static_cast<const uint8_t*>(w_->embed.data);
   const size_t table_row = w_->embed.row_bytes();
-  float *x = x_.data(), *q = q_.data(), *k = k_.data(), *v = v_.data(), *att = att_.data(), *tmp = tmp_.data();
-  float *gate = gate_.data(), *up = up_.data();
+  float *x = x_.data(), *q = q_.data(), *att = att_.data(), *tmp = tmp_.data(), *gate = gate_.data();
+  const float* up = up_.data();
 
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int t = omp_get_thread_num();
     float* h = team_h_.data() + static_cast<size_t>(t) * n * C;
     float* scratch = scratch_.data() + t * scratch_per_thread;
+    TeamPhase* phase = team_phases_.get();
+    auto nothing = [] {};
 
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; ++i)
+    run_phase(phase[0], nothing, [&](int64_t i) {
       quant::dequantize_row(w_->embed.type, table + static_cast<size_t>(ids_[i]) * table_row, x + i * C,
                             static_cast<size_t>(C));
+    });
 
-    for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-      const LayerWeights& L = w_->layers[static_cast<size_t>(l)];
+    for (int64_t l = 0; l < NL; ++l) {
+      const LayerWeights& W = w_->layers[static_cast<size_t>(l)];
+      const quant::TeamMatmul* mm = &team_mm_[static_cast<size_t>(4 * l)];
+      TeamPhase* p = &phase[1 + 5 * l];
 
       // 1. q, k, v with bias, rope and the cache writes in the items (aligned to whole heads).
-      for (int64_t r = 0; r < n; ++r) rmsnorm_row(x + r * C, L.attn_norm, C, eps, h + r * C);
       auto qkv_rows = [&](int i, int64_t a, int64_t b) {
-        float* y = i == 0 ? q : i == 1 ? k : v;
-        const float* bias = i == 0 ? L.q_bias : i == 1 ? L.k_bias : L.v_bias;
+        float* y = i == 0 ? q : i == 1 ? k_.data() : v_.data();
+        const float* bias = i == 0 ? W.q_bias : i == 1 ? W.k_bias : W.v_bias;
         const int64_t ld = i == 0 ? Q : KVD;
         for (int64_t r = 0; r < n; ++r) {
           float* yr = y + r * ld;
@@ -71,19 +165,20 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
           }
         }
       };
-      const WeightMatrix* qkv_w[] = {&L.q, &L.k, &L.v};
-      float* qkv_y[] = {q, k, v};
-      quant::team_matmul(qkv_w, h, n, qkv_y, TeamLayout::Stacked, D, qkv_rows);
-#pragma omp barrier
+      wait_done(p[-1]);
+      run_phase(
+          p[0],
+          [&] {
+            for (int64_t r = 0; r < n; ++r) rmsnorm_row(x + r * C, W.attn_norm, C, eps, h + r * C);
+            mm[0].prepare(h);
+          },
+          [&](int64_t it) { mm[0].run(it, h, qkv_rows); });
 
-      // 2. Attention (every row's keys and values are in the cache now): one call per thread on
-      // its share of the rows (each call opens a nested, inactive parallel region).
-      {
-        const int64_t r0 = n * t / nt, r1 = n * (t + 1) / nt;
-        if (r1 > r0)
-          kv_attention(q + r0 * Q, r1 - r0, &row_slot_[r0], &pos_[r0], cache_, l, H, KV, D, att + r0 * Q, scratch);
-      }
-#pragma omp barrier
+      // 2. Attention, one row per item (every row's keys and values are in the cache now).
+      wait_done(p[0]);
+      run_phase(p[1], nothing, [&](int64_t r) {
+        kv_attention(q + r * Q, 1, &row_slot_[r], &pos_[r], cache_, l, H, KV, D, att + r * Q, scratch);
+      });
 
       // 3. Output projection added into the residual stream, column range by column range.
       auto add_rows = [&](const float* bias) {
@@ -101,36 +196,42 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
           }
         };
       };
-      auto o_rows = add_rows(L.o_bias);
-      const WeightMatrix* o_w[] = {&L.o};
-      float* tmp_y[] = {tmp};
-      quant::team_matmul(o_w, att, n, tmp_y, TeamLayout::Stacked, 16, o_rows);
-#pragma omp barrier
+      auto o_rows = add_rows(W.o_bias);
+      wait_done(p[1]);
+      run_phase(p[2], [&] { mm[1].prepare(att); }, [&](int64_t it) { mm[1].run(it, att, o_rows); });
 
       // 4. gate and up over the same rows, SwiGLU in place of gate.
-      for (int64_t r = 0; r < n; ++r) rmsnorm_row(x + r * C, L.mlp_norm, C, eps, h + r * C);
       auto swiglu_rows = [&](int, int64_t a, int64_t b) {
         for (int64_t r = 0; r < n; ++r) swiglu_range(gate + r * F + a, up + r * F + a, b - a, gate + r * F + a);
       };
-      const WeightMatrix* gu_w[] = {&L.gate, &L.up};
-      float* gu_y[] = {gate, up};
-      quant::team_matmul(gu_w, h, n, gu_y, TeamLayout::Paired, 16, swiglu_rows);
-#pragma omp barrier
+      wait_done(p[2]);
+      run_phase(
+          p[3],
+          [&] {
+            for (int64_t r = 0; r < n; ++r) rmsnorm_row(x + r * C, W.mlp_norm, C, eps, h + r * C);
+            mm[2].prepare(h);
+          },
+          [&](int64_t it) { mm[2].run(it, h, swiglu_rows); });
 
       // 5. Down projection added into the residual stream.
       auto down_rows = add_rows(nullptr);
-      const WeightMatrix* down_w[] = {&L.down};
-      quant::team_matmul(down_w, gate, n, tmp_y, TeamLayout::Stacked, 16, down_rows);
-#pragma omp barrier
+      wait_done(p[3]);
+      run_phase(p[4], [&] { mm[3].prepare(gate); }, [&](int64_t it) { mm[3].run(it, gate, down_rows); });
     }
 
     // Final norm of the rows that give logits (per thread), then the LM head.
-    for (int64_t i = 0; i < m; ++i)
-      rmsnorm_row(x + static_cast<int64_t>(out_rows_[i]) * C, w_->final_norm, C, eps, h + i * C);
-    const WeightMatrix* head_w[] = {&w_->lm_head};
-    float* head_y[] = {logits.data()};
-    quant::team_matmul(head_w, h, m, head_y, TeamLayout::Stacked);
+    const quant::TeamMatmul& head = team_mm_[static_cast<size_t>(4 * NL)];
+    wait_done(phase[5 * NL]);
+    run_phase(
+        phase[5 * NL + 1],
+        [&] {
+          for (int64_t i = 0; i < m; ++i)
+            rmsnorm_row(x + static_cast<int64_t>(out_rows_[i]) * C, w_->final_norm, C, eps, h + i * C);
+          head.prepare(h);
+        },
+        [&](int64_t it) { head.run(it, h); });
   }
+  // The region's join: every item of every phase is done.
 }
 
 }  // namespace baimo

@@ -153,7 +153,7 @@ TEST(Engine, QuantizedDecodeMatchesPrefillPath) {
   OmpThreads team(3);
   for (DType t : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
     auto w = std::make_shared<const ModelWeights>(weights_from_transformer(model, t));
-    Engine engine(w, 2, 64);
+    Engine engine(w, 2, 128);
     engine.set_parallel_macs(0);
     std::vector<float> want, got, logits;
     Engine::Chunk whole{0, ids, true};
@@ -165,6 +165,16 @@ TEST(Engine, QuantizedDecodeMatchesPrefillPath) {
       engine.forward(std::span(&ch, 1), logits);
       got.insert(got.end(), logits.begin(), logits.end());
       done += len;
+    }
+    // A longer chunk on slot 0 grows the step buffers; the next single-token steps (the same step
+    // shape as before) must not use the old ones.
+    const std::vector<int32_t> more = random_ids(60, V, 14);
+    Engine::Chunk longer{0, more};
+    engine.forward(std::span(&longer, 1), logits);
+    for (int i = 0; i < 3; ++i, ++done) {
+      Engine::Chunk ch{1, std::span<const int32_t>(ids.data() + done, 1), true};
+      engine.forward(std::span(&ch, 1), logits);
+      got.insert(got.end(), logits.begin(), logits.end());
     }
     for (size_t p = 0; p < done; ++p)
       expect_row_near(got.data() + p * V, want.data() + p * V, V, 1e-5f,

@@ -80,26 +80,17 @@ void team_matmul_check(std::span<const WeightMatrix* const> ws, TeamLayout layou
   }
 }
 
-void team_matmul(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch, std::span<float* const> ys,
-                 TeamLayout layout, int64_t align, RowsEpilogue epilogue, CpuIsa isa) {
+void TeamMatmul::plan(std::span<const WeightMatrix* const> ws, std::span<float* const> ys, int64_t batch,
+                      TeamLayout layout, int64_t align, int threads, CpuIsa isa) {
   team_matmul_check(ws, layout);
   if (ws.size() != ys.size()) fail("team_matmul: {} matrices but {} outputs", ws.size(), ys.size());
   if (batch < 1) fail("team_matmul: batch {} (at least 1)", batch);
-  if (isa > best_isa()) isa = best_isa();
-  const size_t n = ws.size();
-  const int64_t cols = ws[0]->cols;
-
-  // This thread's quantized copies of x, one per activation layout the matrices need.
-  static thread_local ActQ8 act_buffers[3];
-  ActQ8* acts = act_buffers;
-  bool done[3] = {false, false, false};
-  for (const WeightMatrix* w : ws) {
-    if (!quantized(w->type)) continue;
-    const ActLayout l = act_layout_of(*w, isa);
-    if (!done[layout_slot(l)]) acts[layout_slot(l)].quantize(x, batch, cols, l);
-    done[layout_slot(l)] = true;
-  }
-
+  n_ = ws.size();
+  std::copy(ws.begin(), ws.end(), ws_);
+  std::copy(ys.begin(), ys.end(), ys_);
+  batch_ = batch;
+  layout_ = layout;
+  isa_ = std::min(isa, best_isa());
   // Items: rows per item a multiple of step = lcm(align, 16), sized to about kItemBytes of weights
   // per activation tile, and at least 4 items per thread where the rows allow.
   const int64_t step = std::lcm(std::max<int64_t>(align, 1), kPackRows);
@@ -111,28 +102,50 @@ void team_matmul(std::span<const WeightMatrix* const> ws, const float* x, int64_
     rows += w->rows;
   }
   const int64_t span_rows = layout == TeamLayout::Paired ? ws[0]->rows : rows;
-  const int64_t threads = omp_get_num_threads();
-  int64_t items_wanted = std::max<int64_t>(static_cast<int64_t>(bytes * tiles / kItemBytes), threads * 4);
-  int64_t per_item = std::max<int64_t>(step, (span_rows + items_wanted - 1) / items_wanted / step * step);
+  const int64_t wanted =
+      std::max<int64_t>(static_cast<int64_t>(bytes * tiles / kItemBytes), std::max(threads, 1) * int64_t{4});
+  per_item_ = std::max<int64_t>(step, (span_rows + wanted - 1) / wanted / step * step);
   // First item of each matrix (Stacked) or of the single row range (Paired).
-  int64_t first[kMaxMatrices + 1] = {0};
-  const size_t ranges = layout == TeamLayout::Paired ? 1 : n;
-  for (size_t i = 0; i < ranges; ++i) first[i + 1] = first[i] + (ws[i]->rows + per_item - 1) / per_item;
-  const int64_t items = first[ranges];
+  ranges_ = layout == TeamLayout::Paired ? 1 : n_;
+  first_[0] = 0;
+  for (size_t i = 0; i < ranges_; ++i) first_[i + 1] = first_[i] + (ws[i]->rows + per_item_ - 1) / per_item_;
+}
 
-#pragma omp for schedule(dynamic, 1) nowait
-  for (int64_t it = 0; it < items; ++it) {
-    size_t i = 0;
-    while (it >= first[i + 1]) ++i;
-    const int64_t r0 = (it - first[i]) * per_item, r1 = std::min(ws[i]->rows, r0 + per_item);
-    if (layout == TeamLayout::Paired) {
-      for (size_t j = 0; j < n; ++j) rows_product(*ws[j], x, batch, ys[j], r0, r1, acts, isa);
-      epilogue(-1, r0, r1);
-    } else {
-      rows_product(*ws[i], x, batch, ys[i], r0, r1, acts, isa);
-      epilogue(static_cast<int>(i), r0, r1);
-    }
+namespace {
+thread_local ActQ8 t_acts[3];  // this thread's quantized x, one per activation layout
+}
+
+void TeamMatmul::prepare(const float* x) const {
+  bool done[3] = {false, false, false};
+  for (size_t i = 0; i < n_; ++i) {
+    const WeightMatrix& w = *ws_[i];
+    if (!quantized(w.type)) continue;
+    const ActLayout l = act_layout_of(w, isa_);
+    if (!done[layout_slot(l)]) t_acts[layout_slot(l)].quantize(x, batch_, w.cols, l);
+    done[layout_slot(l)] = true;
   }
+}
+
+void TeamMatmul::run(int64_t item, const float* x, RowsEpilogue epilogue) const {
+  size_t i = 0;
+  while (item >= first_[i + 1]) ++i;
+  const int64_t r0 = (item - first_[i]) * per_item_, r1 = std::min(ws_[i]->rows, r0 + per_item_);
+  if (layout_ == TeamLayout::Paired) {
+    for (size_t j = 0; j < n_; ++j) rows_product(*ws_[j], x, batch_, ys_[j], r0, r1, t_acts, isa_);
+    epilogue(-1, r0, r1);
+  } else {
+    rows_product(*ws_[i], x, batch_, ys_[i], r0, r1, t_acts, isa_);
+    epilogue(static_cast<int>(i), r0, r1);
+  }
+}
+
+void team_matmul(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch, std::span<float* const> ys,
+                 TeamLayout layout, int64_t align, RowsEpilogue epilogue, CpuIsa isa) {
+  TeamMatmul plan;
+  plan.plan(ws, ys, batch, layout, align, omp_get_num_threads(), isa);
+  plan.prepare(x);
+#pragma omp for schedule(dynamic, 1) nowait
+  for (int64_t it = 0; it < plan.items(); ++it) plan.run(it, x, epilogue);
 }
 
 }  // namespace baimo::quant

@@ -51,4 +51,28 @@ void team_matmul_check(std::span<const WeightMatrix* const> ws, TeamLayout layou
 void team_matmul(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch, std::span<float* const> ys,
                  TeamLayout layout, int64_t align = 16, RowsEpilogue epilogue = {}, CpuIsa isa = best_isa());
 
+// The same product as items a caller schedules itself (team_matmul = plan, prepare, then run the
+// items with `omp for schedule(dynamic) nowait`): plan once outside the team (it throws on bad
+// arguments; threads = the team size, for the item count), then every thread that runs items
+// calls prepare(x) first (its own quantized copy of x; x complete), then run(item, x, epilogue)
+// for the items it claims. Items are [0, items()); each must run exactly once.
+class TeamMatmul {
+ public:
+  void plan(std::span<const WeightMatrix* const> ws, std::span<float* const> ys, int64_t batch, TeamLayout layout,
+            int64_t align, int threads, CpuIsa isa = best_isa());
+  int64_t items() const { return first_[ranges_]; }
+  void prepare(const float* x) const;
+  void run(int64_t item, const float* x, RowsEpilogue epilogue = {}) const;
+
+ private:
+  static constexpr size_t kMax = 8;
+  const WeightMatrix* ws_[kMax] = {};
+  float* ys_[kMax] = {};
+  size_t n_ = 0, ranges_ = 0;
+  int64_t batch_ = 0, per_item_ = 1;
+  int64_t first_[kMax + 1] = {};
+  TeamLayout layout_ = TeamLayout::Stacked;
+  CpuIsa isa_ = CpuIsa::Scalar;
+};
+
 }  // namespace baimo::quant

@@ -16,7 +16,6 @@
 // elementwise ops (the same kernels on the same rows; decode_ops.h has the serial row ops).
 #include <immintrin.h>
 #include <omp.h>
-#include <sched.h>
 
 #include <cstring>
 
@@ -30,19 +29,22 @@ namespace baimo {
 
 namespace {
 
-// Waits until every item of phase p is done: spins briefly, then yields the CPU (another thread
-// of the team may need it to finish its item).
-void wait_done(const TeamPhase& p) {
-  for (int spins = 0; p.done.load(std::memory_order_acquire) < p.items; ++spins) {
-    if (spins < 4000) {
+// Waits until every item of phase p is done: spins briefly (the usual case on an idle machine is
+// a few microseconds), then sleeps on the counter (futex): a waiter that keeps the CPU, even
+// yielding, delays the preempted thread it waits for on a loaded machine.
+void wait_done(TeamPhase& p) {
+  int spins = 0;
+  for (int64_t d = p.done.load(std::memory_order_acquire); d < p.items; d = p.done.load(std::memory_order_acquire)) {
+    if (++spins < 4000) {
       _mm_pause();
     } else {
-      sched_yield();
+      p.done.wait(d, std::memory_order_acquire);
     }
   }
 }
 
-// Runs phase p's items that this thread can claim; prepare() before its first one.
+// Runs phase p's items that this thread can claim; prepare() before its first one. The thread
+// that completes the phase wakes the sleepers.
 template <class Prepare, class Item>
 void run_phase(TeamPhase& p, const Prepare& prepare, const Item& item) {
   bool prepared = false;
@@ -51,7 +53,7 @@ void run_phase(TeamPhase& p, const Prepare& prepare, const Item& item) {
     if (!prepared) prepare();
     prepared = true;
     item(it);
-    p.done.fetch_add(1, std::memory_order_release);
+    if (p.done.fetch_add(1, std::memory_order_release) + 1 == p.items) p.done.notify_all();
   }
 }
 

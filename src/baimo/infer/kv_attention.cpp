@@ -36,11 +36,12 @@ void kv_attention(const float* q, int64_t rows, const int32_t* row_slot, const i
   const int64_t tasks = rows * n_kv_heads;
   int64_t work = 0;  // multiply-adds of q.k (the same again for p.v)
   for (int64_t r = 0; r < rows; ++r) work += (row_pos[r] + 1) * n_heads * D;
-  // Fork only when the work pays for the team start: 32768 was the threshold of the scalar loop; the
-  // SIMD kernels do the same work 3-5x faster (bench/kv_attention: ~3x when the cache comes from L3,
-  // ~5x from L1), so they fork at 4x the work, i.e. at about the same single-thread time per call.
-  const int64_t min_parallel = kernel == attn::kv_task_scalar ? 32768 : 4 * 32768;
-#pragma omp parallel for schedule(dynamic, 1) if (tasks > 1 && work > min_parallel)
+  // Fork only when the work pays for the team start. Measured with the AVX-512 kernel, 2 threads
+  // (bench/kv_attention with the threshold varied, medians of 41): forking at 32768 (small.json b1 ctx 128,
+  // ~3.5 us on one thread) is neutral, at 114688 (0.5B b1 ctx 128, ~6.4 us) it gains (5.5 us).
+  // Called inside a parallel region (the engine's decode team) the region is nested and stays serial.
+  constexpr int64_t kMinParallel = 32768;
+#pragma omp parallel for schedule(dynamic, 1) if (tasks > 1 && work > kMinParallel)
   for (int64_t t = 0; t < tasks; ++t) {
     const int64_t r = t / n_kv_heads, kvh = t % n_kv_heads;
     float* s = scratch + static_cast<int64_t>(omp_get_thread_num()) * per_thread;

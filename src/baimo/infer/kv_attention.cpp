@@ -56,4 +56,17 @@ void kv_attention(const float* q, int64_t rows, const int32_t* row_slot, const i
   }
 }
 
+void kv_attention_task(const float* q, int32_t slot, int32_t pos, const KvCache& cache, int64_t layer, int64_t kv_head,
+                       int64_t n_kv_heads, int64_t group, int64_t head_dim, float* out, float* scratch) {
+  const int64_t D = head_dim;
+  attn::KvTask task;
+  task.q = q;
+  task.k = cache.keys(layer, slot) + kv_head * D;
+  task.v = cache.values(layer, slot) + kv_head * D;
+  task.stride = n_kv_heads * D;
+  task.n = pos + 1;
+  task.out = out;
+  pick_kernel(quant::best_isa(), D)(task, group, D, 1.0f / std::sqrt(static_cast<float>(D)), scratch);
+}
+
 }  // namespace baimo

@@ -27,4 +27,11 @@ void kv_attention(const float* q, int64_t rows, const int32_t* row_slot, const i
                   int64_t layer, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float* out, float* scratch,
                   quant::CpuIsa isa);
 
+// One task of the above, single-threaded: the G = n_heads / n_kv_heads query heads of kv head `kv_head`
+// for one row (slot, absolute position pos). q, out: that row's (G, D) block, i.e. the row's q / out
+// + kv_head * G * D. scratch: kv_attention_scratch(G, D) floats. The same kernel and results as
+// kv_attention gives for that row and kv head (for callers that spread (row, kv head) items over threads).
+void kv_attention_task(const float* q, int32_t slot, int32_t pos, const KvCache& cache, int64_t layer, int64_t kv_head,
+                       int64_t n_kv_heads, int64_t group, int64_t head_dim, float* out, float* scratch);
+
 }  // namespace baimo

@@ -194,6 +194,23 @@ TEST(KvAttention, ThreadCountDoesNotChangeResults) {
   }
 }
 
+// kv_attention_task on every (row, kv head) gives kv_attention's bits (the best ISA's kernel).
+TEST(KvAttention, SingleTaskMatchesTheBatchedCall) {
+  for (int64_t D : {32, 64, 20}) {
+    AttnCase s(7, D, {1, 17, 200, 65}, 1.0f);
+    const std::vector<float> want = s.run(1, quant::best_isa());
+    std::vector<float> got(want.size(), -1.f);
+    std::vector<float> scratch(static_cast<size_t>(kv_attention_scratch(s.G, D)));
+    for (int64_t r = 0; r < s.rows(); ++r)
+      for (int64_t kvh = 0; kvh < s.n_kv; ++kvh) {
+        const int64_t off = r * s.q_dim() + kvh * s.G * D;
+        kv_attention_task(s.q.data() + off, s.row_slot[static_cast<size_t>(r)], s.row_pos[static_cast<size_t>(r)],
+                          *s.cache, 1, kvh, s.n_kv, s.G, D, got.data() + off, scratch.data());
+      }
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << "D " << D << " element " << i;
+  }
+}
+
 // Extreme scores: one key dominates by far more than exp's range; the result is that key's value.
 TEST(KvAttention, DominantKeyGivesItsValue) {
   for (quant::CpuIsa isa : isas()) {

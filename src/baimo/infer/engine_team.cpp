@@ -44,17 +44,18 @@ void wait_done(TeamPhase& p) {
 }
 
 // Runs phase p's items that this thread can claim; prepare() before its first one. The thread
-// that completes the phase wakes the sleepers.
+// counts its finished items once, when no item is left to claim (one contended add per thread and
+// phase, not per item); the one that completes the phase wakes the sleepers.
 template <class Prepare, class Item>
 void run_phase(TeamPhase& p, const Prepare& prepare, const Item& item) {
-  bool prepared = false;
+  int64_t finished = 0;
   for (int64_t it = p.next.fetch_add(1, std::memory_order_relaxed); it < p.items;
        it = p.next.fetch_add(1, std::memory_order_relaxed)) {
-    if (!prepared) prepare();
-    prepared = true;
+    if (finished == 0) prepare();
     item(it);
-    if (p.done.fetch_add(1, std::memory_order_release) + 1 == p.items) p.done.notify_all();
+    ++finished;
   }
+  if (finished > 0 && p.done.fetch_add(finished, std::memory_order_release) + finished == p.items) p.done.notify_all();
 }
 
 }  // namespace

@@ -15,10 +15,11 @@
 //   the vocabulary, a chunk that would overflow the context (capacity()).
 // - Not thread-safe: one thread drives an Engine. No allocation in forward() once warm.
 // Threads: a step with less work than parallel_macs() multiply-adds runs on the calling thread.
-// Steps of fewer than 16 rows (decode) run in ONE OpenMP parallel region (engine_team.cpp): the
-// products share their output rows out (quant/team_matmul.h) and the small per-row work (bias,
-// rope, KV writes, residual adds, SwiGLU) is fused into them; larger steps (prefill) run op by op,
-// each op parallel on its own (f32 products through BLAS).
+// Steps of fewer than 16 rows (decode) run in ONE OpenMP parallel region (engine_team.cpp) as a
+// chain of phases whose work items any thread claims (no barriers): the products share their
+// output rows out (quant/team_matmul.h) and the small per-row work (bias, rope, KV writes,
+// residual adds, SwiGLU) is fused into their items; larger steps (prefill) run op by op, each op
+// parallel on its own (f32 products through BLAS).
 #pragma once
 #include <atomic>
 #include <cstdint>

@@ -34,10 +34,12 @@
 
 namespace baimo {
 
-// One phase of Engine::forward_team: work items claimed from `next`, counted in `done`.
+// One phase of Engine::forward_team: work items claimed from `next`, counted in `done` (a futex
+// word: waiters that stop spinning sleep on it, counted in `sleepers`).
 struct alignas(64) TeamPhase {
   std::atomic<int64_t> next{0};
-  std::atomic<int64_t> done{0};
+  std::atomic<int32_t> done{0};
+  std::atomic<int32_t> sleepers{0};
   int64_t items = 0;
 };
 

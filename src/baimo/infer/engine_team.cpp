@@ -15,7 +15,13 @@
 // The results equal forward_ops' up to the summation order of f32 float-weight kernels and of the
 // elementwise ops (the same kernels on the same rows; decode_ops.h has the serial row ops).
 #include <immintrin.h>
+#include <linux/futex.h>
 #include <omp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdint>
 
 #include <cstring>
 
@@ -29,17 +35,30 @@ namespace baimo {
 
 namespace {
 
+void futex_wait(std::atomic<int32_t>& word, int32_t expected) {
+  static_assert(sizeof(std::atomic<int32_t>) == sizeof(int32_t));
+  syscall(SYS_futex, reinterpret_cast<int32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+void futex_wake_all(std::atomic<int32_t>& word) {
+  syscall(SYS_futex, reinterpret_cast<int32_t*>(&word), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+}
+
 // Waits until every item of phase p is done: spins briefly (the usual case on an idle machine is
-// a few microseconds), then sleeps on the counter (futex): a waiter that keeps the CPU, even
-// yielding, delays the preempted thread it waits for on a loaded machine.
+// a few microseconds), then sleeps on the counter: a waiter that keeps the CPU, even yielding,
+// delays the preempted thread it waits for on a loaded machine. (std::atomic::wait of GCC 12 was
+// tried first: its waiters often woke only after 4-8 ms.) Lost wake-ups are excluded Dekker-style:
+// the waiter announces itself in `sleepers` before re-reading `done`; the finisher adds to `done`
+// before reading `sleepers` (all seq_cst), and the futex re-checks `done` against the value read.
 void wait_done(TeamPhase& p) {
-  int spins = 0;
-  for (int64_t d = p.done.load(std::memory_order_acquire); d < p.items; d = p.done.load(std::memory_order_acquire)) {
-    if (++spins < 4000) {
+  for (int spins = 0; p.done.load(std::memory_order_acquire) < p.items; ++spins) {
+    if (spins < 4000) {
       _mm_pause();
-    } else {
-      p.done.wait(d, std::memory_order_acquire);
+      continue;
     }
+    p.sleepers.fetch_add(1);
+    const int32_t d = p.done.load();
+    if (d < p.items) futex_wait(p.done, d);
+    p.sleepers.fetch_sub(1);
   }
 }
 
@@ -48,14 +67,15 @@ void wait_done(TeamPhase& p) {
 // phase, not per item); the one that completes the phase wakes the sleepers.
 template <class Prepare, class Item>
 void run_phase(TeamPhase& p, const Prepare& prepare, const Item& item) {
-  int64_t finished = 0;
+  int32_t finished = 0;
   for (int64_t it = p.next.fetch_add(1, std::memory_order_relaxed); it < p.items;
        it = p.next.fetch_add(1, std::memory_order_relaxed)) {
     if (finished == 0) prepare();
     item(it);
     ++finished;
   }
-  if (finished > 0 && p.done.fetch_add(finished, std::memory_order_release) + finished == p.items) p.done.notify_all();
+  if (finished > 0 && p.done.fetch_add(finished) + finished == p.items && p.sleepers.load() > 0)
+    futex_wake_all(p.done);
 }
 
 }  // namespace
@@ -126,6 +146,7 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
   for (size_t p = 0; p < phases; ++p) {
     team_phases_[p].next.store(0, std::memory_order_relaxed);
     team_phases_[p].done.store(0, std::memory_order_relaxed);
+    team_phases_[p].sleepers.store(0, std::memory_order_relaxed);
   }
   const auto* table = static_cast<const uint8_t*>(w_->embed.data);
   const size_t table_row = w_->embed.row_bytes();

@@ -4,8 +4,6 @@
 
 #include "baimo/kernels/backend.h"
 
-#include "baimo/kernels/cpu/vec_math.h"
-
 namespace baimo {
 
 void rmsnorm_row(const float* x, const float* w, int64_t C, float eps, float* y) {
@@ -40,11 +38,8 @@ void rope_heads(float* x, const float* cs, int64_t heads, int64_t D) {
 }
 
 void swiglu_range(const float* gate, const float* up, int64_t n, float* out) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    out[i] = g * cpu::vsigmoid(g) * up[i];
-  }
+  // The backend's (vectorized for the best ISA; opens no parallel region for row-sized work).
+  backend().swiglu_fwd(gate, up, n, out);
 }
 
 }  // namespace baimo

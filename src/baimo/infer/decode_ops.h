@@ -8,7 +8,8 @@
 //   RopeTable:   row p holds cos(p f_i) for i < D/2 then sin(p f_i), f_i = 1 / theta^(2i/D) in f32
 //                (as the backend's table); rope_heads rotates `heads` heads of D in place (HF
 //                rotate_half): y1 = x1 c - x2 s, y2 = x2 c + x1 s.
-//   swiglu_range: out (n) = g * sigmoid(g) * u (out may alias gate).
+//   swiglu_range: out (n) = g * sigmoid(g) * u (out may alias gate): the backend's swiglu_fwd,
+//                which opens no region for row-sized work (a plain loop here did not vectorize).
 #pragma once
 #include <cstdint>
 #include <vector>

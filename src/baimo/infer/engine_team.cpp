@@ -1,9 +1,9 @@
 // Engine::forward_team: a decode-size step (fewer than 16 rows) in ONE OpenMP parallel region,
 // as a chain of phases whose work items any thread may claim (no barriers):
 //   embedding rows | per layer: 1. q,k,v (items aligned to heads: bias, rope and the k / v cache
-//   writes run in the item) 2. attention (one row per item) 3. o-projection (each item adds its
-//   columns, + o bias, into the residual x) 4. gate,up in paired items with SwiGLU in the item
-//   5. down-projection (adds into x) | final norm + LM head.
+//   writes run in the item) 2. attention (one (row, kv head) per item) 3. o-projection (each item
+//   adds its columns, + o bias, into the residual x) 4. gate,up in paired items with SwiGLU in the
+//   item 5. down-projection (adds into x) | final norm + LM head.
 // A thread enters phase p once every item of phase p-1 is done (items of p-1 started only after
 // p-2 was done, so all earlier phases are complete too), claims items from the phase's counter
 // and counts each finished one. Before its first item of a product phase it does that phase's
@@ -119,7 +119,7 @@ void Engine::plan_team(int64_t n, int64_t m, int threads) {
     TeamPhase* p = &team_phases_[static_cast<size_t>(1 + 5 * l)];
     const quant::TeamMatmul* mm = &team_mm_[static_cast<size_t>(4 * l)];
     p[0].items = mm[0].items();
-    p[1].items = n;
+    p[1].items = n * c.num_key_value_heads;
     p[2].items = mm[1].items();
     p[3].items = mm[2].items();
     p[4].items = mm[3].items();
@@ -198,10 +198,12 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
           },
           [&](int64_t it) { mm[0].run(it, h, qkv_rows); });
 
-      // 2. Attention, one row per item (every row's keys and values are in the cache now).
+      // 2. Attention, one (row, kv head) per item (every row's keys and values are in the cache
+      // now): batch 1 spreads its kv heads over the threads.
       wait_done(p[0]);
-      run_phase(p[1], nothing, [&](int64_t r) {
-        kv_attention(q + r * Q, 1, &row_slot_[r], &pos_[r], cache_, l, H, KV, D, att + r * Q, scratch);
+      run_phase(p[1], nothing, [&](int64_t it) {
+        const int64_t r = it / KV, kvh = it % KV, off = r * Q + kvh * (H / KV) * D;
+        kv_attention_task(q + off, row_slot_[r], pos_[r], cache_, l, kvh, KV, H / KV, D, att + off, scratch);
       });
 
       // 3. Output projection added into the residual stream, column range by column range.

@@ -19,7 +19,7 @@ std::shared_ptr<const Tokenizer> byte_tokenizer() {
   return tok;
 }
 
-std::shared_ptr<const ModelWeights> tiny_model() {
+std::shared_ptr<const ModelWeights> tiny_model(int64_t max_positions = 512) {
   ModelConfig c;
   c.vocab_size = 257;
   c.hidden_size = 64;
@@ -28,7 +28,7 @@ std::shared_ptr<const ModelWeights> tiny_model() {
   c.num_attention_heads = 4;
   c.num_key_value_heads = 2;
   c.head_dim = 16;
-  c.max_position_embeddings = 512;
+  c.max_position_embeddings = max_positions;
   c.eos_token_ids = {256};
   c.validate("test");
   return std::make_shared<const ModelWeights>(weights_from_transformer(Transformer::random(c, 11)));
@@ -131,14 +131,19 @@ TEST_F(SchedulerTest, SeedsPerSiblingDiffer) {
 }
 
 TEST_F(SchedulerTest, CancelFreesTheSlotAtOnce) {
-  BatchScheduler s(model, tok, opts(1));
-  auto ch = s.submit(ids("go on and on"), greedy(400));
+  // A context of 16K positions: this tiny model decodes 400 tokens in a few milliseconds, less
+  // than a preempted test thread may wait to call cancel(); 16K tokens take it far longer.
+  constexpr int kLong = 16000;
+  SchedulerOptions o = opts(1);
+  o.ctx = 16384;
+  BatchScheduler s(tiny_model(o.ctx), tok, o);
+  auto ch = s.submit(ids("go on and on"), greedy(kLong));
   std::vector<SeqEvent> events;
   while (events.size() < 3) ASSERT_TRUE(ch->wait(events, std::chrono::milliseconds(2000)));
   ch->cancel();
   while (ch->wait(events, std::chrono::milliseconds(2000))) {
   }
-  EXPECT_LT(events.size(), 400u);
+  EXPECT_LT(events.size(), static_cast<size_t>(kLong));
   EXPECT_EQ(ch->error(), "cancelled");
   // The single slot serves the next request.
   EXPECT_EQ(drain(*s.submit(ids("next"), greedy(4)), 1)[0].size(), 4u);

@@ -65,6 +65,19 @@ struct SchedulerTest : ::testing::Test {
     EXPECT_EQ(ch.error(), "");
     return out;
   }
+  // Requests that must still be running when the test acts on them: this tiny model decodes 400
+  // tokens in a few milliseconds, less than a preempted test thread may take to act; 16000 tokens
+  // in a 16K-position context take it far longer.
+  static constexpr int kLong = 16000;
+  static SchedulerOptions long_opts(int slots) {
+    SchedulerOptions o = opts(slots);
+    o.ctx = 16384;
+    return o;
+  }
+  static std::shared_ptr<const ModelWeights> long_model() {
+    static const std::shared_ptr<const ModelWeights> m = tiny_model(16384);
+    return m;
+  }
   static SchedulerOptions opts(int slots, int64_t prefill_chunk = 64) {
     SchedulerOptions o;
     o.n_slots = slots;
@@ -131,12 +144,7 @@ TEST_F(SchedulerTest, SeedsPerSiblingDiffer) {
 }
 
 TEST_F(SchedulerTest, CancelFreesTheSlotAtOnce) {
-  // A context of 16K positions: this tiny model decodes 400 tokens in a few milliseconds, less
-  // than a preempted test thread may wait to call cancel(); 16K tokens take it far longer.
-  constexpr int kLong = 16000;
-  SchedulerOptions o = opts(1);
-  o.ctx = 16384;
-  BatchScheduler s(tiny_model(o.ctx), tok, o);
+  BatchScheduler s(long_model(), tok, long_opts(1));
   auto ch = s.submit(ids("go on and on"), greedy(kLong));
   std::vector<SeqEvent> events;
   while (events.size() < 3) ASSERT_TRUE(ch->wait(events, std::chrono::milliseconds(2000)));
@@ -151,13 +159,13 @@ TEST_F(SchedulerTest, CancelFreesTheSlotAtOnce) {
 }
 
 TEST_F(SchedulerTest, FullQueueRefusesAndStopFailsOpenRequests) {
-  SchedulerOptions o = opts(1);
+  SchedulerOptions o = long_opts(1);
   o.max_queue = 1;
-  auto s = std::make_unique<BatchScheduler>(model, tok, o);
-  auto a = s->submit(ids("first"), greedy(300));
-  auto b = s->submit(ids("second"), greedy(300));
+  auto s = std::make_unique<BatchScheduler>(long_model(), tok, o);
+  auto a = s->submit(ids("first"), greedy(kLong));
+  auto b = s->submit(ids("second"), greedy(kLong));
   ASSERT_TRUE(a && b);
-  EXPECT_EQ(s->submit(ids("third"), greedy(300)), nullptr);
+  EXPECT_EQ(s->submit(ids("third"), greedy(kLong)), nullptr);
   s->stop();
   std::vector<SeqEvent> events;
   while (b->wait(events, std::chrono::milliseconds(2000))) {

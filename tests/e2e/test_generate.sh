@@ -18,11 +18,16 @@ fail() { echo "FAIL: $*"; exit 1; }
   >"$T/demo.txt" 2>&1 || { cat "$T/demo.txt"; fail "demo"; }
 M=$T/run/model
 
+# The special tokens (end of text, end of turn) banned: this briefly trained model's sampled
+# text then never ends at its first token (the demo trains for 3 seconds: how far it gets varies).
+no_specials=$(/usr/bin/python3 -c 'import json, sys
+print(" ".join("%d=-100" % t["id"] for t in json.load(open(sys.argv[1]))["added_tokens"]))' "$M/tokenizer.json")
+
 # Same seed, same text; another seed, other text.
 gen() { "$BAIMO" generate --model "$M" --prompt "A language model" --quiet "$@"; }
-a=$(gen --max-tokens 40 --temperature 1 --seed 7)
-b=$(gen --max-tokens 40 --temperature 1 --seed 7)
-c=$(gen --max-tokens 40 --temperature 1 --seed 8)
+a=$(gen --max-tokens 40 --temperature 1 --seed 7 --logit-bias $no_specials)
+b=$(gen --max-tokens 40 --temperature 1 --seed 7 --logit-bias $no_specials)
+c=$(gen --max-tokens 40 --temperature 1 --seed 8 --logit-bias $no_specials)
 [ -n "$a" ] || fail "no text generated"
 [ "$a" == "$b" ] || fail "same seed gave different text"
 [ "$a" != "$c" ] || fail "another seed gave the same text"
@@ -45,10 +50,8 @@ gen --max-tokens 5 --ignore-eos --seed 1 --logprobs 3 2>"$T/lp.txt" >/dev/null
 [ "$(grep '^logprob' "$T/lp.txt" | head -1 | grep -o ' | ' | wc -l)" -eq 3 ] || fail "alternatives: $(cat "$T/lp.txt")"
 
 # Chat through a pipe: a continued line, /system, /reset, /exit (what follows is never read).
-# The special tokens (end of text, end of turn) are banned so that every answer of this briefly
-# trained model runs to the token limit: how many answers there were is then read from stderr.
-no_specials=$(/usr/bin/python3 -c 'import json, sys
-print(" ".join("%d=-100" % t["id"] for t in json.load(open(sys.argv[1]))["added_tokens"]))' "$M/tokenizer.json")
+# Every answer runs to the token limit (no specials): how many answers there were is then read
+# from stderr.
 chat_input=$'Hello\\\nsecond line\n/system Answer briefly.\nWhat is a model?\n/reset\nAgain\n/exit\n/system never\n'
 chat() { printf '%s' "$chat_input" | "$BAIMO" chat --model "$M" --max-tokens 6 --seed 3 --logit-bias $no_specials; }
 chat >"$T/chat1.txt" 2>"$T/chat1.err" || { cat "$T/chat1.err"; fail "chat exited non-zero"; }

@@ -30,8 +30,8 @@
 #include <string>
 #include <vector>
 
-#include "baimo/formats/gguf_model_meta.h"
-#include "baimo/formats/gguf_writer.h"
+#include "baimo/convert/gguf_model_meta.h"
+#include "baimo/io/gguf_writer.h"
 #include "baimo/infer/engine.h"
 #include "baimo/infer/gguf_model.h"
 #include "baimo/infer/model_weights.h"

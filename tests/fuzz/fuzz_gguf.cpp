@@ -11,10 +11,10 @@
 #include <string_view>
 #include <vector>
 
-#include "baimo/formats/gguf_model_io.h"
-#include "baimo/formats/gguf_model_meta.h"
-#include "baimo/formats/gguf_reader.h"
-#include "baimo/formats/gguf_tokenizer.h"
+#include "baimo/convert/gguf_model_io.h"
+#include "baimo/convert/gguf_model_meta.h"
+#include "baimo/io/gguf_reader.h"
+#include "baimo/convert/gguf_tokenizer.h"
 #include "baimo/util/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

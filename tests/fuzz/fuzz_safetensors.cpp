@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-#include "baimo/formats/safetensors.h"
+#include "baimo/io/safetensors.h"
 #include "baimo/util/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -12,7 +12,7 @@
 #include "baimo/cli/command.h"
 #include "baimo/data/document_reader.h"
 #include "baimo/data/prepare.h"
-#include "baimo/formats/gguf_tokenizer.h"
+#include "baimo/convert/gguf_tokenizer.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 

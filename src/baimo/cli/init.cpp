@@ -7,7 +7,7 @@
 #include "baimo/cli/command.h"
 #include "baimo/model/init.h"
 #include "baimo/model/model_dir.h"
-#include "baimo/model/tokenizer_vocab.h"
+#include "baimo/tokenizer/json_vocab_summary.h"
 #include "baimo/util/error.h"
 
 namespace baimo::cli {

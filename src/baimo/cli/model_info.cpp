@@ -2,7 +2,7 @@
 #include <filesystem>
 
 #include "baimo/cli/command.h"
-#include "baimo/formats/safetensors.h"
+#include "baimo/io/safetensors.h"
 #include "baimo/model/model_dir.h"
 #include "baimo/util/error.h"
 

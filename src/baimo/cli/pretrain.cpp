@@ -18,7 +18,7 @@
 
 #include "baimo/cli/command.h"
 #include "baimo/data/token_shards.h"
-#include "baimo/formats/checkpoint.h"
+#include "baimo/train/checkpoint.h"
 #include "baimo/model/transformer.h"
 #include "baimo/train/distributed.h"
 #include "baimo/train/lm_trainer.h"

@@ -1,10 +1,10 @@
 // baimo quantize --model M --type q8_0|q4_0|q4_k_m|q4_k|q6_k|f16|bf16|f32 --out FILE.gguf
 // baimo convert IN OUT [--type T]: model directory -> .gguf (OUT ends in .gguf), or .gguf -> model
-// directory (dequantized to f32, q/k rows un-permuted). See formats/gguf_model_io.h.
+// directory (dequantized to f32, q/k rows un-permuted). See convert/gguf_model_io.h.
 #include <filesystem>
 
 #include "baimo/cli/command.h"
-#include "baimo/formats/gguf_model_io.h"
+#include "baimo/convert/gguf_model_io.h"
 #include "baimo/util/error.h"
 
 namespace baimo::cli {

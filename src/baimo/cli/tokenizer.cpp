@@ -16,7 +16,7 @@
 
 #include "baimo/cli/command.h"
 #include "baimo/cli/tokenizer_command.h"
-#include "baimo/formats/gguf_tokenizer.h"
+#include "baimo/convert/gguf_tokenizer.h"
 #include "baimo/tokenizer/tokenizer.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"

@@ -11,7 +11,7 @@
 
 #include "baimo/autograd/tape.h"
 #include "baimo/cli/command.h"
-#include "baimo/formats/safetensors.h"
+#include "baimo/io/safetensors.h"
 #include "baimo/model/lm_loss.h"
 #include "baimo/model/transformer.h"
 #include "baimo/train/optimizer.h"

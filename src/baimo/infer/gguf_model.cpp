@@ -7,9 +7,9 @@
 #include <memory>
 #include <vector>
 
-#include "baimo/formats/gguf_model_io.h"
-#include "baimo/formats/gguf_model_meta.h"
-#include "baimo/formats/gguf_reader.h"
+#include "baimo/convert/gguf_model_io.h"
+#include "baimo/convert/gguf_model_meta.h"
+#include "baimo/io/gguf_reader.h"
 #include "baimo/quant/row_convert.h"
 #include "baimo/quant/weight_pack.h"
 #include "baimo/util/error.h"

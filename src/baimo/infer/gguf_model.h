@@ -5,14 +5,14 @@
 //   into the mapping (no copy). Q8_0 / Q4_0 matrices additionally get the row-interleaved copy the
 //   fast kernels read (quant/weight_pack.h: WeightMatrix::packed; lm_head too, also when tied).
 // - llama files store the rows of attn_q / attn_k (and their biases) permuted for llama.cpp's rope
-//   (formats/gguf_model_meta.h); they are put back in Hugging Face order at load by moving whole
+//   (convert/gguf_model_meta.h); they are put back in Hugging Face order at load by moving whole
 //   rows (whole rows of blocks for quantized matrices), so the engine sees the same layout as from
 //   a model directory.
 // - Q4_K / Q6_K matrices (llama.cpp's mixed quantizations) are dequantized to F16 at load; 1-D
 //   tensors that are not F32 are converted to f32 buffers.
 // - ModelWeights::storage owns the mapping and every buffer; chat_template is
 //   tokenizer.chat_template ("" when absent). The tokenizer is read from the same file with
-//   load_tokenizer(path) (formats/gguf_tokenizer.h).
+//   load_tokenizer(path) (convert/gguf_tokenizer.h).
 // - Anything malformed or unsupported throws baimo::Error naming the file and the key / tensor.
 #pragma once
 #include <string>

@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <random>
 
-#include "baimo/formats/gguf_model_io.h"
-#include "baimo/formats/gguf_writer.h"
+#include "baimo/convert/gguf_model_io.h"
+#include "baimo/io/gguf_writer.h"
 #include "baimo/infer/engine.h"
 #include "baimo/model/transformer.h"
 #include "baimo/quant/row_convert.h"

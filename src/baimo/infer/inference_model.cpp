@@ -2,8 +2,8 @@
 
 #include <filesystem>
 
-#include "baimo/formats/gguf_model_io.h"
-#include "baimo/formats/gguf_tokenizer.h"
+#include "baimo/convert/gguf_model_io.h"
+#include "baimo/convert/gguf_tokenizer.h"
 #include "baimo/model/model_dir.h"
 #include "baimo/util/error.h"
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "baimo/formats/safetensors.h"
+#include "baimo/io/safetensors.h"
 #include "baimo/model/config.h"
 #include "baimo/model/param_layout.h"
 

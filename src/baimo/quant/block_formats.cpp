@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "baimo/formats/half_float.h"
+#include "baimo/io/half_float.h"
 
 namespace baimo::quant {
 

@@ -20,7 +20,7 @@
 //   tokenizer.json (model BPE, byte-level ByteLevel/Sequence[Split,ByteLevel] pre-tokenizer with a
 //   pattern of pretokenizer.h, normalizer null/NFC, added_tokens, ignore_merges), tiktoken rank files
 //   ("<base64 token> <rank>" lines, with the special tokens of the named encoding), and the GGUF
-//   loader in formats/gguf_tokenizer.h.
+//   loader in convert/gguf_tokenizer.h.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -72,7 +72,7 @@ class Tokenizer {
                             std::vector<AddedToken> added, Normalizer normalizer = Normalizer::None,
                             bool whole_piece_lookup = false, const std::string& name = "tokenizer");
   // Opening any of tokenizer.json / .tiktoken / .gguf by path: load_tokenizer() in
-  // formats/gguf_tokenizer.h (formats/ may include tokenizer/, never the reverse).
+  // convert/gguf_tokenizer.h (convert/ may include tokenizer/, never the reverse).
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;

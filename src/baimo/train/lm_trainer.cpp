@@ -10,7 +10,7 @@
 
 #include "baimo/autograd/ops.h"
 #include "baimo/autograd/tape.h"
-#include "baimo/formats/checkpoint.h"
+#include "baimo/train/checkpoint.h"
 #include "baimo/model/lm_loss.h"
 #include "baimo/train/mfu.h"
 #include "baimo/train/param_groups.h"

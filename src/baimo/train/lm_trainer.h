@@ -6,7 +6,7 @@
 // Contract:
 // - Deterministic: the same options, data and thread count give bit-identical losses and weights.
 //   The whole state (weights, AdamW moments and step, sampler position, spike-guard statistics,
-//   step, rollback count) goes into checkpoints (formats/checkpoint.h) under out_dir every
+//   step, rollback count) goes into checkpoints (train/checkpoint.h) under out_dir every
 //   checkpoint_interval steps, at step 0 of a fresh run (which first removes older checkpoints in
 //   out_dir) and at the end; resume() restores the newest
 //   one so that the run continues bit-identically (kill -9 at any moment is safe).

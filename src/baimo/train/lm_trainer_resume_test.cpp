@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "baimo/formats/checkpoint.h"
+#include "baimo/train/checkpoint.h"
 #include "baimo/train/lm_trainer.h"
 #include "baimo/train/trainer_test_util.h"
 #include "baimo/util/error.h"

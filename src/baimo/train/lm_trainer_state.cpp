@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "baimo/formats/checkpoint.h"
+#include "baimo/train/checkpoint.h"
 #include "baimo/train/lm_trainer.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"

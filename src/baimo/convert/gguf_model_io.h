@@ -20,7 +20,7 @@
 #include <span>
 #include <string>
 
-#include "baimo/formats/gguf_reader.h"
+#include "baimo/io/gguf_reader.h"
 #include "baimo/model/config.h"
 #include "baimo/model/param_layout.h"
 #include "baimo/tensor/dtype.h"

@@ -4,8 +4,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "baimo/formats/half_float.h"
-#include "baimo/formats/safetensors.h"
+#include "baimo/io/half_float.h"
+#include "baimo/io/safetensors.h"
 #include "baimo/util/error.h"
 
 namespace baimo {

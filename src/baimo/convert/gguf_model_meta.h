@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "baimo/formats/gguf_reader.h"
-#include "baimo/formats/gguf_writer.h"
+#include "baimo/io/gguf_reader.h"
+#include "baimo/io/gguf_writer.h"
 #include "baimo/model/config.h"
 #include "baimo/tensor/dtype.h"
 #include "baimo/tokenizer/tokenizer.h"

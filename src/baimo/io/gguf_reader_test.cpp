@@ -1,4 +1,4 @@
-#include "baimo/formats/gguf_reader.h"
+#include "baimo/io/gguf_reader.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "baimo/formats/gguf_writer.h"
+#include "baimo/io/gguf_writer.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 

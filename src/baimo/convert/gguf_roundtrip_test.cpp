@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "baimo/formats/gguf_reader.h"
-#include "baimo/formats/gguf_writer.h"
+#include "baimo/io/gguf_reader.h"
+#include "baimo/io/gguf_writer.h"
 #include "baimo/quant/row_convert.h"
 
 namespace fs = std::filesystem;

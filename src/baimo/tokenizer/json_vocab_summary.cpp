@@ -1,4 +1,4 @@
-#include "baimo/model/tokenizer_vocab.h"
+#include "baimo/tokenizer/json_vocab_summary.h"
 
 #include <algorithm>
 #include <map>

@@ -15,7 +15,7 @@
 #pragma once
 #include <string>
 
-#include "baimo/formats/gguf_reader.h"
+#include "baimo/io/gguf_reader.h"
 #include "baimo/tokenizer/tokenizer.h"
 
 namespace baimo {

@@ -1,4 +1,4 @@
-#include "baimo/formats/safetensors.h"
+#include "baimo/io/safetensors.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <limits>
 
-#include "baimo/formats/half_float.h"
+#include "baimo/io/half_float.h"
 #include "baimo/util/error.h"
 
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "baimo/formats/gguf_model_meta.h"
+#include "baimo/convert/gguf_model_meta.h"
 
 #include <fmt/format.h>
 

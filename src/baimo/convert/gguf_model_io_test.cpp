@@ -2,7 +2,7 @@
 // within f16 rounding, q/k row permutation as llama.cpp's converter does it (checked with an
 // independent reshape/swapaxes loop), llama.cpp metadata, quantized export close to f32, and
 // clear errors for GGUFs that do not describe a supported model.
-#include "baimo/formats/gguf_model_io.h"
+#include "baimo/convert/gguf_model_io.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -13,10 +13,10 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "baimo/formats/gguf_model_meta.h"
-#include "baimo/formats/gguf_writer.h"
-#include "baimo/formats/half_float.h"
-#include "baimo/formats/safetensors.h"
+#include "baimo/convert/gguf_model_meta.h"
+#include "baimo/io/gguf_writer.h"
+#include "baimo/io/half_float.h"
+#include "baimo/io/safetensors.h"
 #include "baimo/model/model_dir.h"
 #include "baimo/tokenizer/tokenizer.h"
 #include "baimo/util/error.h"

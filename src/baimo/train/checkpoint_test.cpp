@@ -1,4 +1,4 @@
-#include "baimo/formats/checkpoint.h"
+#include "baimo/train/checkpoint.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "baimo/formats/gguf_tokenizer.h"
+#include "baimo/convert/gguf_tokenizer.h"
 
 #include <cstring>
 #include <filesystem>

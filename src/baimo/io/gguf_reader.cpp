@@ -1,4 +1,4 @@
-#include "baimo/formats/gguf_reader.h"
+#include "baimo/io/gguf_reader.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "baimo/formats/gguf_writer.h"
+#include "baimo/io/gguf_writer.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "baimo/formats/gguf_tokenizer.h"
+#include "baimo/convert/gguf_tokenizer.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "baimo/formats/gguf_model_meta.h"
-#include "baimo/formats/gguf_writer.h"
+#include "baimo/convert/gguf_model_meta.h"
+#include "baimo/io/gguf_writer.h"
 #include "baimo/tokenizer/bpe_merges.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"

@@ -1,4 +1,4 @@
-#include "baimo/formats/checkpoint.h"
+#include "baimo/train/checkpoint.h"
 
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "baimo/formats/safetensors.h"
+#include "baimo/io/safetensors.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 

@@ -1,4 +1,4 @@
-#include "baimo/formats/gguf_model_io.h"
+#include "baimo/convert/gguf_model_io.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -15,10 +15,10 @@
 #include <string_view>
 #include <vector>
 
-#include "baimo/formats/gguf_model_meta.h"
-#include "baimo/formats/gguf_tokenizer.h"
-#include "baimo/formats/gguf_writer.h"
-#include "baimo/formats/safetensors.h"
+#include "baimo/convert/gguf_model_meta.h"
+#include "baimo/convert/gguf_tokenizer.h"
+#include "baimo/io/gguf_writer.h"
+#include "baimo/io/safetensors.h"
 #include "baimo/model/model_dir.h"
 #include "baimo/quant/row_convert.h"
 #include "baimo/util/error.h"

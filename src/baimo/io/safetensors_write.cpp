@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "baimo/formats/half_float.h"
-#include "baimo/formats/safetensors.h"
+#include "baimo/io/half_float.h"
+#include "baimo/io/safetensors.h"
 #include "baimo/util/error.h"
 
 namespace baimo {

@@ -23,7 +23,7 @@
 #include <tuple>
 #include <vector>
 
-#include "baimo/formats/gguf_writer.h"  // GgufValueType
+#include "baimo/io/gguf_writer.h"  // GgufValueType
 #include "baimo/util/file_io.h"
 
 namespace baimo {

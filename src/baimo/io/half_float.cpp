@@ -1,4 +1,4 @@
-#include "baimo/formats/half_float.h"
+#include "baimo/io/half_float.h"
 
 #include <immintrin.h>
 

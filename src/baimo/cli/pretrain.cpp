@@ -13,13 +13,16 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "baimo/cli/command.h"
 #include "baimo/data/token_shards.h"
 #include "baimo/train/checkpoint.h"
+#include "baimo/model/tokenizer_specials.h"
 #include "baimo/model/transformer.h"
+#include "baimo/tokenizer/json_vocab_summary.h"
 #include "baimo/train/distributed.h"
 #include "baimo/train/lm_trainer.h"
 #include "baimo/train/mfu.h"
@@ -60,10 +63,14 @@ void run_pretrain(const PretrainArgs& a) {
   json merged = train::pretrain_defaults();
   std::string where = "flags";
   std::string base = a.run_config;
-  const auto out_it = a.values.find("out");
   const bool out_given = a.options.at("out")->count() > 0;
-  if (base.empty() && a.resume_flag && out_given) {
-    std::string saved = (fs::path(out_it->second) / "run_config.json").string();
+  const bool from_given = a.options.at("resume_from")->count() > 0;
+  // --resume-from RUN/checkpoints/step_N without --out: the run is RUN.
+  std::string out_dir = out_given ? a.values.at("out") : "";
+  if (!out_given && from_given)
+    out_dir = fs::absolute(a.values.at("resume_from") + "/.").lexically_normal().parent_path().parent_path().parent_path().string();
+  if (base.empty() && (a.resume_flag || from_given) && !out_dir.empty()) {
+    std::string saved = (fs::path(out_dir) / "run_config.json").string();
     if (fs::exists(saved)) base = saved;
   }
   if (!base.empty()) {
@@ -75,6 +82,7 @@ void run_pretrain(const PretrainArgs& a) {
     if (a.options.at(k.name)->count() > 0) train::apply_flag(merged, k, a.values.at(k.name));
   }
   if (a.resume_flag) merged["resume"] = true;
+  if (!out_given && from_given) merged["out"] = out_dir;
   train::PretrainConfig cfg = train::parse_pretrain_config(merged, where);
   // Data parallel under mpirun (train/distributed.h): rank r trains on its rows of each global batch;
   // rank 0 alone prints, writes checkpoints, metrics and the final model.
@@ -83,6 +91,7 @@ void run_pretrain(const PretrainArgs& a) {
   cfg.train.world = comm.size();
   if (comm.distributed()) {
     cfg.train.allreduce_mean = [&comm](float* p, size_t n) { comm.allreduce_mean(p, n); };
+    cfg.train.allreduce_sum = [&comm](double* p, size_t n) { comm.allreduce_sum(p, n); };
     if (!comm.is_root() && !std::freopen("/dev/null", "w", stdout)) fail("cannot silence rank {}'s output", comm.rank());
   }
 
@@ -95,16 +104,34 @@ void run_pretrain(const PretrainArgs& a) {
     fail("{} already holds checkpoints: pass --resume to continue that run, or choose another --out", checkpoints);
   comm.barrier();  // every rank has looked before rank 0 writes its first checkpoint
 
+  // The tokenizer: the data's, else the --init model's. Its special tokens name bos / eos (issue 11).
+  std::string tokenizer = (fs::path(cfg.data) / "tokenizer.json").string();
+  if (!fs::exists(tokenizer)) tokenizer = cfg.init.empty() ? "" : model_dir_tokenizer(cfg.init);
+  cfg.train.tokenizer_json = tokenizer;
+  auto take_specials = [&](ModelConfig& mc, const std::string& where) {
+    if (tokenizer.empty()) return;
+    for (const auto& note : take_tokenizer_specials(mc, tokenizer_json_summary(tokenizer), where, tokenizer))
+      if (comm.is_root()) std::fprintf(stderr, "baimo pretrain: note: %s\n", note.c_str());
+  };
+
   // Model: --init DIR, or --config (random init by seed). A resume overwrites the weights.
   std::optional<Transformer> model;
   if (!cfg.init.empty()) {
-    model.emplace(Transformer::load(cfg.init));
-    if (!cfg.config.empty() &&
-        model_config_to_json(load_model_config(cfg.config)) != model_config_to_json(model->config()))
+    ModelConfig mc = load_model_dir_config(cfg.init);
+    if (!cfg.config.empty() && model_config_to_json(load_model_config(cfg.config)) != model_config_to_json(mc))
       fail("--config {} differs from the config of --init {}; give only one", cfg.config, cfg.init);
+    take_specials(mc, (fs::path(cfg.init) / "config.json").string());
+    model.emplace(mc);
+    std::unordered_map<std::string, float*> dest;
+    for (const auto& p : model->params()) dest[p.spec.name] = p.var.node()->value.data<float>();
+    load_model_weights(cfg.init, mc, [&](const ParamSpec& spec) {
+      return std::span<float>(dest.at(spec.name), static_cast<size_t>(spec.numel()));
+    });
   } else {
     if (cfg.config.empty()) fail("{}: \"config\" (--config CONFIG.json) or \"init\" (--init DIR) is required", where);
-    model.emplace(Transformer::random(load_model_config(cfg.config), cfg.train.seed));
+    ModelConfig mc = load_model_config(cfg.config);
+    take_specials(mc, cfg.config);
+    model.emplace(Transformer::random(mc, cfg.train.seed));
   }
 
   ShardIndex index = ShardIndex::load(cfg.data);
@@ -112,19 +139,23 @@ void run_pretrain(const PretrainArgs& a) {
   std::optional<TokenDataset> val_data;
   if (index.splits.count("val") && index.splits.at("val").tokens > static_cast<uint64_t>(cfg.train.seq))
     val_data.emplace(cfg.data, "val");
-  std::string tokenizer = (fs::path(cfg.data) / "tokenizer.json").string();
-  if (!fs::exists(tokenizer)) tokenizer = cfg.init.empty() ? "" : model_dir_tokenizer(cfg.init);
-  cfg.train.tokenizer_json = tokenizer;
 
   if (cfg.train.peak_gflops == 0) cfg.train.peak_gflops = train::measure_sgemm_peak_gflops();
   const bool root = cfg.train.rank == 0;
   fs::create_directories(cfg.out);
-  if (root) write_file_atomic((fs::path(cfg.out) / "run_config.json").string(), cfg.merged.dump(2) + "\n");
+  // Saved with absolute paths (a resume from any directory finds config, data and init), without the
+  // one-off choice of a checkpoint to resume from.
+  json saved = train::absolute_paths(cfg.merged);
+  saved["resume_from"] = "";
+  cfg.train.run_config = saved;
+  if (root) write_file_atomic((fs::path(cfg.out) / "run_config.json").string(), saved.dump(2) + "\n");
 
   train::LmTrainer trainer(*model, train_data, val_data ? &*val_data : nullptr, cfg.train);
   if (cfg.resume) {
-    if (auto step = trainer.resume())
-      std::printf("resumed from %s at step %lld\n", (fs::path(checkpoints) / checkpoint_name(*step)).c_str(),
+    if (auto step = trainer.resume(cfg.resume_from))
+      std::printf("resumed from %s at step %lld\n",
+                  cfg.resume_from.empty() ? (fs::path(checkpoints) / checkpoint_name(*step)).c_str()
+                                          : cfg.resume_from.c_str(),
                   static_cast<long long>(*step));
     else
       std::printf("no checkpoint in %s: starting fresh\n", checkpoints.c_str());
@@ -193,7 +224,7 @@ BAIMO_COMMAND(40, [](CLI::App& root) {
   sub->add_option("--run-config", a->run_config, "JSON object of settings (keys = flag names with '_'); flags override");
   for (const auto& k : train::pretrain_keys()) {
     std::string help = k.help;
-    if (!(k.default_value.is_string() && k.default_value.get<std::string>().empty()))
+    if (!k.default_value.is_null() && !(k.default_value.is_string() && k.default_value.get<std::string>().empty()))
       help += " (default " + k.default_value.dump() + ")";
     if (k.kind == train::KeyKind::Bool)
       a->options[k.name] = sub->add_flag(train::flag_name(k), a->resume_flag, help);

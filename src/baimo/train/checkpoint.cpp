@@ -43,14 +43,15 @@ std::optional<int64_t> parse_step_name(const std::string& name) {
 }
 
 // Parameter name of each optimizer slot (AdamW group order), matched by the parameter's node.
-std::vector<std::string> optimizer_param_names(const Transformer& model, const train::AdamW& opt) {
+std::vector<std::string> optimizer_param_names(const CheckpointModule& m) {
   std::unordered_map<const ag::VarNode*, std::string> names;
-  for (const auto& p : model.params()) names[p.var.node()] = p.spec.name;
+  for (const auto& [name, var] : m.params) names[var.node()] = name;
   std::vector<std::string> out;
-  for (const auto& g : opt.groups())
+  for (const auto& g : m.optimizer->groups())
     for (const auto& v : g.params) {
       auto it = names.find(v.node());
-      if (it == names.end()) fail("checkpoint: an optimizer parameter is not a parameter of the model");
+      if (it == names.end())
+        fail("checkpoint: an optimizer parameter is not a parameter of module \"{}\"", m.name);
       out.push_back(it->second);
     }
   return out;
@@ -62,8 +63,88 @@ std::vector<int64_t> dims(const Shape& s) { return std::vector<int64_t>(s.d, s.d
 
 std::string checkpoint_name(int64_t step) { return fmt::format("step_{:07d}", step); }
 
-std::string save_checkpoint(const std::string& run_dir, int64_t step, const Transformer& model,
-                            const train::AdamW& opt, const json& trainer_state, const ModelDirSave& model_opts) {
+std::optional<int64_t> checkpoint_step(const std::string& dir) {
+  fs::path p = fs::path(dir).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();  // "step_0000012/"
+  return parse_step_name(p.filename().string());
+}
+
+CheckpointModule transformer_module(std::string name, const Transformer& model, train::AdamW* opt,
+                                    const ModelDirSave& model_opts) {
+  CheckpointModule m;
+  m.name = std::move(name);
+  for (const auto& p : model.params()) m.params.emplace_back(p.spec.name, p.var);
+  m.optimizer = opt;
+  const Transformer* t = &model;
+  m.save_dir = [t, model_opts](const std::string& dir) { t->save(dir, model_opts); };
+  m.load_dir = [t](const std::string& dir) {
+    const std::string config_path = (fs::path(dir) / "config.json").string();
+    if (!fs::exists(config_path)) fail("{}: missing (not a checkpoint directory?)", config_path);
+    ModelConfig cfg = load_model_dir_config(dir);
+    if (model_config_to_json(cfg) != model_config_to_json(t->config()))
+      fail("{}: the checkpoint's model config differs from this run's model", config_path);
+    // Weights: straight into the model's parameters (shapes and completeness checked by the loader).
+    std::unordered_map<std::string, float*> dest;
+    for (const auto& p : t->params()) dest[p.spec.name] = p.var.node()->value.data<float>();
+    load_model_weights(dir, cfg, [&](const ParamSpec& spec) {
+      return std::span<float>(dest.at(spec.name), static_cast<size_t>(spec.numel()));
+    });
+  };
+  return m;
+}
+
+namespace {
+
+fs::path module_dir(const fs::path& checkpoint, const std::vector<CheckpointModule>::size_type index,
+                    const std::string& name) {
+  return index == 0 ? checkpoint : checkpoint / "modules" / name;
+}
+
+void check_module_names(std::span<const CheckpointModule> modules) {
+  if (modules.empty()) fail("checkpoint: no modules");
+  for (size_t i = 0; i < modules.size(); ++i) {
+    const std::string& n = modules[i].name;
+    if (n.empty() || n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+      fail("checkpoint: module name \"{}\" must be lower-case letters, digits, '_' or '-'", n);
+    for (size_t j = 0; j < i; ++j)
+      if (modules[j].name == n) fail("checkpoint: module name \"{}\" given twice", n);
+  }
+}
+
+void save_module(const CheckpointModule& m, const fs::path& dir) {
+  fs::create_directories(dir);
+  test_delay();
+  if (m.save_dir) {
+    m.save_dir(dir.string());  // every file written atomically (fsynced)
+  } else {
+    std::vector<SafetensorWrite> weights;
+    for (const auto& [name, var] : m.params) {
+      const Tensor& t = var.value();
+      weights.push_back({name, dims(t.shape()), {t.data<float>(), static_cast<size_t>(t.numel())}});
+    }
+    save_safetensors((dir / "model.safetensors").string(), weights, DType::F32, {{"format", "baimo-module-v1"}});
+  }
+  if (!m.optimizer) return;
+  test_delay();
+  const train::AdamW& opt = *m.optimizer;
+  std::vector<std::string> names = optimizer_param_names(m);
+  std::vector<SafetensorWrite> moments;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const Tensor& mo = opt.exp_avg(i);
+    const Tensor& v = opt.exp_avg_sq(i);
+    moments.push_back({"exp_avg/" + names[i], dims(mo.shape()), {mo.data<float>(), static_cast<size_t>(mo.numel())}});
+    moments.push_back({"exp_avg_sq/" + names[i], dims(v.shape()), {v.data<float>(), static_cast<size_t>(v.numel())}});
+  }
+  save_safetensors((dir / "optimizer.safetensors").string(), moments, DType::F32,
+                   {{"format", kOptFormat}, {"step", std::to_string(opt.steps())}});
+  fsync_dir(dir.string());
+}
+
+}  // namespace
+
+std::string save_checkpoint(const std::string& run_dir, int64_t step, std::span<const CheckpointModule> modules,
+                            const json& trainer_state) {
+  check_module_names(modules);
   const fs::path root = fs::path(run_dir) / "checkpoints";
   fs::create_directories(root);
   const fs::path final_dir = root / checkpoint_name(step);
@@ -71,24 +152,17 @@ std::string save_checkpoint(const std::string& run_dir, int64_t step, const Tran
   fs::remove_all(tmp);
   fs::create_directories(tmp);
 
-  test_delay();
-  model.save(tmp.string(), model_opts);  // every file written atomically (fsynced)
-
-  test_delay();
-  std::vector<std::string> names = optimizer_param_names(model, opt);
-  std::vector<SafetensorWrite> moments;
-  for (size_t i = 0; i < names.size(); ++i) {
-    const Tensor& m = opt.exp_avg(i);
-    const Tensor& v = opt.exp_avg_sq(i);
-    moments.push_back({"exp_avg/" + names[i], dims(m.shape()), {m.data<float>(), static_cast<size_t>(m.numel())}});
-    moments.push_back({"exp_avg_sq/" + names[i], dims(v.shape()), {v.data<float>(), static_cast<size_t>(v.numel())}});
+  json names = json::array();
+  for (size_t i = 0; i < modules.size(); ++i) {
+    save_module(modules[i], module_dir(tmp, i, modules[i].name));
+    names.push_back(modules[i].name);
   }
-  save_safetensors((tmp / "optimizer.safetensors").string(), moments, DType::F32,
-                   {{"format", kOptFormat}, {"step", std::to_string(opt.steps())}});
+  if (modules.size() > 1) fsync_dir((tmp / "modules").string());
 
   test_delay();
   json state = trainer_state;
   state["step"] = step;
+  state["modules"] = names;
   write_file_atomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
   fsync_dir(tmp.string());
 
@@ -100,6 +174,13 @@ std::string save_checkpoint(const std::string& run_dir, int64_t step, const Tran
   fsync_dir(root.string());
   fs::remove_all(old);
   return final_dir.string();
+}
+
+std::string save_checkpoint(const std::string& run_dir, int64_t step, const Transformer& model,
+                            const train::AdamW& opt, const json& trainer_state, const ModelDirSave& model_opts) {
+  // The optimizer is only read while saving.
+  CheckpointModule m = transformer_module("model", model, const_cast<train::AdamW*>(&opt), model_opts);
+  return save_checkpoint(run_dir, step, std::span<const CheckpointModule>(&m, 1), trainer_state);
 }
 
 std::vector<CheckpointRef> list_checkpoints(const std::string& run_dir) {
@@ -147,51 +228,78 @@ void prune_checkpoints(const std::string& run_dir, int64_t keep) {
 
 void clear_checkpoints(const std::string& run_dir) { remove_oldest(run_dir, 0); }
 
-json load_checkpoint(const std::string& dir, Transformer& model, train::AdamW& opt) {
-  const std::string config_path = (fs::path(dir) / "config.json").string();
-  if (!fs::exists(config_path)) fail("{}: missing (not a checkpoint directory?)", config_path);
-  ModelConfig cfg = load_model_dir_config(dir);
-  if (model_config_to_json(cfg) != model_config_to_json(model.config()))
-    fail("{}: the checkpoint's model config differs from this run's model", config_path);
+void remove_checkpoints_after(const std::string& run_dir, int64_t step) {
+  for (const auto& c : list_checkpoints(run_dir)) {
+    if (c.step <= step) continue;
+    fs::path doomed = fs::path(c.path).parent_path() / (".tmp_pruned_" + fs::path(c.path).filename().string());
+    fs::rename(c.path, doomed);
+    fs::remove_all(doomed);
+  }
+}
 
-  // Weights: straight into the model's parameters (shapes and completeness checked by the loader).
-  std::unordered_map<std::string, float*> dest;
-  for (const auto& p : model.params()) dest[p.spec.name] = p.var.value().data<float>();
-  load_model_weights(dir, cfg, [&](const ParamSpec& spec) {
-    return std::span<float>(dest.at(spec.name), static_cast<size_t>(spec.numel()));
-  });
+namespace {
 
-  // Optimizer moments and step.
-  const std::string opt_path = (fs::path(dir) / "optimizer.safetensors").string();
+int64_t parse_opt_step(const std::string& opt_path, const std::string& text) {
+  int64_t opt_step = -1;
+  try {
+    size_t used = 0;
+    opt_step = std::stoll(text, &used);
+    if (used != text.size()) opt_step = -1;
+  } catch (const std::exception&) {
+  }
+  if (opt_step < 0) fail("{}: metadata \"step\" (\"{}\") is not a non-negative integer", opt_path, text);
+  return opt_step;
+}
+
+void load_module(const CheckpointModule& m, const fs::path& dir) {
+  if (m.load_dir) {
+    m.load_dir(dir.string());
+  } else {
+    const std::string path = (dir / "model.safetensors").string();
+    if (!fs::exists(path)) fail("{}: missing (module \"{}\")", path, m.name);
+    SafetensorsFile f(path);
+    if (f->tensors().size() != m.params.size())
+      fail("{}: {} tensors, expected the {} parameters of module \"{}\"", path, f->tensors().size(), m.params.size(),
+           m.name);
+    for (const auto& [name, var] : m.params) {
+      Tensor& t = var.node()->value;
+      f->read_f32_checked(name, dims(t.shape()), {t.data<float>(), static_cast<size_t>(t.numel())});
+    }
+  }
+  if (!m.optimizer) return;
+  train::AdamW& opt = *m.optimizer;
+  const std::string opt_path = (dir / "optimizer.safetensors").string();
   if (!fs::exists(opt_path)) fail("{}: missing", opt_path);
   SafetensorsFile f(opt_path);
   auto meta = f->metadata();
   if (meta["format"] != kOptFormat)
     fail("{}: metadata \"format\" is \"{}\", expected \"{}\"", opt_path, meta["format"], kOptFormat);
-  int64_t opt_step = -1;
-  try {
-    size_t used = 0;
-    opt_step = std::stoll(meta["step"], &used);
-    if (used != meta["step"].size()) opt_step = -1;
-  } catch (const std::exception&) {
-  }
-  if (opt_step < 0) fail("{}: metadata \"step\" (\"{}\") is not a non-negative integer", opt_path, meta["step"]);
-  std::vector<std::string> names = optimizer_param_names(model, opt);
+  const int64_t opt_step = parse_opt_step(opt_path, meta["step"]);
+  std::vector<std::string> names = optimizer_param_names(m);
   if (f->tensors().size() != 2 * names.size())
     fail("{}: {} tensors, expected {} (exp_avg and exp_avg_sq of {} parameters)", opt_path, f->tensors().size(),
          2 * names.size(), names.size());
   for (size_t i = 0; i < names.size(); ++i) {
-    Tensor& m = opt.exp_avg(i);
+    Tensor& mo = opt.exp_avg(i);
     Tensor& v = opt.exp_avg_sq(i);
-    f->read_f32_checked("exp_avg/" + names[i], dims(m.shape()), {m.data<float>(), static_cast<size_t>(m.numel())});
+    f->read_f32_checked("exp_avg/" + names[i], dims(mo.shape()), {mo.data<float>(), static_cast<size_t>(mo.numel())});
     f->read_f32_checked("exp_avg_sq/" + names[i], dims(v.shape()),
                         {v.data<float>(), static_cast<size_t>(v.numel())});
   }
   opt.set_steps(opt_step);
+}
 
-  // Trainer state.
+}  // namespace
+
+json load_checkpoint(const std::string& dir, std::span<const CheckpointModule> modules) {
+  check_module_names(modules);
+  // Trainer state first: its module list says whether the files match these modules.
   const std::string state_path = (fs::path(dir) / "trainer_state.json").string();
-  if (!fs::exists(state_path)) fail("{}: missing", state_path);
+  if (!fs::exists(state_path)) {
+    if (!fs::exists(fs::path(dir) / "config.json") && !fs::exists(fs::path(dir) / "model.safetensors"))
+      fail("{}: missing (not a checkpoint directory?)", (fs::path(dir) / "config.json").string());
+    fail("{}: missing", state_path);
+  }
   json state;
   try {
     state = json::parse(read_file(state_path));
@@ -201,11 +309,22 @@ json load_checkpoint(const std::string& dir, Transformer& model, train::AdamW& o
   if (!state.is_object()) fail("{}: expected a JSON object", state_path);
   if (!state.contains("step") || !state["step"].is_number_integer())
     fail("{}: field \"step\" missing or not an integer", state_path);
-  if (auto expected = parse_step_name(fs::path(dir).filename().string());
-      expected && state["step"].get<int64_t>() != *expected)
+  if (auto expected = checkpoint_step(dir); expected && state["step"].get<int64_t>() != *expected)
     fail("{}: field \"step\" is {} but the directory is {}", state_path, state["step"].get<int64_t>(),
          fs::path(dir).filename().string());
+  if (state.contains("modules")) {
+    json want = json::array();
+    for (const auto& m : modules) want.push_back(m.name);
+    if (state["modules"] != want)
+      fail("{}: field \"modules\" is {}, this run has {}", state_path, state["modules"].dump(), want.dump());
+  }
+  for (size_t i = 0; i < modules.size(); ++i) load_module(modules[i], module_dir(dir, i, modules[i].name));
   return state;
+}
+
+json load_checkpoint(const std::string& dir, Transformer& model, train::AdamW& opt) {
+  CheckpointModule m = transformer_module("model", model, &opt);
+  return load_checkpoint(dir, std::span<const CheckpointModule>(&m, 1));
 }
 
 }  // namespace baimo

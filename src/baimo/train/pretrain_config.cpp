@@ -1,6 +1,8 @@
 #include "baimo/train/pretrain_config.h"
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include "baimo/util/error.h"
@@ -16,13 +18,14 @@ const std::vector<PretrainKey>& pretrain_keys() {
       {"out", KeyKind::Str, "", "Run directory: checkpoints/, metrics.jsonl, run_config.json, final/"},
       {"init", KeyKind::Str, "", "Start from this model directory instead of random weights"},
       {"resume", KeyKind::Bool, false, "Continue from the newest checkpoint in --out (fresh start if none)"},
+      {"resume_from", KeyKind::Str, "", "Continue from this checkpoint directory (OUT/checkpoints/step_N); later ones are removed"},
       {"steps", KeyKind::Int, 1000, "Optimizer steps"},
       {"batch", KeyKind::Int, 8, "Sequences per micro-batch (global, over all ranks)"},
       {"seq", KeyKind::Int, 256, "Tokens per sequence"},
       {"grad_accum", KeyKind::Int, 1, "Micro-batches per step"},
       {"lr", KeyKind::Num, 3e-4, "Peak learning rate"},
       {"min_lr", KeyKind::Num, 3e-5, "Final learning rate"},
-      {"warmup", KeyKind::Int, 100, "Linear warmup steps"},
+      {"warmup", KeyKind::Int, nullptr, "Linear warmup steps (default min(100, steps/10))"},
       {"schedule", KeyKind::Str, "cosine", "cosine | wsd (warmup-stable-decay)"},
       {"decay_fraction", KeyKind::Num, 0.2, "wsd: share of the steps spent decaying"},
       {"weight_decay", KeyKind::Num, 0.1, "AdamW decoupled weight decay (matrices only)"},
@@ -95,7 +98,8 @@ void apply_run_config(json& into, const json& file, const std::string& where) {
   for (const auto& [key, value] : file.items()) {
     const PretrainKey* k = find_key(key);
     if (!k) fail("{}: unknown key \"{}\"", where, key);
-    if (!kind_matches(value, k->kind)) fail("{}: key \"{}\" must be {}", where, key, kind_name(k->kind));
+    if (!kind_matches(value, k->kind) && !(value.is_null() && k->default_value.is_null()))
+      fail("{}: key \"{}\" must be {}", where, key, kind_name(k->kind));
     into[key] = value;
   }
 }
@@ -127,6 +131,14 @@ void apply_flag(json& into, const PretrainKey& key, const std::string& text) {
   fail("{}: \"{}\" is not {}", flag, text, kind_name(key.kind));
 }
 
+json absolute_paths(const json& merged) {
+  json out = merged;
+  for (const char* key : {"config", "data", "out", "init", "resume_from"})
+    if (out.contains(key) && out[key].is_string() && !out[key].get<std::string>().empty())
+      out[key] = std::filesystem::absolute(out[key].get<std::string>()).lexically_normal().string();
+  return out;
+}
+
 PretrainConfig parse_pretrain_config(const json& m, const std::string& where) {
   auto i64 = [&](const char* k) { return m.at(k).get<int64_t>(); };
   auto f32 = [&](const char* k) { return static_cast<float>(m.at(k).get<double>()); };
@@ -146,6 +158,8 @@ PretrainConfig parse_pretrain_config(const json& m, const std::string& where) {
   c.out = str("out");
   c.init = str("init");
   c.resume = m.at("resume").get<bool>();
+  c.resume_from = str("resume_from");
+  if (!c.resume_from.empty()) c.resume = true;
   c.threads = static_cast<int>(non_negative("threads"));
   if (c.data.empty()) fail("{}: \"data\" (--data DIR) is required", where);
   if (c.out.empty()) fail("{}: \"out\" (--out DIR) is required", where);
@@ -159,7 +173,13 @@ PretrainConfig parse_pretrain_config(const json& m, const std::string& where) {
   o.min_lr = f32("min_lr");
   if (!(o.lr > 0)) fail("{}: \"lr\" must be positive, got {}", where, o.lr);
   if (!(o.min_lr >= 0 && o.min_lr <= o.lr)) fail("{}: \"min_lr\" {} must be within [0, lr = {}]", where, o.min_lr, o.lr);
-  o.warmup = non_negative("warmup");
+  // warmup: a default adapts to short runs; only a value someone chose can conflict with "steps".
+  if (m.at("warmup").is_null()) {
+    o.warmup = std::min<int64_t>(100, o.steps / 10);
+    c.merged["warmup"] = o.warmup;  // saved resolved: a resume with other steps keeps the schedule
+  } else {
+    o.warmup = non_negative("warmup");
+  }
   if (o.warmup > o.steps) fail("{}: \"warmup\" {} exceeds \"steps\" {}", where, o.warmup, o.steps);
   std::string schedule = str("schedule");
   if (schedule == "cosine") o.schedule = Schedule::Cosine;
@@ -211,7 +231,7 @@ PretrainConfig parse_pretrain_config(const json& m, const std::string& where) {
   }
   o.poison_scale = static_cast<float>(m.at("debug_poison_scale").get<double>());
   o.out_dir = c.out;
-  o.run_config = m;
+  o.run_config = c.merged;
   return c;
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "baimo/util/error.h"
 
 using namespace baimo;
@@ -72,4 +74,34 @@ TEST(PretrainConfig, UnknownKeysWrongTypesAndInconsistentValuesAreErrors) {
   bad({{"spike_factor", 0.5}}, "\"spike_factor\"");
   bad({{"debug_poison_windows", "9:3"}}, "\"debug_poison_windows\"");
   bad({{"data", ""}}, "\"data\"");
+}
+
+TEST(PretrainConfig, DefaultWarmupAdaptsToShortRunsAndAnExplicitOneIsChecked) {
+  json j = base();
+  apply_flag(j, key("steps"), "40");
+  PretrainConfig c = parse_pretrain_config(j, "test");
+  EXPECT_EQ(c.train.warmup, 4);                // min(100, 40 / 10)
+  EXPECT_EQ(c.merged["warmup"], 4);            // saved resolved in run_config.json
+  json long_run = base();
+  apply_flag(long_run, key("steps"), "5000");
+  EXPECT_EQ(parse_pretrain_config(long_run, "test").train.warmup, 100);
+  apply_flag(j, key("warmup"), "100");
+  std::string e = error_of([&] { parse_pretrain_config(j, "test"); });
+  EXPECT_NE(e.find("\"warmup\" 100 exceeds \"steps\" 40"), std::string::npos) << e;
+  json file = base();
+  apply_run_config(file, json{{"warmup", nullptr}, {"steps", 40}}, "run.json");  // null = the default
+  EXPECT_EQ(parse_pretrain_config(file, "test").train.warmup, 4);
+}
+
+TEST(PretrainConfig, SavedPathsAreAbsolute) {
+  json j = base();
+  j["init"] = "";
+  json a = absolute_paths(j);
+  const std::string cwd = std::filesystem::current_path().string();
+  EXPECT_EQ(a["data"], cwd + "/d");
+  EXPECT_EQ(a["out"], cwd + "/o");
+  EXPECT_EQ(a["config"], cwd + "/c.json");
+  EXPECT_EQ(a["init"], "");  // empty stays empty
+  j["data"] = "/abs/../abs/data";
+  EXPECT_EQ(absolute_paths(j)["data"], "/abs/data");
 }

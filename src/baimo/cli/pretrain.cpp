@@ -1,11 +1,15 @@
 // baimo pretrain --config CONFIG.json --data DIR --out DIR [--run-config FILE.json] [--resume] [--init DIR]
+//                [--resume-from OUT/checkpoints/step_N]
 //                [--steps --batch --seq --grad-accum --lr --min-lr --warmup --schedule cosine|wsd ...]
-// Pretrains a model on token shards (data/token_shards.h) with LmTrainer (train/lm_trainer.h).
-// Settings come from train/pretrain_config.h's table: defaults < --run-config file (or, with --resume
-// and no --run-config, OUT/run_config.json) < flags. Prints a progress line per step (redrawn in
+// Pretrains a model on token shards (data/token_shards.h) with LmTrainer (train/lm_trainer.h: the
+// Trainer over the LM objective). Settings come from train/pretrain_config.h's table: defaults <
+// --run-config file (or, with --resume / --resume-from and no --run-config, OUT/run_config.json) <
+// flags; --resume-from without --out resumes the run that holds the checkpoint. The model's bos / eos
+// token ids come from the tokenizer (the data's tokenizer.json, else the --init model's): a config
+// that names others is corrected with a note on stderr. Prints a progress line per step (redrawn in
 // place on a terminal, one plain line each otherwise), eval lines with the validation loss and
-// perplexity; writes OUT/run_config.json, OUT/metrics.jsonl, OUT/checkpoints/step_N and the final
-// model to OUT/final (with the data directory's tokenizer.json when there is one).
+// perplexity; writes OUT/run_config.json (absolute paths), OUT/metrics.jsonl, OUT/checkpoints/step_N
+// and the final model to OUT/final (with the tokenizer.json when there is one).
 #include <cblas.h>
 #include <omp.h>
 #include <unistd.h>

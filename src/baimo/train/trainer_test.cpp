@@ -225,3 +225,50 @@ TEST(Trainer, ResumeFromAChosenCheckpointDropsLaterOnes) {
   std::string e = error_of([&] { toy_run(toy_trainer_options(run, 12), true, -1, run + "/nowhere"); });
   EXPECT_NE(e.find("nowhere"), std::string::npos) << e;
 }
+
+namespace {
+// The toy plus a frozen "reference" module (weights only, no optimizer), as PPO's reference policy.
+class ToyWithReference : public ToyObjective {
+ public:
+  explicit ToyWithReference(float a) : ToyObjective(toy_options()) {
+    anchor_ = ag::Var::leaf(Tensor::from_data({2}, std::vector<float>{a, -a}), false);
+  }
+  std::vector<TrainModule> modules() override {
+    std::vector<TrainModule> m = ToyObjective::modules();
+    TrainModule r;
+    r.name = "reference";
+    r.params = {{"anchor", anchor_}};
+    m.push_back(r);
+    return m;
+  }
+  float anchor(int i) const { return anchor_.value().data<float>()[i]; }
+
+ private:
+  ag::Var anchor_;
+};
+}  // namespace
+
+TEST(Trainer, FrozenModuleIsCheckpointedWithoutOptimizer) {
+  TempDir tmp("baimo_trainer_frozen_");
+  const std::string run = (tmp.dir / "run").string();
+  {
+    ToyWithReference obj(1.5f);
+    Trainer trainer(obj, toy_trainer_options(run, 4));
+    trainer.run([](const StepMetrics&) {});
+  }
+  const fs::path ckpt = fs::path(run) / "checkpoints" / "step_0000004";
+  EXPECT_TRUE(fs::exists(ckpt / "modules" / "reference" / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(ckpt / "modules" / "reference" / "optimizer.safetensors"));
+  EXPECT_EQ(json::parse(read_file((ckpt / "trainer_state.json").string()))["modules"],
+            json::array({"policy", "value", "reference"}));
+  ToyWithReference other(0.0f);
+  Trainer resumed(other, toy_trainer_options(run, 4));
+  ASSERT_EQ(resumed.resume(), 4);
+  EXPECT_EQ(other.anchor(0), 1.5f);
+  EXPECT_EQ(other.anchor(1), -1.5f);
+  // A run whose objective has other modules than the checkpoint: an error naming the field.
+  ToyObjective two(toy_options());
+  Trainer mismatch(two, toy_trainer_options(run, 4));
+  std::string e = error_of([&] { mismatch.resume(); });
+  EXPECT_NE(e.find("\"modules\""), std::string::npos) << e;
+}

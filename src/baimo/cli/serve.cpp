@@ -11,19 +11,18 @@
 
 #include <atomic>
 #include <cstdio>
-#include <filesystem>
 #include <thread>
 
 #include "baimo/cli/command.h"
 #include "baimo/infer/batch_scheduler.h"
 #include "baimo/infer/inference_model.h"
 #include "baimo/serve/api_server.h"
+#include "baimo/serve/model_id.h"
 #include "baimo/tokenizer/chat_template.h"
 #include "baimo/util/error.h"
 
 namespace baimo::cli {
 namespace {
-namespace fs = std::filesystem;
 
 struct ServeArgs {
   std::string model, host = "127.0.0.1", api_key, model_name, chat_template, dtype;
@@ -47,13 +46,7 @@ void run_serve(const ServeArgs& a) {
   int64_t ctx = a.ctx > 0 ? a.ctx : cfg.max_position_embeddings;
   if (ctx > cfg.max_position_embeddings)
     fail("--ctx {} exceeds the model's max_position_embeddings {}", ctx, cfg.max_position_embeddings);
-  std::string name = a.model_name;
-  if (name.empty()) {
-    fs::path p = fs::path(a.model).lexically_normal();
-    if (p.filename().empty()) p = p.parent_path();
-    name = fs::is_directory(p) ? p.filename().string() : p.stem().string();  // models/x.gguf -> x
-    if (name.empty()) name = "baimo";
-  }
+  const std::string name = a.model_name.empty() ? serve::default_model_id(a.model) : a.model_name;
 
   SchedulerOptions so;
   so.n_slots = a.parallel;
@@ -102,7 +95,7 @@ BAIMO_COMMAND(70, [](CLI::App& root) {
   sub->add_option("--api-key", a->api_key, "Require 'Authorization: Bearer KEY' on /v1/* and /metrics");
   sub->add_option("--max-queue", a->max_queue, "Requests that may wait for a slot; more get 429")
       ->check(CLI::Range(0, 100000));
-  sub->add_option("--model-name", a->model_name, "Model id in the API (default: the model's directory name)");
+  sub->add_option("--model-name", a->model_name, "Model id in the API (default: the model's directory name; a run's final/ -> the run's name)");
   sub->add_option("--chat-template", a->chat_template, "chatml | llama3 | plain (default: from the model)");
   sub->add_option("--dtype", a->dtype, "Convert a model directory's weights at load: f32 | f16 | bf16 | q8_0 | q4_0");
   sub->add_option("--max-body", a->max_body, "Largest request body in bytes (larger: 413)")

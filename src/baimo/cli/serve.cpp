@@ -109,7 +109,7 @@ BAIMO_COMMAND(70, [](CLI::App& root) {
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   sub->add_option("--max-client-connections", a->max_client_connections,
                   "Connections one client address may hold open (default 128); more get 429")
-      ->check(CLI::Range(1, 100000));
+      ->check(CLI::Range(1, 4096));  // HTTP threads are at least this + 64
   sub->add_option("--header-timeout", a->header_timeout, "Seconds a request's line and headers may take to arrive (default 10; else 408)")
       ->check(CLI::Range(0.1, 3600.0));
   sub->add_option("--body-timeout", a->body_timeout, "Seconds a request's body may take to arrive after its headers (default 30)")

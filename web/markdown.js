@@ -1,7 +1,8 @@
 // A small Markdown renderer for the chat page: fenced code blocks (``` with an optional language),
 // inline code, headings, bold, italic, links (http/https only), lists, block quotes, paragraphs.
 // Safety: every piece of text is HTML-escaped before any markup is added, and link targets are
-// restricted to http(s) URLs, so model output can never inject HTML or script. An unclosed fence
+// restricted to http(s) URLs, so model output can never inject HTML or script; emphasis markers
+// inside a URL stay part of the URL (never markup inside an href). An unclosed fence
 // (an answer still streaming) renders as a code block up to the end of the text.
 (function (root) {
   "use strict";
@@ -18,14 +19,23 @@
       if (part.length > 2 && part[0] === "`" && part[part.length - 1] === "`") {
         return "<code>" + escapeHtml(part.slice(1, -1)) + "</code>";
       }
-      let s = escapeHtml(part);
-      s = s.replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, function (_, label, url) {
-        return '<a href="' + url + '" target="_blank" rel="noopener noreferrer">' + label + "</a>";
-      });
-      s = s.replace(/\*\*([^*\n]+)\*\*/g, "<strong>$1</strong>");
-      s = s.replace(/(^|[^*])\*([^*\n]+)\*/g, "$1<em>$2</em>");
-      return s;
+      // Links first; emphasis applies to their labels and the text between them, never to a URL.
+      const s = escapeHtml(part);
+      const link = /\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g;
+      let html = "", last = 0, m;
+      while ((m = link.exec(s)) !== null) {
+        html += emphasis(s.slice(last, m.index)) +
+          '<a href="' + m[2] + '" target="_blank" rel="noopener noreferrer">' + emphasis(m[1]) + "</a>";
+        last = link.lastIndex;
+      }
+      return html + emphasis(s.slice(last));
     }).join("");
+  }
+
+  // Bold and italic in escaped text without links.
+  function emphasis(s) {
+    s = s.replace(/\*\*([^*\n]+)\*\*/g, "<strong>$1</strong>");
+    return s.replace(/(^|[^*])\*([^*\n]+)\*/g, "$1<em>$2</em>");
   }
 
   function renderMarkdown(src) {

@@ -1,6 +1,7 @@
 // baimo serve --model M [--host 127.0.0.1] [--port 8080] [--parallel N] [--ctx N] [--api-key KEY]
 //             [--max-queue N] [--model-name NAME] [--chat-template chatml|llama3|plain] [--dtype q8_0|...]
-//             [--max-body BYTES]
+//             [--max-body BYTES] [--max-client-connections N] [--header-timeout S] [--body-timeout S]
+//             [--reuse-port]
 // The OpenAI-compatible HTTP server with continuous batching and the web chat page
 // (serve/api_server.h). SIGINT/SIGTERM shut it down gracefully: requests in flight get a few
 // seconds to finish, new ones are refused, then the process exits 0.
@@ -11,23 +12,24 @@
 
 #include <atomic>
 #include <cstdio>
-#include <filesystem>
 #include <thread>
 
 #include "baimo/cli/command.h"
 #include "baimo/infer/batch_scheduler.h"
 #include "baimo/infer/inference_model.h"
 #include "baimo/serve/api_server.h"
+#include "baimo/serve/model_id.h"
 #include "baimo/tokenizer/chat_template.h"
 #include "baimo/util/error.h"
 
 namespace baimo::cli {
 namespace {
-namespace fs = std::filesystem;
 
 struct ServeArgs {
   std::string model, host = "127.0.0.1", api_key, model_name, chat_template, dtype;
-  int port = 8080, parallel = 4, max_queue = 64;
+  int port = 8080, parallel = 4, max_queue = 64, max_client_connections = 128;
+  double header_timeout = 10, body_timeout = 30;
+  bool reuse_port = false;
   int64_t ctx = 0;
   size_t max_body = 8u << 20;
 };
@@ -47,13 +49,7 @@ void run_serve(const ServeArgs& a) {
   int64_t ctx = a.ctx > 0 ? a.ctx : cfg.max_position_embeddings;
   if (ctx > cfg.max_position_embeddings)
     fail("--ctx {} exceeds the model's max_position_embeddings {}", ctx, cfg.max_position_embeddings);
-  std::string name = a.model_name;
-  if (name.empty()) {
-    fs::path p = fs::path(a.model).lexically_normal();
-    if (p.filename().empty()) p = p.parent_path();
-    name = fs::is_directory(p) ? p.filename().string() : p.stem().string();  // models/x.gguf -> x
-    if (name.empty()) name = "baimo";
-  }
+  const std::string name = a.model_name.empty() ? serve::default_model_id(a.model) : a.model_name;
 
   SchedulerOptions so;
   so.n_slots = a.parallel;
@@ -66,6 +62,10 @@ void run_serve(const ServeArgs& a) {
   opts.port = a.port;
   opts.api_key = a.api_key;
   opts.max_body_bytes = a.max_body;
+  opts.reuse_port = a.reuse_port;
+  opts.max_client_connections = a.max_client_connections;
+  opts.head_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.header_timeout * 1000));
+  opts.body_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.body_timeout * 1000));
   serve::ApiServer server(scheduler, mc, opts);
   int port = server.bind();
 
@@ -102,11 +102,19 @@ BAIMO_COMMAND(70, [](CLI::App& root) {
   sub->add_option("--api-key", a->api_key, "Require 'Authorization: Bearer KEY' on /v1/* and /metrics");
   sub->add_option("--max-queue", a->max_queue, "Requests that may wait for a slot; more get 429")
       ->check(CLI::Range(0, 100000));
-  sub->add_option("--model-name", a->model_name, "Model id in the API (default: the model's directory name)");
+  sub->add_option("--model-name", a->model_name, "Model id in the API (default: the model's directory name; a run's final/ -> the run's name)");
   sub->add_option("--chat-template", a->chat_template, "chatml | llama3 | plain (default: from the model)");
   sub->add_option("--dtype", a->dtype, "Convert a model directory's weights at load: f32 | f16 | bf16 | q8_0 | q4_0");
   sub->add_option("--max-body", a->max_body, "Largest request body in bytes (larger: 413)")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  sub->add_option("--max-client-connections", a->max_client_connections,
+                  "Connections one client address may hold open (default 128); more get 429")
+      ->check(CLI::Range(1, 4096));  // HTTP threads are at least this + 64
+  sub->add_option("--header-timeout", a->header_timeout, "Seconds a request's line and headers may take to arrive (default 10; else 408)")
+      ->check(CLI::Range(0.1, 3600.0));
+  sub->add_option("--body-timeout", a->body_timeout, "Seconds a request's body may take to arrive after its headers (default 30)")
+      ->check(CLI::Range(0.1, 3600.0));
+  sub->add_flag("--reuse-port", a->reuse_port, "Set SO_REUSEPORT: several servers share the port (default: in use = error)");
   sub->callback([a] { run_serve(*a); });
 });
 

@@ -7,6 +7,8 @@
 
 #include "baimo/serve/api_error.h"
 #include "baimo/serve/choice_assembler.h"
+#include "baimo/serve/guarded_http_server.h"
+#include "baimo/serve/http_checks.h"
 #include "baimo/serve/peer_socket.h"
 #include "baimo/serve/sse.h"
 #include "baimo/serve/web_assets.h"
@@ -55,10 +57,16 @@ struct InFlight {
 
 ApiServer::ApiServer(BatchScheduler& scheduler, ModelContext model, ServeOptions options)
     : scheduler_(scheduler), model_(std::move(model)), options_(std::move(options)),
-      http_(std::make_unique<httplib::Server>()), started_unix_(unix_now()) {
+      started_unix_(unix_now()) {
+  ConnectionLimits limits;
+  limits.stream.head_timeout = options_.head_timeout;
+  limits.stream.body_timeout = options_.body_timeout;
+  limits.max_client_connections = options_.max_client_connections;
+  http_ = std::make_unique<GuardedHttpServer>(limits, [this] { metrics_.count_request("connection", 429); });
   int threads = options_.http_threads;
-  if (threads <= 0)
-    threads = std::clamp(2 * (scheduler_.n_slots() + static_cast<int>(scheduler_.queue_capacity())) + 16, 64, 1024);
+  if (threads <= 0)  // one client address alone never takes every thread
+    threads = std::max(std::clamp(2 * (scheduler_.n_slots() + static_cast<int>(scheduler_.queue_capacity())) + 16, 64, 1024),
+                       options_.max_client_connections + 64);
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http_->set_payload_max_length(options_.max_body_bytes);
   http_->set_keep_alive_timeout(5);
@@ -67,16 +75,7 @@ ApiServer::ApiServer(BatchScheduler& scheduler, ModelContext model, ServeOptions
 
 ApiServer::~ApiServer() = default;
 
-int ApiServer::bind() {
-  if (options_.port == 0) {
-    int port = http_->bind_to_any_port(options_.host);
-    if (port <= 0) fail("cannot listen on {} (any port)", options_.host);
-    return port;
-  }
-  if (!http_->bind_to_port(options_.host, options_.port))
-    fail("cannot listen on {}:{} (in use, or not an address of this machine)", options_.host, options_.port);
-  return options_.port;
-}
+int ApiServer::bind() { return http_->bind(options_.host, options_.port, options_.reuse_port); }
 
 void ApiServer::listen() { http_->listen_after_bind(); }
 
@@ -95,9 +94,7 @@ void ApiServer::send_error(httplib::Response& res, const ApiError& e) {
 
 bool ApiServer::authorized(const httplib::Request& req, httplib::Response& res) {
   if (options_.api_key.empty()) return true;
-  std::string auth = req.get_header_value("Authorization");
-  std::string key;
-  if (auth.rfind("Bearer ", 0) == 0) key = auth.substr(7);
+  const std::string key = bearer_key(req.get_header_value("Authorization")).value_or("");
   if (key.empty()) {
     send_error(res, ApiError(401, "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'.",
                              "invalid_request_error", "", "missing_api_key"));
@@ -113,6 +110,22 @@ bool ApiServer::authorized(const httplib::Request& req, httplib::Response& res) 
 void ApiServer::routes() {
   auto& s = *http_;
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    std::vector<std::string> lengths, encodings;
+    for (size_t i = 0; i < req.get_header_value_count("Content-Length"); ++i)
+      lengths.push_back(req.get_header_value("Content-Length", i));
+    for (size_t i = 0; i < req.get_header_value_count("Transfer-Encoding"); ++i)
+      encodings.push_back(req.get_header_value("Transfer-Encoding", i));
+    if (auto e = body_framing_error(lengths, encodings, options_.max_body_bytes)) {
+      send_error(res, *e);  // the body is never read: the connection closes after this answer
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const std::string allowed = allowed_methods(req.path);
+    if (!allowed.empty() && (", " + allowed + ",").find(", " + req.method + ",") == std::string::npos) {
+      res.set_header("Allow", allowed);
+      send_error(res, ApiError(405, fmt::format("Method {} is not allowed on {}: use {}.", req.method, req.path, allowed),
+                               "invalid_request_error", "", "method_not_allowed"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
     bool protected_path = req.path.rfind("/v1/", 0) == 0 || req.path == "/metrics";
     if (protected_path && !authorized(req, res)) return httplib::Server::HandlerResponse::Handled;
     return httplib::Server::HandlerResponse::Unhandled;
@@ -120,7 +133,14 @@ void ApiServer::routes() {
   // Errors httplib produces itself (no route, body too large) get OpenAI's shape too.
   s.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    if (res.status == 413)
+    res.status = GuardedHttpServer::failure_status(GuardedHttpServer::current_failure(), res.status);
+    if (res.status == 431)
+      send_error(res, ApiError(431, "The request's headers are too large (at most 100 header lines, 64 KiB).",
+                               "invalid_request_error", "", "request_header_fields_too_large"));
+    else if (res.status == 408)
+      send_error(res, ApiError(408, "The request was not received in time.", "invalid_request_error", "",
+                               "request_timeout"));
+    else if (res.status == 413)
       send_error(res, ApiError(413, fmt::format("The request body is larger than the limit of {} bytes.",
                                                 options_.max_body_bytes),
                                "invalid_request_error", "", "request_too_large"));

@@ -12,6 +12,14 @@
 //   comment, at least once a second) and its request cancelled, which frees its slot. A
 //   non-streaming one is noticed on its socket (peer_socket.h), checked every 100 ms; the same
 //   follows. Both count in baimo_client_disconnects_total.
+// - Connections (guarded_http_server.h): a port already in use is an error ("Address already in
+//   use"; SO_REUSEPORT only with reuse_port); at most max_client_connections per client address
+//   (more: 429); a request's head must arrive within head_timeout (at most 100 header lines, 64 KiB:
+//   else 431) and its body within body_timeout (else 408); listen backlog 1024.
+// - Before routing (http_checks.h): a Content-Length that is not a number or conflicts with another
+//   or with Transfer-Encoding is a 400, one above max_body_bytes a 413, both before reading the
+//   body; a known route with another method is a 405 with Allow; the Authorization scheme
+//   "Bearer" is matched case-insensitively.
 // - shutdown(grace): new requests get 503, requests in flight get up to `grace` to finish, then the
 //   listener closes and listen() returns.
 #pragma once
@@ -26,19 +34,25 @@
 #include "baimo/serve/prepare_generation.h"
 
 namespace httplib {
-class Server;
 struct Request;
 struct Response;
 }  // namespace httplib
 
 namespace baimo::serve {
 
+class GuardedHttpServer;
+
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;            // 0: any free port (bind() returns it)
   std::string api_key;        // empty: no authentication
   size_t max_body_bytes = 8u << 20;
-  int http_threads = 0;       // 0: enough for every slot and queue place, at least 64
+  int http_threads = 0;       // 0: enough for every slot and queue place and one client's
+                              // connections, at least 64
+  bool reuse_port = false;    // SO_REUSEPORT: let several servers share the port
+  int max_client_connections = 128;  // per client address
+  std::chrono::milliseconds head_timeout{10000};  // a request's line and headers
+  std::chrono::milliseconds body_timeout{30000};  // its body, after the headers
 };
 
 class ApiServer {
@@ -62,7 +76,7 @@ class ApiServer {
   ModelContext model_;
   ServeOptions options_;
   ServerMetrics metrics_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<GuardedHttpServer> http_;
   std::atomic<bool> draining_{false};
   std::atomic<int> in_flight_{0};  // completion requests not yet fully answered
   int64_t started_unix_ = 0;

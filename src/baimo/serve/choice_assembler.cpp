@@ -13,9 +13,10 @@ ChoiceAssembler::ChoiceAssembler(const ResponseMeta& meta, int n, const Tokenize
 
 std::vector<TokenLogprob> ChoiceAssembler::token_logprobs(const TokenStep& t) const {
   std::vector<TokenLogprob> out;
-  if (!meta_.logprobs || t.id < 0 || tok_.is_special(static_cast<uint32_t>(t.id))) return out;
+  if (!meta_.logprobs || t.id < 0) return out;
   TokenLogprob lp;
   lp.token = std::string(tok_.token_bytes(static_cast<uint32_t>(t.id)));
+  lp.in_text = !tok_.is_special(static_cast<uint32_t>(t.id));
   lp.logprob = t.logprob;
   for (const auto& [id, l] : t.top) lp.top.emplace_back(std::string(tok_.token_bytes(static_cast<uint32_t>(id))), l);
   out.push_back(std::move(lp));

@@ -1,8 +1,9 @@
 // ChoiceAssembler: turns the scheduler's per-token events of one request (n choices) into
 // OpenAI choices -- streamed chunks (SSE text) or the whole answer -- and counts tokens.
 // Contract: events of different choices may interleave; each choice's text is the concatenation
-// of its events' text in order. Log-probs (when asked) list each generated token except special
-// tokens (EOS / end of turn), with the token's bytes and its alternatives.
+// of its events' text in order. Log-probs (when asked) list every generated token -- one entry per
+// token counted in usage.completion_tokens, special tokens (EOS, end of turn) included, as their
+// text -- with the token's bytes and its alternatives; a streamed special token gets its own chunk.
 #pragma once
 #include <chrono>
 #include <cstdint>

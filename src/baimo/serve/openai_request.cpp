@@ -112,9 +112,11 @@ std::vector<RequestMessage> parse_messages(const json& v) {
     const json& m = v[i];
     if (!m.is_object()) wrong_type(name, "an object", m);
     for (auto it = m.begin(); it != m.end(); ++it)
-      if (it.key() != "role" && it.key() != "content")
+      if (it.key() != "role" && it.key() != "content" && it.key() != "name")
         bad_request(name + "." + it.key(), "unknown_parameter",
-                    "Message field '{}' is not supported by this server (only role and content are).", it.key());
+                    "Message field '{}' is not supported by this server (only role, content and name are).", it.key());
+    // A participant's name: checked, then ignored (the chat templates have no place for it).
+    if (m.contains("name") && !m["name"].is_null()) as_string(m["name"], name + ".name");
     if (!m.contains("role")) bad_request(name + ".role", "missing_required_parameter", "Missing required parameter: '{}.role'.", name);
     RequestMessage msg;
     msg.role = as_string(m["role"], name + ".role");
@@ -164,10 +166,34 @@ std::unordered_map<int32_t, float> parse_logit_bias(const json& v) {
 // Fields OpenAI defines that baimo does not implement: named as such rather than as unknown.
 const std::set<std::string, std::less<>>& unsupported_fields() {
   static const std::set<std::string, std::less<>> s = {
-      "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls", "response_format", "audio",
-      "modalities", "prediction", "store", "metadata", "reasoning_effort", "service_tier", "web_search_options",
-      "suffix", "best_of", "echo"};
+      "tools", "tool_choice", "functions", "function_call", "audio", "modalities", "prediction",
+      "reasoning_effort", "service_tier", "web_search_options", "suffix", "best_of", "echo"};
   return s;
+}
+
+// response_format: only {"type": "text"} (what baimo produces anyway).
+void check_response_format(const json& v) {
+  if (!v.is_object()) wrong_type("response_format", "an object", v);
+  for (auto it = v.begin(); it != v.end(); ++it)
+    if (it.key() != "type")
+      bad_request("response_format." + it.key(), "unknown_parameter", "Unrecognized response_format field '{}'.", it.key());
+  if (!v.contains("type"))
+    bad_request("response_format.type", "missing_required_parameter", "Missing required parameter: 'response_format.type'.");
+  std::string type = as_string(v["type"], "response_format.type");
+  if (type != "text")
+    bad_request("response_format.type", "unsupported_value",
+                "response_format type '{}' is not supported by this server: only 'text' is.", type);
+}
+
+// metadata: up to 16 string values (OpenAI's limits); baimo stores nothing, so it is ignored.
+void check_metadata(const json& v) {
+  if (!v.is_object()) wrong_type("metadata", "an object of strings", v);
+  if (v.size() > 16) bad_request("metadata", "invalid_value", "'metadata' holds {} keys; at most 16 are allowed.", v.size());
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (it.key().size() > 64) bad_request("metadata", "invalid_value", "'metadata' keys are at most 64 characters.");
+    std::string value = as_string(it.value(), "metadata." + it.key());
+    if (value.size() > 512) bad_request("metadata." + it.key(), "invalid_value", "'metadata' values are at most 512 characters.");
+  }
 }
 
 }  // namespace
@@ -188,6 +214,10 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   std::optional<bool> logprobs_flag;
   std::optional<int64_t> top_logprobs;
   const json* stream_options = nullptr;
+  // Tool calling is refused by naming `tools` itself, before its companions (tool_choice,
+  // parallel_tool_calls) that sort ahead of it.
+  if (j.contains("tools") && !j["tools"].is_null())
+    bad_request("tools", "unsupported_parameter", "'tools' is not supported by this server: it does not call tools.");
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
     const json& v = it.value();
@@ -222,7 +252,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
     } else if (k == "max_tokens") max_tokens = integer_in(v, k, 1, INT32_MAX);
     else if (chat && k == "max_completion_tokens") max_completion_tokens = integer_in(v, k, 1, INT32_MAX);
     else if (k == "temperature") r.temperature = static_cast<float>(number_in(v, k, 0, 2));
-    else if (k == "top_p") r.top_p = static_cast<float>(number_in(v, k, 0, 1, /*lo_open=*/true));
+    else if (k == "top_p") r.top_p = static_cast<float>(number_in(v, k, 0, 1));
     else if (k == "top_k") r.top_k = static_cast<int>(integer_in(v, k, 0, 1 << 24));
     else if (k == "min_p") r.min_p = static_cast<float>(number_in(v, k, 0, 1));
     else if (k == "repetition_penalty") r.repetition_penalty = static_cast<float>(number_in(v, k, 0, 10, true));
@@ -238,6 +268,10 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
     else if (k == "user") r.user = as_string(v, k);
     else if (k == "stream") r.stream = as_bool(v, k);
     else if (k == "stream_options") stream_options = &v;
+    else if (chat && k == "response_format") check_response_format(v);
+    else if (chat && k == "store") as_bool(v, k);                // nothing is stored either way
+    else if (chat && k == "metadata") check_metadata(v);          // only meaningful with store
+    else if (chat && k == "parallel_tool_calls") as_bool(v, k);  // no tools, so no calls at all
     else if (unsupported_fields().count(k))
       bad_request(k, "unsupported_parameter", "'{}' is not supported by this server.", k);
     else
@@ -250,6 +284,8 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
     bad_request("max_tokens", "invalid_value", "'max_tokens' ({}) and 'max_completion_tokens' ({}) disagree.",
                 *max_tokens, *max_completion_tokens);
   r.max_tokens = max_completion_tokens ? max_completion_tokens : max_tokens;
+  // top_p 0 keeps only the most likely token: greedy decoding, as temperature 0.
+  if (r.top_p == 0.0f) r.top_p = 1.0f, r.temperature = 0.0f;
   if (chat && top_logprobs && !logprobs_flag.value_or(false))
     bad_request("top_logprobs", "invalid_value", "'top_logprobs' requires 'logprobs' to be true.");
   r.logprobs = logprobs_flag.value_or(false);

@@ -4,9 +4,12 @@
 // - parse_completion_request(body, endpoint) returns a CompletionRequest or throws ApiError 400
 //   whose `param` names the field (e.g. "messages[1].content", "temperature") and whose message
 //   says what was expected. Malformed JSON, a body that is not an object, unknown fields and fields
-//   baimo does not implement (tools, response_format, echo=true, ...) are all 400s: nothing is
-//   silently ignored. A JSON null counts as "absent" for optional fields, as in OpenAI's API.
-// - Ranges follow OpenAI: temperature [0, 2], top_p (0, 1], presence/frequency_penalty [-2, 2],
+//   baimo does not implement (tools -- named even beside tool_choice --, response_format other than
+//   text, echo=true, ...) are all 400s. Checked, then ignored because they change nothing here:
+//   a message's `name`, response_format {"type": "text"}, store, metadata (<= 16 strings),
+//   parallel_tool_calls. A JSON null counts as "absent" for optional fields, as in OpenAI's API.
+// - Ranges follow OpenAI: temperature [0, 2], top_p [0, 1] (0 is greedy: it becomes temperature 0
+//   and top_p 1), presence/frequency_penalty [-2, 2],
 //   n [1, 16], stop: a string or up to 4 non-empty strings, logit_bias: token-id keys with values in
 //   [-100, 100], top_logprobs [0, 20] (needs logprobs=true), completions' logprobs [0, 5],
 //   max_tokens >= 1. baimo extensions: top_k >= 0, min_p [0, 1], repetition_penalty > 0.

@@ -74,6 +74,18 @@ TEST(OpenAIRequest, CompletionForms) {
   EXPECT_EQ(r.max_tokens, 3);
 }
 
+// What common OpenAI clients send and baimo can honour or safely ignore (issue 11).
+TEST(OpenAIRequest, AcceptsWhatClientsSendThatChangesNothing) {
+  auto r = parse_completion_request(R"({"model": "m", "messages": [{"role": "user", "content": "x", "name": "bob"}],
+    "response_format": {"type": "text"}, "store": false, "metadata": {"app": "test"}, "parallel_tool_calls": false,
+    "temperature": 0.8, "top_p": 0})", Endpoint::Chat);
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].content, "x");
+  // top_p 0: greedy.
+  EXPECT_FLOAT_EQ(r.temperature, 0.0f);
+  EXPECT_FLOAT_EQ(r.top_p, 1.0f);
+}
+
 TEST(OpenAIRequest, ErrorsNameTheField) {
   expect_error("{", "", "not valid JSON");
   expect_error("[1]", "", "must be a JSON object");
@@ -81,8 +93,10 @@ TEST(OpenAIRequest, ErrorsNameTheField) {
   expect_error(R"({"model": "m"})", "messages", "Missing required parameter");
   expect_error(R"({"model": "m", "messages": []})", "messages", "at least one");
   expect_error(R"({"model": "m", "messages": [{"role": "tool", "content": "x"}]})", "messages[0].role", "tool");
-  expect_error(R"({"model": "m", "messages": [{"role": "user", "content": "x", "name": "bob"}]})", "messages[0].name",
-               "not supported");
+  expect_error(R"({"model": "m", "messages": [{"role": "user", "content": "x", "name": 7}]})", "messages[0].name",
+               "expected a string");
+  expect_error(R"({"model": "m", "messages": [{"role": "user", "content": "x", "tool_call_id": "t"}]})",
+               "messages[0].tool_call_id", "not supported");
   expect_error(R"({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]})",
                "messages[0].content[0].image_url", "Unrecognized");
   expect_error(R"({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]})",
@@ -91,7 +105,7 @@ TEST(OpenAIRequest, ErrorsNameTheField) {
   const std::string base = R"({"model": "m", "messages": [{"role": "user", "content": "x"}], )";
   expect_error(base + R"("temperature": "hot"})", "temperature", "expected a number, but got a string");
   expect_error(base + R"("temperature": 2.5})", "temperature", "greater than the maximum");
-  expect_error(base + R"("top_p": 0})", "top_p", "less than the minimum");
+  expect_error(base + R"("top_p": -0.1})", "top_p", "less than the minimum");
   expect_error(base + R"("n": 0})", "n", "less than the minimum");
   expect_error(base + R"("n": 1.5})", "n", "expected an integer");
   expect_error(base + R"("max_tokens": 0})", "max_tokens", "less than the minimum");
@@ -108,7 +122,12 @@ TEST(OpenAIRequest, ErrorsNameTheField) {
   expect_error(base + R"("stream": true, "stream_options": {"foo": 1}})", "stream_options.foo", "Unrecognized");
   expect_error(base + R"("stream": "yes"})", "stream", "expected a boolean");
   expect_error(base + R"("tools": []})", "tools", "not supported");
-  expect_error(base + R"("response_format": {"type": "json_object"}})", "response_format", "not supported");
+  expect_error(base + R"("response_format": {"type": "json_object"}})", "response_format.type", "not supported");
+  expect_error(base + R"("response_format": "text"})", "response_format", "expected an object");
+  expect_error(base + R"("tool_choice": "auto", "parallel_tool_calls": true, "tools": [{"type": "function"}]})", "tools",
+               "not supported");
+  expect_error(base + R"("store": "yes"})", "store", "expected a boolean");
+  expect_error(base + R"("metadata": {"k": 1}})", "metadata.k", "expected a string");
   expect_error(base + R"("frobnicate": 1})", "frobnicate", "Unrecognized request argument supplied: frobnicate");
   expect_error(base + R"("seed": "x"})", "seed", "expected an integer");
   expect_error(base + R"("temperature": 1e999})", "", "not valid JSON");

@@ -45,7 +45,7 @@ json logprobs_json(Endpoint e, const std::vector<TokenLogprob>& lps, size_t text
     for (const auto& [tok, lp] : t.top) top[tok] = lp;
     tops.push_back(top);
     offsets.push_back(offset);
-    offset += t.token.size();
+    if (t.in_text) offset += t.token.size();
   }
   return {{"tokens", tokens}, {"token_logprobs", token_lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
 }

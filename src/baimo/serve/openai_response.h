@@ -18,9 +18,10 @@
 namespace baimo::serve {
 
 struct TokenLogprob {
-  std::string token;  // the token's bytes
+  std::string token;  // the token's bytes (a special token's text)
   float logprob = 0;
   std::vector<std::pair<std::string, float>> top;  // alternatives, best first
+  bool in_text = true;  // false for special tokens: not part of the answer's text (text_offset)
 };
 
 struct ChoiceResult {

@@ -1,0 +1,81 @@
+#include "baimo/serve/choice_assembler.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace baimo::serve {
+namespace {
+using json = nlohmann::json;
+
+// Bytes 0..255 as tokens, plus two special tokens.
+const Tokenizer& byte_tokenizer() {
+  static const Tokenizer tok = [] {
+    std::vector<std::string> bytes;
+    for (int b = 0; b < 256; ++b) bytes.push_back(std::string(1, static_cast<char>(b)));
+    return Tokenizer::from_bpe(PreTokenizerKind::Gpt2, bytes, {},
+                               {AddedToken{256, "<|endoftext|>", true}, AddedToken{257, "<|im_end|>", true}});
+  }();
+  return tok;
+}
+
+SeqEvent event(int32_t id, const std::string& text, bool finished = false) {
+  SeqEvent e;
+  e.step.id = id;
+  e.step.text = text;
+  e.step.logprob = -0.5f;
+  e.step.top = {{id, -0.5f}};
+  e.step.finished = finished;
+  if (finished) e.step.finish_reason = "stop";
+  e.time = std::chrono::steady_clock::now();
+  return e;
+}
+
+// "a", <|endoftext|> (no text), "b", then the end-of-turn token that finishes the answer.
+std::vector<SeqEvent> answer_with_specials() {
+  return {event('a', "a"), event(256, ""), event('b', "b"), event(257, "", true)};
+}
+
+TEST(ChoiceAssembler, ChatLogprobsHaveOneEntryPerGeneratedTokenSpecialOnesIncluded) {
+  ChoiceAssembler a(ResponseMeta{Endpoint::Chat, "chatcmpl-1", 0, "m", true, false}, 1, byte_tokenizer());
+  for (const auto& e : answer_with_specials()) a.add_event(e);
+  json j = a.whole(3);
+  EXPECT_EQ(j["usage"]["completion_tokens"], 4);
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "ab");
+  const json& content = j["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(content.size(), 4u) << content.dump();
+  EXPECT_EQ(content[1]["token"], "<|endoftext|>");
+  EXPECT_EQ(content[3]["token"], "<|im_end|>");
+  EXPECT_EQ(content[3]["top_logprobs"][0]["token"], "<|im_end|>");
+}
+
+TEST(ChoiceAssembler, CompletionOfOnlySpecialTokensListsThemAndKeepsTextOffsets) {
+  ChoiceAssembler a(ResponseMeta{Endpoint::Completion, "cmpl-1", 0, "m", true, false}, 1, byte_tokenizer());
+  a.add_event(event(256, ""));
+  a.add_event(event(256, "", true));
+  json lp = a.whole(1)["choices"][0]["logprobs"];
+  EXPECT_EQ(lp["tokens"], json({"<|endoftext|>", "<|endoftext|>"}));
+  EXPECT_EQ(lp["text_offset"], json({0, 0}));  // special tokens are not in the text
+
+  ChoiceAssembler b(ResponseMeta{Endpoint::Completion, "cmpl-2", 0, "m", true, false}, 1, byte_tokenizer());
+  for (const auto& e : answer_with_specials()) b.add_event(e);
+  EXPECT_EQ(b.whole(1)["choices"][0]["logprobs"]["text_offset"], json({0, 1, 1, 2}));
+}
+
+TEST(ChoiceAssembler, StreamedSpecialTokensCarryTheirLogprobs) {
+  ChoiceAssembler a(ResponseMeta{Endpoint::Chat, "chatcmpl-2", 0, "m", true, false}, 1, byte_tokenizer());
+  std::string sse;
+  for (const auto& e : answer_with_specials()) a.stream_event(e, sse);
+  size_t entries = 0, pos = 0;
+  while ((pos = sse.find("data: {", pos)) != std::string::npos) {
+    size_t end = sse.find("\n\n", pos);
+    json chunk = json::parse(sse.substr(pos + 6, end - pos - 6));
+    const json& lp = chunk["choices"][0]["logprobs"];
+    if (!lp.is_null()) entries += lp["content"].size();
+    pos = end;
+  }
+  EXPECT_EQ(entries, 4u) << sse;
+  EXPECT_EQ(a.completion_tokens(), 4);
+}
+
+}  // namespace
+}  // namespace baimo::serve

@@ -1,5 +1,5 @@
 // bench_generate: decode and prefill speed of the inference engine (infer/engine.h) against this
-// machine's memory bandwidth, measured in the same run (see /work/shared/BENCH.md).
+// machine's memory bandwidth, measured in the same run (see ../shared/BENCH.md).
 //   Models: configs/small.json and a Qwen2-0.5B-shaped config (hidden 896, 24 layers, 14 heads,
 //           2 KV heads, FFN 4864, vocab 151936, tied embeddings, q/k/v bias), random weights
 //           (Transformer::random), in f32, Q8_0 and Q4_0 (weights_from_transformer, which packs

@@ -1,5 +1,5 @@
 // bench_quant: batch-1 matvec throughput of the inference weight formats against this machine's
-// memory bandwidth, measured in the same run (see /work/shared/BENCH.md).
+// memory bandwidth, measured in the same run (see ../shared/BENCH.md).
 //   Anchor: a STREAM-style copy (OpenMP, memcpy per thread) of a 1 GiB buffer (--quick: 256 MiB);
 //           bandwidth = (bytes read + bytes written) / time.
 //   Work:   y = W x for W of shape 4864x896, 896x4864 and 151936x896 (rows x cols; Qwen2-0.5B's

@@ -376,5 +376,15 @@ TEST(GgufModelIo, KQuantTypesAndTheQ4KMMix) {
   EXPECT_EQ(load_model_dir_config(back).intermediate_size, 352);
 
   EXPECT_THROW(set_gguf_export_type(o, "q5_k"), Error);
+  // The error names every type an export takes: the K-quant names and parse_gguf_type's.
+  try {
+    set_gguf_export_type(o, "Q5_K");
+    ADD_FAILURE() << "no error for Q5_K";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "unknown GGUF weight type \"Q5_K\" (expected q4_k_m, q4_k, q6_k, q8_0, q4_0, f16, bf16 or f32)");
+  }
+  set_gguf_export_type(o, "BF16");  // parse_gguf_type's names, any case
+  EXPECT_EQ(o.type, DType::BF16);
+  EXPECT_FALSE(o.q4_k_m);
   EXPECT_THROW(parse_gguf_type("q4_k"), Error);  // not a type baimo's engine runs
 }

@@ -15,7 +15,7 @@
 
 #include "baimo/convert/gguf_model_meta.h"
 #include "baimo/io/gguf_writer.h"
-#include "baimo/io/half_float.h"
+#include "baimo/kernels/half_float.h"
 #include "baimo/io/safetensors.h"
 #include "baimo/model/model_dir.h"
 #include "baimo/tokenizer/tokenizer.h"
@@ -148,7 +148,7 @@ TEST(GgufModelIo, F16IsWithinF16RoundingAndNormsStayF32) {
     const auto& a = m.w.at(p.name);
     const auto& b = w.at(p.name);
     for (size_t i = 0; i < a.size(); ++i) {
-      const float want = p.shape.size() == 2 ? f16_to_f32(f32_to_f16(a[i])) : a[i];
+      const float want = p.shape.size() == 2 ? f16_bits_to_f32(f32_to_f16_bits(a[i])) : a[i];
       ASSERT_EQ(b[i], want) << p.name << "[" << i << "]";
     }
   }

@@ -1,5 +1,5 @@
 // bench_generate: decode and prefill speed of the inference engine (infer/engine.h) against this
-// machine's memory bandwidth, measured in the same run (see /work/shared/BENCH.md).
+// machine's memory bandwidth, measured in the same run (see ../shared/BENCH.md).
 //   Models: configs/small.json and a Qwen2-0.5B-shaped config (hidden 896, 24 layers, 14 heads,
 //           2 KV heads, FFN 4864, vocab 151936, tied embeddings, q/k/v bias), random weights
 //           (Transformer::random), in f32, Q8_0 and Q4_0 (weights_from_transformer, which packs
@@ -69,7 +69,7 @@ ModelConfig qwen2_05b() {
 double weight_bytes_per_token(const ModelWeights& w) {
   double b = static_cast<double>(w.lm_head.bytes());
   for (const LayerWeights& l : w.layers)
-    for (const quant::WeightMatrix* m : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down})
+    for (const WeightMatrix* m : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down})
       b += static_cast<double>(m->bytes());
   return b;
 }
@@ -80,7 +80,7 @@ void write_gguf(const ModelWeights& w, const std::string& path) {
   const ModelConfig& c = w.config;
   GgufWriter g;
   gguf_write_config(g, c, w.layers[0].up.type, "bench");
-  auto add_matrix = [&](const std::string& hf, const quant::WeightMatrix& m) {
+  auto add_matrix = [&](const std::string& hf, const WeightMatrix& m) {
     g.add_tensor(gguf_tensor_name(hf), m.type, {m.rows, m.cols},
                  std::span<const uint8_t>(static_cast<const uint8_t*>(m.data), m.bytes()));
   };

@@ -24,7 +24,8 @@
 #include <vector>
 
 #include "../memory_bandwidth.h"
-#include "baimo/infer/kv_attention.h"
+#include "baimo/kernels/cpu/kv_attention.h"
+#include "baimo/model/kv_cache.h"
 
 using namespace baimo;
 using baimo::bench::Clock;
@@ -68,7 +69,7 @@ struct State {
     q.resize(static_cast<size_t>(c.batch * q_dim));
     for (float& x : q) x = nd(rng);
     out.resize(q.size());
-    scratch.resize(static_cast<size_t>(omp_get_max_threads() * kv_attention_scratch(c.heads / c.kv_heads, c.head_dim)));
+    scratch.resize(static_cast<size_t>(omp_get_max_threads() * cpu::kv_attention_scratch(c.heads / c.kv_heads, c.head_dim)));
     for (int64_t r = 0; r < c.batch; ++r) {
       slot.push_back(static_cast<int32_t>(r));
       pos.push_back(static_cast<int32_t>(std::max<int64_t>(0, c.ctx - 1 - 3 * r)));
@@ -76,14 +77,14 @@ struct State {
   }
   // Seconds per call over one decode step (one call per layer): wall clock and this thread's CPU time
   // (with one thread the latter leaves out time spent preempted on a loaded machine).
-  std::pair<double, double> time(quant::CpuIsa isa, int threads) {
+  std::pair<double, double> time(cpu::CpuIsa isa, int threads) {
     const int saved = omp_get_max_threads();
     omp_set_num_threads(threads);
     const double c0 = thread_cpu_seconds();
     const auto t0 = Clock::now();
     for (int64_t l = 0; l < c.layers; ++l)
-      kv_attention(q.data(), c.batch, slot.data(), pos.data(), *cache, l, c.heads, c.kv_heads, c.head_dim, out.data(),
-                   scratch.data(), isa);
+      cpu::kv_attention(q.data(), c.batch, slot.data(), pos.data(), cache->view(l), c.heads, c.kv_heads, c.head_dim,
+                        out.data(), scratch.data(), isa);
     const double wall = seconds_since(t0), cpu = thread_cpu_seconds() - c0;
     omp_set_num_threads(saved);
     return {wall / static_cast<double>(c.layers), cpu / static_cast<double>(c.layers)};
@@ -111,9 +112,9 @@ int main(int argc, char** argv) {
     cases.push_back({"qwen05b_b1_ctx128", 24, 14, 2, 64, 1, 128});
     cases.push_back({"qwen05b_b8_ctx128", 24, 14, 2, 64, 8, 128});
   }
-  std::vector<quant::CpuIsa> isas{quant::CpuIsa::Scalar};
-  if (quant::best_isa() >= quant::CpuIsa::Avx2) isas.push_back(quant::CpuIsa::Avx2);
-  if (quant::best_isa() >= quant::CpuIsa::Avx512Bw) isas.push_back(quant::CpuIsa::Avx512Bw);
+  std::vector<cpu::CpuIsa> isas{cpu::CpuIsa::Scalar};
+  if (cpu::best_isa() >= cpu::CpuIsa::Avx2) isas.push_back(cpu::CpuIsa::Avx2);
+  if (cpu::best_isa() >= cpu::CpuIsa::Avx512Bw) isas.push_back(cpu::CpuIsa::Avx512Bw);
   std::vector<int> thread_counts{1};
   if (max_threads > 1) thread_counts.push_back(max_threads);
   std::printf("# bench kv_attention: %d repetitions of one decode step (one call per layer) per variant, %d threads\n",
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
     for (size_t tc = 0; tc < thread_counts.size(); ++tc)
       for (size_t i = 0; i < isas.size(); ++i) {
         const std::string name =
-            c.name + "_" + std::string(quant::isa_name(isas[i])) + "_t" + std::to_string(thread_counts[tc]);
+            c.name + "_" + std::string(cpu::isa_name(isas[i])) + "_t" + std::to_string(thread_counts[tc]);
         std::printf("bench kv_attention %s %.2f us/call\n", name.c_str(), 1e6 * median(wall[tc * isas.size() + i]));
         if (thread_counts[tc] == 1)
           std::printf("bench kv_attention %s_cpu %.2f us/call\n", name.c_str(),
@@ -143,7 +144,7 @@ int main(int argc, char** argv) {
     // Speedup of the best ISA over the scalar reference, one thread, CPU-time medians.
     const double speedup = median(cpu[0]) / median(cpu[isas.size() - 1]);
     std::printf("bench kv_attention %s_speedup_%s_vs_scalar_t1 %.2f x\n", c.name.c_str(),
-                std::string(quant::isa_name(isas.back())).c_str(), speedup);
+                std::string(cpu::isa_name(isas.back())).c_str(), speedup);
     log_speedup += std::log(speedup);
   }
   std::printf("ratio kv_attention %.2f\n", std::exp(log_speedup / static_cast<double>(cases.size())));

@@ -1,5 +1,5 @@
 // bench_quant: batch-1 matvec throughput of the inference weight formats against this machine's
-// memory bandwidth, measured in the same run (see /work/shared/BENCH.md).
+// memory bandwidth, measured in the same run (see ../shared/BENCH.md).
 //   Anchor: a STREAM-style copy (OpenMP, memcpy per thread) of a 1 GiB buffer (--quick: 256 MiB);
 //           bandwidth = (bytes read + bytes written) / time.
 //   Work:   y = W x for W of shape 4864x896, 896x4864 and 151936x896 (rows x cols; Qwen2-0.5B's
@@ -25,15 +25,16 @@
 #include <string>
 #include <vector>
 
+#include "baimo/kernels/cpu/cpu_features.h"
+#include "baimo/kernels/cpu/weight_matmul.h"
+#include "baimo/kernels/cpu/weight_pack.h"
 #include "baimo/quant/block_formats.h"
-#include "baimo/quant/cpu_isa.h"
-#include "baimo/quant/weight_matmul.h"
-#include "baimo/quant/weight_pack.h"
 
 #include "../memory_bandwidth.h"
 
 using namespace baimo;
 using namespace baimo::quant;
+using namespace baimo::cpu;
 using namespace baimo::bench;
 
 namespace {
@@ -41,7 +42,7 @@ namespace {
 struct Case {
   std::string name;
   DType type;
-  bool packed;  // also repacked into the 16-row interleaved layout (quant/weight_pack.h)
+  bool packed;  // also repacked into the 16-row interleaved layout (kernels/cpu/weight_pack.h)
   int64_t rows, cols;
   size_t weight_bytes = 0;
   std::vector<Buffer> copies;

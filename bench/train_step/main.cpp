@@ -14,18 +14,19 @@
 
 #include "baimo/autograd/ops.h"
 #include "baimo/autograd/tape.h"
+#include "baimo/kernels/cpu/cpu_features.h"
 #include "baimo/model/lm_loss.h"
 #include "baimo/model/transformer.h"
 #include "baimo/train/optimizer.h"
 #include "baimo/train/param_groups.h"
-#include "baimo/util/blas_kernel.h"
+#include "baimo/util/process_env.h"
 #include "baimo/util/error.h"
 
 extern "C" void openblas_set_num_threads(int);
 
 int main(int argc, char** argv) {
   using namespace baimo;
-  choose_blas_kernel(argv);
+  prepare_process_env(argv, {cpu::preferred_blas_coretype()});
   std::string config;
   int64_t batch = 8, seq = 256;
   int steps = 3, warmup = 1, threads = 2;
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
   app.add_flag("--print-blas-coretype", print_coretype, "Print the OpenBLAS kernel baimo uses and exit");
   CLI11_PARSE(app, argc, argv);
   if (print_coretype) {
-    const char* c = preferred_blas_coretype();
+    const char* c = cpu::preferred_blas_coretype();
     std::printf("%s\n", c ? c : "");
     return 0;
   }

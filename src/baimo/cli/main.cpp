@@ -5,14 +5,15 @@
 #include <vector>
 
 #include "baimo/cli/command.h"
+#include "baimo/kernels/cpu/cpu_features.h"
 #include "baimo/train/distributed.h"
-#include "baimo/util/blas_kernel.h"
+#include "baimo/util/process_env.h"
 #include "baimo/util/error.h"
 
 namespace baimo::cli {
 
 namespace {
-// GOMP_SPINCOUNT for `baimo serve` (see util/blas_kernel.h): measured with bench/serve.
+// GOMP_SPINCOUNT for `baimo serve` (see util/process_env.h): measured with bench/serve.
 constexpr const char* kServeOmpSpinCount = "10000";
 
 std::vector<std::pair<int, RegisterFn>>& registry() {
@@ -34,7 +35,8 @@ void register_all(CLI::App& root) {
 int main(int argc, char** argv) {
   // The server's compute threads share the cores with its HTTP threads: they spin only briefly.
   const bool serving = argc > 1 && std::string_view(argv[1]) == "serve";
-  baimo::choose_blas_kernel(argv, serving ? baimo::cli::kServeOmpSpinCount : nullptr);
+  baimo::prepare_process_env(argv, {baimo::cpu::preferred_blas_coretype(),
+                                    serving ? baimo::cli::kServeOmpSpinCount : nullptr});
   CLI::App app{"baimo (百模): build, align, shrink and serve your own ChatGPT-style model", "baimo"};
   app.set_version_flag("--version", std::string("baimo ") + BAIMO_VERSION);
   app.require_subcommand(1);

@@ -114,25 +114,44 @@ DType tensor_type(const ParamSpec& p, const ModelConfig& c, const GgufExportOpti
 
 }  // namespace
 
-DType parse_gguf_type(const std::string& name) {
+namespace {
+
+std::string lower_case(const std::string& name) {
   std::string n = name;
   for (char& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return n;
+}
+
+// The types baimo's engine runs directly, by lower-case name (the one list of them).
+std::optional<DType> engine_type_named(const std::string& n) {
   if (n == "f32") return DType::F32;
   if (n == "f16") return DType::F16;
   if (n == "bf16") return DType::BF16;
   if (n == "q8_0") return DType::Q8_0;
   if (n == "q4_0") return DType::Q4_0;
-  fail("unknown weight type \"{}\" (expected q8_0, q4_0, f16, bf16 or f32)", name);
+  return std::nullopt;
+}
+constexpr const char* kEngineTypeNames = "q8_0, q4_0, f16, bf16 or f32";
+
+}  // namespace
+
+DType parse_gguf_type(const std::string& name) {
+  if (const std::optional<DType> t = engine_type_named(lower_case(name))) return *t;
+  fail("unknown weight type \"{}\" (expected {})", name, kEngineTypeNames);
 }
 
 void set_gguf_export_type(GgufExportOptions& o, const std::string& name) {
-  std::string n = name;
-  for (char& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string n = lower_case(name);
   o.q4_k_m = n == "q4_k_m";
-  if (n == "q4_k" || n == "q4_k_m") o.type = DType::Q4_K;
-  else if (n == "q6_k") o.type = DType::Q6_K;
-  else if (n == "q8_0" || n == "q4_0" || n == "f16" || n == "bf16" || n == "f32") o.type = parse_gguf_type(n);
-  else fail("unknown GGUF weight type \"{}\" (expected q8_0, q4_0, q4_k_m, q4_k, q6_k, f16, bf16 or f32)", name);
+  if (n == "q4_k" || n == "q4_k_m") {
+    o.type = DType::Q4_K;
+  } else if (n == "q6_k") {
+    o.type = DType::Q6_K;
+  } else if (const std::optional<DType> t = engine_type_named(n)) {
+    o.type = *t;
+  } else {
+    fail("unknown GGUF weight type \"{}\" (expected q4_k_m, q4_k, q6_k, {})", name, kEngineTypeNames);
+  }
 }
 
 const GgufTensorInfo& gguf_param_tensor(const GgufReader& g, const ParamSpec& spec) {

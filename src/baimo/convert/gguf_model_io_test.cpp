@@ -15,7 +15,7 @@
 
 #include "baimo/convert/gguf_model_meta.h"
 #include "baimo/io/gguf_writer.h"
-#include "baimo/io/half_float.h"
+#include "baimo/kernels/half_float.h"
 #include "baimo/io/safetensors.h"
 #include "baimo/model/model_dir.h"
 #include "baimo/tokenizer/tokenizer.h"
@@ -148,7 +148,7 @@ TEST(GgufModelIo, F16IsWithinF16RoundingAndNormsStayF32) {
     const auto& a = m.w.at(p.name);
     const auto& b = w.at(p.name);
     for (size_t i = 0; i < a.size(); ++i) {
-      const float want = p.shape.size() == 2 ? f16_to_f32(f32_to_f16(a[i])) : a[i];
+      const float want = p.shape.size() == 2 ? f16_bits_to_f32(f32_to_f16_bits(a[i])) : a[i];
       ASSERT_EQ(b[i], want) << p.name << "[" << i << "]";
     }
   }
@@ -376,5 +376,15 @@ TEST(GgufModelIo, KQuantTypesAndTheQ4KMMix) {
   EXPECT_EQ(load_model_dir_config(back).intermediate_size, 352);
 
   EXPECT_THROW(set_gguf_export_type(o, "q5_k"), Error);
+  // The error names every type an export takes: the K-quant names and parse_gguf_type's.
+  try {
+    set_gguf_export_type(o, "Q5_K");
+    ADD_FAILURE() << "no error for Q5_K";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "unknown GGUF weight type \"Q5_K\" (expected q4_k_m, q4_k, q6_k, q8_0, q4_0, f16, bf16 or f32)");
+  }
+  set_gguf_export_type(o, "BF16");  // parse_gguf_type's names, any case
+  EXPECT_EQ(o.type, DType::BF16);
+  EXPECT_FALSE(o.q4_k_m);
   EXPECT_THROW(parse_gguf_type("q4_k"), Error);  // not a type baimo's engine runs
 }

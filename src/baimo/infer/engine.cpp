@@ -7,10 +7,9 @@
 #include <initializer_list>
 #include <span>
 
-#include "baimo/infer/kv_attention.h"
 #include "baimo/kernels/backend.h"
+#include "baimo/kernels/team_matmul.h"
 #include "baimo/quant/row_convert.h"
-#include "baimo/quant/team_matmul.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
@@ -46,17 +45,17 @@ struct ThreadCountScope {
 constexpr int64_t kBlasRows = 16;
 
 // y (n, w.rows) = x (n, w.cols) W^T.
-void matmul(const quant::WeightMatrix& w, const float* x, int64_t n, float* y) {
+void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y) {
   if (w.type == DType::F32 && n >= kBlasRows && !w.packed)
     backend().gemm(false, true, n, w.rows, w.cols, 1.0f, x, w.cols, static_cast<const float*>(w.data), w.cols, 0.0f,
                    y, w.rows);
   else
-    quant::weight_matmul(w, x, n, y);
+    backend().weight_matmul(w, x, n, y);
 }
 
 // Matrices that read the same input: one weight_matmul_multi pass (one activation quantization
 // and one parallel region) unless they go through BLAS.
-void matmul_group(std::initializer_list<const quant::WeightMatrix*> ws, const float* x, int64_t n,
+void matmul_group(std::initializer_list<const WeightMatrix*> ws, const float* x, int64_t n,
                   std::initializer_list<float*> ys) {
   bool blas = n >= kBlasRows;
   for (const auto* w : ws) blas = blas && w->type == DType::F32;
@@ -65,7 +64,7 @@ void matmul_group(std::initializer_list<const quant::WeightMatrix*> ws, const fl
     for (const auto* w : ws) matmul(*w, x, n, *y++);
     return;
   }
-  quant::weight_matmul_multi(std::span(ws.begin(), ws.size()), x, n, std::span(ys.begin(), ys.size()));
+  backend().weight_matmul_multi(std::span(ws.begin(), ws.size()), x, n, std::span(ys.begin(), ys.size()));
 }
 
 void add_into(float* x, const float* y, int64_t n) {
@@ -84,16 +83,15 @@ Engine::Engine(std::shared_ptr<const ModelWeights> weights, int n_slots, int64_t
     fail("context {} exceeds the model's max_position_embeddings {}", ctx, c.max_position_embeddings);
   validate_model_weights(*w_, "engine");
   // forward_team's products (checked here: an exception cannot leave its parallel region).
-  using quant::TeamLayout;
   for (const LayerWeights& L : w_->layers) {
-    const quant::WeightMatrix* qkv[] = {&L.q, &L.k, &L.v};
-    const quant::WeightMatrix* gate_up[] = {&L.gate, &L.up};
-    quant::team_matmul_check(qkv, TeamLayout::Stacked);
-    quant::team_matmul_check(gate_up, TeamLayout::Paired);
-    for (const quant::WeightMatrix* single : {&L.o, &L.down}) quant::team_matmul_check({&single, 1}, TeamLayout::Stacked);
+    const WeightMatrix* qkv[] = {&L.q, &L.k, &L.v};
+    const WeightMatrix* gate_up[] = {&L.gate, &L.up};
+    team_matmul_check(qkv, TeamLayout::Stacked);
+    team_matmul_check(gate_up, TeamLayout::Paired);
+    for (const WeightMatrix* single : {&L.o, &L.down}) team_matmul_check({&single, 1}, TeamLayout::Stacked);
   }
-  const quant::WeightMatrix* head = &w_->lm_head;
-  quant::team_matmul_check({&head, 1}, TeamLayout::Stacked);
+  const WeightMatrix* head = &w_->lm_head;
+  team_matmul_check({&head, 1}, TeamLayout::Stacked);
   slot_seen_.assign(static_cast<size_t>(n_slots), 0);
   // Warm the rotary table up to the last position so that forward() never grows it.
   std::vector<float> dummy(static_cast<size_t>(c.head_dim));
@@ -143,7 +141,7 @@ void Engine::reserve(int64_t rows, int64_t out_rows) {
   grow(rstd_, R);
   // forward_team: every thread calls kv_attention with its own scratch, room for a nested team.
   const int64_t group = c.num_attention_heads / c.num_key_value_heads, threads = omp_get_max_threads();
-  grow(scratch_, static_cast<size_t>(threads * threads * kv_attention_scratch(group, c.head_dim)));
+  grow(scratch_, static_cast<size_t>(threads * threads * backend().kv_attention_scratch(group, c.head_dim)));
   grow(team_h_, static_cast<size_t>(threads) * R * c.hidden_size);
   const float* now[] = {q_.data(), k_.data(), v_.data(), tmp_.data(), gate_.data(), up_.data()};
   if (!std::equal(std::begin(planned), std::end(planned), std::begin(now))) team_key_[0] = -1;  // re-plan
@@ -170,7 +168,7 @@ void Engine::layer(int64_t l, int64_t n) {
     std::memcpy(cache_.keys(l, row_slot_[r]) + off, k_.data() + r * KVD, KVD * sizeof(float));
     std::memcpy(cache_.values(l, row_slot_[r]) + off, v_.data() + r * KVD, KVD * sizeof(float));
   }
-  kv_attention(q_.data(), n, row_slot_.data(), pos_.data(), cache_, l, H, KV, D, att_.data(), scratch_.data());
+  be.kv_attention(q_.data(), n, row_slot_.data(), pos_.data(), cache_.view(l), H, KV, D, att_.data(), scratch_.data());
   matmul(L.o, att_.data(), n, tmp_.data());
   add_bias(tmp_.data(), L.o_bias, n, C);
   add_into(x_.data(), tmp_.data(), n * C);

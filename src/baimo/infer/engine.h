@@ -1,7 +1,7 @@
 // Engine: the inference forward pass over a KV cache, batched over several sequences ("slots").
 // One forward() call takes chunks of new tokens for several slots at once (decode steps of one token
 // and prefill chunks of many, mixed freely) and runs them as one batch: every projection is one
-// quant::weight_matmul over all rows of the step; attention reads each row's slot from the KV cache
+// backend().weight_matmul over all rows of the step; attention reads each row's slot from the KV cache
 // (positions 0 .. its own, causal) in one pass with an online softmax.
 // Math (per layer, pre-norm, as model/transformer.h): h = rmsnorm(x); q,k,v = h W^T [+ b];
 // rope(q, k) at the absolute position; x += attn(q, K, V) Wo^T [+ bo]; x += down(silu(gate) * up);
@@ -17,7 +17,7 @@
 // Threads: a step with less work than parallel_macs() multiply-adds runs on the calling thread.
 // Steps of fewer than 16 rows (decode) run in ONE OpenMP parallel region (engine_team.cpp) as a
 // chain of phases whose work items any thread claims (no barriers): the products share their
-// output rows out (quant/team_matmul.h) and the small per-row work (bias, rope, KV writes,
+// output rows out (kernels/team_matmul.h) and the small per-row work (bias, rope, KV writes,
 // residual adds, SwiGLU) is fused into their items; larger steps (prefill) run op by op, each op
 // parallel on its own (f32 products through BLAS).
 #pragma once
@@ -27,10 +27,10 @@
 #include <span>
 #include <vector>
 
-#include "baimo/infer/decode_ops.h"
 #include "baimo/infer/model_weights.h"
+#include "baimo/kernels/decode_ops.h"
+#include "baimo/kernels/team_matmul.h"
 #include "baimo/model/kv_cache.h"
-#include "baimo/quant/team_matmul.h"
 
 namespace baimo {
 
@@ -85,7 +85,7 @@ class Engine {
   // Per-thread part of forward_team: normalized rows (rows, C) per thread.
   std::vector<float> team_h_;
   RopeTable rope_;  // positions 0 .. ctx-1
-  std::vector<quant::TeamMatmul> team_mm_;  // per layer q/k/v, o, gate/up, down; then the LM head
+  std::vector<TeamMatmul> team_mm_;  // per layer q/k/v, o, gate/up, down; then the LM head
   std::unique_ptr<TeamPhase[]> team_phases_;
   size_t team_phases_n_ = 0;
   int64_t team_key_[3] = {-1, -1, -1};  // (n, m, threads) of the plan; -1 after buffers moved

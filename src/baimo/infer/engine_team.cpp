@@ -25,11 +25,11 @@
 
 #include <cstring>
 
-#include "baimo/infer/decode_ops.h"
 #include "baimo/infer/engine.h"
-#include "baimo/infer/kv_attention.h"
+#include "baimo/kernels/backend.h"
+#include "baimo/kernels/decode_ops.h"
+#include "baimo/kernels/team_matmul.h"
 #include "baimo/quant/row_convert.h"
-#include "baimo/quant/team_matmul.h"
 
 namespace baimo {
 
@@ -81,8 +81,6 @@ void run_phase(TeamPhase& p, const Prepare& prepare, const Item& item) {
 }  // namespace
 
 void Engine::plan_team(int64_t n, int64_t m, int threads) {
-  using quant::TeamLayout;
-  using quant::WeightMatrix;
   const ModelConfig& c = w_->config;
   const int64_t L = c.num_hidden_layers;
   if (team_key_[0] == n && team_key_[1] == m && team_key_[2] == threads) return;
@@ -99,7 +97,7 @@ void Engine::plan_team(int64_t n, int64_t m, int threads) {
     float* gu_y[] = {gate_.data(), up_.data()};
     const WeightMatrix* down[] = {&W.down};
     float* tmp_y[] = {tmp_.data()};
-    quant::TeamMatmul* mm = &team_mm_[static_cast<size_t>(4 * l)];
+    TeamMatmul* mm = &team_mm_[static_cast<size_t>(4 * l)];
     mm[0].plan(qkv, qkv_y, n, TeamLayout::Stacked, c.head_dim, threads);
     mm[1].plan(o, tmp_y, n, TeamLayout::Stacked, 16, threads);
     mm[2].plan(gu, gu_y, n, TeamLayout::Paired, 16, threads);
@@ -117,7 +115,7 @@ void Engine::plan_team(int64_t n, int64_t m, int threads) {
   team_phases_[0].items = n;
   for (int64_t l = 0; l < L; ++l) {
     TeamPhase* p = &team_phases_[static_cast<size_t>(1 + 5 * l)];
-    const quant::TeamMatmul* mm = &team_mm_[static_cast<size_t>(4 * l)];
+    const TeamMatmul* mm = &team_mm_[static_cast<size_t>(4 * l)];
     p[0].items = mm[0].items();
     p[1].items = n * c.num_key_value_heads;
     p[2].items = mm[1].items();
@@ -134,13 +132,13 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
   const int64_t NL = c.num_hidden_layers;
   const float eps = static_cast<float>(c.rms_norm_eps);
   const int threads = omp_get_max_threads();
-  const int64_t scratch_per_thread = threads * kv_attention_scratch(H / KV, D);
+  const int64_t scratch_per_thread = threads * backend().kv_attention_scratch(H / KV, D);
   logits.resize(static_cast<size_t>(m * V));
   plan_team(n, m, threads);
   {  // the LM head writes into logits, which resize may have moved
-    const quant::WeightMatrix* head[] = {&w_->lm_head};
+    const WeightMatrix* head[] = {&w_->lm_head};
     float* head_y[] = {logits.data()};
-    team_mm_[static_cast<size_t>(4 * NL)].plan(head, head_y, m, quant::TeamLayout::Stacked, 16, threads);
+    team_mm_[static_cast<size_t>(4 * NL)].plan(head, head_y, m, TeamLayout::Stacked, 16, threads);
   }
   const size_t phases = static_cast<size_t>(5 * NL + 2);
   for (size_t p = 0; p < phases; ++p) {
@@ -168,7 +166,7 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
 
     for (int64_t l = 0; l < NL; ++l) {
       const LayerWeights& W = w_->layers[static_cast<size_t>(l)];
-      const quant::TeamMatmul* mm = &team_mm_[static_cast<size_t>(4 * l)];
+      const TeamMatmul* mm = &team_mm_[static_cast<size_t>(4 * l)];
       TeamPhase* p = &phase[1 + 5 * l];
 
       // 1. q, k, v with bias, rope and the cache writes in the items (aligned to whole heads).
@@ -203,7 +201,7 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
       wait_done(p[0]);
       run_phase(p[1], nothing, [&](int64_t it) {
         const int64_t r = it / KV, kvh = it % KV, off = r * Q + kvh * (H / KV) * D;
-        kv_attention_task(q + off, row_slot_[r], pos_[r], cache_, l, kvh, KV, H / KV, D, att + off, scratch);
+        backend().kv_attention_task(q + off, row_slot_[r], pos_[r], cache_.view(l), kvh, H / KV, D, att + off, scratch);
       });
 
       // 3. Output projection added into the residual stream, column range by column range.
@@ -246,7 +244,7 @@ void Engine::forward_team(int64_t n, int64_t m, std::vector<float>& logits) {
     }
 
     // Final norm of the rows that give logits (per thread), then the LM head.
-    const quant::TeamMatmul& head = team_mm_[static_cast<size_t>(4 * NL)];
+    const TeamMatmul& head = team_mm_[static_cast<size_t>(4 * NL)];
     wait_done(phase[5 * NL]);
     run_phase(
         phase[5 * NL + 1],

@@ -10,8 +10,8 @@
 #include "baimo/convert/gguf_model_io.h"
 #include "baimo/convert/gguf_model_meta.h"
 #include "baimo/io/gguf_reader.h"
+#include "baimo/kernels/cpu/weight_pack.h"
 #include "baimo/quant/row_convert.h"
-#include "baimo/quant/weight_pack.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
@@ -34,7 +34,7 @@ class Loader {
  public:
   Loader(GgufStorage& st, const ModelConfig& c) : st_(st), g_(*st.reader), c_(c) {}
 
-  quant::WeightMatrix matrix(const ParamSpec& p) {
+  WeightMatrix matrix(const ParamSpec& p) {
     const GgufTensorInfo& t = gguf_param_tensor(g_, p);
     DType type = *dtype_from_ggml(t.ggml_type);
     const int64_t rows = p.shape[0], cols = p.shape[1];
@@ -51,7 +51,7 @@ class Loader {
       type = DType::F16;
       data = st_.keep(std::move(buf));
     }
-    quant::WeightMatrix w{type, data, rows, cols};
+    WeightMatrix w{type, data, rows, cols};
     int64_t heads = 0;
     if (gguf_rows_permuted(c_, p.name, &heads)) {  // back to HF row order: whole rows move
       const size_t rb = w.row_bytes();
@@ -67,9 +67,9 @@ class Loader {
   // are dropped from this process (MADV_DONTNEED on a read-only file mapping: a later access, e.g.
   // an embedding row lookup, reads them again from the page cache), so resident memory holds the
   // weights once.
-  void pack(quant::WeightMatrix& w) {
-    if (!quant::packable(w)) return;
-    st_.packed.push_back(quant::pack_weights_into(w));
+  void pack(WeightMatrix& w) {
+    if (!cpu::packable(w)) return;
+    st_.packed.push_back(cpu::pack_weights_into(w));
     if (!from_file(w.data)) return;
     const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
     const auto b = (reinterpret_cast<uintptr_t>(w.data) + page - 1) / page * page;
@@ -128,7 +128,7 @@ ModelWeights load_gguf_model(const std::string& path) {
     L.gate = ld.matrix(P("mlp.gate_proj.weight"));
     L.up = ld.matrix(P("mlp.up_proj.weight"));
     L.down = ld.matrix(P("mlp.down_proj.weight"));
-    for (quant::WeightMatrix* w : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) ld.pack(*w);
+    for (WeightMatrix* w : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) ld.pack(*w);
     L.q_bias = c.qkv_bias ? ld.vector(P("self_attn.q_proj.bias")) : nullptr;
     L.k_bias = c.qkv_bias ? ld.vector(P("self_attn.k_proj.bias")) : nullptr;
     L.v_bias = c.qkv_bias ? ld.vector(P("self_attn.v_proj.bias")) : nullptr;

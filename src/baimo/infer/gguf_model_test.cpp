@@ -42,7 +42,7 @@ ModelConfig tiny(const std::string& type) {
 }
 
 // Dequantized rows of a weight matrix.
-std::vector<float> rows_f32(const quant::WeightMatrix& w) {
+std::vector<float> rows_f32(const WeightMatrix& w) {
   std::vector<float> out(static_cast<size_t>(w.rows * w.cols));
   for (int64_t r = 0; r < w.rows; ++r)
     quant::dequantize_row(w.type, static_cast<const uint8_t*>(w.data) + r * w.row_bytes(), out.data() + r * w.cols,

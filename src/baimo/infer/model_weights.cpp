@@ -4,8 +4,8 @@
 
 #include "baimo/infer/gguf_model.h"
 #include "baimo/model/transformer.h"
+#include "baimo/kernels/cpu/weight_pack.h"
 #include "baimo/quant/row_convert.h"
-#include "baimo/quant/weight_pack.h"
 #include "baimo/util/error.h"
 
 namespace fs = std::filesystem;
@@ -24,8 +24,8 @@ const float* param_data(const Transformer& m, const std::string& name) {
   return m.param(name).value().data<float>();
 }
 
-quant::WeightMatrix convert_matrix(Storage& st, const float* src, int64_t rows, int64_t cols, DType type) {
-  quant::WeightMatrix w{DType::F32, src, rows, cols};
+WeightMatrix convert_matrix(Storage& st, const float* src, int64_t rows, int64_t cols, DType type) {
+  WeightMatrix w{DType::F32, src, rows, cols};
   if (type == DType::F32 || cols % dtype_info(type).block_elems != 0) return w;
   if (type != DType::F16 && type != DType::BF16 && type != DType::Q8_0 && type != DType::Q4_0)
     fail("weights_from_transformer: inference type {} is not supported (F32, F16, BF16, Q8_0, Q4_0)",
@@ -39,11 +39,11 @@ quant::WeightMatrix convert_matrix(Storage& st, const float* src, int64_t rows, 
   w.type = type;
   w.data = buf.get();
   st.buffers.push_back(buf);
-  if (quant::packable(w)) st.buffers.push_back(quant::pack_weights_into(w));
+  if (cpu::packable(w)) st.buffers.push_back(cpu::pack_weights_into(w));
   return w;
 }
 
-void check_matrix(const quant::WeightMatrix& m, int64_t rows, int64_t cols, const std::string& where,
+void check_matrix(const WeightMatrix& m, int64_t rows, int64_t cols, const std::string& where,
                   const std::string& name) {
   if (m.data == nullptr) fail("{}: tensor {} is missing", where, name);
   if (m.rows != rows || m.cols != cols)

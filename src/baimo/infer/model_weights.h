@@ -1,13 +1,13 @@
 // ModelWeights: everything inference needs from a model, no autograd. Each matrix is a
-// quant::WeightMatrix (F32/F16/BF16/Q8_0/Q4_0, optionally with a packed copy) multiplied through
-// quant::weight_matmul; norms and biases are f32. `storage` owns (or keeps mapped) every byte the
+// WeightMatrix (kernels/weight_matrix.h: F32/F16/BF16/Q8_0/Q4_0, optionally with a packed copy) multiplied through
+// backend().weight_matmul; norms and biases are f32. `storage` owns (or keeps mapped) every byte the
 // pointers refer to, so a ModelWeights can be copied and shared freely (read-only).
 // Shapes (HF layout, (out, in)): embed (V, C); q (H*D, C); k, v (KV*D, C); o (C, H*D);
 // gate, up (F, C); down (C, F); lm_head (V, C) (== embed when tie_word_embeddings).
 // Contract:
 // - weights_from_transformer converts every matrix to `type` with quant/row_convert (a matrix whose
 //   row length is no multiple of the block size stays F32), packs Q8_0/Q4_0 matrices
-//   (quant/weight_pack.h); embed/lm_head are converted too. F32 shares the Transformer's buffers.
+//   (kernels/cpu/weight_pack.h); embed/lm_head are converted too. F32 shares the Transformer's buffers.
 // - load_model_weights(path): a Hugging Face model directory (config.json + safetensors) or a .gguf
 //   file (infer/gguf_model.h when present); chat_template from tokenizer_config.json / GGUF metadata.
 //   Bad files throw baimo::Error naming the file.
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "baimo/model/config.h"
-#include "baimo/quant/weight_matmul.h"
+#include "baimo/kernels/weight_matrix.h"
 #include "baimo/tensor/dtype.h"
 
 namespace baimo {
@@ -25,7 +25,7 @@ namespace baimo {
 class Transformer;
 
 struct LayerWeights {
-  quant::WeightMatrix q, k, v, o, gate, up, down;
+  WeightMatrix q, k, v, o, gate, up, down;
   const float* q_bias = nullptr;  // (H*D), nullptr when absent
   const float* k_bias = nullptr;  // (KV*D)
   const float* v_bias = nullptr;  // (KV*D)
@@ -36,10 +36,10 @@ struct LayerWeights {
 
 struct ModelWeights {
   ModelConfig config;
-  quant::WeightMatrix embed;  // (V, C), any dtype
+  WeightMatrix embed;  // (V, C), any dtype
   std::vector<LayerWeights> layers;
   const float* final_norm = nullptr;  // (C)
-  quant::WeightMatrix lm_head;        // (V, C); == embed when tied
+  WeightMatrix lm_head;        // (V, C); == embed when tied
   std::shared_ptr<const void> storage;  // keeps buffers / mappings alive
   std::string chat_template;            // jinja text from the model's metadata; may be empty
 };

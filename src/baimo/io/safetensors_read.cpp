@@ -4,7 +4,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "baimo/io/half_float.h"
+#include "baimo/kernels/half_float.h"
 #include "baimo/io/safetensors.h"
 #include "baimo/util/error.h"
 

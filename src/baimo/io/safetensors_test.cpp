@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <limits>
 
-#include "baimo/io/half_float.h"
+#include "baimo/kernels/half_float.h"
 #include "baimo/util/error.h"
 
 namespace fs = std::filesystem;
@@ -47,15 +47,15 @@ std::vector<float> sample(size_t n) {
 }  // namespace
 
 TEST(HalfFloat, ExactValuesAndRounding) {
-  EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
-  EXPECT_EQ(f16_to_f32(0x3c00), 1.0f);
-  EXPECT_EQ(f32_to_bf16(1.0f), 0x3f80);
-  EXPECT_EQ(bf16_to_f32(0xc000), -2.0f);
+  EXPECT_EQ(f32_to_f16_bits(1.0f), 0x3c00);
+  EXPECT_EQ(f16_bits_to_f32(0x3c00), 1.0f);
+  EXPECT_EQ(f32_to_bf16_bits(1.0f), 0x3f80);
+  EXPECT_EQ(bf16_bits_to_f32(0xc000), -2.0f);
   // 1 + 2^-8 lies exactly between two bf16 values: ties go to even (1.0).
-  EXPECT_EQ(f32_to_bf16(1.0f + 1.0f / 256), 0x3f80);
-  EXPECT_EQ(f32_to_bf16(1.0f + 3.0f / 256), 0x3f82);
-  EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
-  EXPECT_TRUE(std::isinf(f16_to_f32(f32_to_f16(1e6f))));
+  EXPECT_EQ(f32_to_bf16_bits(1.0f + 1.0f / 256), 0x3f80);
+  EXPECT_EQ(f32_to_bf16_bits(1.0f + 3.0f / 256), 0x3f82);
+  EXPECT_TRUE(std::isnan(bf16_bits_to_f32(f32_to_bf16_bits(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_TRUE(std::isinf(f16_bits_to_f32(f32_to_f16_bits(1e6f))));
 }
 
 TEST(Safetensors, RoundTripEachDtype) {
@@ -80,9 +80,9 @@ TEST(Safetensors, RoundTripEachDtype) {
     // Converting again gives the identical 16-bit value: the stored value is exact.
     for (size_t i = 0; i < a.size(); ++i) {
       if (dt == DType::F16) {
-        EXPECT_EQ(f32_to_f16(back[i]), f32_to_f16(a[i]));
+        EXPECT_EQ(f32_to_f16_bits(back[i]), f32_to_f16_bits(a[i]));
       } else if (dt == DType::BF16) {
-        EXPECT_EQ(f32_to_bf16(back[i]), f32_to_bf16(a[i]));
+        EXPECT_EQ(f32_to_bf16_bits(back[i]), f32_to_bf16_bits(a[i]));
       }
     }
     EXPECT_EQ(f->read_f32("scalar")[0], 3.5f);

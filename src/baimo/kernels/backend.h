@@ -1,14 +1,21 @@
-// Backend: the compute kernels behind every autograd op, on raw contiguous f32 buffers.
+// Backend: the compute kernels behind every autograd op and every inference op, on raw contiguous
+// buffers: one interface for training and inference alike.
 // Contract:
-// - Models and trainers never call kernels directly; autograd ops call backend().<kernel>.
-//   `cpu` is the only backend now; a `cuda` one implements the same interface (pointers are then
-//   device pointers) without touching models or trainers.
+// - Models, trainers and the inference engine never call kernels directly; autograd ops and the
+//   engine call backend().<kernel>. `cpu` (kernels/cpu/) is the only backend now; a `cuda` one
+//   implements the same interface (pointers are then device pointers) without touching models,
+//   trainers or the engine.
 // - Every *_bwd kernel takes `accumulate`: false => overwrite the gradient buffer (it may hold
 //   garbage), true => add into it. Parameter gradients (dW, db, dw) are always accumulated when
 //   `accumulate` is true, the same rule.
 // - Shapes are given as sizes; all buffers are contiguous row-major.
 #pragma once
 #include <cstdint>
+#include <span>
+
+#include "baimo/kernels/kv_view.h"
+#include "baimo/kernels/team_matmul.h"
+#include "baimo/kernels/weight_matrix.h"
 
 namespace baimo {
 
@@ -92,6 +99,36 @@ class Backend {
   virtual double sum(const float* x, const float* mask, int64_t n) = 0;
   // Column sums: db (N) (+)= sum over rows of dy (M, N) (bias gradient).
   virtual void sum_rows(const float* dy, int64_t M, int64_t N, float* db, bool accumulate) = 0;
+
+  // ---- Inference ops (the engine's) ----
+  // y (batch, w.rows) = x (batch, w.cols) W^T for W in any inference storage type
+  // (kernels/weight_matrix.h). Quantized weights: x is quantized on the fly to int8 blocks and each
+  // block product is an exact integer dot. baimo::Error for an unsupported type or cols not a
+  // multiple of the block size. One parallel region per call.
+  virtual void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* y) = 0;
+  // ys[i] = x ws[i]^T for matrices that read the same input (q/k/v; gate/up): the same results as
+  // weight_matmul on each, in one pass where the backend can (one quantization of x, one region).
+  virtual void weight_matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch,
+                                   std::span<float* const> ys) = 0;
+  // The thread-team form of weight_matmul (kernels/team_matmul.h): checks, and plans items.
+  virtual void team_matmul_check(std::span<const WeightMatrix* const> ws, TeamLayout layout) = 0;
+  virtual void team_matmul_plan(TeamPlan& plan, std::span<const WeightMatrix* const> ws, std::span<float* const> ys,
+                                int64_t batch, TeamLayout layout, int64_t align, int threads) = 0;
+
+  // Causal attention of new query rows against cached keys/values (decode and chunked prefill).
+  // Row r (slot row_slot[r], absolute position row_pos[r]), query head h, kv head h / (H / KV):
+  //   out[r, h] = softmax_j (q[r, h] . K[slot, j, kvh] / sqrt(D)) V[slot, j, kvh],  j = 0 .. row_pos[r]
+  // The keys/values of every row's own position must already be in kv (one layer, kernels/kv_view.h).
+  // q, out: (rows, H*D). scratch: kv_attention_scratch(H / KV, D) floats per OpenMP thread.
+  virtual int64_t kv_attention_scratch(int64_t group, int64_t head_dim) = 0;
+  virtual void kv_attention(const float* q, int64_t rows, const int32_t* row_slot, const int32_t* row_pos,
+                            const KvView& kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float* out,
+                            float* scratch) = 0;
+  // One (row, kv head) task of kv_attention, single-threaded, for callers inside a thread team:
+  // the `group` query heads of kv head kv_head for one row; q, out: that row's (group, D) block.
+  // scratch: kv_attention_scratch(group, D) floats. The same results as kv_attention.
+  virtual void kv_attention_task(const float* q, int32_t slot, int32_t pos, const KvView& kv, int64_t kv_head,
+                                 int64_t group, int64_t head_dim, float* out, float* scratch) = 0;
 };
 
 Backend& backend();             // the active backend (cpu unless set)

@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "baimo/kernels/kv_view.h"
 #include "baimo/model/config.h"
 
 namespace baimo {
@@ -32,6 +33,10 @@ class KvCache {
   float* values(int64_t layer, int slot) { return v_.get() + offset(layer, slot); }
   const float* keys(int64_t layer, int slot) const { return k_.get() + offset(layer, slot); }
   const float* values(int64_t layer, int slot) const { return v_.get() + offset(layer, slot); }
+  // One layer's keys and values as the Backend's attention ops read them (kernels/kv_view.h).
+  KvView view(int64_t layer) const {
+    return {k_.get() + offset(layer, 0), v_.get() + offset(layer, 0), ctx_ * kv_dim_, kv_dim_};
+  }
   int64_t kv_dim() const { return kv_dim_; }
   int64_t bytes() const { return 2 * layers_ * n_slots_ * ctx_ * kv_dim_ * static_cast<int64_t>(sizeof(float)); }
 

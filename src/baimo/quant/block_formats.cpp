@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "baimo/io/half_float.h"
+#include "baimo/kernels/half_float.h"
 
 namespace baimo::quant {
 
@@ -30,7 +30,7 @@ void quantize_row_q8_0(const float* x, void* dst, size_t n) {
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     BlockQ8_0 blk;
-    blk.d = f32_to_f16(d);
+    blk.d = f32_to_f16_bits(d);
     for (int j = 0; j < kBlockElems; ++j) blk.qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
     std::memcpy(out, &blk, sizeof blk);
   }
@@ -50,7 +50,7 @@ void quantize_row_q4_0(const float* x, void* dst, size_t n) {
     const float d = max / -8.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     BlockQ4_0 blk;
-    blk.d = f32_to_f16(d);
+    blk.d = f32_to_f16_bits(d);
     for (int j = 0; j < kBlockElems / 2; ++j) {
       // (int8) truncates toward zero; x*id + 8.5 lies in [0.5, 16.5] by construction of d.
       int q0 = static_cast<int8_t>(rounded(x[j] * id) + 8.5f);
@@ -68,7 +68,7 @@ void dequantize_row_q8_0(const void* src, float* y, size_t n) {
   for (size_t b = 0; b < n / kBlockElems; ++b, in += sizeof(BlockQ8_0), y += kBlockElems) {
     BlockQ8_0 blk;
     std::memcpy(&blk, in, sizeof blk);
-    const float d = f16_to_f32(blk.d);
+    const float d = f16_bits_to_f32(blk.d);
     for (int j = 0; j < kBlockElems; ++j) y[j] = blk.qs[j] * d;
   }
 }
@@ -78,7 +78,7 @@ void dequantize_row_q4_0(const void* src, float* y, size_t n) {
   for (size_t b = 0; b < n / kBlockElems; ++b, in += sizeof(BlockQ4_0), y += kBlockElems) {
     BlockQ4_0 blk;
     std::memcpy(&blk, in, sizeof blk);
-    const float d = f16_to_f32(blk.d);
+    const float d = f16_bits_to_f32(blk.d);
     for (int j = 0; j < kBlockElems / 2; ++j) {
       y[j] = ((blk.qs[j] & 0x0F) - 8) * d;
       y[j + 16] = ((blk.qs[j] >> 4) - 8) * d;

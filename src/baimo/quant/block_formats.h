@@ -11,20 +11,14 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "baimo/kernels/cpu/q_blocks.h"
+
 namespace baimo::quant {
 
-constexpr int kBlockElems = 32;  // QK8_0 == QK4_0
-
-struct BlockQ8_0 {
-  uint16_t d;      // f16 scale
-  int8_t qs[32];   // quants
-};
-struct BlockQ4_0 {
-  uint16_t d;      // f16 scale
-  uint8_t qs[16];  // nibbles: low = element j, high = element j+16
-};
-static_assert(sizeof(BlockQ8_0) == 34 && alignof(BlockQ8_0) == 2);
-static_assert(sizeof(BlockQ4_0) == 18 && alignof(BlockQ4_0) == 2);
+// The block structs live with the kernels that read them.
+using cpu::BlockQ4_0;
+using cpu::BlockQ8_0;
+using cpu::kBlockElems;
 
 // x: (n) f32 -> dst: n/32 blocks (dst need not be aligned).
 void quantize_row_q8_0(const float* x, void* dst, size_t n);

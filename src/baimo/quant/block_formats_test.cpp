@@ -8,8 +8,9 @@
 #include <random>
 #include <vector>
 
-#include "baimo/quant/half_rows.h"
+#include "baimo/kernels/half_float.h"
 
+using namespace baimo;
 using namespace baimo::quant;
 
 namespace {

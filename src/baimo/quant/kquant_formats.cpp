@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "baimo/quant/half_rows.h"
+#include "baimo/kernels/half_float.h"
 
 namespace baimo::quant {
 

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "baimo/quant/block_formats.h"
-#include "baimo/quant/half_rows.h"
+#include "baimo/kernels/half_float.h"
 #include "baimo/quant/kquant_formats.h"
 #include "baimo/util/error.h"
 

@@ -14,6 +14,7 @@
 
 #include "baimo/kernels/cpu/cpu_features.h"
 #include "baimo/kernels/cpu/kernels_isa.h"
+#include "baimo/kernels/rope_table.h"
 #include "baimo/util/error.h"
 
 namespace baimo::cpu {
@@ -22,29 +23,19 @@ namespace baimo::cpu {
 
 namespace {
 
-// cos/sin tables for rotary embedding, per (theta, D), rows for positions 0..max: row p holds
-// cos(p * f_i) for i < D/2 then sin(p * f_i), f_i = 1 / theta^(2i/D) computed in f32 as HF does.
+// Rotary tables (kernels/rope_table.h) per (theta, D), grown to cover the positions asked for.
 struct RopeTables {
   std::mutex mu;
-  std::map<std::pair<float, int64_t>, std::vector<float>> tables;
+  std::map<std::pair<float, int64_t>, RopeTable> tables;
 
   const float* get(float theta, int64_t D, int32_t max_pos) {
     std::lock_guard<std::mutex> lock(mu);
-    auto& t = tables[{theta, D}];
-    const int64_t have = static_cast<int64_t>(t.size()) / D;
-    if (have <= max_pos) {
-      const int64_t want = std::max<int64_t>(max_pos + 1, std::max<int64_t>(2 * have, 256));
-      t.resize(want * D);
-      const int64_t half = D / 2;
-      for (int64_t p = have; p < want; ++p)
-        for (int64_t i = 0; i < half; ++i) {
-          const float inv_freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(D));
-          const float angle = static_cast<float>(p) * inv_freq;
-          t[p * D + i] = static_cast<float>(std::cos(static_cast<double>(angle)));
-          t[p * D + half + i] = static_cast<float>(std::sin(static_cast<double>(angle)));
-        }
-    }
-    return t.data();
+    auto [it, added] = tables.try_emplace({theta, D});
+    RopeTable& t = it->second;
+    if (added) t = RopeTable(theta, D, 0);
+    const int64_t have = t.positions();
+    if (have <= max_pos) t.extend(std::max<int64_t>(max_pos + 1, std::max<int64_t>(2 * have, 256)));
+    return t.cos_sin.data();
   }
 };
 

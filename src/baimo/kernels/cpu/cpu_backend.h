@@ -1,6 +1,8 @@
 // CpuBackend: the Backend (kernels/backend.h) for x86-64 CPUs. GEMM goes to OpenBLAS
-// (cblas_sgemm); every other kernel is ours, OpenMP-parallel, compiled twice (AVX2 baseline and
-// AVX-512, kernels_avx2.cpp / kernels_avx512.cpp from kernels_impl.inc) and picked at run time.
+// (cblas_sgemm); every other kernel is ours, OpenMP-parallel, compiled for the AVX2 baseline and
+// AVX-512 and picked at run time (cpu_features.h): the training ops in kernels_avx2.cpp /
+// kernels_avx512.cpp (from kernels_impl.inc), the inference ops in weight_matmul.h (quantized,
+// packed and float weights), team_matmul.h and kv_attention.h.
 #pragma once
 #include "baimo/kernels/backend.h"
 
@@ -40,6 +42,18 @@ class CpuBackend final : public Backend {
   void axpy(float alpha, const float* src, int64_t n, float* dst, bool accumulate) override;
   double sum(const float* x, const float* mask, int64_t n) override;
   void sum_rows(const float* dy, int64_t M, int64_t N, float* db, bool accumulate) override;
+
+  void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* y) override;
+  void weight_matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch,
+                           std::span<float* const> ys) override;
+  void team_matmul_check(std::span<const WeightMatrix* const> ws, TeamLayout layout) override;
+  void team_matmul_plan(TeamPlan& plan, std::span<const WeightMatrix* const> ws, std::span<float* const> ys,
+                        int64_t batch, TeamLayout layout, int64_t align, int threads) override;
+  int64_t kv_attention_scratch(int64_t group, int64_t head_dim) override;
+  void kv_attention(const float* q, int64_t rows, const int32_t* row_slot, const int32_t* row_pos, const KvView& kv,
+                    int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float* out, float* scratch) override;
+  void kv_attention_task(const float* q, int32_t slot, int32_t pos, const KvView& kv, int64_t kv_head, int64_t group,
+                         int64_t head_dim, float* out, float* scratch) override;
 };
 
 }  // namespace baimo::cpu

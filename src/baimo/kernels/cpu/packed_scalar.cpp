@@ -1,0 +1,71 @@
+// Portable reference kernels for packed weights (weight_pack.h) and the dispatch table.
+#include <cstring>
+
+#include "baimo/kernels/half_float.h"
+#include "baimo/kernels/cpu/packed_kernels.h"
+#include "baimo/kernels/cpu/weight_pack.h"
+
+namespace baimo::cpu {
+
+namespace kern {
+
+namespace {
+
+template <bool kQ4>
+void packed_scalar(const uint8_t* packed, int64_t g0, int64_t g1, const ActQ8& x, int64_t b0, int nb, float* y,
+                   int64_t ldy, int64_t rows) {
+  const size_t entry = packed_entry_bytes(kQ4 ? DType::Q4_0 : DType::Q8_0);
+  for (int64_t g = g0; g < g1; ++g) {
+    const uint8_t* base = packed + static_cast<size_t>(g * x.blocks) * entry;
+    for (int64_t r = 0; r < kPackRows && g * kPackRows + r < rows; ++r) {
+      for (int b = 0; b < nb; ++b) {
+        const int8_t* xq = x.row_qs(b0 + b);
+        const float* xd = x.row_d(b0 + b);
+        float acc = 0.0f;
+        for (int64_t k = 0; k < x.blocks; ++k) {
+          const uint8_t* e = base + k * entry;
+          uint16_t d;
+          std::memcpy(&d, e + 2 * r, 2);
+          int32_t dot = 0;
+          for (int j = 0; j < (kQ4 ? 16 : 32); ++j) {
+            const uint8_t q = e[32 + (j / 4) * 64 + 4 * r + j % 4];
+            if constexpr (kQ4) {
+              dot += ((q & 0x0F) - 8) * xq[k * 32 + j];
+              dot += ((q >> 4) - 8) * xq[k * 32 + j + 16];
+            } else {
+              dot += static_cast<int8_t>(q) * xq[k * 32 + j];
+            }
+          }
+          acc += static_cast<float>(dot) * (f16_bits_to_f32(d) * xd[k]);
+        }
+        y[(b0 + b) * ldy + g * kPackRows + r] = acc;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void packed_q8_0_scalar(const uint8_t* p, int64_t g0, int64_t g1, const ActQ8& x, int64_t b0, int nb, float* y,
+                        int64_t ldy, int64_t rows) {
+  packed_scalar<false>(p, g0, g1, x, b0, nb, y, ldy, rows);
+}
+void packed_q4_0_scalar(const uint8_t* p, int64_t g0, int64_t g1, const ActQ8& x, int64_t b0, int nb, float* y,
+                        int64_t ldy, int64_t rows) {
+  packed_scalar<true>(p, g0, g1, x, b0, nb, y, ldy, rows);
+}
+
+}  // namespace kern
+
+PackedKernel packed_q8_0_kernel(CpuIsa isa) {
+  if (isa >= CpuIsa::Avx512Vnni) return kern::packed_q8_0_avx512vnni;
+  if (isa >= CpuIsa::Avx2) return kern::packed_q8_0_avx2;
+  return kern::packed_q8_0_scalar;
+}
+PackedKernel packed_q4_0_kernel(CpuIsa isa) {
+  if (isa >= CpuIsa::Avx512Vnni) return kern::packed_q4_0_avx512vnni;
+  if (isa >= CpuIsa::Avx2) return kern::packed_q4_0_avx2;
+  return kern::packed_q4_0_scalar;
+}
+
+}  // namespace baimo::cpu

@@ -1,0 +1,57 @@
+#include "baimo/kernels/cpu/weight_pack.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "baimo/util/error.h"
+
+namespace baimo::cpu {
+
+bool packable(const WeightMatrix& w) {
+  return (w.type == DType::Q8_0 || w.type == DType::Q4_0) && w.cols > 0 && w.cols % 32 == 0 && w.rows > 0;
+}
+
+size_t packed_bytes(const WeightMatrix& w) {
+  const size_t groups = static_cast<size_t>((w.rows + kPackRows - 1) / kPackRows);
+  return groups * static_cast<size_t>(w.cols / 32) * packed_entry_bytes(w.type);
+}
+
+void pack_weights(const WeightMatrix& w, uint8_t* dst) {
+  if (!packable(w))
+    fail("pack_weights: a {} matrix of {}x{} cannot be packed (Q8_0 / Q4_0 with columns a multiple of 32)",
+         dtype_info(w.type).name, w.rows, w.cols);
+  const bool q4 = w.type == DType::Q4_0;
+  const size_t block_bytes = q4 ? 18 : 34;
+  const size_t quant_bytes = block_bytes - 2;
+  const size_t entry = packed_entry_bytes(w.type);
+  const int64_t blocks = w.cols / 32;
+  const int64_t groups = (w.rows + kPackRows - 1) / kPackRows;
+  const size_t row_bytes = w.row_bytes();
+  const auto* src = static_cast<const uint8_t*>(w.data);
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < groups; ++g) {
+    uint8_t* out = dst + static_cast<size_t>(g * blocks) * entry;
+    for (int64_t k = 0; k < blocks; ++k, out += entry) {
+      std::memset(out, 0, entry);
+      for (int64_t r = 0; r < kPackRows; ++r) {
+        const int64_t row = g * kPackRows + r;
+        if (row >= w.rows) break;
+        const uint8_t* blk = src + row * row_bytes + k * block_bytes;
+        std::memcpy(out + 2 * r, blk, 2);  // f16 scale
+        for (size_t c = 0; c < quant_bytes / 4; ++c) std::memcpy(out + 32 + c * 64 + 4 * r, blk + 2 + 4 * c, 4);
+      }
+    }
+  }
+}
+
+std::shared_ptr<const void> pack_weights_into(WeightMatrix& w) {
+  const size_t n = (packed_bytes(w) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, n);
+  if (!p) fail("pack_weights: cannot allocate {} bytes", n);
+  std::shared_ptr<const void> owner(p, [](const void* q) { std::free(const_cast<void*>(q)); });
+  pack_weights(w, static_cast<uint8_t*>(p));
+  w.packed = p;
+  return owner;
+}
+
+}  // namespace baimo::cpu

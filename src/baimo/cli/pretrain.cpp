@@ -26,6 +26,7 @@
 #include "baimo/train/pretrain_config.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/output_path.h"
 
 namespace baimo::cli {
 namespace {
@@ -118,7 +119,7 @@ void run_pretrain(const PretrainArgs& a) {
 
   if (cfg.train.peak_gflops == 0) cfg.train.peak_gflops = train::measure_sgemm_peak_gflops();
   const bool root = cfg.train.rank == 0;
-  fs::create_directories(cfg.out);
+  prepare_output_dir(cfg.out);
   if (root) write_file_atomic((fs::path(cfg.out) / "run_config.json").string(), cfg.merged.dump(2) + "\n");
 
   train::LmTrainer trainer(*model, train_data, val_data ? &*val_data : nullptr, cfg.train);

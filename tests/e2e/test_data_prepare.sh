@@ -140,6 +140,7 @@ expect_error() {  # expect_error NEEDLE ARGS...
   [ "$rc" = 1 ] || fail "exit $rc for $*"
   grep -qF -- "$needle" "$T/err" || { cat "$T/err"; fail "message for $* lacks '$needle'"; }
   [ ! -e "$T/bad" ] || fail "output written for bad input $*"
+  [ ! -e "$T/.bad.partial" ] || fail "staging directory left for bad input $*"
 }
 printf '{"text": "ok"}\n\n{"text": "ok"}\n{"text": broken\n' >"$T/bad.jsonl"
 expect_error "bad.jsonl:4: invalid JSON" --input "$T/bad.jsonl"
@@ -152,6 +153,58 @@ expect_error "val-fraction" --input "$T/corpus/a.txt" --val-fraction 0.7
 TOK="$T/nope.json" expect_error "$T/nope.json" --input "$T/corpus/a.txt"
 printf '{"version": "1.0", "model": {"type": "BPE"' >"$T/cut.json"
 TOK="$T/cut.json" expect_error "cut.json" --input "$T/corpus/a.txt"
+
+# Interrupted runs (issue 11.4): Ctrl-C or kill -9 during a re-run leaves the earlier output whole;
+# a fresh interrupted run leaves no --out (kill -9: at most the hidden staging directory, which the
+# next run removes). A corpus big enough to still be tokenizing when the signal comes.
+$PY - "$T/big.txt" <<'PY'
+import random, sys
+rng = random.Random(1)
+words = [("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))) for _ in range(3000)]
+with open(sys.argv[1], "w") as f:
+    for _ in range(60000):
+        f.write(" ".join(rng.choice(words) for _ in range(rng.randint(20, 120))) + "\n\n")
+PY
+interrupt_run() {  # interrupt_run SIGNAL OUT: start a run into OUT, signal it once its staging directory exists
+  local sig=$1 out=$2 staging
+  staging="$(dirname "$2")/.$(basename "$2").partial"
+  "$BAIMO" data prepare --tokenizer "$T/tok.json" --input "$T/big.txt" --out "$out" --threads 1 \
+    --shard-tokens 100000 >/dev/null 2>"$T/int.log" &
+  local pid=$!
+  for _ in $(seq 1 600); do
+    [ -n "$(ls -A "$staging" 2>/dev/null)" ] && break
+    sleep 0.05
+  done
+  [ -d "$staging" ] || { wait $pid || true; fail "$sig: the run ended before it could be interrupted"; }
+  kill -s "$sig" $pid
+  set +e
+  { wait $pid; } 2>/dev/null
+  local rc=$?
+  set -e
+  [ "$rc" != 0 ] || fail "$sig: the run finished anyway (corpus too small?)"
+}
+cp -r "$T/out1.first" "$T/keep"
+interrupt_run INT "$T/keep"
+grep -q "interrupted: $T/keep is left as it was" "$T/int.log" || { cat "$T/int.log"; fail "SIGINT message"; }
+diff -r "$T/out1.first" "$T/keep" >/dev/null || fail "SIGINT during a re-run changed the earlier output"
+[ ! -e "$T/.keep.partial" ] || fail "SIGINT left the staging directory"
+interrupt_run KILL "$T/keep"
+diff -r "$T/out1.first" "$T/keep" >/dev/null || fail "kill -9 during a re-run changed the earlier output"
+interrupt_run INT "$T/fresh"
+[ ! -e "$T/fresh" ] && [ ! -e "$T/.fresh.partial" ] || fail "a fresh run stopped by SIGINT left files"
+interrupt_run KILL "$T/fresh"
+[ ! -e "$T/fresh" ] || fail "a fresh run killed with -9 left a half-built --out"
+"$BAIMO" data prepare --tokenizer "$T/tok.json" --input "$T/corpus" --out "$T/fresh" "${FIELDS[@]}" \
+  --val-fraction 0.1 --seed 3 --shard-tokens 1000 >/dev/null 2>&1 || fail "run after kill -9"
+diff -r "$T/out1.first" "$T/fresh" >/dev/null || fail "run after kill -9 differs"
+[ ! -e "$T/.fresh.partial" ] || fail "the next run did not remove the leftover staging directory"
+# A directory with other files is not replaced.
+mkdir -p "$T/mine" && echo keep >"$T/mine/notes.txt"
+set +e
+"$BAIMO" data prepare --tokenizer "$T/tok.json" --input "$T/corpus/a.txt" --out "$T/mine" >/dev/null 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q "holds notes.txt" "$T/err" && [ -f "$T/mine/notes.txt" ] || fail "a foreign --out directory"
 
 # The real corpus: every file of $SHARED/data/pretrain (plain text, c4 JSONL, chinese-poetry JSON).
 if [ -d "$SHARED/data/pretrain" ]; then

@@ -6,7 +6,8 @@
 //   when it no longer fits the context with room for an answer. The KV cache keeps the longest
 //   common prefix with the previous turn, so only new text is prefilled.
 // - Ctrl-C stops the current answer (the partial answer stays in the history), not the program.
-// - Works with stdin from a pipe (no prompts are printed when stdin is not a terminal).
+// - Works with stdin from a pipe (no prompts are printed when stdin is not a terminal). When stdout
+//   is not a terminal, a blank line follows every answer, so piped answers stay apart.
 #include <unistd.h>
 
 #include <cstdio>
@@ -55,6 +56,7 @@ std::string trimmed(const std::string& s) {
 }
 
 void run_chat(const ChatArgs& a) {
+  apply_threads(a.gen.threads);
   InferenceModel m = load_inference_model(a.gen.model, a.gen.dtype, a.gen.chat_template);
   const ModelConfig& c = m.config();
   const int64_t ctx = a.gen.ctx > 0 ? a.gen.ctx : std::min<int64_t>(c.max_position_embeddings, 4096);
@@ -63,6 +65,7 @@ void run_chat(const ChatArgs& a) {
   const int64_t answer_room = a.gen.max_tokens > 0 ? std::min<int64_t>(a.gen.max_tokens, ctx / 2) : ctx / 4;
   Engine engine(m.weights, 1, ctx);
   const bool tty = isatty(0);
+  const bool out_tty = isatty(1);
   install_interrupt_latch();
   GenerationOptions base = a.gen.options(m.eos_ids, m.config().vocab_size);
   base.stop.push_back(chat_end_of_turn(m.chat_template));
@@ -98,7 +101,7 @@ void run_chat(const ChatArgs& a) {
       std::vector<ChatMessage> msgs;
       if (!system.empty()) msgs.push_back({"system", system});
       msgs.insert(msgs.end(), history.begin(), history.end());
-      prompt = encode_prompt(m, render_chat(m.chat_template, msgs, true));
+      prompt = encode_chat_prompt(m, msgs, a.gen.trusted_specials);
       if (static_cast<int64_t>(prompt.size()) + answer_room <= ctx || history.size() == 1) break;
       history.erase(history.begin(), history.begin() + (history.size() > 2 && history[1].role == "assistant" ? 2 : 1));
       std::fprintf(stderr, "[dropped the oldest turn to fit the context]\n");
@@ -125,7 +128,7 @@ void run_chat(const ChatArgs& a) {
       std::fflush(stdout);
       return true;
     }, go);
-    std::fputs("\n", stdout);
+    std::fputs(out_tty ? "\n" : "\n\n", stdout);
     std::fflush(stdout);
     if (r.finish_reason == "cancelled") std::fprintf(stderr, "[stopped]\n");
     else if (r.finish_reason == "length") std::fprintf(stderr, "[answer cut at the token limit]\n");

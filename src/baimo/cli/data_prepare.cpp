@@ -3,10 +3,16 @@
 // Tokenizes a corpus into token shards (data/prepare.h) and copies the tokenizer into DIR as
 // tokenizer.json (plus tokenizer_config.json when one sits beside it), so `baimo pretrain --data DIR`
 // finds it. Prints progress bars and a summary on stderr, DIR on stdout.
+// DIR is built in a hidden staging directory beside it and swapped in at the end (util/staged_dir.h):
+// Ctrl-C or kill -9 leaves an earlier DIR whole and a fresh DIR absent. An existing DIR that holds
+// files data prepare does not write is refused rather than replaced.
 #include <omp.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 #include <vector>
 
 #include "baimo/cli/command.h"
@@ -15,6 +21,7 @@
 #include "baimo/convert/gguf_tokenizer.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/staged_dir.h"
 
 namespace baimo::cli {
 namespace {
@@ -46,9 +53,28 @@ void copy_tokenizer(const Tokenizer& tok, std::string path, const std::string& o
   }
 }
 
+// An existing --out is replaced whole: only when it holds nothing but an earlier output.
+void check_replaceable(const std::string& out) {
+  std::error_code ec;
+  if (!fs::exists(out, ec)) return;
+  if (!fs::is_directory(out, ec)) fail("--out {}: exists and is not a directory", out);
+  static const std::regex ours(R"((train|val)_\d{5}\.bin|index\.json|tokenizer(_config)?\.json|.*\.tmp\.\d+)");
+  for (const auto& e : fs::directory_iterator(out, ec))
+    if (!std::regex_match(e.path().filename().string(), ours))
+      fail("--out {}: holds {}, which `baimo data prepare` does not write; refusing to replace the directory "
+           "(choose a new or empty --out)", out, e.path().filename().string());
+}
+
+std::atomic<bool>& interrupted() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
 void run_prepare(PrepareArgs a) {
   Tokenizer tok = load_tokenizer(a.tokenizer);
   int32_t eot = end_of_text_id(tok, a.tokenizer);
+  const std::string out = a.opts.out_dir;
+  check_replaceable(out);
   a.opts.inputs = expand_inputs(a.inputs);
   // An output directory inside an input directory: its own files (tokenizer.json, ...) are no input.
   const std::string out_prefix = fs::weakly_canonical(a.opts.out_dir).string() + "/";
@@ -56,8 +82,26 @@ void run_prepare(PrepareArgs a) {
   if (a.opts.inputs.empty()) fail("no input files outside the output directory {}", a.opts.out_dir);
   if (a.opts.threads <= 0) a.opts.threads = omp_get_max_threads();
   a.opts.show_progress = true;
-  PrepareSummary s = prepare_shards(tok, eot, a.opts);
-  copy_tokenizer(tok, a.tokenizer, a.opts.out_dir);
+  StagedDir staged(out);
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { interrupted().store(true); };
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  a.opts.cancel = &interrupted();
+  a.opts.out_dir = staged.path();
+  PrepareSummary s;
+  try {
+    s = prepare_shards(tok, eot, a.opts);
+    copy_tokenizer(tok, a.tokenizer, a.opts.out_dir);
+    if (interrupted().load()) fail("interrupted");
+  } catch (const Error&) {
+    if (interrupted().load()) fail("interrupted: {} {}", out, fs::exists(out) ? "is left as it was" : "was not created");
+    throw;
+  }
+  staged.commit();
+  a.opts.out_dir = out;
   uint64_t tokens = s.train_tokens + s.val_tokens;
   std::fprintf(stderr,
                "prepared %llu documents from %zu files (%.2f MB, %llu characters): %llu tokens, %.4f tokens per "
@@ -98,10 +142,11 @@ BAIMO_COMMAND(30, [](CLI::App& root) {
       ->capture_default_str()
       ->expected(1, -1);
   sub->add_option("--val-fraction", a->opts.val_fraction, "Fraction of documents held out for validation")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.5));
   sub->add_option("--seed", a->opts.seed, "Seed of the train/val split")->capture_default_str();
-  sub->add_option("--threads", a->opts.threads, "Tokenizer threads (default: all cores)");
-  sub->add_option("--shard-tokens", a->opts.shard_tokens, "Tokens per shard file")->capture_default_str();
+  sub->add_option("--threads", a->opts.threads, "Tokenizer threads (default: all cores)")->check(CLI::PositiveNumber);
+  sub->add_option("--shard-tokens", a->opts.shard_tokens, "Tokens per shard file")->capture_default_str()->check(CLI::PositiveNumber);
   sub->callback([a] { run_prepare(*a); });
 });
 

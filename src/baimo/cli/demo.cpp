@@ -15,6 +15,7 @@
 
 #include "baimo/autograd/tape.h"
 #include "baimo/cli/command.h"
+#include "baimo/cli/corpus_source.h"
 #include "baimo/data/token_shards.h"
 #include "baimo/infer/sampler.h"
 #include "baimo/model/config.h"
@@ -24,6 +25,7 @@
 #include "baimo/train/lm_trainer.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/output_path.h"
 
 namespace baimo::cli {
 namespace {
@@ -59,25 +61,10 @@ std::vector<std::string> default_corpus() {
 }
 
 // Documents: paragraphs (runs of non-blank lines) of every input file.
+// The corpus as documents (blank-line-separated paragraphs of plain text), read by the one reader.
 std::vector<std::string> read_paragraphs(const std::vector<std::string>& paths) {
   std::vector<std::string> docs;
-  for (const auto& path : paths) {
-    std::string text = read_file(path), cur;
-    size_t pos = 0;
-    while (pos <= text.size()) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) nl = text.size();
-      std::string_view line(text.data() + pos, nl - pos);
-      if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
-        if (!cur.empty()) docs.push_back(std::move(cur)), cur.clear();
-      } else {
-        if (!cur.empty()) cur += '\n';
-        cur += line;
-      }
-      pos = nl + 1;
-    }
-    if (!cur.empty()) docs.push_back(std::move(cur));
-  }
+  for (const auto& path : paths) read_documents(path, {"text"}, [&](std::string_view d) { docs.emplace_back(d); });
   return docs;
 }
 
@@ -124,15 +111,14 @@ void print_sample(const Transformer& model, const Tokenizer& tok, const std::str
 
 void run_demo(const DemoArgs& a) {
   if (!(a.seconds > 0)) fail("--seconds must be positive, got {}", a.seconds);
-  std::vector<std::string> inputs = a.inputs.empty() ? default_corpus() : a.inputs;
-  fs::create_directories(a.out);
+  std::vector<std::string> inputs = a.inputs.empty() ? default_corpus() : expand_inputs(a.inputs);
+  prepare_output_dir(a.out);
 
   std::printf("[1/4] tokenizer: byte-level BPE, %zu tokens, on %zu file(s)\n", a.vocab_size, inputs.size());
   BpeTrainOptions topts;
-  topts.inputs = inputs;
   topts.vocab_size = a.vocab_size;
   topts.threads = omp_get_max_threads();
-  BpeTrainResult trained = train_bpe(topts);
+  BpeTrainResult trained = train_bpe(topts, corpus_source(inputs, {"text"}));
   Tokenizer tok = to_tokenizer(trained);
   std::string tok_path = (fs::path(a.out) / "tokenizer.json").string();
   tok.save_tokenizer_json(tok_path);
@@ -214,11 +200,11 @@ BAIMO_COMMAND(1, [](CLI::App& root) {
   auto a = std::make_shared<DemoArgs>();
   auto* sub = root.add_subcommand("demo", "Train a tokenizer and a tiny model on built-in text for a minute, then sample");
   sub->add_option("--input", a->inputs, "Your own plain-text files (default: the repository's guides and sources)")->expected(1, -1);
-  sub->add_option("--seconds", a->seconds, "Training time budget")->capture_default_str();
+  sub->add_option("--seconds", a->seconds, "Training time budget")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--out", a->out, "Run directory (tokenizer.json, data/, model/, metrics.jsonl)")->capture_default_str();
   sub->add_option("--vocab-size", a->vocab_size, "Tokenizer vocabulary size")->capture_default_str();
   sub->add_option("--prompt", a->prompts, "Prompts to sample from at the end")->expected(1, -1);
-  sub->add_option("--sample-tokens", a->sample_tokens, "Tokens per sample")->capture_default_str();
+  sub->add_option("--sample-tokens", a->sample_tokens, "Tokens per sample")->capture_default_str()->check(CLI::NonNegativeNumber);
   sub->add_option("--seed", a->seed, "Seed for initialisation, data order and sampling")->capture_default_str();
   sub->callback([a] { run_demo(*a); });
 });

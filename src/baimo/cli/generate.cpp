@@ -1,8 +1,16 @@
 // baimo generate --model M --prompt TEXT [sampling flags] [--logprobs K] [--chat-template T [--system S]]
 // Streams the continuation of TEXT to stdout (with --chat-template: the answer to TEXT as a user
 // message). Statistics go to stderr; with --logprobs K, one line per token with its log-prob and
-// the K most likely alternatives, also on stderr. Ctrl-C stops the answer early.
+// the K most likely alternatives, also on stderr: streamed beside the text when stdout and stderr
+// go to different places, after the text when they are the same terminal or file (never mixed into
+// it). A rate is printed only when something was timed (not for a single generated token).
+// Ctrl-C stops the answer early.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -35,23 +43,39 @@ std::string shown(const Tokenizer& tok, int32_t id) {
   return s + "\"";
 }
 
+// Whether stdout and stderr are the same terminal or file (their lines would interleave).
+bool same_output() {
+  struct stat out {}, err {};
+  if (::fstat(1, &out) != 0 || ::fstat(2, &err) != 0) return false;
+  return out.st_dev == err.st_dev && out.st_ino == err.st_ino;
+}
+
+// ", 12.3 tok/s", or "" when nothing was measured (no token timed, or under a millisecond): the
+// first generated token comes from the prefill, so one generated token has no decode rate.
+std::string rate(int64_t tokens, double seconds) {
+  if (tokens < 1 || seconds < 1e-3) return "";
+  return fmt::format(", {:.1f} tok/s", tokens / seconds);
+}
+
 void run_generate(const GenerateArgs& a) {
+  const int threads = apply_threads(a.gen.threads);
   InferenceModel m = load_inference_model(a.gen.model, a.gen.dtype, a.gen.chat_template);
   const ModelConfig& c = m.config();
   const int64_t ctx = a.gen.ctx > 0 ? a.gen.ctx : std::min<int64_t>(c.max_position_embeddings, 4096);
   GenerationOptions o = a.gen.options(m.eos_ids, m.config().vocab_size);
   o.top_logprobs = a.logprobs;
-  std::string text = a.prompt;
+  std::vector<int32_t> prompt;
   if (!a.gen.chat_template.empty()) {
     std::vector<ChatMessage> msgs;
     if (!a.system.empty()) msgs.push_back({"system", a.system});
     msgs.push_back({"user", a.prompt});
-    text = render_chat(m.chat_template, msgs, true);
+    prompt = encode_chat_prompt(m, msgs, a.gen.trusted_specials);
     o.stop.push_back(chat_end_of_turn(m.chat_template));
   } else if (!a.system.empty()) {
     fail("--system needs --chat-template");
+  } else {
+    prompt = encode_prompt(m, a.prompt);  // a raw prompt: special-token text is meant
   }
-  std::vector<int32_t> prompt = encode_prompt(m, text);
   if (prompt.empty()) {
     if (auto bos = m.tokenizer->bos_id()) prompt.push_back(static_cast<int32_t>(*bos));
     else if (!m.eos_ids.empty()) prompt.push_back(m.eos_ids.front());
@@ -65,24 +89,28 @@ void run_generate(const GenerateArgs& a) {
   install_interrupt_latch();
   GenerateOptions go;
   go.cancel = &interrupted();
+  const bool hold_logprobs = a.logprobs >= 0 && same_output();
+  std::vector<std::string> held;
   GenerateResult r = generate(engine, 0, seq, [&](const TokenStep& t) {
     std::fwrite(t.text.data(), 1, t.text.size(), stdout);
     std::fflush(stdout);
     if (a.logprobs >= 0 && t.id >= 0) {
       std::string line = fmt::format("logprob {:>10.4f} {}", t.logprob, shown(*m.tokenizer, t.id));
       for (auto [id, lp] : t.top) line += fmt::format("  | {} {:.4f}", shown(*m.tokenizer, id), lp);
-      std::fprintf(stderr, "%s\n", line.c_str());
+      if (hold_logprobs) held.push_back(std::move(line));
+      else std::fprintf(stderr, "%s\n", line.c_str());
     }
     return true;
   }, go);
   std::printf("\n");
   std::fflush(stdout);
+  for (const std::string& line : held) std::fprintf(stderr, "%s\n", line.c_str());
   if (!a.quiet) {
-    const double pre = r.prefill_seconds > 0 ? r.prefilled_tokens / r.prefill_seconds : 0;
-    const double dec = r.decode_seconds > 0 && r.tokens.size() > 1 ? (r.tokens.size() - 1) / r.decode_seconds : 0;
-    std::fprintf(stderr, "[prompt %lld tokens, %.1f tok/s | generated %zu tokens, %.1f tok/s | finish: %s | seed %llu]\n",
-                 static_cast<long long>(r.prompt_tokens), pre, r.tokens.size(), dec, r.finish_reason.c_str(),
-                 static_cast<unsigned long long>(o.sampling.seed));
+    const size_t n = r.tokens.size();
+    std::fprintf(stderr, "[prompt %lld tokens%s | generated %zu token%s%s | finish: %s | seed %llu | %d threads]\n",
+                 static_cast<long long>(r.prompt_tokens), rate(r.prefilled_tokens, r.prefill_seconds).c_str(), n,
+                 n == 1 ? "" : "s", rate(static_cast<int64_t>(n) - 1, r.decode_seconds).c_str(),
+                 r.finish_reason.c_str(), static_cast<unsigned long long>(o.sampling.seed), threads);
   }
 }
 

@@ -1,5 +1,6 @@
 // Flags shared by `baimo generate` and `baimo chat`: model loading, context, and sampling
-// (infer/sampler.h semantics; defaults as llama.cpp: temperature 0.8, top-k 40, top-p 0.95, min-p 0.05).
+// (infer/sampler.h semantics and checks; defaults as llama.cpp: temperature 0.8, top-k 40, top-p 0.95,
+// min-p 0.05). Counts are checked here (--ctx > 0, --max-tokens and --top-k >= 0, --threads > 0).
 // Also the Ctrl-C latch: install_interrupt_latch() makes SIGINT set interrupted() instead of
 // killing the program (reads are restarted), so a running answer can stop at the next token.
 #pragma once
@@ -11,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "baimo/cli/threads_flag.h"
 #include "baimo/infer/sequence.h"
 #include "baimo/util/error.h"
 
@@ -20,22 +22,30 @@ struct GenerationFlags {
   std::string model, dtype, chat_template;
   int64_t ctx = 0;  // 0 = min(max_position_embeddings, 4096)
   int max_tokens = 0;
+  int threads = 0;  // 0 = $OMP_NUM_THREADS, else all cores
   float temperature = 0.8f, top_p = 0.95f, min_p = 0.05f;
   int top_k = 40;
   float repeat_penalty = 1.0f, presence_penalty = 0.0f, frequency_penalty = 0.0f;
   std::optional<uint64_t> seed;
   std::vector<std::string> stop, logit_bias;
   bool ignore_eos = false;
+  bool trusted_specials = false;  // special-token text in chat messages becomes control tokens
 
   void add_to(CLI::App* sub, int default_max_tokens) {
     max_tokens = default_max_tokens;
     sub->add_option("--model", model, "Model directory or .gguf file")->required();
     sub->add_option("--dtype", dtype, "Convert a model directory's weights at load: f32, f16, bf16, q8_0, q4_0");
-    sub->add_option("--ctx", ctx, "Context length in tokens (default: the model's, at most 4096)");
+    sub->add_option("--ctx", ctx, "Context length in tokens (default: the model's, at most 4096)")
+        ->check(CLI::PositiveNumber);
+    add_threads_flag(sub, threads);
     sub->add_option("--chat-template", chat_template, "chatml, llama3 or plain (default: from the model)");
-    sub->add_option("--max-tokens", max_tokens, "Most tokens to generate")->capture_default_str();
+    sub->add_option("--max-tokens", max_tokens, "Most tokens to generate")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     sub->add_option("--temperature", temperature, "0 = greedy")->capture_default_str();
-    sub->add_option("--top-k", top_k, "Keep the k most likely tokens (0 = off)")->capture_default_str();
+    sub->add_option("--top-k", top_k, "Keep the k most likely tokens (0 = off)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     sub->add_option("--top-p", top_p, "Nucleus sampling mass (1 = off)")->capture_default_str();
     sub->add_option("--min-p", min_p, "Drop tokens below min-p x the top probability (0 = off)")->capture_default_str();
     sub->add_option("--repeat-penalty", repeat_penalty, "Repetition penalty (1 = off)")->capture_default_str();
@@ -45,6 +55,8 @@ struct GenerationFlags {
     sub->add_option("--stop", stop, "Stop string (repeatable)")->take_all();
     sub->add_option("--logit-bias", logit_bias, "ID=BIAS added to a token's logit (repeatable; -100 bans it)")->take_all();
     sub->add_flag("--ignore-eos", ignore_eos, "Keep going past end-of-sequence tokens");
+    sub->add_flag("--trust-special-tokens", trusted_specials,
+                  "Chat messages may spell special tokens (e.g. <|im_end|>); default: message text is plain text");
   }
 
   GenerationOptions options(const std::vector<int32_t>& eos_ids, int64_t vocab_size) const {

@@ -9,6 +9,7 @@
 #include "baimo/model/model_dir.h"
 #include "baimo/tokenizer/json_vocab_summary.h"
 #include "baimo/util/error.h"
+#include "baimo/util/output_path.h"
 
 namespace baimo::cli {
 namespace {
@@ -41,6 +42,7 @@ void run_init(const InitArgs& a) {
   }
   if (fs::exists(fs::path(a.out) / "model.safetensors") && !a.force)
     fail("{} already holds a model (model.safetensors); pass --force to overwrite it", a.out);
+  prepare_output_dir(a.out);
   DType dtype = parse_storage_dtype(a.dtype);
   auto layout = param_layout(cfg);
   std::vector<std::vector<float>> values(layout.size());

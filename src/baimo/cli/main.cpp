@@ -1,6 +1,7 @@
 // baimo: one program, subcommands registered by the files beside this one.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string_view>
 #include <vector>
 
@@ -44,10 +45,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help / --version exit 0; a bad flag (unknown, missing, out of range) is bad input: exit 1,
+    // like every other error, with CLI11's message naming the flag.
+    return app.exit(e) == 0 ? 0 : 1;
   } catch (const baimo::Error& e) {
     std::fprintf(stderr, "baimo: error: %s\n", e.what());
     baimo::Comm::abort_if_distributed(1);  // under mpirun: don't leave the other ranks waiting
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {  // a path a person gave: name it, not "internal"
+    std::fprintf(stderr, "baimo: error: %s: %s\n", e.path1().c_str(), e.code().message().c_str());
+    baimo::Comm::abort_if_distributed(1);
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "baimo: internal error: %s\n", e.what());

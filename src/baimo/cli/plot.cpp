@@ -8,6 +8,7 @@
 #include "baimo/train/loss_plot.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/output_path.h"
 
 namespace baimo::cli {
 namespace {
@@ -30,6 +31,7 @@ void run_plot(const PlotArgs& a) {
   o.title = fmt::format("{}: loss over {} steps", run_name, curves.train.empty() ? curves.val.back().first
                                                                                   : curves.train.back().first);
   std::string out = a.out.empty() ? (metrics.parent_path() / "loss.svg").string() : a.out;
+  prepare_output_file(out);
   write_file_atomic(out, train::render_loss_svg(curves, o));
   std::printf("%s\n", out.c_str());
 }

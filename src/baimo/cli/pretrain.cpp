@@ -33,6 +33,7 @@
 #include "baimo/train/pretrain_config.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/output_path.h"
 
 namespace baimo::cli {
 namespace {
@@ -146,7 +147,7 @@ void run_pretrain(const PretrainArgs& a) {
 
   if (cfg.train.peak_gflops == 0) cfg.train.peak_gflops = train::measure_sgemm_peak_gflops();
   const bool root = cfg.train.rank == 0;
-  fs::create_directories(cfg.out);
+  prepare_output_dir(cfg.out);
   // Saved with absolute paths (a resume from any directory finds config, data and init), without the
   // one-off choice of a checkpoint to resume from.
   json saved = train::absolute_paths(cfg.merged);

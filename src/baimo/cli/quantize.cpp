@@ -6,6 +6,7 @@
 #include "baimo/cli/command.h"
 #include "baimo/convert/gguf_model_io.h"
 #include "baimo/util/error.h"
+#include "baimo/util/output_path.h"
 
 namespace baimo::cli {
 namespace {
@@ -46,6 +47,7 @@ void register_quantize(CLI::App& root) {
     GgufExportOptions o;
     set_gguf_export_type(o, a->type);
     o.name = a->name;
+    prepare_output_file(a->out);
     export_gguf(a->model, a->out, o);
     std::printf("wrote %s (%s)\n", a->out.c_str(), a->type.c_str());
   });
@@ -61,8 +63,10 @@ void register_convert(CLI::App& root) {
     if (ends_with(a->out, ".gguf")) {
       GgufExportOptions o;
       set_gguf_export_type(o, a->type);
+      prepare_output_file(a->out);
       export_gguf(a->in, a->out, o);
     } else if (is_gguf(a->in)) {
+      prepare_output_dir(a->out);
       import_gguf(a->in, a->out);
     } else {
       fail("convert: {} is a model directory, so OUT must be a .gguf file (got {})", a->in, a->out);

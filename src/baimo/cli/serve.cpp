@@ -1,7 +1,7 @@
 // baimo serve --model M [--host 127.0.0.1] [--port 8080] [--parallel N] [--ctx N] [--api-key KEY]
 //             [--max-queue N] [--model-name NAME] [--chat-template chatml|llama3|plain] [--dtype q8_0|...]
 //             [--max-body BYTES] [--max-client-connections N] [--header-timeout S] [--body-timeout S]
-//             [--reuse-port]
+//             [--reuse-port] [--threads N]
 // The OpenAI-compatible HTTP server with continuous batching and the web chat page
 // (serve/api_server.h). SIGINT/SIGTERM shut it down gracefully: requests in flight get a few
 // seconds to finish, new ones are refused, then the process exits 0.
@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "baimo/cli/command.h"
+#include "baimo/cli/threads_flag.h"
 #include "baimo/infer/batch_scheduler.h"
 #include "baimo/infer/inference_model.h"
 #include "baimo/serve/api_server.h"
@@ -31,6 +32,7 @@ struct ServeArgs {
   double header_timeout = 10, body_timeout = 30;
   bool reuse_port = false;
   int64_t ctx = 0;
+  int threads = 0;
   size_t max_body = 8u << 20;
 };
 
@@ -43,6 +45,7 @@ void run_serve(const ServeArgs& a) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  apply_threads(a.threads);  // OpenBLAS's count is global; the scheduler thread sets its OpenMP one
   InferenceModel im = load_inference_model(a.model, a.dtype, a.chat_template);
   const ModelConfig& cfg = im.config();
   const ChatTemplateKind kind = im.chat_template;
@@ -55,6 +58,7 @@ void run_serve(const ServeArgs& a) {
   so.n_slots = a.parallel;
   so.ctx = ctx;
   so.max_queue = a.max_queue;
+  so.threads = a.threads;
   BatchScheduler scheduler(im.weights, im.tokenizer, so);
   serve::ModelContext mc{im.tokenizer.get(), kind, name, ctx, cfg.vocab_size, im.eos_ids};
   serve::ServeOptions opts;
@@ -94,27 +98,33 @@ BAIMO_COMMAND(70, [](CLI::App& root) {
   auto a = std::make_shared<ServeArgs>();
   auto* sub = root.add_subcommand("serve", "OpenAI-compatible HTTP server with continuous batching and a web chat page");
   sub->add_option("--model", a->model, "Model directory (Hugging Face layout) or .gguf file")->required();
-  sub->add_option("--host", a->host, "Address to bind (default 127.0.0.1: this machine only)");
-  sub->add_option("--port", a->port, "TCP port (0: any free port, printed)")->check(CLI::Range(0, 65535));
-  sub->add_option("--parallel", a->parallel, "Sequences decoded together (slots)")->check(CLI::Range(1, 256));
+  sub->add_option("--host", a->host, "Address to bind (127.0.0.1: this machine only)")->capture_default_str();
+  sub->add_option("--port", a->port, "TCP port (0: any free port, printed)")->capture_default_str()->check(CLI::Range(0, 65535));
+  sub->add_option("--parallel", a->parallel, "Sequences decoded together (slots)")->capture_default_str()->check(CLI::Range(1, 256));
   sub->add_option("--ctx", a->ctx, "Context positions of every slot (default: the model's maximum)")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 24));
   sub->add_option("--api-key", a->api_key, "Require 'Authorization: Bearer KEY' on /v1/* and /metrics");
   sub->add_option("--max-queue", a->max_queue, "Requests that may wait for a slot; more get 429")
+      ->capture_default_str()
       ->check(CLI::Range(0, 100000));
   sub->add_option("--model-name", a->model_name, "Model id in the API (default: the model's directory name; a run's final/ -> the run's name)");
   sub->add_option("--chat-template", a->chat_template, "chatml | llama3 | plain (default: from the model)");
   sub->add_option("--dtype", a->dtype, "Convert a model directory's weights at load: f32 | f16 | bf16 | q8_0 | q4_0");
   sub->add_option("--max-body", a->max_body, "Largest request body in bytes (larger: 413)")
+      ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   sub->add_option("--max-client-connections", a->max_client_connections,
-                  "Connections one client address may hold open (default 128); more get 429")
+                  "Connections one client address may hold open; more get 429")
+      ->capture_default_str()
       ->check(CLI::Range(1, 4096));  // HTTP threads are at least this + 64
-  sub->add_option("--header-timeout", a->header_timeout, "Seconds a request's line and headers may take to arrive (default 10; else 408)")
+  sub->add_option("--header-timeout", a->header_timeout, "Seconds a request's line and headers may take to arrive (else 408)")
+      ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
-  sub->add_option("--body-timeout", a->body_timeout, "Seconds a request's body may take to arrive after its headers (default 30)")
+  sub->add_option("--body-timeout", a->body_timeout, "Seconds a request's body may take to arrive after its headers (else 408)")
+      ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
   sub->add_flag("--reuse-port", a->reuse_port, "Set SO_REUSEPORT: several servers share the port (default: in use = error)");
+  add_threads_flag(sub, a->threads);
   sub->callback([a] { run_serve(*a); });
 });
 

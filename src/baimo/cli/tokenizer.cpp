@@ -157,7 +157,7 @@ BAIMO_COMMAND(12, [](CLI::App& root) {
   auto* st = tok->add_subcommand("stats", "Tokens per character and per byte of a file, and encode speed");
   add_common(st, *o);
   st->add_option("--input", o->input, "Text file")->required();
-  st->add_option("--threads", o->threads, "Threads (default: all cores)");
+  st->add_option("--threads", o->threads, "Threads (default: all cores)")->check(CLI::PositiveNumber);
   st->callback([o] { run_stats(*o); });
 });
 

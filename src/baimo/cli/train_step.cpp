@@ -17,6 +17,7 @@
 #include "baimo/train/optimizer.h"
 #include "baimo/train/param_groups.h"
 #include "baimo/util/error.h"
+#include "baimo/util/output_path.h"
 
 namespace baimo::cli {
 namespace {
@@ -90,7 +91,7 @@ void run_train_step(const TrainStepArgs& a) {
       std::printf("step %d loss %.6f\n", step + 1, losses.back());
   }
   if (!a.dump_dir.empty()) {
-    fs::create_directories(a.dump_dir);
+    prepare_output_dir(a.dump_dir);
     save_safetensors((fs::path(a.dump_dir) / "outputs.safetensors").string(),
                      {{"logits", dims(logits_shape), first_logits},
                       {"loss", {static_cast<int64_t>(losses.size())}, losses}});
@@ -114,7 +115,7 @@ BAIMO_COMMAND(90, [](CLI::App& root) {
   sub->add_option("--model", a->model, "Model directory")->required();
   sub->add_option("--batch", a->batch, "safetensors file with input_ids (B, T) and targets (B, T), -100 = ignore")
       ->required();
-  sub->add_option("--steps", a->steps, "Number of steps (default 1)");
+  sub->add_option("--steps", a->steps, "Number of steps (default 1)")->check(CLI::PositiveNumber);
   sub->add_option("--lr", a->lr, "Learning rate (default 1e-3)");
   sub->add_option("--beta1", a->beta1, "AdamW beta1 (default 0.9)");
   sub->add_option("--beta2", a->beta2, "AdamW beta2 (default 0.999)");

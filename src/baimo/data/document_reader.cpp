@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "baimo/data/plain_text.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 
@@ -220,9 +221,29 @@ void split_text_blocks(std::string_view text, const std::function<void(std::stri
 
 void read_documents(const std::string& path, const std::vector<std::string>& fields,
                     const std::function<void(std::string_view)>& on_document) {
+  DocumentReadOptions o;
+  o.fields = fields;
+  read_documents(path, o, on_document);
+}
+
+void read_documents(const std::string& path, const DocumentReadOptions& o,
+                    const std::function<void(std::string_view)>& on_document) {
   MappedFile file(path);
+  const std::vector<std::string>& fields = o.fields;
   switch (document_format(path)) {
     case DocumentFormat::Text: {
+      const std::string_view all = file.view();
+      check_plain_text(path, all);
+      if (o.plain_text == PlainText::Whole) {
+        const size_t piece = std::max<size_t>(o.piece_bytes, 1);
+        for (size_t b = 0; b < all.size();) {
+          size_t e = next_text_cut(all, std::min(all.size(), b + piece));
+          if (e <= b) e = all.size();
+          on_document(all.substr(b, e - b));
+          b = e;
+        }
+        break;
+      }
       // A block's last line may end in '\r' (CRLF files): keep the text as written but drop it.
       split_text_blocks(file.view(), [&](std::string_view b) {
         if (!b.empty() && b.back() == '\r') b.remove_suffix(1);

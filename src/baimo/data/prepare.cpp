@@ -51,6 +51,10 @@ struct Scan {
   SplitRule split;
 };
 
+void check_cancel(const PrepareOptions& o) {
+  if (o.cancel && o.cancel->load()) fail("interrupted");
+}
+
 Scan scan_inputs(const PrepareOptions& o) {
   Scan s;
   s.split.seed = o.seed;
@@ -63,6 +67,7 @@ Scan scan_inputs(const PrepareOptions& o) {
   if (o.show_progress) bar = std::make_unique<Progress>("reading   ", file_bytes, "MB", 1e6);
   for (auto& p : o.inputs) {
     read_documents(p, o.fields, [&](std::string_view text) {
+      check_cancel(o);
       uint64_t h = doc_hash(o.seed, s.documents);
       below += h < s.split.threshold;
       if (h < min_h) min_h = h, argmin = s.documents;
@@ -159,6 +164,7 @@ PrepareSummary prepare_shards(const Tokenizer& tokenizer, int32_t eot_id, const 
   };
   for (auto& p : o.inputs) {
     read_documents(p, o.fields, [&](std::string_view text) {
+      check_cancel(o);
       docs.emplace_back(text);
       batch_bytes += text.size();
       if (batch_bytes >= kBatchBytes) flush();

@@ -10,7 +10,11 @@
 //   So the output is byte-identical for the same inputs, seed and options, whatever the thread count.
 // - out_dir: index.json and any <split>_NNNNN.bin of an earlier run are removed first, then shards
 //   are written atomically and index.json last. An empty val split is left out of the index.
+//   `baimo data prepare` passes a fresh staging directory (util/staged_dir.h) and swaps it in at the
+//   end, so an earlier output survives an interrupted run.
+// - cancel: when set (Ctrl-C), reading stops at the next document with baimo::Error "interrupted".
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,6 +32,7 @@ struct PrepareOptions {
   int threads = 0;                         // 0 = omp_get_max_threads()
   uint64_t shard_tokens = 100'000'000;     // tokens per shard file
   bool show_progress = false;
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct PrepareSummary {

@@ -1,5 +1,7 @@
 #include "baimo/infer/batch_scheduler.h"
 
+#include <omp.h>
+
 #include <algorithm>
 
 #include "baimo/util/error.h"
@@ -63,6 +65,7 @@ void BatchScheduler::stop() {
 }
 
 void BatchScheduler::run() {
+  if (options_.threads > 0) omp_set_num_threads(options_.threads);  // this thread's own OpenMP setting
   for (;;) {
     {
       std::unique_lock lock(mu_);

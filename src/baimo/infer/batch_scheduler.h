@@ -37,6 +37,7 @@ struct SchedulerOptions {
   int max_queue = 64;          // requests that may wait while every slot is busy; more are refused
   int64_t prefill_chunk = 256; // prompt tokens of one slot per step
   int64_t step_tokens = 384;   // tokens of all chunks of one step (decode tokens count 1 each)
+  int threads = 0;             // OpenMP threads of the scheduler thread (0: the process default)
 };
 
 class BatchScheduler {

@@ -52,4 +52,20 @@ std::vector<int32_t> encode_prompt(const InferenceModel& m, const std::string& t
   return encode_prompt(*m.tokenizer, text);
 }
 
+std::vector<int32_t> encode_chat_prompt(const Tokenizer& tok, ChatTemplateKind kind,
+                                        std::span<const ChatMessage> messages, bool trusted_specials) {
+  ChatRenderOptions o;
+  o.add_generation_prompt = true;
+  o.trusted_specials = trusted_specials;
+  const RenderedChat r = render_chat_ids(tok, kind, messages, o);
+  std::vector<int32_t> ids(r.ids.begin(), r.ids.end());
+  prepend_bos_once(tok, ids);
+  return ids;
+}
+
+std::vector<int32_t> encode_chat_prompt(const InferenceModel& m, std::span<const ChatMessage> messages,
+                                        bool trusted_specials) {
+  return encode_chat_prompt(*m.tokenizer, m.chat_template, messages, trusted_specials);
+}
+
 }  // namespace baimo

@@ -7,6 +7,7 @@
 // A model without a tokenizer is a baimo::Error naming the path.
 #pragma once
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,12 @@ InferenceModel load_inference_model(const std::string& path, const std::string& 
 // The tokenizer's ids must fit the model.
 std::vector<int32_t> encode_prompt(const Tokenizer& tok, std::string_view text);
 std::vector<int32_t> encode_prompt(const InferenceModel& m, const std::string& text);
+// A conversation as model input (chat, serve, generate --chat-template): render_chat_ids() with the
+// generation prompt (message text as plain text unless trusted_specials), then prepend_bos_once.
+std::vector<int32_t> encode_chat_prompt(const Tokenizer& tok, ChatTemplateKind kind,
+                                        std::span<const ChatMessage> messages, bool trusted_specials = false);
+std::vector<int32_t> encode_chat_prompt(const InferenceModel& m, std::span<const ChatMessage> messages,
+                                        bool trusted_specials = false);
 // The prepend-once rule: when tok.add_bos() and tok has a bos id, inserts it at ids[0] unless ids
 // already start with it (a chat template that renders the BOS itself, e.g. Llama-3's
 // <|begin_of_text|>). An empty `ids` becomes {bos}. Otherwise leaves ids as they are.

@@ -90,7 +90,15 @@ void save_model_dir(const std::string& dir, const ModelConfig& cfg, const std::v
     if (fs::equivalent(src, dst, same_ec)) return;
     write_file_atomic(dst, read_file(src));
   };
-  if (!opts.tokenizer_json.empty()) copy_in(opts.tokenizer_json, "tokenizer.json");
+  if (!opts.tokenizer_json.empty()) {
+    copy_in(opts.tokenizer_json, "tokenizer.json");
+    // The tokenizer_config.json beside it is part of the tokenizer (Tokenizer::from_tokenizer_json_file
+    // reads it): add_bos_token, bos/eos, the chat template. Without it a Llama-style model would
+    // lose its BOS setting in every checkpoint and `baimo init` copy.
+    const fs::path config = fs::path(opts.tokenizer_json).parent_path() / "tokenizer_config.json";
+    std::error_code config_ec;
+    if (fs::is_regular_file(config, config_ec)) copy_in(config.string(), "tokenizer_config.json");
+  }
   if (!opts.generation_config_json.empty()) {
     copy_in(opts.generation_config_json, "generation_config.json");
   } else {

@@ -2,7 +2,8 @@
 //   config.json              ModelConfig (config.h)
 //   model.safetensors        the parameters under HF names (param_layout.h), metadata {"format": "pt"}
 //                            -- or, when reading, model.safetensors.index.json + shards
-//   tokenizer.json           copied in when the caller has one
+//   tokenizer.json           copied in when the caller has one, with the tokenizer_config.json
+//                            beside it when there is one (add_bos_token, bos/eos, chat template)
 //   generation_config.json   bos/eos ids (copied from a source when given)
 // Contract: every file is written atomically; a tokenizer.json already in the directory is left as
 // it is unless one is given (so saving a checkpoint over its own directory keeps it); loading checks that every expected tensor is present
@@ -23,7 +24,8 @@ namespace baimo {
 
 struct ModelDirSave {
   DType dtype = DType::F32;                // F32, F16 or BF16 on disk
-  std::string tokenizer_json;              // a file to copy in as tokenizer.json ("" = none)
+  std::string tokenizer_json;              // a file to copy in as tokenizer.json ("" = none), and
+                                           // the tokenizer_config.json beside it, if any
   std::string generation_config_json;      // a file to copy in ("" = write one from the config)
 };
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "baimo/model/init.h"
+#include "baimo/tokenizer/tokenizer.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 
@@ -110,6 +111,37 @@ TEST(ModelDir, SaveLoadRoundTripWithExtras) {
   Weights b = load(dir, c);
   for (auto& [name, v] : w.data)
     for (size_t i = 0; i < v.size(); ++i) ASSERT_NEAR(b.data[name][i], v[i], std::fabs(v[i]) / 128 + 1e-30) << name;
+}
+
+// Issue 19.7: the BOS setting that lives only in tokenizer_config.json travels with tokenizer.json
+// (baimo init --tokenizer, every checkpoint), so a Llama-style model keeps its add_bos.
+TEST(ModelDir, TokenizerConfigTravelsWithTheTokenizer) {
+  TempDir t;
+  fs::create_directories(t.path / "src");
+  std::vector<std::string> bytes;
+  for (int b = 0; b < 256; ++b) bytes.emplace_back(1, static_cast<char>(b));
+  Tokenizer tok = Tokenizer::from_bpe(PreTokenizerKind::Cl100k, bytes, {}, {{256, "<s>", true}, {257, "</s>", true}});
+  const std::string tok_path = (t.path / "src" / "tokenizer.json").string();
+  tok.save_tokenizer_json(tok_path);
+  const std::string config = R"({"add_bos_token": true, "bos_token": "<s>", "eos_token": "</s>"})";
+  write_file_atomic((t.path / "src" / "tokenizer_config.json").string(), config);
+  ASSERT_TRUE(Tokenizer::from_tokenizer_json_file(tok_path).add_bos());
+
+  ModelConfig c = small_config(false);
+  c.vocab_size = 258;
+  Weights w = random_weights(c, 1);
+  ModelDirSave opts;
+  opts.tokenizer_json = tok_path;
+  const std::string dir = (t.path / "m").string();
+  save_model_dir(dir, c, w.writes(c), opts);
+  EXPECT_EQ(read_file(dir + "/tokenizer_config.json"), config);
+  Tokenizer copied = Tokenizer::from_tokenizer_json_file(model_dir_tokenizer(dir));
+  EXPECT_TRUE(copied.add_bos());
+  EXPECT_EQ(copied.bos_id(), 256u);
+  // A checkpoint saved from that directory (tokenizer.json of the model dir) keeps it too.
+  opts.tokenizer_json = model_dir_tokenizer(dir);
+  save_model_dir((t.path / "ckpt").string(), c, w.writes(c), opts);
+  EXPECT_TRUE(Tokenizer::from_tokenizer_json_file((t.path / "ckpt" / "tokenizer.json").string()).add_bos());
 }
 
 TEST(ModelDir, MismatchedWeightsAreClearErrors) {

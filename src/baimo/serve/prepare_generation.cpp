@@ -17,8 +17,7 @@ PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelCon
     std::vector<ChatMessage> messages;
     messages.reserve(r.messages.size());
     for (const auto& msg : r.messages) messages.push_back(ChatMessage{msg.role, msg.content});
-    std::string text = render_chat(m.chat_template, messages, /*add_generation_prompt=*/true);
-    p.prompt = encode_prompt(tok, text);
+    p.prompt = encode_chat_prompt(tok, m.chat_template, messages);  // message text never forges a marker
     std::string eot = chat_end_of_turn(m.chat_template);
     if (!eot.empty()) p.options.stop.push_back(eot);
   } else if (r.prompt_tokens) {

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <set>
 
-#include "baimo/tokenizer/corpus_reader.h"
 #include "baimo/tokenizer/pretokenizer.h"
 #include "baimo/tokenizer/word_counter.h"
 #include "baimo/util/error.h"
@@ -32,7 +32,6 @@ PreTokenizeCounter pre_tokenize_counter(const std::string& preset) {
 }
 
 void check_bpe_train_options(const BpeTrainOptions& opts) {
-  if (opts.inputs.empty()) fail("tokenizer train: no input files (--input FILE...)");
   std::set<std::string> seen;
   for (const std::string& s : opts.special_tokens) {
     if (s.empty()) fail("tokenizer train: empty special token");
@@ -48,35 +47,54 @@ void check_bpe_train_options(const BpeTrainOptions& opts) {
   pre_tokenize_counter(opts.preset);  // throws for an unknown preset
 }
 
-BpeTrainResult train_bpe(const BpeTrainOptions& opts) {
+BpeTrainResult train_bpe(const BpeTrainOptions& opts, const DocumentSource& source) {
   check_bpe_train_options(opts);
   BpeTrainResult r;
   r.preset = opts.preset;
   r.special_tokens = opts.special_tokens;
-  r.input_bytes = corpus_total_bytes(opts.inputs);
   const int threads = opts.threads > 0 ? opts.threads : omp_get_max_threads();
   const PreTokenizeCounter split = pre_tokenize_counter(opts.preset);
 
   auto t0 = std::chrono::steady_clock::now();
   WordCounter words;
+  uint64_t documents = 0;
   {
     std::vector<std::unique_ptr<WordCounter>> local;
     for (int t = 0; t < threads; ++t) local.push_back(std::make_unique<WordCounter>());
     std::unique_ptr<Progress> bar;
-    if (opts.show_progress) bar = std::make_unique<Progress>("reading", r.input_bytes, "MB", 1e6);
-    CorpusReadOptions ro;
-    ro.json_field = opts.json_field;
-    ro.threads = threads;
-    ro.window_bytes = opts.window_bytes;
-    ro.piece_bytes = opts.piece_bytes;
-    read_corpus(
-        opts.inputs, ro, [&](int tid, std::string_view text) { split(text, *local[tid]); },
-        [&](uint64_t bytes) {
-          for (auto& l : local) words.merge_from(*l);
-          if (bar) bar->add(bytes);
-        });
+    if (opts.show_progress && opts.progress_bytes > 0)
+      bar = std::make_unique<Progress>("reading", opts.progress_bytes, "MB", 1e6);
+    std::vector<std::string> window;
+    size_t window_bytes = 0;
+    auto count_window = [&] {
+      std::exception_ptr error;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+      for (size_t k = 0; k < window.size(); ++k) {
+        try {
+          split(window[k], *local[omp_get_thread_num()]);
+        } catch (...) {
+#pragma omp critical
+          if (!error) error = std::current_exception();
+        }
+      }
+      if (error) std::rethrow_exception(error);
+      for (auto& l : local) words.merge_from(*l);
+      if (bar) bar->add(window_bytes);
+      window.clear();
+      window_bytes = 0;
+    };
+    source([&](std::string_view text) {
+      if (text.empty()) return;
+      window.emplace_back(text);
+      window_bytes += text.size();
+      r.input_bytes += text.size();
+      ++documents;
+      if (window_bytes >= std::max<size_t>(opts.window_bytes, 1)) count_window();
+    });
+    count_window();
     if (bar) bar->finish();
   }
+  if (documents == 0) fail("tokenizer train: the inputs hold no text");
   r.pre_tokens = words.total();
   r.unique_words = words.size();
   r.read_seconds = seconds_since(t0);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -41,6 +42,26 @@ std::vector<std::string> merged_strings(const BpeTrainResult& r) {
   return out;
 }
 
+// Documents of files read whole (the CLI's reader lives in data/, above this module).
+DocumentSource files(std::vector<std::string> paths) {
+  return [paths](const DocumentSink& sink) {
+    for (const auto& p : paths) sink(read_file(p));
+  };
+}
+
+// The text in pieces of about `piece` bytes, cut after a '\n' (any place: the source is the same
+// for every run compared).
+DocumentSource pieces(std::string text, size_t piece) {
+  return [text, piece](const DocumentSink& sink) {
+    for (size_t b = 0; b < text.size();) {
+      size_t nl = text.find('\n', std::min(text.size(), b + piece));
+      size_t e = nl == std::string::npos ? text.size() : nl + 1;
+      sink(std::string_view(text).substr(b, e - b));
+      b = e;
+    }
+  };
+}
+
 bool has_class(std::string_view s, uint8_t mask) {
   for (size_t i = 0; i < s.size();) {
     uint32_t cp;
@@ -61,10 +82,9 @@ TEST(BpeTrainer, HandCheckedMergesFromAFile) {
   for (auto [w, n] : std::vector<std::pair<std::string, int>>{{"hug", 10}, {"pug", 5}, {"pun", 12}, {"bun", 4}, {"hugs", 5}})
     for (int i = 0; i < n; ++i) text += w + "\n";
   BpeTrainOptions o;
-  o.inputs = {t.file("words.txt", text)};
   o.vocab_size = 300;
   o.min_frequency = 1;
-  BpeTrainResult r = train_bpe(o);
+  BpeTrainResult r = train_bpe(o, files({t.file("words.txt", text)}));
   EXPECT_EQ(merged_strings(r), (std::vector<std::string>{"ug", "un", "hug", "pun", "pug", "hugs", "bun"}));
   EXPECT_EQ(r.pre_tokens, 72u);  // 36 words + 36 newlines
   EXPECT_EQ(r.unique_words, 6u);
@@ -79,10 +99,9 @@ TEST(BpeTrainer, SaveLoadRoundTripEncodesTheSame) {
   TempDir t("baimo_bpetrain_");
   std::string text = english_text(200000) + chinese_text(200000);
   BpeTrainOptions o;
-  o.inputs = {t.file("mix.txt", text)};
   o.vocab_size = 1500;
   o.threads = 2;
-  BpeTrainResult r = train_bpe(o);
+  BpeTrainResult r = train_bpe(o, files({t.file("mix.txt", text)}));
   ASSERT_EQ(r.vocab_size(), 1500u);
   Tokenizer a = to_tokenizer(r);
   std::string path = (t.dir / "tokenizer.json").string();
@@ -111,11 +130,11 @@ TEST(BpeTrainer, SaveLoadRoundTripEncodesTheSame) {
 TEST(BpeTrainer, ChineseNeverMergesAcrossPunctuation) {
   TempDir t("baimo_bpetrain_");
   BpeTrainOptions o;
-  o.inputs = {t.file("ci.txt", chinese_text(400000))};
+  const DocumentSource ci = files({t.file("ci.txt", chinese_text(400000))});
   o.vocab_size = 3000;
   auto mixed_tokens = [&](const std::string& preset) {
     o.preset = preset;
-    BpeTrainResult r = train_bpe(o);
+    BpeTrainResult r = train_bpe(o, ci);
     EXPECT_EQ(r.vocab_size(), 3000u);
     size_t n = 0;
     for (size_t id = 256; id < r.bpe.token_bytes.size(); ++id) {
@@ -132,25 +151,24 @@ TEST(BpeTrainer, SameBytesForAnyThreadCountAndWindowSize) {
   TempDir t("baimo_bpetrain_");
   std::string text = english_text(150000) + chinese_text(150000) + english_text(300000).substr(150000);
   BpeTrainOptions o;
-  o.inputs = {t.file("mix.txt", text), t.file("more.txt", chinese_text(60000))};
+  const DocumentSource docs = pieces(text + chinese_text(60000), 7000);
   o.vocab_size = 1200;
   o.threads = 1;
-  std::string one = to_tokenizer(train_bpe(o)).to_tokenizer_json();
+  std::string one = to_tokenizer(train_bpe(o, docs)).to_tokenizer_json();
   o.threads = 2;
   o.window_bytes = 50000;
-  o.piece_bytes = 7000;
-  std::string two = to_tokenizer(train_bpe(o)).to_tokenizer_json();
+  std::string two = to_tokenizer(train_bpe(o, docs)).to_tokenizer_json();
   EXPECT_EQ(one, two);
-  EXPECT_EQ(to_tokenizer(train_bpe(o)).to_tokenizer_json(), two);
+  EXPECT_EQ(to_tokenizer(train_bpe(o, docs)).to_tokenizer_json(), two);
 }
 
 TEST(BpeTrainer, BadOptionsAreClearErrors) {
   TempDir t("baimo_bpetrain_");
   BpeTrainOptions o;
-  o.inputs = {t.file("a.txt", "abc abc")};
+  DocumentSource src = files({t.file("a.txt", "abc abc")});
   auto message = [&](BpeTrainOptions x) -> std::string {
     try {
-      train_bpe(x);
+      train_bpe(x, src);
     } catch (const Error& e) {
       return e.what();
     }
@@ -165,15 +183,14 @@ TEST(BpeTrainer, BadOptionsAreClearErrors) {
   x = o;
   x.preset = "nope";
   EXPECT_NE(message(x).find("unknown --preset \"nope\""), std::string::npos);
-  x = o;
-  x.inputs.push_back((t.dir / "missing.txt").string());
-  EXPECT_NE(message(x).find("missing.txt"), std::string::npos);
-  x = o;
-  x.inputs = {};
-  EXPECT_NE(message(x).find("no input files"), std::string::npos);
+  // Errors of the source (a missing file) pass through; no text at all is an error.
+  src = files({(t.dir / "missing.txt").string()});
+  EXPECT_NE(message(o).find("missing.txt"), std::string::npos);
+  src = [](const DocumentSink&) {};
+  EXPECT_NE(message(o).find("the inputs hold no text"), std::string::npos);
   // A tiny corpus stops early (no pair seen twice) instead of inventing merges.
   x = o;
   x.vocab_size = 1000;
-  BpeTrainResult r = train_bpe(x);
+  BpeTrainResult r = train_bpe(x, files({t.file("a.txt", "abc abc")}));
   EXPECT_EQ(merged_strings(r), (std::vector<std::string>{"ab", "abc"}));
 }

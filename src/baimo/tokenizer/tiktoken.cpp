@@ -1,4 +1,5 @@
 // tiktoken rank files: one "<base64 token> <rank>" per line; rank = token id = merge priority.
+#include <algorithm>
 #include <charconv>
 
 #include "baimo/tokenizer/tokenizer_impl.h"
@@ -63,6 +64,7 @@ Tokenizer Tokenizer::from_tiktoken(std::string_view text, PreTokenizerKind kind,
   m->kind = kind;
   m->whole_piece_lookup = true;
   constexpr uint64_t kMaxRank = 1u << 24;
+  const uint64_t limit = id_limit(static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n')) + 1);
   size_t pos = 0, line = 0;
   while (pos < text.size()) {
     size_t eol = text.find('\n', pos);
@@ -82,7 +84,7 @@ Tokenizer Tokenizer::from_tiktoken(std::string_view text, PreTokenizerKind kind,
     auto [ptr, ec] = std::from_chars(rs.data(), rs.data() + rs.size(), rank);
     if (ec != std::errc() || ptr != rs.data() + rs.size() || rs.empty())
       fail("{}:{}: rank {:?} is not a non-negative integer", name, line, rs);
-    if (rank >= kMaxRank) fail("{}:{}: rank {} is too large", name, line, rank);
+    if (rank >= kMaxRank || rank >= limit) fail("{}:{}: rank {} is too large", name, line, rank);
     if (rank >= m->tokens.size()) {
       m->tokens.resize(rank + 1);
       m->flags.resize(rank + 1, kUnused);

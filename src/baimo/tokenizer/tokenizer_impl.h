@@ -18,6 +18,12 @@
 
 namespace baimo {
 
+// Ids may leave gaps (unused ids), but not arbitrarily wide ones: a file of a few tokens naming id
+// 60,000,000 would otherwise allocate gigabytes of empty entries. Every id must be below
+// id_limit(number of entries the file defines); loaders fail naming the field otherwise.
+constexpr uint64_t kMaxIdGap = uint64_t{1} << 20;
+inline uint64_t id_limit(uint64_t entries) { return entries + kMaxIdGap; }
+
 inline uint64_t hash_bytes_fast(std::string_view s) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
   const char* p = s.data();

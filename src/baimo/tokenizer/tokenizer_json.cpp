@@ -136,10 +136,15 @@ Tokenizer Tokenizer::from_tokenizer_json(std::string_view text, const std::strin
   const json& vocab = field(model, "vocab", name, "model");
   if (!vocab.is_object()) fail("{}: model.vocab must be an object", name);
   constexpr uint64_t kMaxId = 1u << 26;
+  const json* added_json = j.contains("added_tokens") && j["added_tokens"].is_array() ? &j["added_tokens"] : nullptr;
+  const uint64_t limit = id_limit(vocab.size() + (added_json ? added_json->size() : 0));
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
     if (!it.value().is_number_unsigned()) fail("{}: model.vocab[{:?}] must be a non-negative integer", name, it.key());
     uint64_t id = it.value().get<uint64_t>();
     if (id >= kMaxId) fail("{}: model.vocab[{:?}] = {} is too large", name, it.key(), id);
+    if (id >= limit)
+      fail("{}: model.vocab[{:?}] = {} is too large for a file of {} tokens (ids may leave gaps of at most {})", name,
+           it.key(), id, limit - kMaxIdGap, kMaxIdGap);
     auto bytes = byte_level::unicode_to_bytes(it.key());
     if (!bytes) fail("{}: model.vocab key {:?} is not in GPT-2 byte-level form", name, it.key());
     if (id >= m->tokens.size()) {
@@ -159,6 +164,9 @@ Tokenizer Tokenizer::from_tokenizer_json(std::string_view text, const std::strin
           !a["content"].is_string())
         fail("{}: added_tokens[{}] must have an unsigned \"id\" and a string \"content\"", name, i);
       AddedToken t;
+      if (a["id"].get<uint64_t>() >= limit)
+        fail("{}: added_tokens[{}] id {} is too large for a file of {} tokens (ids may leave gaps of at most {})",
+             name, i, a["id"].get<uint64_t>(), limit - kMaxIdGap, kMaxIdGap);
       t.id = static_cast<uint32_t>(std::min<uint64_t>(a["id"].get<uint64_t>(), kMaxId));
       t.content = a["content"].get<std::string>();
       t.special = a.contains("special") && a["special"].is_boolean() ? a["special"].get<bool>() : true;

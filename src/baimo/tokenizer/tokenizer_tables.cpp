@@ -63,8 +63,9 @@ void Tokenizer::Impl::finalize(bool pairs_from_ranks) {
   instance_id = next_instance.fetch_add(1);
   constexpr uint32_t kMaxId = 1u << 26;
   flags.resize(tokens.size(), kNormal);
+  const uint64_t limit = id_limit(tokens.size() + added.size());
   for (const AddedToken& a : added) {
-    if (a.id >= kMaxId) fail("{}: added token {:?} has id {} (too large)", name, a.content, a.id);
+    if (a.id >= kMaxId || a.id >= limit) fail("{}: added token {:?} has id {} (too large)", name, a.content, a.id);
     if (a.content.empty()) fail("{}: added token with id {} is empty", name, a.id);
     if (a.id >= tokens.size()) {
       tokens.resize(a.id + 1);

@@ -222,3 +222,36 @@ TEST(Tokenizer, MalformedFilesGiveErrors) {
   EXPECT_THROW(Tokenizer::from_tokenizer_json_file("/nonexistent/tokenizer.json"), Error);
   EXPECT_THROW(cl100k().decode(std::vector<uint32_t>{999999}), Error);
 }
+
+// Issue 11.10: a huge id in a small file is refused before anything is allocated for it (60M
+// empty entries were 2 GB); a gap of a few thousand unused ids is still fine.
+TEST(Tokenizer, HugeIdsInSmallFilesAreClearErrors) {
+  auto message = [](const std::string& json) -> std::string {
+    try {
+      Tokenizer::from_tokenizer_json(json, "huge/tokenizer.json");
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  const std::string pre = R"("pre_tokenizer": {"type": "ByteLevel"}, )";
+  std::string m = message("{" + pre + R"("model": {"type": "BPE", "vocab": {"a": 60000000}, "merges": []}})");
+  EXPECT_NE(m.find("huge/tokenizer.json: model.vocab[\"a\"] = 60000000 is too large"), std::string::npos) << m;
+  m = message("{" + pre + R"("model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+                 "added_tokens": [{"id": 60000000, "content": "<x>"}]})");
+  EXPECT_NE(m.find("huge/tokenizer.json: added_tokens[0] id 60000000 is too large"), std::string::npos) << m;
+  std::string tt;
+  for (int b = 0; b < 256; ++b) {
+    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    tt += std::string{k[b >> 2], k[(b & 3) << 4], '=', '='} + " " + std::to_string(b == 255 ? 9000000 : b) + "\n";
+  }
+  EXPECT_THROW(Tokenizer::from_tiktoken(tt, PreTokenizerKind::Cl100k, "huge.tiktoken"), Error);
+  // A tokenizer whose added token leaves a gap of 5000 unused ids still loads.
+  Tokenizer with_gap = Tokenizer::from_bpe(PreTokenizerKind::Gpt2, [] {
+    std::vector<std::string> bytes;
+    for (int b = 0; b < 256; ++b) bytes.emplace_back(1, static_cast<char>(b));
+    return bytes;
+  }(), {}, {{5256, "<|end|>", true}});
+  EXPECT_EQ(with_gap.vocab_size(), 5257u);
+  EXPECT_EQ(Tokenizer::from_tokenizer_json(with_gap.to_tokenizer_json(), "gap.json").vocab_size(), 5257u);
+}

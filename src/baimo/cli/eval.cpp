@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "baimo/cli/command.h"
+#include "baimo/cli/eval_run.h"
 #include "baimo/infer/inference_model.h"
 #include "baimo/infer/perplexity.h"
 #include "baimo/util/error.h"
@@ -57,6 +58,7 @@ BAIMO_COMMAND(45, [](CLI::App& root) {
   sub->add_option("--limit", a->limit, "Evaluate only the first N tokens");
   sub->add_option("--dtype", a->dtype, "Convert a model directory's weights at load: f32, f16, bf16, q8_0, q4_0");
   sub->callback([a] { run_perplexity(*a); });
+  add_eval_run(*ev);
 });
 
 }  // namespace baimo::cli

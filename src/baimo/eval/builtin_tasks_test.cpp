@@ -61,6 +61,12 @@ TEST(BuiltinTasks, Content) {
   int a = 0, b = 0;
   ASSERT_EQ(std::sscanf(t.gen_test[0].prompt.c_str(), "What is %d + %d?", &a, &b), 2);
   EXPECT_EQ(t.gen_test[0].answer, std::to_string(a + b));
+  Task mc = make_builtin_task("arith_mc", 1, 20, 2);
+  for (const McExample& e : mc.mc_test) {  // the gold choice is the sum, the others are not
+    ASSERT_EQ(std::sscanf(e.context.c_str(), "Question: What is %d + %d?", &a, &b), 2);
+    for (size_t k = 0; k < e.choices.size(); ++k)
+      EXPECT_EQ(e.choices[k] == " " + std::to_string(a + b), static_cast<int>(k) == e.gold) << e.context;
+  }
   Task zh = make_builtin_task("arith_mc_zh", 1, 5, 2);
   EXPECT_NE(zh.mc_test[0].context.find("加"), std::string::npos);
   EXPECT_EQ(zh.mc_test[0].choices.size(), 4u);

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "baimo/autograd/tape.h"
+#include "baimo/eval/test_model.h"
 #include "baimo/model/transformer.h"
 #include "baimo/util/error.h"
 
@@ -117,4 +118,29 @@ TEST(McScore, LeftTruncatesLongContexts) {
   std::vector<int32_t> kept(r.context.end() - 14, r.context.end());
   EXPECT_NEAR(res[0].loglik[0], reference(model, kept, r.choices[0]), 1e-4);
   EXPECT_NEAR(res[0].loglik[1], reference(model, kept, r.choices[1]), 1e-4);
+}
+
+TEST(McScore, EncodesPairsTheLmEvalWay) {
+  auto tok = test_fixtures::byte_tokenizer();
+  const std::vector<std::string> choices = {" mat", "dog"};
+  McRequest r = encode_mc(*tok, "The cat sat on the ", choices);  // the trailing space moves
+  const std::string ctx = "The cat sat on the";
+  ASSERT_EQ(r.context.size(), ctx.size());
+  EXPECT_EQ(r.context.back(), 'e');
+  EXPECT_EQ(r.choices[0], (std::vector<int32_t>{' ', ' ', 'm', 'a', 't'}));
+  EXPECT_EQ(r.choices[1], (std::vector<int32_t>{' ', 'd', 'o', 'g'}));
+  EXPECT_EQ(r.choice_bytes, (std::vector<int64_t>{5, 4}));
+  const std::vector<std::string> zh = {"北京"};
+  McRequest z = encode_mc(*tok, "答案：", zh);
+  EXPECT_EQ(z.choices[0].size(), 6u);  // two 3-byte characters
+  EXPECT_EQ(z.choice_bytes[0], 6);
+  // An empty context becomes the EOS; with add_bos the BOS leads.
+  McRequest e = encode_mc(*tok, "", zh);
+  EXPECT_EQ(e.context, (std::vector<int32_t>{256}));
+  tok->set_bos_id(256);
+  tok->set_add_bos(true);
+  McRequest b = encode_mc(*tok, "Hi", zh);
+  EXPECT_EQ(b.context, (std::vector<int32_t>{256, 'H', 'i'}));
+  const std::vector<std::string> nothing = {""};
+  EXPECT_THROW(encode_mc(*tok, "Hi", nothing), Error);
 }

@@ -12,8 +12,8 @@ PyTorch (torch_reference_model.py, float64) then:
     trailing whitespace moved to the continuation; continuation ids = encode(context + continuation)
     minus the encode(context) prefix) and checks that baimo used exactly these ids;
   - computes each choice's sum of continuation log-probs given the context; the sums must agree
-    within 1e-4, and acc / acc_norm (sum / UTF-8 bytes of the continuation) must be identical, per
-    example and in the results JSON (value, n, stderr).
+    within 1e-4, and acc / acc_norm (sum / UTF-8 bytes of the continuation) / acc_norm_chars (sum /
+    characters) must be identical, per example and in the results JSON (value, n, stderr).
 Usage: /usr/bin/python3 test_eval_mc_vs_torch.py path/to/baimo"""
 import csv
 import json
@@ -83,7 +83,7 @@ def prompt_of(ex):
 
 
 def check_task(name, examples, model_dir, ref, samples, result):
-    acc, acc_norm = [], []
+    acc, acc_norm, acc_chars = [], [], []
     logged = [s for s in samples if s["task"] == name]
     if len(logged) != len(examples):
         failures.append(f"{name}: {len(logged)} logged examples, expected {len(examples)}")
@@ -97,7 +97,7 @@ def check_task(name, examples, model_dir, ref, samples, result):
             failures.append(f"{name}[{i}]: context ids {s['context_ids']} != {ctx_ids}")
         if s["gold"] != gold:
             failures.append(f"{name}[{i}]: gold {s['gold']} != {gold}")
-        sums, nbytes = [], []
+        sums, nbytes, nchars = [], [], []
         for j, c in enumerate(conts):
             whole = encode(model_dir, stripped + moved + c)
             cont_ids = whole[len(ctx_ids):]
@@ -109,19 +109,25 @@ def check_task(name, examples, model_dir, ref, samples, result):
             total = sum(float(lp[len(ctx_ids) + k - 1, t]) for k, t in enumerate(cont_ids))
             sums.append(total)
             nbytes.append(len((moved + c).encode()))
+            nchars.append(len(moved + c))
             max_err[0] = max(max_err[0], abs(s["loglik"][j] - total))
             if abs(s["loglik"][j] - total) > 1e-4:
                 failures.append(f"{name}[{i}] choice {j}: log-likelihood {s['loglik'][j]} != torch {total}")
         pred = int(np.argmax(sums))
         pred_norm = int(np.argmax([x / b for x, b in zip(sums, nbytes)]))
+        pred_chars = int(np.argmax([x / c for x, c in zip(sums, nchars)]))
         if s["choice_bytes"] != nbytes:
             failures.append(f"{name}[{i}]: choice bytes {s['choice_bytes']} != {nbytes}")
-        if s["pred"] != pred or s["pred_norm"] != pred_norm:
-            failures.append(f"{name}[{i}]: baimo pred {s['pred']}/{s['pred_norm']}, torch {pred}/{pred_norm}")
+        if s["choice_chars"] != nchars:
+            failures.append(f"{name}[{i}]: choice characters {s['choice_chars']} != {nchars}")
+        if s["pred"] != pred or s["pred_norm"] != pred_norm or s["pred_norm_chars"] != pred_chars:
+            failures.append(f"{name}[{i}]: baimo pred {s['pred']}/{s['pred_norm']}/{s['pred_norm_chars']}, "
+                            f"torch {pred}/{pred_norm}/{pred_chars}")
         acc.append(float(pred == gold))
         acc_norm.append(float(pred_norm == gold))
+        acc_chars.append(float(pred_chars == gold))
     n = len(acc)
-    for metric, v in (("acc", acc), ("acc_norm", acc_norm)):
+    for metric, v in (("acc", acc), ("acc_norm", acc_norm), ("acc_norm_chars", acc_chars)):
         got = result["results"][name]["metrics"][metric]
         mean = sum(v) / n
         se = math.sqrt(sum((x - mean) ** 2 for x in v) / (n - 1) / n)

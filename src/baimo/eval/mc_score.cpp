@@ -48,6 +48,9 @@ McRequest encode_mc(const Tokenizer& tok, const std::string& context, std::span<
     if (whole.size() <= ctx_ids.size()) fail("choice '{}' encodes to no token after its context", c);
     r.choices.emplace_back(whole.begin() + static_cast<std::ptrdiff_t>(ctx_ids.size()), whole.end());
     r.choice_bytes.push_back(static_cast<int64_t>(cont.size()));
+    int64_t chars = 0;
+    for (char ch : cont) chars += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;  // not a continuation byte
+    r.choice_chars.push_back(chars);
   }
   return r;
 }
@@ -113,15 +116,18 @@ std::vector<McResult> score_mc(Engine& engine, std::span<const McRequest> reques
     for (size_t e = i; e < j; ++e) {
       const McRequest& r = requests[e];
       McResult& res = out[e];
-      std::vector<double> norm;
+      std::vector<double> norm, norm_chars;
       for (size_t k = 0; k < r.choices.size(); ++k) {
         double s = 0;
         for (int32_t id : r.choices[k]) s += log_prob(logits.data() + (row++) * V, V, id);
         res.loglik.push_back(s);
         norm.push_back(s / static_cast<double>(std::max<int64_t>(1, r.choice_bytes[k])));
+        const int64_t chars = k < r.choice_chars.size() ? r.choice_chars[k] : r.choice_bytes[k];
+        norm_chars.push_back(s / static_cast<double>(std::max<int64_t>(1, chars)));
       }
       res.pred = argmax(res.loglik);
       res.pred_norm = argmax(norm);
+      res.pred_norm_chars = argmax(norm_chars);
     }
     i = j;
     if (progress) progress(static_cast<int64_t>(i));

@@ -15,8 +15,9 @@
 //   its first tokens (lm-eval's left truncation); a continuation longer than engine.ctx() is an
 //   error. engine.n_slots() must be >= the choices of every request.
 // Results: pred = argmax loglik (first on ties); pred_norm = argmax loglik / bytes, bytes = the
-// choice's continuation text length in UTF-8 bytes, leading space included (lm-eval's acc_norm
-// divides by characters; for ASCII choices both agree).
+// choice's continuation text length in UTF-8 bytes, leading space included; pred_norm_chars the
+// same divided by its length in characters (code points: lm-eval's acc_norm; for ASCII choices
+// both agree, for Chinese a character is 3 bytes).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -33,11 +34,12 @@ struct McRequest {
   std::vector<int32_t> context;                  // (Tc) ids, BOS included
   std::vector<std::vector<int32_t>> choices;     // per choice (Tj) continuation ids
   std::vector<int64_t> choice_bytes;             // per choice, UTF-8 bytes of its continuation text
+  std::vector<int64_t> choice_chars;             // per choice, its characters (code points)
 };
 
 struct McResult {
   std::vector<double> loglik;  // per choice
-  int pred = 0, pred_norm = 0;
+  int pred = 0, pred_norm = 0, pred_norm_chars = 0;
 };
 
 McRequest encode_mc(const Tokenizer& tok, const std::string& context, std::span<const std::string> choices);

@@ -67,6 +67,7 @@ TEST(McScore, MatchesFullForwardForAnyBatch) {
     for (int k = 0; k < nc; ++k) {
       r.choices.push_back(ids(1 + (k * 5 + e) % 4));
       r.choice_bytes.push_back(1 + k * 7 % 5);
+      r.choice_chars.push_back(1 + k * 3 % 4);
     }
     reqs.push_back(r);
   }
@@ -87,16 +88,20 @@ TEST(McScore, MatchesFullForwardForAnyBatch) {
     ASSERT_EQ(res.size(), reqs.size());
     for (size_t e = 0; e < reqs.size(); ++e) {
       ASSERT_EQ(res[e].loglik.size(), reqs[e].choices.size());
-      int best = 0, best_norm = 0;
+      int best = 0, best_norm = 0, best_chars = 0;
       for (size_t k = 0; k < want[e].size(); ++k) {
         EXPECT_NEAR(res[e].loglik[k], want[e][k], 1e-4) << "slots " << slots << " example " << e << " choice " << k;
         if (res[e].loglik[k] > res[e].loglik[static_cast<size_t>(best)]) best = static_cast<int>(k);
         if (res[e].loglik[k] / reqs[e].choice_bytes[k] >
             res[e].loglik[static_cast<size_t>(best_norm)] / reqs[e].choice_bytes[static_cast<size_t>(best_norm)])
           best_norm = static_cast<int>(k);
+        if (res[e].loglik[k] / reqs[e].choice_chars[k] >
+            res[e].loglik[static_cast<size_t>(best_chars)] / reqs[e].choice_chars[static_cast<size_t>(best_chars)])
+          best_chars = static_cast<int>(k);
       }
       EXPECT_EQ(res[e].pred, best);
       EXPECT_EQ(res[e].pred_norm, best_norm);
+      EXPECT_EQ(res[e].pred_norm_chars, best_chars);
     }
   }
   // More choices than slots is an error, not a wrong answer.
@@ -134,6 +139,8 @@ TEST(McScore, EncodesPairsTheLmEvalWay) {
   McRequest z = encode_mc(*tok, "答案：", zh);
   EXPECT_EQ(z.choices[0].size(), 6u);  // two 3-byte characters
   EXPECT_EQ(z.choice_bytes[0], 6);
+  EXPECT_EQ(z.choice_chars[0], 2);
+  EXPECT_EQ(r.choice_chars, (std::vector<int64_t>{5, 4}));
   // An empty context becomes the EOS; with add_bos the BOS leads.
   McRequest e = encode_mc(*tok, "", zh);
   EXPECT_EQ(e.context, (std::vector<int32_t>{256}));

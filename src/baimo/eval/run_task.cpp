@@ -38,16 +38,17 @@ TaskResult run_mc(const InferenceModel& m, const Task& t, size_t n, const EvalSe
   std::vector<McResult> res = score_mc(engine, reqs, [&](int64_t done) {
     if (progress) progress(done, static_cast<int64_t>(n));
   });
-  std::vector<double> acc, acc_norm;
+  std::vector<double> acc, acc_norm, acc_norm_chars;
   for (size_t i = 0; i < n; ++i) {
     const int gold = t.mc_test[i].gold;
     acc.push_back(res[i].pred == gold);
     acc_norm.push_back(res[i].pred_norm == gold);
+    acc_norm_chars.push_back(res[i].pred_norm_chars == gold);
     if (log) {
       nlohmann::json j = {{"task", t.name},           {"index", i},
                           {"gold", gold},             {"pred", res[i].pred},
-                          {"pred_norm", res[i].pred_norm}, {"loglik", res[i].loglik},
-                          {"choice_bytes", reqs[i].choice_bytes}, {"context_ids", reqs[i].context}};
+                          {"pred_norm", res[i].pred_norm}, {"pred_norm_chars", res[i].pred_norm_chars}, {"loglik", res[i].loglik},
+                          {"choice_bytes", reqs[i].choice_bytes}, {"choice_chars", reqs[i].choice_chars}, {"context_ids", reqs[i].context}};
       nlohmann::json ids = nlohmann::json::array();
       for (auto& c : reqs[i].choices) ids.push_back(c);
       j["choice_ids"] = ids;
@@ -56,7 +57,7 @@ TaskResult run_mc(const InferenceModel& m, const Task& t, size_t n, const EvalSe
   }
   TaskResult r;
   r.kind = "multiple_choice";
-  r.metrics = {metric("acc", acc), metric("acc_norm", acc_norm)};
+  r.metrics = {metric("acc", acc), metric("acc_norm", acc_norm), metric("acc_norm_chars", acc_norm_chars)};
   return r;
 }
 

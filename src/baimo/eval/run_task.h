@@ -1,7 +1,8 @@
 // Scores one task on a model and returns its metrics (per metric: mean over the test examples,
 // standard error of the mean, n), plus one JSON record per example for --log-samples.
 // Multiple choice (eval/mc_score.h): acc (argmax of the summed continuation log-probs == gold) and
-//   acc_norm (argmax of the sum divided by the choice's UTF-8 bytes == gold).
+//   acc_norm (argmax of the sum divided by the choice's UTF-8 bytes == gold), acc_norm_chars (divided
+//   by its characters instead: lm-eval's own acc_norm).
 // Generation (eval/batch_generate.h + eval/extract.h): the prompt goes through the model's chat
 //   template as a user turn (few-shot examples as earlier turns) with the generation prompt, or,
 //   with raw_prompts, as "Q: ...\nA:" text stopping at a newline. Greedy when samples == 1.

@@ -58,7 +58,11 @@ void run(const RunArgs& a) {
   if (a.s.samples < 1) fail("--samples must be >= 1, got {}", a.s.samples);
   if (a.s.shots < 0) fail("--shots must be >= 0, got {}", a.s.shots);
   std::vector<eval::Task> tasks;
-  for (auto& spec : split_tasks(a.tasks)) tasks.push_back(load_task(spec, a));
+  for (auto& spec : split_tasks(a.tasks)) {
+    tasks.push_back(load_task(spec, a));
+    for (size_t i = 0; i + 1 < tasks.size(); ++i)
+      if (tasks[i].name == tasks.back().name) fail("--tasks names '{}' twice (task names are file names without the extension)", tasks[i].name);
+  }
   InferenceModel m = load_inference_model(a.model, a.dtype, a.chat_template);
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> samples(nullptr, &std::fclose);
   if (!a.log_samples.empty()) {

@@ -13,12 +13,15 @@
 namespace baimo::eval {
 
 std::string format_table(const std::vector<TaskResult>& results) {
-  size_t w = 4;
-  for (auto& r : results) w = std::max(w, r.task.size());
-  std::string out = fmt::format("{:<{}}  {:<12} {:>9} {:>9} {:>6}\n", "task", w, "metric", "value", "stderr", "n");
+  size_t w = 4, mw = 6;
+  for (auto& r : results) {
+    w = std::max(w, r.task.size());
+    for (auto& m : r.metrics) mw = std::max(mw, m.name.size());
+  }
+  std::string out = fmt::format("{:<{}}  {:<{}} {:>9} {:>9} {:>6}\n", "task", w, "metric", mw, "value", "stderr", "n");
   for (auto& r : results)
     for (auto& m : r.metrics)
-      out += fmt::format("{:<{}}  {:<12} {:>9.4f} {:>9.4f} {:>6}\n", r.task, w, m.name, m.value, m.stderr_, m.n);
+      out += fmt::format("{:<{}}  {:<{}} {:>9.4f} {:>9.4f} {:>6}\n", r.task, w, m.name, mw, m.value, m.stderr_, m.n);
   return out;
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # baimo eval run (issue 16) end to end on a tiny random model made here (`baimo init`, the shared
-# bilingual tokenizer): built-in suites (multiple choice and generation, English and Chinese) and a
-# multiple-choice JSONL file with few-shot prompts; checks the results JSON (per task, per metric:
+# bilingual tokenizer): built-in suites (multiple choice and generation, English and Chinese), a
+# multiple-choice JSONL file and a generation JSONL file (number, exact, regex and JSON answers) with
+# few-shot prompts; checks the results JSON (per task, per metric:
 # value, stderr, n), the table on stdout, the appended report lines, the progress line on stderr,
 # determinism for a seed, pass@k with --samples, --raw prompts, clear errors for a bad file and an
 # unknown task, and that `baimo eval perplexity` still works.
@@ -29,8 +30,14 @@ cat >"$T/mine.jsonl" <<'JSON'
 {"query": "春眠不觉晓，", "choices": ["处处闻啼鸟。", "疑是地上霜。"], "label": 0}
 {"question": "2 + 2 = ?", "choices": {"text": ["3", "4"], "label": ["A", "B"]}, "label": "B"}
 JSON
+cat >"$T/qa.jsonl" <<'JSON'
+{"prompt": "What is 2 + 2?", "answer": 4}
+{"prompt": "中国的首都是哪里？", "answer": "北京"}
+{"prompt": "Pick A or B.", "answer": "B", "extract": "regex", "pattern": "([AB])"}
+{"prompt": "Reply in JSON.", "answer": "yes", "extract": "json", "pattern": "answer"}
+JSON
 
-TASKS=arith_mc,arith_mc_zh,reverse_mc_zh,arith_gen,copy_gen_zh,reverse_gen,$T/mine.jsonl
+TASKS=arith_mc,arith_mc_zh,reverse_mc_zh,arith_gen,copy_gen_zh,reverse_gen,$T/mine.jsonl,$T/qa.jsonl
 run() { "$BAIMO" eval run --model "$T/model" --tasks "$TASKS" --limit 6 --shots 2 --batch 4 --max-tokens 8 "$@"; }
 run --out "$T/a.json" --report "$T/report.jsonl" >"$T/a.txt" 2>"$T/a.err" || { cat "$T/a.err"; fail "eval run"; }
 run --out "$T/b.json" --report "$T/report.jsonl" >"$T/b.txt" 2>/dev/null || fail "eval run (again)"
@@ -53,12 +60,12 @@ def check(cond, msg):
         print("FAIL " + msg)
     ok &= bool(cond)
 mc = ["arith_mc", "arith_mc_zh", "reverse_mc_zh"]
-gen = ["arith_gen", "copy_gen_zh", "reverse_gen"]
+gen = ["arith_gen", "copy_gen_zh", "reverse_gen", "qa"]
 check(set(a["results"]) == set(mc + gen + ["mine"]), f"tasks in the JSON: {sorted(a['results'])}")
 check(a["settings"]["shots"] == 2 and a["settings"]["limit"] == 6 and a["settings"]["seed"] == 1234, "settings recorded")
 for t in mc + gen + ["mine"]:
     r = a["results"][t]
-    n = 3 if t == "mine" else 6
+    n = {"mine": 3, "qa": 4}.get(t, 6)
     want = ["acc", "acc_norm", "acc_norm_chars"] if t in mc + ["mine"] else ["exact_match", "no_answer", "eos_rate", "mean_tokens"]
     check(r["kind"] == ("generation" if t in gen else "multiple_choice"), f"{t}: kind {r['kind']}")
     check(r["n"] == n, f"{t}: n {r['n']} != {n}")

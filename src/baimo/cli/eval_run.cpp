@@ -1,18 +1,17 @@
 // baimo eval run --model M --tasks a,b,... [--limit N] [--seed S] [--batch B] [--shots K]
 //                [--out results.json] [--report FILE] [--log-samples FILE] [--raw] [--max-tokens N]
 //                [--samples N --temperature T] [--ctx N] [--dtype T] [--chat-template NAME]
-// Each task is a built-in suite (eval/builtin_tasks.h) or a multiple-choice file (.csv / .jsonl,
-// eval/mc_reader.h; its task name is the file name without the extension). Prints a table on stdout,
+// Each task is a built-in suite (eval/builtin_tasks.h) or a task file (eval/gen_reader.h: .csv / .jsonl
+// multiple choice, or .jsonl generation tasks with "prompt" and "answer"; named after the file). Prints a table on stdout,
 // a progress line with ETA per task on stderr; writes the results JSON atomically (--out), appends
 // one JSONL line to --report, and one JSONL record per example to --log-samples.
 #include "baimo/cli/eval_run.h"
 
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 
 #include "baimo/eval/builtin_tasks.h"
-#include "baimo/eval/mc_reader.h"
+#include "baimo/eval/gen_reader.h"
 #include "baimo/eval/report.h"
 #include "baimo/eval/run_task.h"
 #include "baimo/infer/inference_model.h"
@@ -44,12 +43,7 @@ std::vector<std::string> split_tasks(const std::string& s) {
 
 eval::Task load_task(const std::string& spec, const RunArgs& a) {
   if (eval::is_builtin_task(spec)) return eval::make_builtin_task(spec, a.s.seed, a.test_size);
-  if (spec.ends_with(".csv") || spec.ends_with(".jsonl") || spec.ends_with(".json")) {
-    eval::Task t;
-    t.name = std::filesystem::path(spec).stem().string();
-    t.mc_test = eval::read_mc_file(spec);
-    return t;
-  }
+  if (spec.ends_with(".csv") || spec.ends_with(".jsonl") || spec.ends_with(".json")) return eval::read_task_file(spec);
   return eval::make_builtin_task(spec, a.s.seed, a.test_size);  // the error lists the names
 }
 
@@ -98,7 +92,7 @@ void add_eval_run(CLI::App& ev) {
   sub->add_option("--model", a->model, "Model directory or .gguf file")->required();
   std::string names;
   for (auto& n : eval::builtin_task_names()) names += (names.empty() ? "" : ", ") + n;
-  sub->add_option("--tasks", a->tasks, "Comma-separated: built-in tasks (" + names + ") or multiple-choice .csv / .jsonl files")
+  sub->add_option("--tasks", a->tasks, "Comma-separated: built-in tasks (" + names + ") or task files (.csv / .jsonl)")
       ->required();
   sub->add_option("--limit", a->s.limit, "Score only the first N test examples of each task");
   sub->add_option("--seed", a->s.seed, "Seed of the built-in suites, the few-shot choice and sampling (default 1234)");

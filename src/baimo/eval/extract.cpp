@@ -1,5 +1,7 @@
 #include "baimo/eval/extract.h"
 
+#include <nlohmann/json.hpp>
+
 #include <regex>
 
 #include "baimo/util/error.h"
@@ -107,11 +109,44 @@ std::optional<std::string> extract_regex(std::string_view text, const std::strin
   return last;
 }
 
+std::optional<std::string> extract_json_field(std::string_view text, const std::string& path) {
+  for (size_t start = text.rfind('{'); start != std::string_view::npos; start = start ? text.rfind('{', start - 1) : std::string_view::npos) {
+    // The balanced end of the object starting here.
+    int depth = 0;
+    bool in_str = false, esc = false;
+    size_t end = std::string_view::npos;
+    for (size_t i = start; i < text.size() && end == std::string_view::npos; ++i) {
+      const char c = text[i];
+      if (in_str) {
+        if (esc) esc = false;
+        else if (c == '\\') esc = true;
+        else if (c == '"') in_str = false;
+      } else if (c == '"') in_str = true;
+      else if (c == '{') ++depth;
+      else if (c == '}' && --depth == 0) end = i;
+    }
+    if (end == std::string_view::npos) continue;
+    nlohmann::json j = nlohmann::json::parse(text.substr(start, end - start + 1), nullptr, false);
+    if (j.is_discarded()) continue;
+    const nlohmann::json* v = &j;
+    for (size_t a = 0; v && a <= path.size();) {
+      size_t b = path.find('.', a);
+      if (b == std::string::npos) b = path.size();
+      const std::string key = path.substr(a, b - a);
+      v = v->is_object() && v->contains(key) ? &(*v)[key] : nullptr;
+      a = b + 1;
+    }
+    if (v) return v->is_string() ? v->get<std::string>() : v->dump();
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> extract_answer(const GenExample& e, std::string_view text) {
   switch (e.extract) {
     case ExtractKind::LastNumber: return extract_last_number(text);
     case ExtractKind::Exact: return extract_exact(text);
     case ExtractKind::Regex: return extract_regex(text, e.pattern);
+    case ExtractKind::JsonField: return extract_json_field(text, e.pattern);
   }
   return std::nullopt;
 }

@@ -7,6 +7,9 @@
 // - exact: the text with leading/trailing whitespace removed (nullopt when nothing is left).
 // - regex: the last match of an ECMAScript pattern; its group 1 when it has one, else the whole
 //   match. A bad pattern is a baimo::Error naming it.
+// - json_field: the last JSON object in the text (balanced braces, strings respected) that has the
+//   field (a dotted path, "answer" or "result.value"); a string value as is, any other value as
+//   compact JSON. nullopt when no object has it.
 // answer_matches(example, text): extraction with the example's kind compared with its answer
 // (last_number: both canonical; exact / regex: equal after trimming whitespace).
 #pragma once
@@ -21,6 +24,7 @@ namespace baimo::eval {
 std::optional<std::string> extract_last_number(std::string_view text);
 std::optional<std::string> extract_exact(std::string_view text);
 std::optional<std::string> extract_regex(std::string_view text, const std::string& pattern);
+std::optional<std::string> extract_json_field(std::string_view text, const std::string& path);
 std::optional<std::string> extract_answer(const GenExample& e, std::string_view text);
 
 struct AnswerCheck {

@@ -45,6 +45,17 @@ TEST(Extract, ExactAndRegex) {
   EXPECT_THROW(extract_regex("x", "(unclosed"), Error);
 }
 
+TEST(Extract, JsonField) {
+  EXPECT_EQ(extract_json_field("Sure! {\"answer\": \"北京\"}", "answer"), "北京");
+  EXPECT_EQ(extract_json_field("{\"answer\": 1} then {\"answer\": 42, \"why\": \"a } in a string\"}", "answer"), "42");
+  EXPECT_EQ(extract_json_field("{\"result\": {\"value\": [1, 2]}}", "result.value"), "[1,2]");
+  EXPECT_EQ(extract_json_field("{\"answer\": 7} {\"other\": 1}", "answer"), "7");  // the last object that has it
+  EXPECT_EQ(extract_json_field("{\"answer\": 7", "answer"), std::nullopt);            // unbalanced
+  EXPECT_EQ(extract_json_field("no json", "answer"), std::nullopt);
+  GenExample j{"q", "81", ExtractKind::JsonField, "answer"};
+  EXPECT_TRUE(check_answer(j, "```json\n{\"answer\": 81}\n```").correct);
+}
+
 TEST(Extract, CheckAnswer) {
   GenExample num{"q", "1234", ExtractKind::LastNumber, ""};
   EXPECT_TRUE(check_answer(num, "It is １，２３４ yuan").correct);

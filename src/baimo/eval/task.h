@@ -20,13 +20,14 @@ struct McExample {
   int gold = 0;                      // index into choices
 };
 
-enum class ExtractKind { LastNumber, Exact, Regex };
+enum class ExtractKind { LastNumber, Exact, Regex, JsonField };
 
 struct GenExample {
   std::string prompt;
   std::string answer;                          // the reference, compared after extraction
   ExtractKind extract = ExtractKind::Exact;
-  std::string pattern;                         // Regex: group 1 (or the whole match) is the answer
+  std::string pattern;                         // Regex: group 1 (or the whole match) is the answer;
+                                               // JsonField: the field's dotted path
 };
 
 struct Task {

@@ -4,7 +4,7 @@
 # multiple-choice JSONL file and a generation JSONL file (number, exact, regex and JSON answers) with
 # few-shot prompts; checks the results JSON (per task, per metric:
 # value, stderr, n), the table on stdout, the appended report lines, the progress line on stderr,
-# determinism for a seed, pass@k with --samples, --raw prompts, clear errors for a bad file and an
+# determinism for a seed, a GGUF scoring as its model directory, pass@k with --samples, --raw prompts, clear errors for a bad file and an
 # unknown task, and that `baimo eval perplexity` still works.
 # Usage: bash test_eval_run.sh path/to/baimo
 set -euo pipefail
@@ -86,6 +86,23 @@ for t in ("arith_gen", "copy_gen"):
 raw = json.load(open(f"{T}/raw.json"))
 check(raw["settings"]["raw"] is True and raw["results"]["arith_gen_zh"]["n"] == 4, "--raw run")
 sys.exit(0 if ok else 1)
+PYEOF
+
+# A GGUF of the same weights (f32) scores the same: same log-likelihoods, same answers.
+"$BAIMO" quantize --model "$T/model" --type f32 --out "$T/model.gguf" >/dev/null 2>&1 || fail "quantize"
+for m in model model.gguf; do
+  "$BAIMO" eval run --model "$T/$m" --tasks "$T/mine.jsonl,arith_gen" --limit 3 --max-tokens 6 \
+    --log-samples "$T/$m.samples" >/dev/null 2>&1 || fail "eval run on $m"
+done
+$PY - "$T/model.samples" "$T/model.gguf.samples" <<'PYEOF' || fail "GGUF and model directory differ"
+import json, sys
+a, b = ([json.loads(l) for l in open(p)] for p in sys.argv[1:])
+assert len(a) == len(b) == 6, (len(a), len(b))
+for x, y in zip(a, b):
+    if "loglik" in x:
+        assert max(abs(u - v) for u, v in zip(x["loglik"], y["loglik"])) < 1e-4 and x["pred"] == y["pred"], (x, y)
+    else:
+        assert x["samples"][0]["text"] == y["samples"][0]["text"], (x, y)
 PYEOF
 
 # Errors: a bad file names its line and field; an unknown task lists the built-in ones.

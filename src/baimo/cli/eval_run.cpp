@@ -64,7 +64,7 @@ void run(const RunArgs& a) {
     if (!samples) fail("{}: cannot create the samples file", a.log_samples);
   }
   eval::SampleLog log;
-  if (samples) log = [&](const nlohmann::json& j) { std::fprintf(samples.get(), "%s\n", j.dump().c_str()); };
+  if (samples) log = [&](const nlohmann::json& j) { std::fputs(eval::json_line(j).c_str(), samples.get()); };
   std::vector<eval::TaskResult> results;
   for (const eval::Task& t : tasks) {
     const int64_t n = a.s.limit > 0 ? std::min<int64_t>(static_cast<int64_t>(t.size()), a.s.limit)

@@ -36,7 +36,11 @@ nlohmann::json results_json(const std::string& model, const nlohmann::json& sett
   return {{"model", model}, {"settings", settings}, {"results", res}};
 }
 
-void write_results(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
+std::string json_line(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }
+
+void write_results(const std::string& path, const nlohmann::json& j) {
+  write_file_atomic(path, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
 
 void append_report(const std::string& path, nlohmann::json j) {
   char buf[32];
@@ -45,7 +49,7 @@ void append_report(const std::string& path, nlohmann::json j) {
   gmtime_r(&now, &tm);
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   j["time"] = buf;
-  const std::string line = j.dump() + "\n";
+  const std::string line = json_line(j);
   std::FILE* f = std::fopen(path.c_str(), "ab");
   if (!f) fail("{}: cannot open the report file: {}", path, std::strerror(errno));
   const bool ok = std::fwrite(line.data(), 1, line.size(), f) == line.size();

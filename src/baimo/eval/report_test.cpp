@@ -36,6 +36,11 @@ TEST(Report, TableAndJson) {
   EXPECT_EQ(j["results"]["copy_gen_zh"]["kind"], "generation");
 }
 
+TEST(Report, InvalidUtf8IsReplaced) {
+  nlohmann::json j = {{"text", std::string("ok \xE8\xAF")}};  // a character cut after 2 of its 3 bytes
+  EXPECT_EQ(json_line(j), "{\"text\":\"ok \xEF\xBF\xBD\"}\n");
+}
+
 TEST(Report, WritesAndAppends) {
   TempDir d("baimo_eval_report_");
   const std::string out = d.dir.string() + "/r.json", rep = d.dir.string() + "/report.jsonl";

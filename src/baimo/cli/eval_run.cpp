@@ -104,7 +104,6 @@ void add_eval_run(CLI::App& ev) {
   sub->add_flag("--raw", a->s.raw_prompts, "Generation prompts as plain 'Q: ...\\nA:' text (base models), not the chat template");
   sub->add_option("--max-tokens", a->s.max_tokens, "Generation: tokens per answer at most (default 32)");
   sub->add_option("--samples", a->s.samples, "Generation: answers per prompt; > 1 samples with --temperature and reports pass@k");
-  a->s.temperature = 0.8f;
   sub->add_option("--temperature", a->s.temperature, "Sampling temperature when --samples > 1 (default 0.8)");
   sub->add_option("--ctx", a->s.ctx, "Context in tokens (default: the model's, at most 2048)");
   sub->add_option("--test-size", a->test_size, "Built-in suites: test examples generated (default 200)");

@@ -85,10 +85,9 @@ TaskResult run_gen(const InferenceModel& m, const Task& t, size_t n, const EvalS
     if (progress) progress(done, static_cast<int64_t>(n));
   });
   std::vector<double> em, no_answer, eos, len;
-  std::vector<std::vector<double>> pass(1);
-  std::vector<int64_t> ks;
+  std::vector<int64_t> ks;  // pass@k for k = 1, 2, 4, ... <= samples
   for (int64_t k = 1; s.samples > 1 && k <= s.samples; k *= 2) ks.push_back(k);
-  pass.assign(ks.size(), {});
+  std::vector<std::vector<double>> pass(ks.size());
   for (size_t i = 0; i < n; ++i) {
     const GenExample& e = t.gen_test[i];
     int64_t correct = 0;

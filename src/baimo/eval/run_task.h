@@ -34,7 +34,7 @@ struct EvalSettings {
   bool raw_prompts = false;
   int max_tokens = 32;
   int samples = 1;
-  float temperature = 0;  // used when samples > 1 (default there 0.8, set by the caller)
+  float temperature = 0.8f;  // used when samples > 1 (one sample is always greedy)
 };
 
 struct Metric {

@@ -7,6 +7,7 @@
 
 #include "baimo/cli/command.h"
 #include "baimo/cli/threads_flag.h"
+#include "baimo/cli/eval_run.h"
 #include "baimo/infer/inference_model.h"
 #include "baimo/infer/perplexity.h"
 #include "baimo/util/error.h"
@@ -66,6 +67,7 @@ BAIMO_COMMAND(45, [](CLI::App& root) {
   sub->add_option("--dtype", a->dtype, "Convert a model directory's weights at load: f32, f16, bf16, q8_0, q4_0");
   add_threads_flag(sub, a->threads);
   sub->callback([a] { run_perplexity(*a); });
+  add_eval_run(*ev);
 });
 
 }  // namespace baimo::cli

@@ -10,7 +10,7 @@
 #include "baimo/convert/gguf_model_io.h"
 #include "baimo/convert/gguf_model_meta.h"
 #include "baimo/io/gguf_reader.h"
-#include "baimo/kernels/cpu/weight_pack.h"
+#include "baimo/kernels/backend.h"
 #include "baimo/quant/row_convert.h"
 #include "baimo/util/error.h"
 
@@ -68,8 +68,9 @@ class Loader {
   // an embedding row lookup, reads them again from the page cache), so resident memory holds the
   // weights once.
   void pack(WeightMatrix& w) {
-    if (!cpu::packable(w)) return;
-    st_.packed.push_back(cpu::pack_weights_into(w));
+    std::shared_ptr<const void> packed = backend().pack_weights(w);
+    if (!packed) return;
+    st_.packed.push_back(std::move(packed));
     if (!from_file(w.data)) return;
     const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
     const auto b = (reinterpret_cast<uintptr_t>(w.data) + page - 1) / page * page;

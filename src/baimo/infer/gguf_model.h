@@ -3,7 +3,7 @@
 // Contract:
 // - The file is mapped once (GgufReader); F32 / F16 / BF16 / Q8_0 / Q4_0 matrices point straight
 //   into the mapping (no copy). Q8_0 / Q4_0 matrices additionally get the row-interleaved copy the
-//   fast kernels read (kernels/cpu/weight_pack.h: WeightMatrix::packed; lm_head too, also when tied).
+//   fast kernels read (Backend::pack_weights, kernels/cpu/weight_pack.h: WeightMatrix::packed; lm_head too, also when tied).
 // - llama files store the rows of attn_q / attn_k (and their biases) permuted for llama.cpp's rope
 //   (convert/gguf_model_meta.h); they are put back in Hugging Face order at load by moving whole
 //   rows (whole rows of blocks for quantized matrices), so the engine sees the same layout as from

@@ -3,8 +3,8 @@
 #include <filesystem>
 
 #include "baimo/infer/gguf_model.h"
+#include "baimo/kernels/backend.h"
 #include "baimo/model/transformer.h"
-#include "baimo/kernels/cpu/weight_pack.h"
 #include "baimo/quant/row_convert.h"
 #include "baimo/util/error.h"
 
@@ -39,7 +39,7 @@ WeightMatrix convert_matrix(Storage& st, const float* src, int64_t rows, int64_t
   w.type = type;
   w.data = buf.get();
   st.buffers.push_back(buf);
-  if (cpu::packable(w)) st.buffers.push_back(cpu::pack_weights_into(w));
+  if (std::shared_ptr<const void> packed = backend().pack_weights(w)) st.buffers.push_back(std::move(packed));
   return w;
 }
 

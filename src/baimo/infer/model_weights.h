@@ -6,8 +6,9 @@
 // gate, up (F, C); down (C, F); lm_head (V, C) (== embed when tie_word_embeddings).
 // Contract:
 // - weights_from_transformer converts every matrix to `type` with quant/row_convert (a matrix whose
-//   row length is no multiple of the block size stays F32), packs Q8_0/Q4_0 matrices
-//   (kernels/cpu/weight_pack.h); embed/lm_head are converted too. F32 shares the Transformer's buffers.
+//   row length is no multiple of the block size stays F32), packs Q8_0/Q4_0 matrices in the
+//   backend's load-time layout (Backend::pack_weights; the CPU's is kernels/cpu/weight_pack.h);
+//   embed/lm_head are converted too. F32 shares the Transformer's buffers.
 // - load_model_weights(path): a Hugging Face model directory (config.json + safetensors) or a .gguf
 //   file (infer/gguf_model.h when present); chat_template from tokenizer_config.json / GGUF metadata.
 //   Bad files throw baimo::Error naming the file.

@@ -11,6 +11,7 @@
 // - Shapes are given as sizes; all buffers are contiguous row-major.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "baimo/kernels/kv_view.h"
@@ -101,6 +102,10 @@ class Backend {
   virtual void sum_rows(const float* dy, int64_t M, int64_t N, float* db, bool accumulate) = 0;
 
   // ---- Inference ops (the engine's) ----
+  // Load time: when the backend reads w faster in a layout of its own (the CPU: Q8_0 / Q4_0 in
+  // 16-row groups, kernels/cpu/weight_pack.h), makes that copy, points w.packed at it and returns
+  // its owner (keep it as long as w is used); otherwise returns null and leaves w as it is.
+  virtual std::shared_ptr<const void> pack_weights(WeightMatrix& w) = 0;
   // y (batch, w.rows) = x (batch, w.cols) W^T for W in any inference storage type
   // (kernels/weight_matrix.h). Quantized weights: x is quantized on the fly to int8 blocks and each
   // block product is an exact integer dot. baimo::Error for an unsupported type or cols not a

@@ -76,6 +76,20 @@ TEST(BackendInference, WeightProductsEqualTheCpuKernels) {
   EXPECT_EQ(tb, wb);
 }
 
+// pack_weights gives Q8_0 / Q4_0 matrices the CPU's 16-row layout (the products are unchanged:
+// above) and leaves float matrices alone.
+TEST(BackendInference, PackWeightsOnlyWhereTheKernelsReadAPackedLayout) {
+  Q8Matrix q(20, 64, 8, false);
+  ASSERT_EQ(q.w.packed, nullptr);
+  const std::shared_ptr<const void> owner = backend().pack_weights(q.w);
+  ASSERT_NE(owner, nullptr);
+  EXPECT_EQ(q.w.packed, owner.get());
+  std::vector<float> f(64 * 4, 1.0f);
+  WeightMatrix fw{DType::F32, f.data(), 4, 64};
+  EXPECT_EQ(backend().pack_weights(fw), nullptr);
+  EXPECT_EQ(fw.packed, nullptr);
+}
+
 TEST(BackendInference, KvAttentionEqualsTheCpuKernel) {
   const int64_t H = 4, KV = 2, D = 32, ctx = 20, slots = 2, kv_dim = KV * D;
   std::vector<float> keys = normal(static_cast<size_t>(slots * ctx * kv_dim), 5);

@@ -43,6 +43,7 @@ class CpuBackend final : public Backend {
   double sum(const float* x, const float* mask, int64_t n) override;
   void sum_rows(const float* dy, int64_t M, int64_t N, float* db, bool accumulate) override;
 
+  std::shared_ptr<const void> pack_weights(WeightMatrix& w) override;
   void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* y) override;
   void weight_matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch,
                            std::span<float* const> ys) override;

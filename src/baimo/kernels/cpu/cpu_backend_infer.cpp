@@ -5,8 +5,14 @@
 #include "baimo/kernels/cpu/kv_attention.h"
 #include "baimo/kernels/cpu/team_matmul.h"
 #include "baimo/kernels/cpu/weight_matmul.h"
+#include "baimo/kernels/cpu/weight_pack.h"
 
 namespace baimo::cpu {
+
+std::shared_ptr<const void> CpuBackend::pack_weights(WeightMatrix& w) {
+  if (!cpu::packable(w)) return nullptr;
+  return cpu::pack_weights_into(w);
+}
 
 void CpuBackend::weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* y) {
   cpu::weight_matmul(w, x, batch, y);

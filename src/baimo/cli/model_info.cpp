@@ -27,7 +27,7 @@ void run_info(const std::string& dir, bool tensors) {
   std::printf("tokenizer    %s\n", tok.empty() ? "(none)" : tok.c_str());
   // Checks the weights load (names, shapes, dtypes) without keeping them.
   std::vector<float> scratch;
-  load_model_weights(dir, c, [&](const ParamSpec& s) -> std::span<float> {
+  read_model_dir_tensors(dir, c, [&](const ParamSpec& s) -> std::span<float> {
     scratch.resize(static_cast<size_t>(s.numel()));
     if (tensors) {
       std::string shape;

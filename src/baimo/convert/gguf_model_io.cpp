@@ -51,7 +51,7 @@ Source source_from_dir(const std::string& dir) {
   if (!tok.empty()) s.tok = Tokenizer::from_tokenizer_json_file(tok);
   s.chat_template = model_dir_chat_template(dir);
   auto weights = std::make_shared<std::map<std::string, std::vector<float>>>();
-  load_model_weights(dir, s.cfg, [&](const ParamSpec& p) -> std::span<float> {
+  read_model_dir_tensors(dir, s.cfg, [&](const ParamSpec& p) -> std::span<float> {
     auto& v = (*weights)[p.name];
     v.resize(static_cast<size_t>(p.numel()));
     return v;

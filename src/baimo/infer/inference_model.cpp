@@ -20,7 +20,7 @@ InferenceModel load_inference_model(const std::string& path, const std::string& 
     tok_path = model_dir_tokenizer(path);
     if (tok_path.empty()) fail("{}: no tokenizer.json in the model directory", path);
   }
-  m.weights = std::make_shared<const ModelWeights>(load_model_weights(path, type));
+  m.weights = std::make_shared<const ModelWeights>(load_inference_weights(path, type));
   m.tokenizer = std::make_shared<const Tokenizer>(load_tokenizer(tok_path));
   const ModelConfig& c = m.weights->config;
   if (static_cast<int64_t>(m.tokenizer->vocab_size()) > c.vocab_size)

@@ -157,7 +157,7 @@ json load_checkpoint(const std::string& dir, Transformer& model, train::AdamW& o
   // Weights: straight into the model's parameters (shapes and completeness checked by the loader).
   std::unordered_map<std::string, float*> dest;
   for (const auto& p : model.params()) dest[p.spec.name] = p.var.value().data<float>();
-  load_model_weights(dir, cfg, [&](const ParamSpec& spec) {
+  read_model_dir_tensors(dir, cfg, [&](const ParamSpec& spec) {
     return std::span<float>(dest.at(spec.name), static_cast<size_t>(spec.numel()));
   });
 

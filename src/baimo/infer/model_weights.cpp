@@ -1,14 +1,11 @@
 #include "baimo/infer/model_weights.h"
 
-#include <filesystem>
-
 #include "baimo/infer/gguf_model.h"
+#include "baimo/model/open_model.h"
 #include "baimo/model/transformer.h"
 #include "baimo/quant/row_convert.h"
 #include "baimo/quant/weight_pack.h"
 #include "baimo/util/error.h"
-
-namespace fs = std::filesystem;
 
 namespace baimo {
 namespace {
@@ -95,19 +92,19 @@ ModelWeights weights_from_transformer(const Transformer& model, DType type) {
 ModelWeights load_inference_weights(const std::string& path) { return load_inference_weights(path, DType::F32); }
 
 ModelWeights load_inference_weights(const std::string& path, DType type) {
-  if (!fs::exists(path)) fail("{}: no such model directory or file", path);
-  if (fs::is_directory(path)) {
+  const ModelPath mp = open_model(path);
+  if (mp.is_dir()) {
     ModelWeights w = weights_from_transformer(Transformer::load(path), type);
     w.chat_template = model_dir_chat_template(path);
     validate_model_weights(w, path);
     return w;
   }
-  if (fs::path(path).extension() == ".gguf") {
+  if (mp.is_gguf()) {
     if (type != DType::F32)
       fail("{}: a GGUF file keeps its own weight types; convert it with `baimo quantize` instead", path);
     return load_gguf_model(path);
   }
-  fail("{}: not a model directory (config.json + model.safetensors) or a .gguf file", path);
+  fail("{}: not a model directory (config.json + model.safetensors) or a GGUF file", path);
 }
 
 void validate_model_weights(const ModelWeights& w, const std::string& where) {

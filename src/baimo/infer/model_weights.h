@@ -8,8 +8,9 @@
 // - weights_from_transformer converts every matrix to `type` with quant/row_convert (a matrix whose
 //   row length is no multiple of the block size stays F32), packs Q8_0/Q4_0 matrices
 //   (quant/weight_pack.h); embed/lm_head are converted too. F32 shares the Transformer's buffers.
-// - load_inference_weights(path): a Hugging Face model directory (config.json + safetensors) or a .gguf
-//   file (infer/gguf_model.h when present); chat_template from tokenizer_config.json / GGUF metadata.
+// - load_inference_weights(path): a Hugging Face model directory (config.json + safetensors) or a GGUF
+//   file, as model/open_model.h decides (by content: a GGUF named x.bin loads too; infer/gguf_model.h);
+//   chat_template from tokenizer_config.json / GGUF metadata.
 //   Bad files throw baimo::Error naming the file.
 #pragma once
 #include <memory>

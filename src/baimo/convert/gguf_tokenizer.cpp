@@ -1,12 +1,10 @@
 #include "baimo/convert/gguf_tokenizer.h"
 
-#include <cstring>
 #include <filesystem>
 #include <unordered_map>
 
 #include "baimo/model/open_model.h"
 #include "baimo/util/error.h"
-#include "baimo/util/file_io.h"
 
 namespace baimo {
 

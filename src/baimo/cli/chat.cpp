@@ -17,6 +17,7 @@
 #include "baimo/cli/generation_flags.h"
 #include "baimo/infer/generate.h"
 #include "baimo/infer/inference_model.h"
+#include "baimo/infer/max_tokens.h"
 #include "baimo/util/error.h"
 
 namespace baimo::cli {
@@ -62,7 +63,8 @@ void run_chat(const ChatArgs& a) {
   const int64_t ctx = a.gen.ctx > 0 ? a.gen.ctx : std::min<int64_t>(c.max_position_embeddings, 4096);
   if (ctx < 8) fail("--ctx {} is too small for a chat", ctx);
   // Room kept free for an answer when fitting the history into the context.
-  const int64_t answer_room = a.gen.max_tokens > 0 ? std::min<int64_t>(a.gen.max_tokens, ctx / 2) : ctx / 4;
+  // (--max-tokens within half the context; a quarter of it when not given.)
+  const int64_t answer_room = max_tokens_in_context(ctx / 2, 0, a.gen.max_tokens, ctx / 4);
   Engine engine(m.weights, 1, ctx);
   const bool tty = isatty(0);
   const bool out_tty = isatty(1);
@@ -113,8 +115,7 @@ void run_chat(const ChatArgs& a) {
       continue;
     }
     GenerationOptions o = base;
-    const int64_t room = ctx - static_cast<int64_t>(prompt.size());
-    o.max_tokens = static_cast<int>(a.gen.max_tokens > 0 ? std::min<int64_t>(a.gen.max_tokens, room) : room);
+    o.max_tokens = static_cast<int>(max_tokens_in_context(ctx, static_cast<int64_t>(prompt.size()), a.gen.max_tokens));
     o.sampling.seed = base.sampling.seed + turn++;
     size_t reuse = 0;
     while (reuse < cached.size() && reuse < prompt.size() && cached[reuse] == prompt[reuse]) ++reuse;

@@ -18,6 +18,7 @@
 #include "baimo/cli/generation_flags.h"
 #include "baimo/infer/generate.h"
 #include "baimo/infer/inference_model.h"
+#include "baimo/infer/max_tokens.h"
 #include "baimo/util/error.h"
 
 namespace baimo::cli {
@@ -83,7 +84,9 @@ void run_generate(const GenerateArgs& a) {
   }
   if (static_cast<int64_t>(prompt.size()) >= ctx)
     fail("the prompt has {} tokens; the context holds {} (raise --ctx)", prompt.size(), ctx);
-  o.max_tokens = static_cast<int>(std::min<int64_t>(o.max_tokens, ctx - static_cast<int64_t>(prompt.size())));
+  // A --max-tokens below 1 stays as given (GenerationOptions refuses it).
+  if (o.max_tokens > 0)
+    o.max_tokens = static_cast<int>(max_tokens_in_context(ctx, static_cast<int64_t>(prompt.size()), o.max_tokens));
   Engine engine(m.weights, 1, ctx);
   Sequence seq(*m.tokenizer, prompt, o);
   install_interrupt_latch();

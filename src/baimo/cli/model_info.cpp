@@ -16,6 +16,7 @@
 #include "baimo/io/gguf_reader.h"
 #include "baimo/io/safetensors.h"
 #include "baimo/model/model_dir.h"
+#include "baimo/model/open_model.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 
@@ -23,12 +24,6 @@ namespace baimo::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool has_gguf_magic(const std::string& path) {
-  if (fs::is_directory(path)) return false;
-  MappedFile f(path);
-  return f.size() >= 4 && f.view().substr(0, 4) == "GGUF";
-}
 
 // Non-finite values per tensor, in layout order.
 struct FiniteCheck {
@@ -47,7 +42,9 @@ void print_tensor(const ParamSpec& s, const std::string& type) {
 }
 
 void run_info(const std::string& path, bool tensors) {
-  const bool gguf = has_gguf_magic(path);
+  const ModelPath mp = open_model(path);
+  if (!mp.is_dir() && !mp.is_gguf()) fail("{}: not a model directory or a GGUF file", path);
+  const bool gguf = mp.is_gguf();
   std::optional<GgufReader> reader;
   if (gguf) reader.emplace(path);
   const ModelConfig c = gguf ? gguf_read_config(*reader) : load_model_dir_config(path);
@@ -83,7 +80,7 @@ void run_info(const std::string& path, bool tensors) {
     }
   } else {
     std::optional<ParamSpec> pending;  // the tensor read into scratch last (checked once filled)
-    load_model_weights(path, c, [&](const ParamSpec& s) -> std::span<float> {
+    read_model_dir_tensors(path, c, [&](const ParamSpec& s) -> std::span<float> {
       if (pending) finite.check(*pending, scratch);
       pending = s;
       scratch.resize(static_cast<size_t>(s.numel()));

@@ -129,7 +129,7 @@ void run_pretrain(const PretrainArgs& a) {
     model.emplace(mc);
     std::unordered_map<std::string, float*> dest;
     for (const auto& p : model->params()) dest[p.spec.name] = p.var.node()->value.data<float>();
-    load_model_weights(cfg.init, mc, [&](const ParamSpec& spec) {
+    read_model_dir_tensors(cfg.init, mc, [&](const ParamSpec& spec) {
       return std::span<float>(dest.at(spec.name), static_cast<size_t>(spec.numel()));
     });
   } else {

@@ -5,6 +5,7 @@
 
 #include "baimo/cli/command.h"
 #include "baimo/convert/gguf_model_io.h"
+#include "baimo/model/open_model.h"
 #include "baimo/util/error.h"
 #include "baimo/util/output_path.h"
 
@@ -13,17 +14,6 @@ namespace {
 
 bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
-
-bool is_gguf(const std::string& path) {
-  if (std::filesystem::is_directory(path)) return false;
-  if (!std::filesystem::exists(path)) fail("{}: no such file or directory", path);
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) fail("{}: cannot open", path);
-  char magic[4] = {};
-  const size_t n = std::fread(magic, 1, 4, f);
-  std::fclose(f);
-  return n == 4 && std::string(magic, 4) == "GGUF";
 }
 
 struct QuantizeArgs {
@@ -65,7 +55,7 @@ void register_convert(CLI::App& root) {
       set_gguf_export_type(o, a->type);
       prepare_output_file(a->out);
       export_gguf(a->in, a->out, o);
-    } else if (is_gguf(a->in)) {
+    } else if (open_model(a->in).is_gguf()) {
       prepare_output_dir(a->out);
       import_gguf(a->in, a->out);
     } else {

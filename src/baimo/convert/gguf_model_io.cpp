@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -20,6 +19,7 @@
 #include "baimo/io/gguf_writer.h"
 #include "baimo/io/safetensors.h"
 #include "baimo/model/model_dir.h"
+#include "baimo/model/open_model.h"
 #include "baimo/quant/row_convert.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
@@ -51,7 +51,7 @@ Source source_from_dir(const std::string& dir) {
   if (!tok.empty()) s.tok = Tokenizer::from_tokenizer_json_file(tok);
   s.chat_template = model_dir_chat_template(dir);
   auto weights = std::make_shared<std::map<std::string, std::vector<float>>>();
-  load_model_weights(dir, s.cfg, [&](const ParamSpec& p) -> std::span<float> {
+  read_model_dir_tensors(dir, s.cfg, [&](const ParamSpec& p) -> std::span<float> {
     auto& v = (*weights)[p.name];
     v.resize(static_cast<size_t>(p.numel()));
     return v;
@@ -75,12 +75,6 @@ Source source_from_gguf(const std::string& path) {
   s.read = [g, cfg](const ParamSpec& p, std::span<float> out) { read_gguf_tensor_f32(*g, cfg, p, out); };
   s.keep = g;
   return s;
-}
-
-bool is_gguf_file(const std::string& path) {
-  if (fs::is_directory(path)) return false;
-  MappedFile f(path);
-  return f.size() >= 4 && std::memcmp(f.data(), "GGUF", 4) == 0;
 }
 
 // llama.cpp's use_more_bits(i_layer, n_layers) of its Q4_K_M / Q5_K_M mixes.
@@ -199,7 +193,7 @@ void export_gguf(const std::string& src_path, const std::string& out, const Gguf
       opts.type != DType::Q4_0 && opts.type != DType::Q4_K && opts.type != DType::Q6_K)
     fail("GGUF export: type {} is not supported (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)", dtype_info(opts.type).name);
   if (opts.q4_k_m && opts.type != DType::Q4_K) fail("GGUF export: the Q4_K_M mix needs type Q4_K");
-  Source s = is_gguf_file(src_path) ? source_from_gguf(src_path) : source_from_dir(src_path);
+  Source s = open_model(src_path).is_gguf() ? source_from_gguf(src_path) : source_from_dir(src_path);
   const ModelConfig& c = s.cfg;
   GgufWriter w;
   // llama_ftype: a pure Q4_K file says MOSTLY_Q4_K_S (14), the nearest llama.cpp has.

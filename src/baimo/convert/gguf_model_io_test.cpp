@@ -99,7 +99,7 @@ Model write_model(const TempDir& t, const std::string& dir, const std::string& t
 std::map<std::string, std::vector<float>> read_dir(const std::string& dir) {
   const ModelConfig c = load_model_dir_config(dir);
   std::map<std::string, std::vector<float>> w;
-  load_model_weights(dir, c, [&](const ParamSpec& p) -> std::span<float> {
+  read_model_dir_tensors(dir, c, [&](const ParamSpec& p) -> std::span<float> {
     auto& v = w[p.name];
     v.resize(static_cast<size_t>(p.numel()));
     return v;

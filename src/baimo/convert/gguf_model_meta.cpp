@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "baimo/tokenizer/tokenizer_merges.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
@@ -162,13 +162,8 @@ void gguf_write_tokenizer(GgufWriter& w, const Tokenizer& tok, int64_t vocab_siz
       tokens[id] = "[PAD" + std::to_string(id) + "]";
     }
   }
-  // Merges in rank order, as tokenizer.json spells them ("a b", or [a, b] in newer files).
-  const nlohmann::json j = nlohmann::json::parse(tok.to_tokenizer_json());
-  std::vector<std::string> merges;
-  for (const auto& m : j.at("model").at("merges")) {
-    if (m.is_string()) merges.push_back(m.get<std::string>());
-    else merges.push_back(m.at(0).get<std::string>() + " " + m.at(1).get<std::string>());
-  }
+  // Merges in rank order, as tokenizer.json spells them (no round trip through tokenizer.json text).
+  const std::vector<std::string> merges = tokenizer_merges_text(tok);
   w.set_string("tokenizer.ggml.model", "gpt2");
   w.set_string("tokenizer.ggml.pre", pre_name(tok.pretokenizer_kind()));
   w.set_string_array("tokenizer.ggml.tokens", tokens);

@@ -1,11 +1,10 @@
 #include "baimo/convert/gguf_tokenizer.h"
 
-#include <cstring>
 #include <filesystem>
 #include <unordered_map>
 
+#include "baimo/model/open_model.h"
 #include "baimo/util/error.h"
-#include "baimo/util/file_io.h"
 
 namespace baimo {
 
@@ -134,17 +133,15 @@ Tokenizer load_tokenizer(const std::string& path, const std::string& tiktoken_pa
   auto ends_with = [&](std::string_view suf) {
     return path.size() >= suf.size() && path.compare(path.size() - suf.size(), suf.size(), suf) == 0;
   };
-  if (fs::is_directory(path)) return load_tokenizer((fs::path(path) / "tokenizer.json").string(), tiktoken_pattern);
-  if (ends_with(".json")) return Tokenizer::from_tokenizer_json_file(path);
-  bool gguf = ends_with(".gguf");
-  if (!gguf) {
-    MappedFile f(path);
-    gguf = f.size() >= 4 && std::memcmp(f.data(), "GGUF", 4) == 0;
-  }
-  if (gguf) {
+  // A directory, a GGUF (by its magic, any name) or another file; a missing path fails below, in the
+  // reader its name implies.
+  const ModelPath mp = std::filesystem::exists(path) ? open_model(path) : ModelPath{path, ModelFormat::Other};
+  if (mp.is_dir()) return load_tokenizer((fs::path(path) / "tokenizer.json").string(), tiktoken_pattern);
+  if (mp.is_gguf()) {
     GgufReader r(path);
     return tokenizer_from_gguf(r);
   }
+  if (ends_with(".json")) return Tokenizer::from_tokenizer_json_file(path);
   PreTokenizerKind kind;
   if (tiktoken_pattern.empty()) {
     kind = name.find("o200k") != std::string::npos ? PreTokenizerKind::O200k : PreTokenizerKind::Cl100k;

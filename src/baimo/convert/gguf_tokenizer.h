@@ -9,8 +9,8 @@
 //   tokenizer.ggml.pre picks the pre-tokenizer ("gpt-2"/"gpt2"/absent -> Gpt2, "deepseek-coder",
 //   "llama3"/"llama-bpe" -> Cl100k, "qwen2" -> Qwen2, "baimo" -> Baimo (baimo's own split pattern, written by gguf_model_meta.h), ...; unknown -> baimo::Error naming it).
 //   Anything malformed throws baimo::Error naming the file and key.
-// - load_tokenizer(path, tiktoken_pattern): *.json -> tokenizer.json, *.gguf (or GGUF magic) ->
-//   GGUF, anything else -> a tiktoken rank file with pattern `tiktoken_pattern` ("cl100k"/"o200k";
+// - load_tokenizer(path, tiktoken_pattern): a directory -> its tokenizer.json; a GGUF file (by its
+//   magic, whatever its name: model/open_model.h) -> GGUF; *.json -> tokenizer.json; anything else -> a tiktoken rank file with pattern `tiktoken_pattern` ("cl100k"/"o200k";
 //   empty: guessed from the file name: contains "o200k" -> O200k, else Cl100k).
 #pragma once
 #include <string>

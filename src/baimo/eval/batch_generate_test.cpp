@@ -47,7 +47,9 @@ TEST(BatchGenerate, GreedyEqualsOneAtATimeWhateverTheBatch) {
       EXPECT_EQ(got[p][0].text, want[p].text) << "slots " << slots << " prompt " << p;
       EXPECT_EQ(got[p][0].stopped, want[p].stopped) << p;
       EXPECT_LE(got[p][0].tokens, o.max_tokens);
-      if (!got[p][0].stopped) EXPECT_EQ(got[p][0].tokens, o.max_tokens) << p;
+      if (!got[p][0].stopped) {
+        EXPECT_EQ(got[p][0].tokens, o.max_tokens) << p;
+      }
     }
   }
 }

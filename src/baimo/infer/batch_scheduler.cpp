@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "baimo/infer/max_tokens.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
@@ -40,8 +41,8 @@ std::shared_ptr<RequestChannel> BatchScheduler::submit(std::vector<int32_t> prom
   if (static_cast<int64_t>(prompt.size()) >= options_.ctx)
     fail("the prompt has {} tokens; the context holds {}", prompt.size(), options_.ctx);
   if (n < 1) fail("n must be at least 1, got {}", n);
-  const int64_t room = options_.ctx - static_cast<int64_t>(prompt.size());
-  if (options.max_tokens <= 0 || options.max_tokens > room) options.max_tokens = static_cast<int>(room);
+  options.max_tokens =
+      static_cast<int>(max_tokens_in_context(options_.ctx, static_cast<int64_t>(prompt.size()), options.max_tokens));
   auto channel = std::make_shared<RequestChannel>(n, static_cast<int64_t>(prompt.size()));
   {
     std::lock_guard lock(mu_);

@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <cstring>
-#include <initializer_list>
 #include <span>
 
+#include "baimo/infer/layer_step.h"
 #include "baimo/kernels/backend.h"
 #include "baimo/kernels/team_matmul.h"
-#include "baimo/quant/row_convert.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
@@ -18,15 +17,6 @@ namespace {
 template <class T>
 void grow(std::vector<T>& v, size_t n) {
   if (v.size() < n) v.resize(n);
-}
-
-void add_bias(float* y, const float* b, int64_t rows, int64_t cols) {
-  if (!b) return;
-  for (int64_t r = 0; r < rows; ++r) {
-    float* yr = y + r * cols;
-#pragma omp simd
-    for (int64_t i = 0; i < cols; ++i) yr[i] += b[i];
-  }
 }
 
 // Sets the OpenMP thread count for the calling thread's next parallel regions; restores it on exit.
@@ -53,23 +43,32 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y) {
     backend().weight_matmul(w, x, n, y);
 }
 
-// Matrices that read the same input: one weight_matmul_multi pass (one activation quantization
-// and one parallel region) unless they go through BLAS.
-void matmul_group(std::initializer_list<const WeightMatrix*> ws, const float* x, int64_t n,
-                  std::initializer_list<float*> ys) {
+// A stage's product (layer_step.h) over n rows of x: matrices that read the same input go through
+// one weight_matmul_multi pass (one activation quantization and one parallel region) unless they
+// go through BLAS.
+void run_product(const StepProduct& p, const float* x, int64_t n) {
   bool blas = n >= kBlasRows;
-  for (const auto* w : ws) blas = blas && w->type == DType::F32;
+  for (int i = 0; i < p.count; ++i) blas = blas && p.ws[i]->type == DType::F32;
   if (blas) {
-    auto y = ys.begin();
-    for (const auto* w : ws) matmul(*w, x, n, *y++);
+    for (int i = 0; i < p.count; ++i) matmul(*p.ws[i], x, n, p.ys[i]);
     return;
   }
-  backend().weight_matmul_multi(std::span(ws.begin(), ws.size()), x, n, std::span(ys.begin(), ys.size()));
+  backend().weight_matmul_multi(std::span(p.ws, static_cast<size_t>(p.count)), x, n,
+                             std::span(p.ys, static_cast<size_t>(p.count)));
 }
 
-void add_into(float* x, const float* y, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+// f(r0, r1) over rows [0, n) split into one block per thread when the work pays for the fork.
+template <class F>
+void for_rows(int64_t n, int64_t work, const F& f) {
+  if (work <= 65536 || omp_get_max_threads() == 1) {
+    f(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    f(n * t / nt, n * (t + 1) / nt);
+  }
 }
 
 }  // namespace
@@ -83,21 +82,16 @@ Engine::Engine(std::shared_ptr<const ModelWeights> weights, int n_slots, int64_t
     fail("context {} exceeds the model's max_position_embeddings {}", ctx, c.max_position_embeddings);
   validate_model_weights(*w_, "engine");
   // forward_team's products (checked here: an exception cannot leave its parallel region).
-  for (const LayerWeights& L : w_->layers) {
-    const WeightMatrix* qkv[] = {&L.q, &L.k, &L.v};
-    const WeightMatrix* gate_up[] = {&L.gate, &L.up};
-    team_matmul_check(qkv, TeamLayout::Stacked);
-    team_matmul_check(gate_up, TeamLayout::Paired);
-    for (const WeightMatrix* single : {&L.o, &L.down}) team_matmul_check({&single, 1}, TeamLayout::Stacked);
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const LayerStep step(c, w_->layers[static_cast<size_t>(l)], l, cache_, rope_, StepRows{});
+    for (int s = 0; s < LayerStep::kStages; ++s) {
+      const StepProduct p = step.product(static_cast<LayerStep::Stage>(s));
+      if (p.count > 0) team_matmul_check(std::span(p.ws, static_cast<size_t>(p.count)), p.layout);
+    }
   }
   const WeightMatrix* head = &w_->lm_head;
   team_matmul_check({&head, 1}, TeamLayout::Stacked);
   slot_seen_.assign(static_cast<size_t>(n_slots), 0);
-  // Warm the rotary table up to the last position so that forward() never grows it.
-  std::vector<float> dummy(static_cast<size_t>(c.head_dim));
-  const int32_t last = static_cast<int32_t>(ctx - 1);
-  backend().rope(dummy.data(), &last, 1, 1, 1, c.head_dim, static_cast<float>(c.rope_theta), false, dummy.data(),
-                 false);
 }
 
 void Engine::check(std::span<const Chunk> chunks) {
@@ -138,47 +132,12 @@ void Engine::reserve(int64_t rows, int64_t out_rows) {
   grow(v_, R * c.kv_dim());
   grow(gate_, R * c.intermediate_size);
   grow(up_, R * c.intermediate_size);
-  grow(rstd_, R);
   // forward_team: every thread calls kv_attention with its own scratch, room for a nested team.
   const int64_t group = c.num_attention_heads / c.num_key_value_heads, threads = omp_get_max_threads();
   grow(scratch_, static_cast<size_t>(threads * threads * backend().kv_attention_scratch(group, c.head_dim)));
   grow(team_h_, static_cast<size_t>(threads) * R * c.hidden_size);
   const float* now[] = {q_.data(), k_.data(), v_.data(), tmp_.data(), gate_.data(), up_.data()};
   if (!std::equal(std::begin(planned), std::end(planned), std::begin(now))) team_key_[0] = -1;  // re-plan
-}
-
-void Engine::layer(int64_t l, int64_t n) {
-  const ModelConfig& c = w_->config;
-  const LayerWeights& L = w_->layers[static_cast<size_t>(l)];
-  const int64_t C = c.hidden_size, H = c.num_attention_heads, KV = c.num_key_value_heads, D = c.head_dim;
-  const int64_t Q = c.q_dim(), KVD = c.kv_dim(), F = c.intermediate_size;
-  const float eps = static_cast<float>(c.rms_norm_eps), theta = static_cast<float>(c.rope_theta);
-  Backend& be = backend();
-
-  // Attention.
-  be.rmsnorm_fwd(x_.data(), L.attn_norm, n, C, eps, h_.data(), rstd_.data());
-  matmul_group({&L.q, &L.k, &L.v}, h_.data(), n, {q_.data(), k_.data(), v_.data()});
-  add_bias(q_.data(), L.q_bias, n, Q);
-  add_bias(k_.data(), L.k_bias, n, KVD);
-  add_bias(v_.data(), L.v_bias, n, KVD);
-  be.rope(q_.data(), pos_.data(), 1, n, H, D, theta, false, q_.data(), false);
-  be.rope(k_.data(), pos_.data(), 1, n, KV, D, theta, false, k_.data(), false);
-  for (int64_t r = 0; r < n; ++r) {
-    const size_t off = static_cast<size_t>(pos_[r]) * KVD;
-    std::memcpy(cache_.keys(l, row_slot_[r]) + off, k_.data() + r * KVD, KVD * sizeof(float));
-    std::memcpy(cache_.values(l, row_slot_[r]) + off, v_.data() + r * KVD, KVD * sizeof(float));
-  }
-  be.kv_attention(q_.data(), n, row_slot_.data(), pos_.data(), cache_.view(l), H, KV, D, att_.data(), scratch_.data());
-  matmul(L.o, att_.data(), n, tmp_.data());
-  add_bias(tmp_.data(), L.o_bias, n, C);
-  add_into(x_.data(), tmp_.data(), n * C);
-
-  // SwiGLU MLP.
-  be.rmsnorm_fwd(x_.data(), L.mlp_norm, n, C, eps, h_.data(), rstd_.data());
-  matmul_group({&L.gate, &L.up}, h_.data(), n, {gate_.data(), up_.data()});
-  be.swiglu_fwd(gate_.data(), up_.data(), n * F, gate_.data());
-  matmul(L.down, gate_.data(), n, tmp_.data());
-  add_into(x_.data(), tmp_.data(), n * C);
 }
 
 void Engine::forward(std::span<const Chunk> chunks, std::vector<float>& logits) {
@@ -218,25 +177,58 @@ void Engine::forward(std::span<const Chunk> chunks, std::vector<float>& logits) 
     cache_.set_length(ch.slot, cache_.length(ch.slot) + static_cast<int64_t>(ch.tokens.size()));
 }
 
+StepRows Engine::step_rows(int64_t n) {
+  StepRows r;
+  r.n = n;
+  r.ids = ids_.data();
+  r.pos = pos_.data();
+  r.slot = row_slot_.data();
+  r.x = x_.data();
+  r.q = q_.data();
+  r.att = att_.data();
+  r.k = k_.data();
+  r.v = v_.data();
+  r.tmp = tmp_.data();
+  r.gate = gate_.data();
+  r.up = up_.data();
+  return r;
+}
+
+// Op by op: each stage of layer_step.h over all rows (norm and finish parallel over rows), each
+// product parallel on its own.
 void Engine::forward_ops(int64_t n, int64_t m, std::vector<float>& logits) {
   const ModelConfig& c = w_->config;
   const int64_t C = c.hidden_size, V = c.vocab_size;
-  // Embedding rows (dequantized when the table is stored quantized).
-  const auto* table = static_cast<const uint8_t*>(w_->embed.data);
-  const size_t row_bytes = w_->embed.row_bytes();
-#pragma omp parallel for schedule(static) if (n * C > 65536)
-  for (int64_t i = 0; i < n; ++i)
-    quant::dequantize_row(w_->embed.type, table + static_cast<size_t>(ids_[i]) * row_bytes, x_.data() + i * C,
-                          static_cast<size_t>(C));
+  const StepRows rows = step_rows(n);
+  float* h = h_.data();
+  for_rows(n, n * C, [&](int64_t r0, int64_t r1) { embed_rows(*w_, rows, r0, r1); });
 
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) layer(l, n);
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const LayerStep step(c, w_->layers[static_cast<size_t>(l)], l, cache_, rope_, rows);
+    for (int si = 0; si < LayerStep::kStages; ++si) {
+      const auto s = static_cast<LayerStep::Stage>(si);
+      if (s == LayerStep::kAttend) {
+        step.attend_rows(0, n, scratch_.data());
+        continue;
+      }
+      if (step.norm_weight(s)) for_rows(n, n * C, [&](int64_t r0, int64_t r1) { step.norm(s, r0, r1, h); });
+      const StepProduct p = step.product(s);
+      run_product(p, p.in ? p.in : h, n);
+      int64_t cols = 0;
+      for (int i = 0; i < p.count; ++i) cols += p.ws[i]->rows;
+      for_rows(n, n * cols, [&](int64_t r0, int64_t r1) {
+        if (p.layout == TeamLayout::Paired)
+          step.finish(s, -1, 0, p.ws[0]->rows, r0, r1);
+        else
+          for (int i = 0; i < p.count; ++i) step.finish(s, i, 0, p.ws[i]->rows, r0, r1);
+      });
+    }
+  }
 
-  // Final norm and lm_head over the rows that give logits only.
-  for (int64_t i = 0; i < m; ++i)
-    if (out_rows_[i] != i) std::memcpy(x_.data() + i * C, x_.data() + out_rows_[i] * C, C * sizeof(float));
-  backend().rmsnorm_fwd(x_.data(), w_->final_norm, m, C, static_cast<float>(c.rms_norm_eps), h_.data(), rstd_.data());
+  // Final norm of the rows that give logits, then the LM head.
+  for_rows(m, m * C, [&](int64_t i0, int64_t i1) { head_norm(*w_, rows, out_rows_.data(), i0, i1, h); });
   logits.resize(static_cast<size_t>(m * V));
-  matmul(w_->lm_head, h_.data(), m, logits.data());
+  matmul(w_->lm_head, h, m, logits.data());
 }
 
 }  // namespace baimo

@@ -1,7 +1,7 @@
 // Engine: the inference forward pass over a KV cache, batched over several sequences ("slots").
 // One forward() call takes chunks of new tokens for several slots at once (decode steps of one token
 // and prefill chunks of many, mixed freely) and runs them as one batch: every projection is one
-// backend().weight_matmul over all rows of the step; attention reads each row's slot from the KV cache
+// quant::weight_matmul over all rows of the step; attention reads each row's slot from the KV cache
 // (positions 0 .. its own, causal) in one pass with an online softmax.
 // Math (per layer, pre-norm, as model/transformer.h): h = rmsnorm(x); q,k,v = h W^T [+ b];
 // rope(q, k) at the absolute position; x += attn(q, K, V) Wo^T [+ bo]; x += down(silu(gate) * up);
@@ -15,11 +15,14 @@
 //   the vocabulary, a chunk that would overflow the context (capacity()).
 // - Not thread-safe: one thread drives an Engine. No allocation in forward() once warm.
 // Threads: a step with less work than parallel_macs() multiply-adds runs on the calling thread.
-// Steps of fewer than 16 rows (decode) run in ONE OpenMP parallel region (engine_team.cpp) as a
+// Both execution strategies run the same step functions (layer_step.h: one description of the
+// embedding, each layer's stages and the final norm), over different row / column ranges:
+// steps of fewer than 16 rows (decode) run in ONE OpenMP parallel region (engine_team.cpp) as a
 // chain of phases whose work items any thread claims (no barriers): the products share their
-// output rows out (kernels/team_matmul.h) and the small per-row work (bias, rope, KV writes,
-// residual adds, SwiGLU) is fused into their items; larger steps (prefill) run op by op, each op
-// parallel on its own (f32 products through BLAS).
+// output rows out (kernels/team_matmul.h) and the stage's per-row work (bias, rope, KV writes,
+// residual adds, SwiGLU) is fused into their items; larger steps (prefill) run stage by stage
+// (engine.cpp), each product parallel on its own (f32 products through BLAS), the per-row work
+// parallel over rows.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -27,6 +30,7 @@
 #include <span>
 #include <vector>
 
+#include "baimo/infer/layer_step.h"
 #include "baimo/infer/model_weights.h"
 #include "baimo/kernels/decode_ops.h"
 #include "baimo/kernels/team_matmul.h"
@@ -68,7 +72,8 @@ class Engine {
  private:
   void check(std::span<const Chunk> chunks);
   void reserve(int64_t rows, int64_t out_rows);
-  void layer(int64_t l, int64_t n);
+  // The step's rows and buffers as layer_step.h takes them (after reserve()).
+  StepRows step_rows(int64_t n);
   // Steps of kBlasRows (16) rows or more: op by op, each op parallel on its own.
   void forward_ops(int64_t n, int64_t m, std::vector<float>& logits);
   // The whole step (rows n < 16, m logits rows) in one parallel region; see engine_team.cpp.
@@ -81,7 +86,7 @@ class Engine {
   // Per-step buffers, grown only (rows = tokens of the step).
   std::vector<int32_t> ids_, pos_, row_slot_, out_rows_;
   std::vector<char> slot_seen_;
-  std::vector<float> x_, h_, q_, k_, v_, att_, tmp_, gate_, up_, rstd_, scratch_;
+  std::vector<float> x_, h_, q_, k_, v_, att_, tmp_, gate_, up_, scratch_;
   // Per-thread part of forward_team: normalized rows (rows, C) per thread.
   std::vector<float> team_h_;
   RopeTable rope_;  // positions 0 .. ctx-1

@@ -111,35 +111,15 @@ ModelWeights load_gguf_model(const std::string& path) {
   m.chat_template = gguf_read_chat_template(*st->reader);
   const ModelConfig& c = m.config;
   Loader ld(*st, c);
-  const std::vector<ParamSpec> layout = param_layout(c);
-  auto find = [&](const std::string& name) -> const ParamSpec& {
-    for (const ParamSpec& p : layout)
-      if (p.name == name) return p;
-    fail("{}: the config has no parameter {}", path, name);
-  };
-  m.embed = ld.matrix(find("model.embed_tokens.weight"));
-  m.layers.resize(static_cast<size_t>(c.num_hidden_layers));
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    LayerWeights& L = m.layers[static_cast<size_t>(l)];
-    auto P = [&](const char* suffix) -> const ParamSpec& { return find(layer_param(l, suffix)); };
-    L.q = ld.matrix(P("self_attn.q_proj.weight"));
-    L.k = ld.matrix(P("self_attn.k_proj.weight"));
-    L.v = ld.matrix(P("self_attn.v_proj.weight"));
-    L.o = ld.matrix(P("self_attn.o_proj.weight"));
-    L.gate = ld.matrix(P("mlp.gate_proj.weight"));
-    L.up = ld.matrix(P("mlp.up_proj.weight"));
-    L.down = ld.matrix(P("mlp.down_proj.weight"));
-    for (WeightMatrix* w : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) ld.pack(*w);
-    L.q_bias = c.qkv_bias ? ld.vector(P("self_attn.q_proj.bias")) : nullptr;
-    L.k_bias = c.qkv_bias ? ld.vector(P("self_attn.k_proj.bias")) : nullptr;
-    L.v_bias = c.qkv_bias ? ld.vector(P("self_attn.v_proj.bias")) : nullptr;
-    L.o_bias = c.o_bias ? ld.vector(P("self_attn.o_proj.bias")) : nullptr;
-    L.attn_norm = ld.vector(P("input_layernorm.weight"));
-    L.mlp_norm = ld.vector(P("post_attention_layernorm.weight"));
-  }
-  m.final_norm = ld.vector(find("model.norm.weight"));
-  m.lm_head = c.tie_word_embeddings ? m.embed : ld.matrix(find("lm_head.weight"));
-  ld.pack(m.lm_head);
+  fill_model_weights(
+      m,
+      [&](const ParamSpec& p) {
+        WeightMatrix w = ld.matrix(p);
+        if (p.kind == ParamKind::Matrix) ld.pack(w);  // the products (not the embedding table)
+        return w;
+      },
+      [&](const ParamSpec& p) { return ld.vector(p); });
+  if (c.tie_word_embeddings) ld.pack(m.lm_head);
   m.storage = st;
   validate_model_weights(m, path);
   return m;

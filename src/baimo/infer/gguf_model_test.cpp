@@ -66,7 +66,7 @@ TEST(GgufModel, F32FileEqualsTheModelDirectory) {
     const std::string dir = (t.dir / type).string(), gguf = (t.dir / (type + ".gguf")).string();
     Transformer::random(tiny(type), 3).save(dir);
     export_gguf(dir, gguf, {DType::F32, "", false});
-    auto from_dir = std::make_shared<const ModelWeights>(load_model_weights(dir));
+    auto from_dir = std::make_shared<const ModelWeights>(load_inference_weights(dir));
     auto from_gguf = std::make_shared<const ModelWeights>(load_gguf_model(gguf));
     ASSERT_EQ(from_gguf->layers.size(), 2u);
     for (size_t l = 0; l < 2; ++l) {

@@ -1,13 +1,10 @@
 #include "baimo/infer/inference_model.h"
 
-#include <filesystem>
-
 #include "baimo/convert/gguf_model_io.h"
 #include "baimo/convert/gguf_tokenizer.h"
 #include "baimo/model/model_dir.h"
+#include "baimo/model/open_model.h"
 #include "baimo/util/error.h"
-
-namespace fs = std::filesystem;
 
 namespace baimo {
 
@@ -15,12 +12,12 @@ InferenceModel load_inference_model(const std::string& path, const std::string& 
                                      const std::string& chat_template) {
   InferenceModel m;
   const DType type = dtype.empty() ? DType::F32 : parse_gguf_type(dtype);
-  std::string tok_path = path;
-  if (fs::is_directory(path)) {
+  std::string tok_path = path;  // a GGUF file holds its tokenizer
+  if (open_model(path).is_dir()) {
     tok_path = model_dir_tokenizer(path);
     if (tok_path.empty()) fail("{}: no tokenizer.json in the model directory", path);
   }
-  m.weights = std::make_shared<const ModelWeights>(load_model_weights(path, type));
+  m.weights = std::make_shared<const ModelWeights>(load_inference_weights(path, type));
   m.tokenizer = std::make_shared<const Tokenizer>(load_tokenizer(tok_path));
   const ModelConfig& c = m.weights->config;
   if (static_cast<int64_t>(m.tokenizer->vocab_size()) > c.vocab_size)

@@ -1,14 +1,11 @@
 #include "baimo/infer/model_weights.h"
 
-#include <filesystem>
-
 #include "baimo/infer/gguf_model.h"
 #include "baimo/kernels/backend.h"
+#include "baimo/model/open_model.h"
 #include "baimo/model/transformer.h"
 #include "baimo/quant/row_convert.h"
 #include "baimo/util/error.h"
-
-namespace fs = std::filesystem;
 
 namespace baimo {
 namespace {
@@ -52,81 +49,77 @@ void check_matrix(const WeightMatrix& m, int64_t rows, int64_t cols, const std::
 
 }  // namespace
 
+WeightSlot weight_slot(ModelWeights& w, const ParamSpec& spec) {
+  if (spec.role == ParamRole::Embed) return {&w.embed, nullptr};
+  if (spec.role == ParamRole::LmHead) return {&w.lm_head, nullptr};
+  if (spec.role == ParamRole::FinalNorm) return {nullptr, &w.final_norm};
+  if (spec.layer < 0 || spec.layer >= static_cast<int64_t>(w.layers.size()))
+    fail("model weights: parameter {} names layer {}, the model has {}", spec.name, spec.layer, w.layers.size());
+  LayerWeights& L = w.layers[static_cast<size_t>(spec.layer)];
+  switch (spec.role) {
+    case ParamRole::AttnNorm: return {nullptr, &L.attn_norm};
+    case ParamRole::Q: return {&L.q, nullptr};
+    case ParamRole::QBias: return {nullptr, &L.q_bias};
+    case ParamRole::K: return {&L.k, nullptr};
+    case ParamRole::KBias: return {nullptr, &L.k_bias};
+    case ParamRole::V: return {&L.v, nullptr};
+    case ParamRole::VBias: return {nullptr, &L.v_bias};
+    case ParamRole::O: return {&L.o, nullptr};
+    case ParamRole::OBias: return {nullptr, &L.o_bias};
+    case ParamRole::MlpNorm: return {nullptr, &L.mlp_norm};
+    case ParamRole::Gate: return {&L.gate, nullptr};
+    case ParamRole::Up: return {&L.up, nullptr};
+    case ParamRole::Down: return {&L.down, nullptr};
+    default: break;
+  }
+  fail("model weights: parameter {} has no slot", spec.name);
+}
+
 ModelWeights weights_from_transformer(const Transformer& model, DType type) {
   auto st = std::make_shared<Storage>();
   st->model = std::make_unique<Transformer>(model);  // shallow: shares the parameter buffers
   const Transformer& m = *st->model;
-  const ModelConfig& c = m.config();
   ModelWeights w;
-  w.config = c;
-  const int64_t C = c.hidden_size, F = c.intermediate_size, Q = c.q_dim(), KV = c.kv_dim(), V = c.vocab_size;
-  w.embed = convert_matrix(*st, param_data(m, "model.embed_tokens.weight"), V, C, type);
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    auto p = [&](const char* suffix) { return param_data(m, layer_param(l, suffix)); };
-    LayerWeights L;
-    L.q = convert_matrix(*st, p("self_attn.q_proj.weight"), Q, C, type);
-    L.k = convert_matrix(*st, p("self_attn.k_proj.weight"), KV, C, type);
-    L.v = convert_matrix(*st, p("self_attn.v_proj.weight"), KV, C, type);
-    L.o = convert_matrix(*st, p("self_attn.o_proj.weight"), C, Q, type);
-    L.gate = convert_matrix(*st, p("mlp.gate_proj.weight"), F, C, type);
-    L.up = convert_matrix(*st, p("mlp.up_proj.weight"), F, C, type);
-    L.down = convert_matrix(*st, p("mlp.down_proj.weight"), C, F, type);
-    if (c.qkv_bias) {
-      L.q_bias = p("self_attn.q_proj.bias");
-      L.k_bias = p("self_attn.k_proj.bias");
-      L.v_bias = p("self_attn.v_proj.bias");
-    }
-    if (c.o_bias) L.o_bias = p("self_attn.o_proj.bias");
-    L.attn_norm = p("input_layernorm.weight");
-    L.mlp_norm = p("post_attention_layernorm.weight");
-    w.layers.push_back(L);
-  }
-  w.final_norm = param_data(m, "model.norm.weight");
-  w.lm_head = c.tie_word_embeddings ? w.embed : convert_matrix(*st, param_data(m, "lm_head.weight"), V, C, type);
+  w.config = m.config();
+  fill_model_weights(
+      w,
+      [&](const ParamSpec& s) { return convert_matrix(*st, param_data(m, s.name), s.shape[0], s.shape[1], type); },
+      [&](const ParamSpec& s) { return param_data(m, s.name); });
   w.storage = st;
   return w;
 }
 
-ModelWeights load_model_weights(const std::string& path) { return load_model_weights(path, DType::F32); }
+ModelWeights load_inference_weights(const std::string& path) { return load_inference_weights(path, DType::F32); }
 
-ModelWeights load_model_weights(const std::string& path, DType type) {
-  if (!fs::exists(path)) fail("{}: no such model directory or file", path);
-  if (fs::is_directory(path)) {
+ModelWeights load_inference_weights(const std::string& path, DType type) {
+  const ModelPath mp = open_model(path);
+  if (mp.is_dir()) {
     ModelWeights w = weights_from_transformer(Transformer::load(path), type);
     w.chat_template = model_dir_chat_template(path);
     validate_model_weights(w, path);
     return w;
   }
-  if (fs::path(path).extension() == ".gguf") {
+  if (mp.is_gguf()) {
     if (type != DType::F32)
       fail("{}: a GGUF file keeps its own weight types; convert it with `baimo quantize` instead", path);
     return load_gguf_model(path);
   }
-  fail("{}: not a model directory (config.json + model.safetensors) or a .gguf file", path);
+  fail("{}: not a model directory (config.json + model.safetensors) or a GGUF file", path);
 }
 
 void validate_model_weights(const ModelWeights& w, const std::string& where) {
   const ModelConfig& c = w.config;
-  const int64_t C = c.hidden_size, F = c.intermediate_size, Q = c.q_dim(), KV = c.kv_dim(), V = c.vocab_size;
-  check_matrix(w.embed, V, C, where, "embed");
-  check_matrix(w.lm_head, V, C, where, "lm_head");
   if (static_cast<int64_t>(w.layers.size()) != c.num_hidden_layers)
     fail("{}: {} layers, config says {}", where, w.layers.size(), c.num_hidden_layers);
-  if (!w.final_norm) fail("{}: final norm is missing", where);
-  for (size_t l = 0; l < w.layers.size(); ++l) {
-    const LayerWeights& L = w.layers[l];
-    const std::string n = fmt::format("layer {} ", l);
-    check_matrix(L.q, Q, C, where, n + "q");
-    check_matrix(L.k, KV, C, where, n + "k");
-    check_matrix(L.v, KV, C, where, n + "v");
-    check_matrix(L.o, C, Q, where, n + "o");
-    check_matrix(L.gate, F, C, where, n + "gate");
-    check_matrix(L.up, F, C, where, n + "up");
-    check_matrix(L.down, C, F, where, n + "down");
-    if (!L.attn_norm || !L.mlp_norm) fail("{}: {}norm weights are missing", where, n);
-    if (c.qkv_bias && (!L.q_bias || !L.k_bias || !L.v_bias)) fail("{}: {}q/k/v bias is missing", where, n);
-    if (c.o_bias && !L.o_bias) fail("{}: {}o bias is missing", where, n);
+  auto& mw = const_cast<ModelWeights&>(w);  // weight_slot only locates; nothing is written
+  for (const ParamSpec& spec : param_layout(c)) {
+    const WeightSlot slot = weight_slot(mw, spec);
+    if (slot.matrix)
+      check_matrix(*slot.matrix, spec.shape[0], spec.shape[1], where, spec.name);
+    else if (*slot.vector == nullptr)
+      fail("{}: tensor {} is missing", where, spec.name);
   }
+  if (c.tie_word_embeddings) check_matrix(w.lm_head, c.vocab_size, c.hidden_size, where, "lm_head");
 }
 
 }  // namespace baimo

@@ -40,7 +40,7 @@ TEST(ModelWeights, LoadsAModelDirectoryWithItsChatTemplate) {
   const std::string dir = (tmp.dir / "m").string();
   model.save(dir);
   tmp.file("m/tokenizer_config.json", R"({"chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}"})");
-  ModelWeights w = load_model_weights(dir);
+  ModelWeights w = load_inference_weights(dir);
   EXPECT_EQ(w.config.hidden_size, 32);
   EXPECT_EQ(w.chat_template, "{% for m in messages %}<|im_start|>{{ m.role }}");
   EXPECT_NE(w.layers[1].k_bias, nullptr);
@@ -50,7 +50,7 @@ TEST(ModelWeights, LoadsAModelDirectoryWithItsChatTemplate) {
   auto a = last_logits(std::make_shared<const ModelWeights>(std::move(w)), ids);
   auto b = last_logits(std::make_shared<const ModelWeights>(weights_from_transformer(model)), ids);
   EXPECT_EQ(a, b);
-  ModelWeights q = load_model_weights(dir, DType::Q8_0);
+  ModelWeights q = load_inference_weights(dir, DType::Q8_0);
   EXPECT_EQ(q.layers[0].gate.type, DType::Q8_0);
   EXPECT_NE(q.layers[0].gate.packed, nullptr);
   EXPECT_EQ(q.layers[0].attn_norm[0], model.param(layer_param(0, "input_layernorm.weight")).value().data<float>()[0]);
@@ -59,13 +59,13 @@ TEST(ModelWeights, LoadsAModelDirectoryWithItsChatTemplate) {
 TEST(ModelWeights, BadPathsAndShapesAreClearErrors) {
   TempDir tmp("baimo_model_weights_bad_");
   try {
-    load_model_weights((tmp.dir / "nope").string());
+    load_inference_weights((tmp.dir / "nope").string());
     ADD_FAILURE();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("nope"), std::string::npos);
   }
-  EXPECT_THROW(load_model_weights(tmp.file("x.bin", "hello")), Error);
-  EXPECT_THROW(load_model_weights(tmp.file("x.gguf", "GGUF"), DType::Q4_0), Error);
+  EXPECT_THROW(load_inference_weights(tmp.file("x.bin", "hello")), Error);
+  EXPECT_THROW(load_inference_weights(tmp.file("x.gguf", "GGUF"), DType::Q4_0), Error);
   ModelWeights w = weights_from_transformer(Transformer::random(small_config(), 1));
   w.layers[1].down.rows = 31;
   EXPECT_THROW(validate_model_weights(w, "test"), Error);

@@ -115,8 +115,8 @@ ModelConfig load_model_dir_config(const std::string& dir) {
   return load_model_config(join(dir, "config.json"));
 }
 
-void load_model_weights(const std::string& dir, const ModelConfig& cfg,
-                        const std::function<std::span<float>(const ParamSpec&)>& dest) {
+void read_model_dir_tensors(const std::string& dir, const ModelConfig& cfg,
+                            const std::function<std::span<float>(const ParamSpec&)>& dest) {
   auto layout = param_layout(cfg);
   std::map<std::string, const ParamSpec*> wanted;
   for (const auto& s : layout) wanted[s.name] = &s;

@@ -34,9 +34,11 @@ void save_model_dir(const std::string& dir, const ModelConfig& cfg, const std::v
 
 ModelConfig load_model_dir_config(const std::string& dir);
 
-// Calls dest(spec) for each parameter of param_layout(cfg) and fills the returned span (numel floats).
-void load_model_weights(const std::string& dir, const ModelConfig& cfg,
-                        const std::function<std::span<float>(const ParamSpec&)>& dest);
+// Reads the safetensors of a model directory: calls dest(spec) for each parameter of param_layout(cfg)
+// and fills the returned span (numel floats). (The engine's weights of a model path: infer/model_weights.h
+// load_inference_weights.)
+void read_model_dir_tensors(const std::string& dir, const ModelConfig& cfg,
+                            const std::function<std::span<float>(const ParamSpec&)>& dest);
 
 // Paths of the optional files inside `dir` ("" when absent).
 std::string model_dir_tokenizer(const std::string& dir);

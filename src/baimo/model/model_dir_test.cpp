@@ -54,7 +54,7 @@ Weights random_weights(const ModelConfig& c, uint64_t seed) {
 
 Weights load(const std::string& dir, const ModelConfig& c) {
   Weights w;
-  load_model_weights(dir, c, [&](const ParamSpec& s) -> std::span<float> {
+  read_model_dir_tensors(dir, c, [&](const ParamSpec& s) -> std::span<float> {
     auto& v = w.data[s.name];
     v.resize(s.numel());
     return v;

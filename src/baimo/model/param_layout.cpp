@@ -8,25 +8,30 @@ std::string layer_param(int64_t layer, const char* suffix) { return fmt::format(
 
 std::vector<ParamSpec> param_layout(const ModelConfig& c) {
   const int64_t C = c.hidden_size, F = c.intermediate_size, Q = c.q_dim(), KV = c.kv_dim();
+  using K = ParamKind;
+  using R = ParamRole;
   std::vector<ParamSpec> out;
-  out.push_back({"model.embed_tokens.weight", {c.vocab_size, C}, ParamKind::Embedding});
+  out.push_back({"model.embed_tokens.weight", {c.vocab_size, C}, K::Embedding, R::Embed});
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    out.push_back({layer_param(l, "input_layernorm.weight"), {C}, ParamKind::Norm});
-    out.push_back({layer_param(l, "self_attn.q_proj.weight"), {Q, C}, ParamKind::Matrix});
-    if (c.qkv_bias) out.push_back({layer_param(l, "self_attn.q_proj.bias"), {Q}, ParamKind::Bias});
-    out.push_back({layer_param(l, "self_attn.k_proj.weight"), {KV, C}, ParamKind::Matrix});
-    if (c.qkv_bias) out.push_back({layer_param(l, "self_attn.k_proj.bias"), {KV}, ParamKind::Bias});
-    out.push_back({layer_param(l, "self_attn.v_proj.weight"), {KV, C}, ParamKind::Matrix});
-    if (c.qkv_bias) out.push_back({layer_param(l, "self_attn.v_proj.bias"), {KV}, ParamKind::Bias});
-    out.push_back({layer_param(l, "self_attn.o_proj.weight"), {C, Q}, ParamKind::Matrix});
-    if (c.o_bias) out.push_back({layer_param(l, "self_attn.o_proj.bias"), {C}, ParamKind::Bias});
-    out.push_back({layer_param(l, "post_attention_layernorm.weight"), {C}, ParamKind::Norm});
-    out.push_back({layer_param(l, "mlp.gate_proj.weight"), {F, C}, ParamKind::Matrix});
-    out.push_back({layer_param(l, "mlp.up_proj.weight"), {F, C}, ParamKind::Matrix});
-    out.push_back({layer_param(l, "mlp.down_proj.weight"), {C, F}, ParamKind::Matrix});
+    auto add = [&](const char* suffix, std::vector<int64_t> shape, ParamKind kind, ParamRole role) {
+      out.push_back({layer_param(l, suffix), std::move(shape), kind, role, l});
+    };
+    add("input_layernorm.weight", {C}, K::Norm, R::AttnNorm);
+    add("self_attn.q_proj.weight", {Q, C}, K::Matrix, R::Q);
+    if (c.qkv_bias) add("self_attn.q_proj.bias", {Q}, K::Bias, R::QBias);
+    add("self_attn.k_proj.weight", {KV, C}, K::Matrix, R::K);
+    if (c.qkv_bias) add("self_attn.k_proj.bias", {KV}, K::Bias, R::KBias);
+    add("self_attn.v_proj.weight", {KV, C}, K::Matrix, R::V);
+    if (c.qkv_bias) add("self_attn.v_proj.bias", {KV}, K::Bias, R::VBias);
+    add("self_attn.o_proj.weight", {C, Q}, K::Matrix, R::O);
+    if (c.o_bias) add("self_attn.o_proj.bias", {C}, K::Bias, R::OBias);
+    add("post_attention_layernorm.weight", {C}, K::Norm, R::MlpNorm);
+    add("mlp.gate_proj.weight", {F, C}, K::Matrix, R::Gate);
+    add("mlp.up_proj.weight", {F, C}, K::Matrix, R::Up);
+    add("mlp.down_proj.weight", {C, F}, K::Matrix, R::Down);
   }
-  out.push_back({"model.norm.weight", {C}, ParamKind::Norm});
-  if (!c.tie_word_embeddings) out.push_back({"lm_head.weight", {c.vocab_size, C}, ParamKind::Matrix});
+  out.push_back({"model.norm.weight", {C}, K::Norm, R::FinalNorm});
+  if (!c.tie_word_embeddings) out.push_back({"lm_head.weight", {c.vocab_size, C}, K::Matrix, R::LmHead});
   return out;
 }
 

@@ -1,4 +1,7 @@
-// The transformer's parameters as Hugging Face names them, derived from a ModelConfig alone:
+// The transformer's parameters as Hugging Face names them, derived from a ModelConfig alone: the ONE
+// schema every weight container is built from (the autograd Transformer, the engine's ModelWeights,
+// model directories, GGUF files, checkpoints). A new parameter (an architecture knob, a head) is one
+// more entry here, with its role; containers walk the list.
 //   model.embed_tokens.weight (V, C)
 //   model.layers.N.input_layernorm.weight (C), model.layers.N.post_attention_layernorm.weight (C)
 //   model.layers.N.self_attn.q_proj.weight (H*D, C)  [+ .bias (H*D) with qkv_bias]
@@ -7,6 +10,8 @@
 //   model.layers.N.mlp.gate_proj.weight (F, C), up_proj (F, C), down_proj (C, F)
 //   model.norm.weight (C), lm_head.weight (V, C) unless tie_word_embeddings
 // (weights are (out, in), as torch.nn.Linear stores them). The order is the file order baimo writes.
+// Each entry also says what it is: its kind (how it is stored and initialized), its role in the
+// architecture (which slot of a container it fills) and its layer (-1 outside the layers).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -18,10 +23,22 @@ namespace baimo {
 
 enum class ParamKind { Embedding, Matrix, Bias, Norm };
 
+enum class ParamRole {
+  Embed,      // model.embed_tokens.weight
+  AttnNorm,   // input_layernorm
+  Q, QBias, K, KBias, V, VBias, O, OBias,
+  MlpNorm,    // post_attention_layernorm
+  Gate, Up, Down,
+  FinalNorm,  // model.norm.weight
+  LmHead,     // lm_head.weight (absent when tied)
+};
+
 struct ParamSpec {
   std::string name;
   std::vector<int64_t> shape;
   ParamKind kind;
+  ParamRole role = ParamRole::Embed;
+  int64_t layer = -1;  // the layer of a per-layer parameter; -1 otherwise
   int64_t numel() const {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;

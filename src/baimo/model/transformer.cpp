@@ -31,7 +31,7 @@ Transformer Transformer::random(const ModelConfig& cfg, uint64_t seed) {
 
 Transformer Transformer::load(const std::string& dir) {
   Transformer m(load_model_dir_config(dir));
-  load_model_weights(dir, m.cfg_, [&](const ParamSpec& s) { return values(m.param(s.name)); });
+  read_model_dir_tensors(dir, m.cfg_, [&](const ParamSpec& s) { return values(m.param(s.name)); });
   return m;
 }
 
@@ -53,32 +53,45 @@ const ag::Var& Transformer::param(const std::string& name) const {
   return params_[it->second].var;
 }
 
+// Every parameter goes to its module by its role in param_layout (the one schema); absent optional
+// parameters (biases) leave their Var undefined.
 void Transformer::wire() {
-  auto opt = [&](int64_t l, const char* suffix) {
-    auto it = index_.find(layer_param(l, suffix));
-    return it == index_.end() ? ag::Var() : params_[it->second].var;
-  };
   const float eps = static_cast<float>(cfg_.rms_norm_eps);
-  embed_ = param("model.embed_tokens.weight");
-  norm_ = {param("model.norm.weight"), eps};
-  lm_head_ = cfg_.tie_word_embeddings ? embed_ : param("lm_head.weight");
-  blocks_.clear();
-  for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
-    nn::DecoderBlock b;
-    b.input_layernorm = {opt(l, "input_layernorm.weight"), eps};
-    b.post_attention_layernorm = {opt(l, "post_attention_layernorm.weight"), eps};
-    b.self_attn.q_proj = {opt(l, "self_attn.q_proj.weight"), opt(l, "self_attn.q_proj.bias")};
-    b.self_attn.k_proj = {opt(l, "self_attn.k_proj.weight"), opt(l, "self_attn.k_proj.bias")};
-    b.self_attn.v_proj = {opt(l, "self_attn.v_proj.weight"), opt(l, "self_attn.v_proj.bias")};
-    b.self_attn.o_proj = {opt(l, "self_attn.o_proj.weight"), opt(l, "self_attn.o_proj.bias")};
+  blocks_.assign(static_cast<size_t>(cfg_.num_hidden_layers), nn::DecoderBlock{});
+  for (nn::DecoderBlock& b : blocks_) {
+    b.input_layernorm.eps = b.post_attention_layernorm.eps = eps;
     b.self_attn.n_heads = cfg_.num_attention_heads;
     b.self_attn.n_kv_heads = cfg_.num_key_value_heads;
     b.self_attn.rope_theta = static_cast<float>(cfg_.rope_theta);
-    b.mlp.gate_proj = {opt(l, "mlp.gate_proj.weight"), {}};
-    b.mlp.up_proj = {opt(l, "mlp.up_proj.weight"), {}};
-    b.mlp.down_proj = {opt(l, "mlp.down_proj.weight"), {}};
-    blocks_.push_back(std::move(b));
   }
+  norm_.eps = eps;
+  for (const Param& p : params_) {
+    const ag::Var& v = p.var;
+    if (p.spec.layer < 0) {
+      if (p.spec.role == ParamRole::Embed) embed_ = v;
+      if (p.spec.role == ParamRole::FinalNorm) norm_.weight = v;
+      if (p.spec.role == ParamRole::LmHead) lm_head_ = v;
+      continue;
+    }
+    nn::DecoderBlock& b = blocks_[static_cast<size_t>(p.spec.layer)];
+    switch (p.spec.role) {
+      case ParamRole::AttnNorm: b.input_layernorm.weight = v; break;
+      case ParamRole::Q: b.self_attn.q_proj.weight = v; break;
+      case ParamRole::QBias: b.self_attn.q_proj.bias = v; break;
+      case ParamRole::K: b.self_attn.k_proj.weight = v; break;
+      case ParamRole::KBias: b.self_attn.k_proj.bias = v; break;
+      case ParamRole::V: b.self_attn.v_proj.weight = v; break;
+      case ParamRole::VBias: b.self_attn.v_proj.bias = v; break;
+      case ParamRole::O: b.self_attn.o_proj.weight = v; break;
+      case ParamRole::OBias: b.self_attn.o_proj.bias = v; break;
+      case ParamRole::MlpNorm: b.post_attention_layernorm.weight = v; break;
+      case ParamRole::Gate: b.mlp.gate_proj.weight = v; break;
+      case ParamRole::Up: b.mlp.up_proj.weight = v; break;
+      case ParamRole::Down: b.mlp.down_proj.weight = v; break;
+      default: fail("model: parameter {} has no place in a layer", p.spec.name);
+    }
+  }
+  if (cfg_.tie_word_embeddings) lm_head_ = embed_;
 }
 
 ag::Var Transformer::hidden(const Tensor& ids) const {

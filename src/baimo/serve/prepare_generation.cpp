@@ -3,6 +3,7 @@
 #include <random>
 
 #include "baimo/infer/inference_model.h"
+#include "baimo/infer/max_tokens.h"
 #include "baimo/serve/api_error.h"
 
 namespace baimo::serve {
@@ -39,9 +40,11 @@ PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelCon
                   m.vocab_size);
 
   const int64_t prompt_len = static_cast<int64_t>(p.prompt.size());
-  const int64_t default_max = r.endpoint == Endpoint::Chat ? m.ctx - prompt_len : 16;
-  const int64_t max_tokens = r.max_tokens.value_or(std::max<int64_t>(1, std::min(default_max, m.ctx - prompt_len)));
-  if (prompt_len + max_tokens > m.ctx) {
+  // Not given: the whole room for chat, 16 for completions (OpenAI's defaults), capped at the room.
+  const int64_t max_tokens =
+      r.max_tokens ? *r.max_tokens
+                   : max_tokens_in_context(m.ctx, prompt_len, 0, r.endpoint == Endpoint::Chat ? 0 : 16);
+  if (max_tokens > context_room(m.ctx, prompt_len)) {
     const char* where = r.endpoint == Endpoint::Chat ? "messages" : "prompt";
     bad_request(r.max_tokens ? "max_tokens" : where, "context_length_exceeded",
                 "This model's maximum context length is {} tokens. However, you requested {} tokens ({} in the {}, {} "

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "baimo/tokenizer/tokenizer_impl.h"
+#include "baimo/tokenizer/tokenizer_merges.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 
@@ -287,8 +288,7 @@ std::string Tokenizer::to_tokenizer_json() const {
       if (m.flags[id] == kNormal) entries.emplace_back(byte_level::bytes_to_unicode(m.tokens[id]), id);
   }
   ojson merges = ojson::array();
-  for (auto [l, r] : m.derive_merges())
-    merges.push_back(byte_level::bytes_to_unicode(m.tokens[l]) + " " + byte_level::bytes_to_unicode(m.tokens[r]));
+  for (std::string& mg : tokenizer_merges_text(*this)) merges.push_back(std::move(mg));
   j["model"] = {{"type", "BPE"},          {"dropout", nullptr},          {"unk_token", nullptr},
                 {"continuing_subword_prefix", ""}, {"end_of_word_suffix", ""}, {"fuse_unk", false},
                 {"byte_fallback", false}, {"ignore_merges", m.whole_piece_lookup}, {"vocab", vocab},

@@ -86,7 +86,7 @@ CheckpointModule transformer_module(std::string name, const Transformer& model, 
     // Weights: straight into the model's parameters (shapes and completeness checked by the loader).
     std::unordered_map<std::string, float*> dest;
     for (const auto& p : t->params()) dest[p.spec.name] = p.var.node()->value.data<float>();
-    load_model_weights(dir, cfg, [&](const ParamSpec& spec) {
+    read_model_dir_tensors(dir, cfg, [&](const ParamSpec& spec) {
       return std::span<float>(dest.at(spec.name), static_cast<size_t>(spec.numel()));
     });
   };

@@ -61,7 +61,7 @@ void run_info(const std::string& path, bool tensors) {
 CLI::App* model_group(CLI::App& root) {
   for (CLI::App* s : root.get_subcommands([](CLI::App*) { return true; }))
     if (s->get_name() == "model") return s;
-  auto* m = root.add_subcommand("model", "Inspect model directories");
+  auto* m = root.add_subcommand("model", "Inspect models (directories or GGUF files)");
   m->require_subcommand(1);
   return m;
 }

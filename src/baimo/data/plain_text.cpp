@@ -61,7 +61,7 @@ size_t next_text_cut(std::string_view text, size_t from) {
 }
 
 void check_plain_text(const std::string& path, std::string_view bytes) {
-  if (const void* nul = std::memchr(bytes.data(), 0, bytes.size()))
+  if (const void* nul = bytes.empty() ? nullptr : std::memchr(bytes.data(), 0, bytes.size()))
     fail("{}: looks like a binary file (a NUL byte at offset {}), not text; give text, JSON or JSONL files", path,
          static_cast<const char*>(nul) - bytes.data());
   const std::string_view head = bytes.substr(0, size_t{4} << 20);

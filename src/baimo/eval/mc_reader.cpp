@@ -141,8 +141,8 @@ std::vector<McExample> parse_mc_text(std::string_view text, const std::string& n
     for (const char* need : {"question", "A", "B", "C", "D", "answer"})
       if (!col.count(need)) fail("{}:1: header has no column '{}' (needs question, A, B, C, D, answer)", name, need);
     for (size_t r = 1; r < recs.size(); ++r) {
-      const auto& [line, cells] = recs[r];
-      const std::string where = fmt::format("{}:{}", name, line);
+      const auto& cells = recs[r].second;  // (not a structured binding: clang 14 cannot capture those)
+      const std::string where = fmt::format("{}:{}", name, recs[r].first);
       auto cell = [&](const char* k) -> const std::string& {
         const size_t c = col[k];
         if (c >= cells.size()) fail("{}: row has {} cells, no field '{}' (column {})", where, cells.size(), k, c + 1);

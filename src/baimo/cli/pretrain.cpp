@@ -12,7 +12,6 @@
 // and the final model to OUT/final (with the tokenizer.json when there is one).
 #include <cblas.h>
 #include <omp.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -22,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "baimo/cli/command.h"
+#include "baimo/cli/train_run.h"
 #include "baimo/data/token_shards.h"
 #include "baimo/train/checkpoint.h"
 #include "baimo/model/tokenizer_specials.h"
@@ -40,73 +40,19 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-struct PretrainArgs {
-  std::string run_config;
-  std::map<std::string, std::string> values;  // key -> flag text
-  std::map<std::string, CLI::Option*> options;
-  bool resume_flag = false;
-};
-
-std::string duration(double s) {
-  if (!std::isfinite(s) || s < 0) return "-";
-  long t = std::lround(s);
-  if (t >= 3600) return fmt::format("{}h{:02}m", t / 3600, t / 60 % 60);
-  if (t >= 60) return fmt::format("{}m{:02}s", t / 60, t % 60);
-  return fmt::format("{}s", t);
-}
-
-json read_json_file(const std::string& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON: {}", path, e.what());
-  }
-}
-
-void run_pretrain(const PretrainArgs& a) {
-  // Settings: defaults < run config < flags.
-  json merged = train::pretrain_defaults();
-  std::string where = "flags";
-  std::string base = a.run_config;
-  const bool out_given = a.options.at("out")->count() > 0;
-  const bool from_given = a.options.at("resume_from")->count() > 0;
-  // --resume-from RUN/checkpoints/step_N without --out: the run is RUN.
-  std::string out_dir = out_given ? a.values.at("out") : "";
-  if (!out_given && from_given)
-    out_dir = fs::absolute(a.values.at("resume_from") + "/.").lexically_normal().parent_path().parent_path().parent_path().string();
-  if (base.empty() && (a.resume_flag || from_given) && !out_dir.empty()) {
-    std::string saved = (fs::path(out_dir) / "run_config.json").string();
-    if (fs::exists(saved)) base = saved;
-  }
-  if (!base.empty()) {
-    train::apply_run_config(merged, read_json_file(base), base);
-    where = base + " and flags";
-  }
-  for (const auto& k : train::pretrain_keys()) {
-    if (std::string(k.name) == "resume") continue;
-    if (a.options.at(k.name)->count() > 0) train::apply_flag(merged, k, a.values.at(k.name));
-  }
-  if (a.resume_flag) merged["resume"] = true;
-  if (!out_given && from_given) merged["out"] = out_dir;
+void run_pretrain(const RunFlags& flags) {
+  std::string where;
+  json merged = merge_run_settings(flags, train::pretrain_keys(), where);
   train::PretrainConfig cfg = train::parse_pretrain_config(merged, where);
-  // Data parallel under mpirun (train/distributed.h): rank r trains on its rows of each global batch;
-  // rank 0 alone prints, writes checkpoints, metrics and the final model.
+  join_ranks(cfg.train);
   Comm& comm = Comm::world();
-  cfg.train.rank = comm.rank();
-  cfg.train.world = comm.size();
-  if (comm.distributed()) {
-    cfg.train.allreduce_mean = [&comm](float* p, size_t n) { comm.allreduce_mean(p, n); };
-    cfg.train.allreduce_sum = [&comm](double* p, size_t n) { comm.allreduce_sum(p, n); };
-    if (!comm.is_root() && !std::freopen("/dev/null", "w", stdout)) fail("cannot silence rank {}'s output", comm.rank());
-  }
 
   if (cfg.threads > 0) {
     omp_set_num_threads(cfg.threads);
     openblas_set_num_threads(cfg.threads);
   }
   const std::string checkpoints = (fs::path(cfg.out) / "checkpoints").string();
-  if (!cfg.resume && !list_checkpoints(cfg.out).empty())
-    fail("{} already holds checkpoints: pass --resume to continue that run, or choose another --out", checkpoints);
+  check_fresh_or_resume(cfg.out, cfg.resume);
   comm.barrier();  // every rank has looked before rank 0 writes its first checkpoint
 
   // The tokenizer: the data's, else the --init model's. Its special tokens name bos / eos (issue 11).
@@ -175,42 +121,7 @@ void run_pretrain(const PretrainArgs& a) {
               omp_get_max_threads(), cfg.train.peak_gflops, train::train_flops_per_token(mc, cfg.train.seq) / 1e6);
   std::fflush(stdout);
 
-  const bool tty = ::isatty(1);
-  bool line_open = false;
-  auto end_line = [&] {
-    if (line_open) std::printf("\n");
-    line_open = false;
-  };
-  if (trainer.step() < cfg.train.steps) {
-    trainer.run([&](const train::StepMetrics& m) {
-      std::string line = fmt::format("step {}/{} loss {:.4f} lr {:.2e} gnorm {:.3f} tok/s {:.0f} mfu {:.1f}% eta {}",
-                                     m.step, cfg.train.steps, m.loss, m.lr, m.grad_norm, m.tokens_per_s, m.mfu * 100,
-                                     duration(m.eta_s));
-      if (m.skipped || m.rolled_back) {
-        end_line();
-        if (m.rolled_back)
-          std::printf("step %lld: update skipped (%s), rolled back to the last checkpoint (step %lld), data skipped\n",
-                      static_cast<long long>(m.step), m.skip_reason.c_str(), static_cast<long long>(trainer.step()));
-        else
-          std::printf("step %lld: update skipped (%s: loss %g, grad norm %g)\n", static_cast<long long>(m.step),
-                      m.skip_reason.c_str(), m.loss, m.grad_norm);
-      } else if (tty) {
-        std::printf("\r\033[K%s", line.c_str());
-        line_open = true;
-      } else {
-        std::printf("%s\n", line.c_str());
-      }
-      if (m.has_val) {
-        end_line();
-        std::printf("eval step %lld: val_loss %.4f ppl %.2f\n", static_cast<long long>(m.step), m.val_loss,
-                    std::exp(m.val_loss));
-      }
-      std::fflush(stdout);
-    });
-    end_line();
-  } else {
-    std::printf("the run is already complete (%lld steps)\n", static_cast<long long>(trainer.step()));
-  }
+  run_with_progress(trainer.trainer(), cfg.train.steps);
   if (root) {
     ModelDirSave save;
     save.tokenizer_json = tokenizer;
@@ -223,20 +134,11 @@ void run_pretrain(const PretrainArgs& a) {
 }  // namespace
 
 BAIMO_COMMAND(40, [](CLI::App& root) {
-  auto a = std::make_shared<PretrainArgs>();
+  auto flags = std::make_shared<RunFlags>();
   auto* sub = root.add_subcommand("pretrain", "Pretrain a model on token shards (checkpoints, exact resume, "
                                               "spike guard, cosine/wsd schedule)");
-  sub->add_option("--run-config", a->run_config, "JSON object of settings (keys = flag names with '_'); flags override");
-  for (const auto& k : train::pretrain_keys()) {
-    std::string help = k.help;
-    if (!k.default_value.is_null() && !(k.default_value.is_string() && k.default_value.get<std::string>().empty()))
-      help += " (default " + k.default_value.dump() + ")";
-    if (k.kind == train::KeyKind::Bool)
-      a->options[k.name] = sub->add_flag(train::flag_name(k), a->resume_flag, help);
-    else
-      a->options[k.name] = sub->add_option(train::flag_name(k), a->values[k.name], help);
-  }
-  sub->callback([a] { run_pretrain(*a); });
+  add_run_flags(sub, train::pretrain_keys(), *flags);
+  sub->callback([flags] { run_pretrain(*flags); });
 });
 
 }  // namespace baimo::cli

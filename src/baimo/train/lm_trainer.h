@@ -20,36 +20,17 @@
 
 namespace baimo::train {
 
-struct LmTrainOptions {
-  int64_t steps = 1000;
-  int64_t batch = 8, seq = 256, grad_accum = 1;  // batch = global rows per micro-step
-  float lr = 3e-4f, min_lr = 3e-5f;
-  int64_t warmup = 100;
-  Schedule schedule = Schedule::Cosine;
-  float decay_fraction = 0.2f;  // wsd: share of the steps spent decaying
-  float weight_decay = 0.1f, clip = 1.0f;
-  float beta1 = 0.9f, beta2 = 0.95f;
-  int64_t eval_interval = 100, eval_batches = 8;
-  int64_t checkpoint_interval = 0;  // 0 = only at the start and the end (needs out_dir)
-  int64_t keep = 0;                 // checkpoints kept (0 = all)
-  double time_budget_s = 0;         // 0 = no limit
+// The Trainer's options (trainer.h) plus the LM objective's (objectives/lm.h).
+struct LmTrainOptions : TrainerOptions {
+  int64_t batch = 8, seq = 256;  // batch = global rows per micro-step
+  int64_t eval_batches = 8;
   uint64_t seed = 0;
-  std::string out_dir;              // metrics.jsonl and checkpoints/ go here when set
-  std::string tokenizer_json;       // copied into every checkpoint when set
-  SpikeGuardOptions spike;
-  int64_t max_rollbacks = 10;
-  double peak_gflops = 0;           // MFU reference (0 = MFU not reported)
+  std::string tokenizer_json;    // copied into every checkpoint when set
   // Test hook (objectives/lm.h): windows [poison_begin, poison_end) get their loss scaled.
   uint64_t poison_begin = 0, poison_end = 0;
   float poison_scale = 1.0f;
-  // Data parallel (trainer.h).
-  int rank = 0, world = 1;
-  std::function<void(float*, size_t)> allreduce_mean;
-  std::function<void(double*, size_t)> allreduce_sum;
-  nlohmann::json run_config;        // stored in trainer_state.json for reference
 };
 
-TrainerOptions trainer_options(const LmTrainOptions& o);
 LmObjectiveOptions lm_objective_options(const LmTrainOptions& o);
 
 class LmTrainer {

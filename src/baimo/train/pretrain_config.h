@@ -1,38 +1,28 @@
-// PretrainConfig: every setting of `baimo pretrain`, from a run-config JSON object and/or flags.
-// Keys are the flag names without "--" and with '_' for '-' ("grad_accum" = --grad-accum).
+// PretrainConfig: every setting of `baimo pretrain`, from a run-config JSON object and/or flags
+// (train/run_config.h: defaults < --run-config file < flags).
 // Contract:
-// - pretrain_keys(): the table of keys (name, kind, default, help) the CLI registers flags from.
-// - merge: start from the defaults, apply a run-config file (unknown key or a value of the wrong
-//   type = baimo::Error naming the file and the key), then apply the flags given on the command
-//   line (strings; a value that does not parse = error naming the flag).
-// - parse_pretrain_config turns the merged object into PretrainConfig and checks consistency
-//   (warmup <= steps when warmup is given; when it is not (null, the default) it is min(100, steps/10)
-//   and merged holds that value; 0 <= min_lr <= lr, schedule cosine|wsd, positive sizes, A:B poison windows...);
-//   errors name the key and the source. to_json() is the object saved as run_dir/run_config.json,
-//   which --run-config reads back.
+// - pretrain_keys(): the trainer's keys (run_config.h trainer_keys) plus config, data, init, batch, seq,
+//   eval_batches and the debug poison hook; the CLI registers one flag per key.
+// - parse_pretrain_config turns the merged object into PretrainConfig and checks consistency (the
+//   trainer's checks, positive sizes, A:B poison windows, "data" required); errors name the key and
+//   the source. merged (with resolved defaults) is the object saved as run_dir/run_config.json, which
+//   --run-config reads back.
 #pragma once
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "baimo/train/lm_trainer.h"
+#include "baimo/train/run_config.h"
 
 namespace baimo::train {
 
-enum class KeyKind { Int, Num, Str, Bool };
-
-struct PretrainKey {
-  const char* name;  // JSON key; the flag is "--" + name with '-' for '_'
-  KeyKind kind;
-  nlohmann::json default_value;
-  const char* help;
-};
-
-const std::vector<PretrainKey>& pretrain_keys();
-std::string flag_name(const PretrainKey& k);
+using PretrainKey = RunKey;
+const RunKeys& pretrain_keys();
+// The path keys run_config.json stores absolute.
+const std::vector<std::string>& pretrain_path_keys();
 
 struct PretrainConfig {
   std::string config, data, out, init;
@@ -43,15 +33,11 @@ struct PretrainConfig {
   nlohmann::json merged;  // the effective settings (saved as run_config.json)
 };
 
-// The defaults of every key.
-nlohmann::json pretrain_defaults();
-// Applies a run-config file's object on top of `into`; `where` names the file.
-void apply_run_config(nlohmann::json& into, const nlohmann::json& file, const std::string& where);
-// Applies one flag's text value on top of `into`.
-void apply_flag(nlohmann::json& into, const PretrainKey& key, const std::string& text);
-// The settings with every path (config, data, out, init, resume_from) made absolute against the
-// current directory: what run_config.json stores, so that --resume works from any directory.
-nlohmann::json absolute_paths(const nlohmann::json& merged);
+inline nlohmann::json pretrain_defaults() { return run_defaults(pretrain_keys()); }
+inline void apply_run_config(nlohmann::json& into, const nlohmann::json& file, const std::string& where) {
+  apply_run_config(into, file, pretrain_keys(), where);
+}
+inline nlohmann::json absolute_paths(const nlohmann::json& merged) { return absolute_paths(merged, pretrain_path_keys()); }
 // Checks and converts; `where` names the source in errors (e.g. "run config").
 PretrainConfig parse_pretrain_config(const nlohmann::json& merged, const std::string& where);
 

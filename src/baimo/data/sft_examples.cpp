@@ -1,0 +1,106 @@
+#include "baimo/data/sft_examples.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "baimo/data/seeded_permutation.h"
+#include "baimo/util/error.h"
+
+namespace baimo {
+namespace {
+
+SftExample to_example(const Tokenizer& tok, const RenderedChat& r, size_t record) {
+  SftExample e;
+  e.record = record;
+  const std::optional<uint32_t> bos = tok.bos_id();
+  const bool add_bos = tok.add_bos() && bos && (r.ids.empty() || r.ids.front() != *bos);
+  const size_t shift = add_bos ? 1 : 0;
+  e.ids.reserve(r.ids.size() + shift);
+  if (add_bos) e.ids.push_back(static_cast<int32_t>(*bos));
+  for (uint32_t id : r.ids) e.ids.push_back(static_cast<int32_t>(id));
+  e.mask.assign(e.ids.size(), 0);
+  for (const TokenSpan& s : r.assistant_spans)
+    for (size_t i = s.begin; i < s.end; ++i) e.mask[i + shift] = 1;
+  return e;
+}
+
+// The record without its first `drop` exchanges (the system prompt stays).
+ChatRecord without_exchanges(const ChatRecord& r, size_t drop) {
+  ChatRecord out;
+  out.tools = r.tools;
+  out.where = r.where;
+  if (!r.messages.empty() && r.messages.front().role == "system") out.messages.push_back(r.messages.front());
+  const size_t from = r.exchanges[drop];
+  const size_t offset = from - out.messages.size();
+  out.messages.insert(out.messages.end(), r.messages.begin() + static_cast<std::ptrdiff_t>(from), r.messages.end());
+  for (size_t k = drop; k < r.exchanges.size(); ++k) out.exchanges.push_back(r.exchanges[k] - offset);
+  return out;
+}
+
+SftExample render(const Tokenizer& tok, const ChatRecord& r, const SftEncodeOptions& o, size_t index) {
+  const std::vector<ChatMessage> msgs = template_messages(r);
+  return to_example(tok, render_chat_ids(tok, o.kind, msgs), index);
+}
+
+}  // namespace
+
+std::optional<SftExample> encode_sft_example(const Tokenizer& tok, const ChatRecord& record,
+                                             const SftEncodeOptions& o, SftStats& stats, size_t index) {
+  ++stats.records;
+  SftExample e = render(tok, record, o, index);
+  if (o.max_len > 0 && e.ids.size() > o.max_len) {
+    if (o.overflow == SftOverflow::Skip) {
+      ++stats.skipped;
+      return std::nullopt;
+    }
+    ++stats.truncated;
+    for (size_t drop = 1; drop < record.exchanges.size() && e.ids.size() > o.max_len; ++drop)
+      e = render(tok, without_exchanges(record, drop), o, index);
+    if (e.ids.size() > o.max_len) {
+      e.ids.resize(o.max_len);
+      e.mask.resize(o.max_len);
+    }
+  }
+  size_t answer = 0;
+  for (uint8_t m : e.mask) answer += m;
+  if (answer == 0) {
+    ++stats.no_answer;
+    return std::nullopt;
+  }
+  ++stats.examples;
+  stats.tokens += e.ids.size();
+  stats.answer_tokens += answer;
+  stats.longest = std::max(stats.longest, e.ids.size());
+  return e;
+}
+
+SftDataset encode_sft_examples(const Tokenizer& tok, std::span<const ChatRecord> records, const SftEncodeOptions& o) {
+  SftDataset d;
+  d.examples.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i)
+    if (std::optional<SftExample> e = encode_sft_example(tok, records[i], o, d.stats, i)) d.examples.push_back(std::move(*e));
+  return d;
+}
+
+std::vector<uint8_t> held_out_records(size_t n, double fraction, uint64_t seed) {
+  if (!(fraction >= 0.0 && fraction < 1.0)) fail("held-out fraction {} is out of range (expected 0 <= fraction < 1)", fraction);
+  std::vector<uint8_t> held(n, 0);
+  if (fraction == 0.0 || n < 2) return held;
+  size_t k = static_cast<size_t>(std::llround(fraction * static_cast<double>(n)));
+  k = std::clamp<size_t>(k, 1, n - 1);
+  const std::vector<size_t> p = seeded_permutation(n, seed);
+  for (size_t i = 0; i < k; ++i) held[p[i]] = 1;
+  return held;
+}
+
+SftSplit split_sft_examples(std::vector<SftExample> examples, size_t records, double fraction, uint64_t seed) {
+  const std::vector<uint8_t> held = held_out_records(records, fraction, seed);
+  SftSplit s;
+  for (SftExample& e : examples) {
+    if (e.record >= records) fail("split_sft_examples: example of record {} but only {} records", e.record, records);
+    (held[e.record] ? s.held_out : s.train).push_back(std::move(e));
+  }
+  return s;
+}
+
+}  // namespace baimo

@@ -27,13 +27,16 @@ void add_run_flags(CLI::App* sub, const train::RunKeys& keys, RunFlags& flags) {
       help += " (default " + k.default_value.dump() + ")";
     const std::string name = k.name;
     if (k.kind == train::KeyKind::Bool) {
-      sub->add_flag_callback(train::flag_name(k), [&flags, name] { flags.given[name] = "true"; }, help);
+      sub->add_flag_callback(train::flag_name(k), [&flags, name] { flags.given[name] = {"true"}; }, help);
       if (k.default_value == true)
-        sub->add_flag_callback("--no-" + train::flag_name(k).substr(2), [&flags, name] { flags.given[name] = "false"; },
+        sub->add_flag_callback("--no-" + train::flag_name(k).substr(2), [&flags, name] { flags.given[name] = {"false"}; },
                                "Turn off " + train::flag_name(k));
+    } else if (k.kind == train::KeyKind::List) {
+      sub->add_option_function<std::vector<std::string>>(
+          train::flag_name(k), [&flags, name](const std::vector<std::string>& v) { flags.given[name] = v; }, help);
     } else {
       sub->add_option_function<std::string>(
-          train::flag_name(k), [&flags, name](const std::string& v) { flags.given[name] = v; }, help);
+          train::flag_name(k), [&flags, name](const std::string& v) { flags.given[name] = {v}; }, help);
     }
   }
 }
@@ -52,11 +55,12 @@ json merge_run_settings(const RunFlags& flags, const train::RunKeys& keys, std::
   json merged = train::run_defaults(keys);
   where = "flags";
   auto given = [&](const char* k) { return flags.given.count(k) > 0; };
-  const bool resume = given("resume") && flags.given.at("resume") == "true";
+  auto value = [&](const char* k) { return flags.given.at(k).at(0); };
+  const bool resume = given("resume") && value("resume") == "true";
   // --resume-from RUN/checkpoints/step_N without --out: the run is RUN.
-  std::string out_dir = given("out") ? flags.given.at("out") : "";
+  std::string out_dir = given("out") ? value("out") : "";
   if (!given("out") && given("resume_from"))
-    out_dir = fs::absolute(flags.given.at("resume_from") + "/.")
+    out_dir = fs::absolute(value("resume_from") + "/.")
                   .lexically_normal().parent_path().parent_path().parent_path().string();
   std::string base = flags.run_config;
   if (base.empty() && (resume || given("resume_from")) && !out_dir.empty()) {

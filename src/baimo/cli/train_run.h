@@ -22,8 +22,7 @@ namespace baimo::cli {
 
 struct RunFlags {
   std::string run_config;
-  std::map<std::string, std::string> given;  // key -> flag text, only for the flags on the command line
-  std::map<std::string, std::string> text;   // CLI11's storage for the value options
+  std::map<std::string, std::vector<std::string>> given;  // key -> flag values, only for flags on the command line
 };
 
 void add_run_flags(CLI::App* sub, const train::RunKeys& keys, RunFlags& flags);

@@ -25,6 +25,8 @@ bool kind_matches(const json& v, KeyKind kind) {
     case KeyKind::Num: return v.is_number();
     case KeyKind::Str: return v.is_string();
     case KeyKind::Bool: return v.is_boolean();
+    case KeyKind::List:
+      return v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
   }
   return false;
 }
@@ -35,6 +37,7 @@ const char* kind_name(KeyKind kind) {
     case KeyKind::Num: return "a number";
     case KeyKind::Str: return "a string";
     case KeyKind::Bool: return "true or false";
+    case KeyKind::List: return "a list of strings";
   }
   return "?";
 }
@@ -86,10 +89,19 @@ void apply_flag(json& into, const RunKey& key, const std::string& text) {
         if (text == "true" || text == "1") return void(into[key.name] = true);
         if (text == "false" || text == "0") return void(into[key.name] = false);
         break;
+      case KeyKind::List: return void(into[key.name] = json::array({text}));
     }
   } catch (const std::exception&) {
   }
   fail("{}: \"{}\" is not {}", flag, text, kind_name(key.kind));
+}
+
+void apply_flag(json& into, const RunKey& key, const std::vector<std::string>& values) {
+  if (key.kind != KeyKind::List) {
+    if (values.size() != 1) fail("{} takes one value, got {}", flag_name(key), values.size());
+    return apply_flag(into, key, values[0]);
+  }
+  into[key.name] = values;
 }
 
 json absolute_paths(const json& merged, const std::vector<std::string>& path_keys) {
@@ -158,6 +170,7 @@ float SettingsReader::f32(const char* k) const { return static_cast<float>(m.at(
 double SettingsReader::f64(const char* k) const { return m.at(k).get<double>(); }
 std::string SettingsReader::str(const char* k) const { return m.at(k).get<std::string>(); }
 bool SettingsReader::flag(const char* k) const { return m.at(k).get<bool>(); }
+std::vector<std::string> SettingsReader::list(const char* k) const { return m.at(k).get<std::vector<std::string>>(); }
 
 TrainerSettings parse_trainer_settings(json& m, const std::string& where) {
   const SettingsReader r{m, where};

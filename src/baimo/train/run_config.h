@@ -24,7 +24,7 @@
 
 namespace baimo::train {
 
-enum class KeyKind { Int, Num, Str, Bool };
+enum class KeyKind { Int, Num, Str, Bool, List };  // List: strings (a flag that takes several values)
 
 struct RunKey {
   const char* name;  // JSON key; the flag is "--" + name with '-' for '_'
@@ -38,6 +38,7 @@ std::string flag_name(const RunKey& k);
 nlohmann::json run_defaults(const RunKeys& keys);
 void apply_run_config(nlohmann::json& into, const nlohmann::json& file, const RunKeys& keys, const std::string& where);
 void apply_flag(nlohmann::json& into, const RunKey& key, const std::string& text);
+void apply_flag(nlohmann::json& into, const RunKey& key, const std::vector<std::string>& values);  // List keys
 nlohmann::json absolute_paths(const nlohmann::json& merged, const std::vector<std::string>& path_keys);
 
 RunKeys trainer_keys(const nlohmann::json& overrides = nlohmann::json::object());
@@ -63,6 +64,7 @@ struct SettingsReader {
   double f64(const char* k) const;
   std::string str(const char* k) const;
   bool flag(const char* k) const;
+  std::vector<std::string> list(const char* k) const;
 };
 
 }  // namespace baimo::train

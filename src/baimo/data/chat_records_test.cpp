@@ -210,7 +210,7 @@ TEST(ChatRecords, MalformedRecordsNameFileRecordLineAndField) {
       {R"([{"conversations": [{"from": "human", "value": "a"}, {"from": "function_call", "value": "{\"arguments\": {}}"}]}])",
        "record 1: field 'conversations[1].value.name': missing"},
       {R"([{"conversations": [{"from": "observation", "value": "a"}, {"from": "gpt", "value": "b"}]}])",
-       "record 1: field 'conversations[0]': a tool result before any tool call"},
+       "record 1: field 'conversations[0]': a tool result before any assistant turn"},
       {R"([{"conversations": [{"from": "human", "value": "a"}, {"from": "gpt", "value": "b"}], "tools": "[{"}])",
        "record 1: field 'tools': expected a JSON array of tools in the string, got invalid JSON"},
       {R"([{"conversations": [{"from": "human", "value": "a"}, {"from": "gpt", "value": "b"}], "tools": [1]}])",

@@ -69,7 +69,7 @@ class TurnBuilder {
                                 "result and assistant/tool call)",
                                 tool_result ? "tool result" : "user turn", last_));
     if (!tool_result && content.empty()) w_.bad(field, "expected a non-empty user message");
-    if (tool_result && answers_ == 0) w_.bad(field, "a tool result before any tool call");
+    if (tool_result && answers_ == 0) w_.bad(field, "a tool result before any assistant turn");
     if (!tool_result) rec_.exchanges.push_back(rec_.messages.size());
     rec_.messages.push_back({"user", content});
     expect_answer_ = true;

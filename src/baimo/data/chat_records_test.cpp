@@ -119,6 +119,23 @@ TEST(ChatRecords, QwenToolsBlockMatchesTheQwen25Template) {
   EXPECT_EQ(template_messages(r)[0].content, "Be brief." + expected);
 }
 
+// The expected text is the published Qwen2.5-7B-Instruct chat template (../shared/vectors/templates)
+// rendered by jinja2 with HF's tojson for the same conversation given as OpenAI messages with tools.
+TEST(ChatRecords, ToolConversationRendersAsTheQwen25TemplateDoes) {
+  const std::string expected =
+      "<|im_start|>system\n你是助手。\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"查询天气\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"]}}}\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\n北京天气？<|im_end|>\n<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"北京\"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n{\"temp\": 3}\n</tool_response><|im_end|>\n<|im_start|>assistant\n北京 3 度。<|im_end|>\n";
+  const std::string sharegpt =
+      R"([{"conversations": [{"from": "human", "value": "北京天气？"}, {"from": "function_call", "value": "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"北京\"}}"}, {"from": "observation", "value": "{\"temp\": 3}"}, {"from": "gpt", "value": "北京 3 度。"}], "system": "你是助手。", "tools": "[{\"name\": \"get_weather\", \"description\": \"查询天气\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"]}}]"}])";
+  const std::string openai =
+      R"({"messages": [{"role": "system", "content": "你是助手。"}, {"role": "user", "content": "北京天气？"}, {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"北京\"}"}}]}, {"role": "tool", "content": "{\"temp\": 3}"}, {"role": "assistant", "content": "北京 3 度。"}], "tools": [{"type": "function", "function": {"name": "get_weather", "description": "查询天气", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]})";
+  for (const std::string& text : {sharegpt, openai}) {
+    const std::vector<ChatRecord> recs = parse_chat_records(text, "t");
+    ASSERT_EQ(recs.size(), 1u);
+    const std::vector<ChatMessage> msgs = template_messages(recs[0]);
+    EXPECT_EQ(render_chat(ChatTemplateKind::ChatML, msgs, false), expected) << text;
+  }
+}
+
 TEST(ChatRecords, PythonJsonDumpsKeepsOrderAndUnicode) {
   const auto v = nlohmann::ordered_json::parse(R"({"b": 1, "a": [1.5, "é\n\"", null, true, {}], "c": -2})");
   EXPECT_EQ(python_json_dumps(v), "{\"b\": 1, \"a\": [1.5, \"é\\n\\\"\", null, true, {}], \"c\": -2}");
@@ -210,7 +227,7 @@ TEST(ChatRecords, MalformedRecordsNameFileRecordLineAndField) {
       {R"([{"conversations": [{"from": "human", "value": "a"}, {"from": "function_call", "value": "{\"arguments\": {}}"}]}])",
        "record 1: field 'conversations[1].value.name': missing"},
       {R"([{"conversations": [{"from": "observation", "value": "a"}, {"from": "gpt", "value": "b"}]}])",
-       "record 1: field 'conversations[0]': a tool result before any tool call"},
+       "record 1: field 'conversations[0]': a tool result before any assistant turn"},
       {R"([{"conversations": [{"from": "human", "value": "a"}, {"from": "gpt", "value": "b"}], "tools": "[{"}])",
        "record 1: field 'tools': expected a JSON array of tools in the string, got invalid JSON"},
       {R"([{"conversations": [{"from": "human", "value": "a"}, {"from": "gpt", "value": "b"}], "tools": [1]}])",

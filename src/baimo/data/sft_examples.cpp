@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 
 #include "baimo/data/seeded_permutation.h"
 #include "baimo/util/error.h"
@@ -75,10 +76,36 @@ std::optional<SftExample> encode_sft_example(const Tokenizer& tok, const ChatRec
 }
 
 SftDataset encode_sft_examples(const Tokenizer& tok, std::span<const ChatRecord> records, const SftEncodeOptions& o) {
+  // Records in parallel, each with its own stats; merged in record order (the same on any thread count).
+  std::vector<std::optional<SftExample>> out(records.size());
+  std::vector<SftStats> stats(records.size());
+  std::exception_ptr error;
+  const auto n = static_cast<std::ptrdiff_t>(records.size());
+#pragma omp parallel for schedule(dynamic, 16)
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    try {
+      const auto k = static_cast<size_t>(i);
+      out[k] = encode_sft_example(tok, records[k], o, stats[k], k);
+    } catch (...) {
+#pragma omp critical(baimo_sft_encode_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
   SftDataset d;
   d.examples.reserve(records.size());
-  for (size_t i = 0; i < records.size(); ++i)
-    if (std::optional<SftExample> e = encode_sft_example(tok, records[i], o, d.stats, i)) d.examples.push_back(std::move(*e));
+  for (size_t i = 0; i < records.size(); ++i) {
+    const SftStats& s = stats[i];
+    d.stats.records += s.records;
+    d.stats.examples += s.examples;
+    d.stats.truncated += s.truncated;
+    d.stats.skipped += s.skipped;
+    d.stats.no_answer += s.no_answer;
+    d.stats.tokens += s.tokens;
+    d.stats.answer_tokens += s.answer_tokens;
+    d.stats.longest = std::max(d.stats.longest, s.longest);
+    if (out[i]) d.examples.push_back(std::move(*out[i]));
+  }
   return d;
 }
 

@@ -63,6 +63,7 @@ struct SftDataset {
   SftStats stats;
 };
 
+// Records are encoded in parallel (OpenMP); the result does not depend on the thread count.
 SftDataset encode_sft_examples(const Tokenizer& tok, std::span<const ChatRecord> records,
                                const SftEncodeOptions& options);
 // One record; nullopt when it is left out (skipped or no answer). `stats` counts it either way.

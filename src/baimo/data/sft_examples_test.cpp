@@ -79,6 +79,15 @@ TEST(SftExamples, ToolConversationSpansDecodeToTheAnswers) {
   const std::vector<ChatRecord> recs = read_chat_records(sft_file("glaive_toolcall_zh_demo.json"));
   const SftDataset d = encode_sft_examples(tok(), recs, {});
   ASSERT_EQ(d.examples.size(), recs.size());
+  SftStats seq;
+  for (size_t k = 0; k < recs.size(); ++k) {  // the parallel encoding equals one record at a time
+    const std::optional<SftExample> e = encode_sft_example(tok(), recs[k], {}, seq, k);
+    ASSERT_TRUE(e);
+    ASSERT_EQ(e->ids, d.examples[k].ids);
+    ASSERT_EQ(e->mask, d.examples[k].mask);
+  }
+  EXPECT_EQ(seq.tokens, d.stats.tokens);
+  EXPECT_EQ(seq.answer_tokens, d.stats.answer_tokens);
   for (size_t k = 0; k < 20; ++k) {
     const ChatRecord& r = recs[k];
     std::vector<std::string> want;

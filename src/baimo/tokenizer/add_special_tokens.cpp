@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "baimo/tokenizer/tokenizer.h"
 #include "baimo/util/error.h"
@@ -71,6 +72,15 @@ std::vector<std::string> chat_template_special_tokens(ChatTemplateKind kind) {
     case ChatTemplateKind::Plain: return {};
   }
   return {};
+}
+
+std::vector<std::string> missing_special_tokens(const Tokenizer& tok, ChatTemplateKind kind) {
+  std::vector<std::string> out;
+  for (std::string& t : chat_template_special_tokens(kind)) {
+    const std::optional<uint32_t> id = tok.token_to_id(t);
+    if (!id || !tok.is_added(*id)) out.push_back(std::move(t));
+  }
+  return out;
 }
 
 }  // namespace baimo

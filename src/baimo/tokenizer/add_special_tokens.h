@@ -13,6 +13,8 @@
 // naming `name`. Loading the result with Tokenizer::from_tokenizer_json encodes each token's text
 // (Specials::Allow, and every chat template marker) as its one id.
 // chat_template_special_tokens(kind): the markers render_chat_ids emits for `kind` (none for Plain).
+// missing_special_tokens(tok, kind): those of them that `tok` lacks as added tokens (render_chat_ids
+// would encode them as text): what the SFT command adds before training a base model.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "baimo/tokenizer/chat_template.h"
+#include "baimo/tokenizer/tokenizer.h"
 
 namespace baimo {
 
@@ -34,5 +37,6 @@ struct AddedSpecialTokens {
 AddedSpecialTokens add_special_tokens(std::string_view tokenizer_json, std::span<const std::string> tokens,
                                       const std::string& name);
 std::vector<std::string> chat_template_special_tokens(ChatTemplateKind kind);
+std::vector<std::string> missing_special_tokens(const Tokenizer& tok, ChatTemplateKind kind);
 
 }  // namespace baimo

@@ -28,6 +28,7 @@ TEST(AddSpecialTokens, ChatMlMarkersGetNewIdsAfterTheVocabulary) {
   j["added_tokens"] = kept;
   const Tokenizer before = Tokenizer::from_tokenizer_json(j.dump(), "stripped");
   EXPECT_FALSE(before.token_to_id("<|im_start|>"));
+  EXPECT_EQ(missing_special_tokens(before, ChatTemplateKind::ChatML), (std::vector<std::string>{"<|im_start|>", "<|im_end|>"}));
 
   const std::vector<std::string> markers = chat_template_special_tokens(ChatTemplateKind::ChatML);
   const AddedSpecialTokens out = add_special_tokens(j.dump(), markers, "stripped");
@@ -38,6 +39,8 @@ TEST(AddSpecialTokens, ChatMlMarkersGetNewIdsAfterTheVocabulary) {
   EXPECT_EQ(after.encode("<|im_start|>user\nhi<|im_end|>", Specials::Allow).front(), 16382u);
   EXPECT_EQ(after.encode("<|im_start|>user\nhi<|im_end|>", Specials::Allow).back(), 16383u);
   EXPECT_TRUE(after.is_special(16382));
+  EXPECT_TRUE(missing_special_tokens(after, ChatTemplateKind::ChatML).empty());
+  EXPECT_EQ(missing_special_tokens(after, ChatTemplateKind::Llama3).size(), 4u);
   const std::vector<ChatMessage> msgs = {{"user", "hi"}, {"assistant", "yo"}};
   const RenderedChat r = render_chat_ids(after, ChatTemplateKind::ChatML, msgs);
   EXPECT_EQ(r.ids.front(), 16382u);

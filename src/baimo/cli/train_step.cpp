@@ -9,7 +9,7 @@
 // step's loss) and grads.safetensors (first step's gradients under HF names); --out saves the
 // updated model directory. Used to check baimo against other implementations
 // (tests/reference/test_model_vs_torch.py) and to see a model learn a batch.
-#include <climits>
+#include <cstdint>
 #include <filesystem>
 
 #include "baimo/autograd/tape.h"

@@ -1,7 +1,9 @@
 """The Llama / Qwen2 / Mistral decoder written in plain PyTorch, following Hugging Face transformers'
 modeling code (RMSNorm in float, rotate_half RoPE, GQA by repeating k/v heads, SwiGLU, Qwen2 q/k/v bias,
 Llama attention_bias on q/k/v/o, tied embeddings), built from a config.json dict and a state dict
-under Hugging Face tensor names. Used as the ground truth for baimo's numerics, in float64."""
+under Hugging Face tensor names. Used as the ground truth for baimo's numerics, in float64.
+Packed rows: optional position ids (B, T) for RoPE and segment ids (B, T), which turn the causal
+mask block-diagonal (a token attends earlier tokens of its own segment only)."""
 import math
 
 import torch
@@ -49,19 +51,24 @@ class Reference:
         b = self.params.get(name + ".bias")
         return F.linear(x, self.params[name + ".weight"], b)
 
-    def logits(self, ids):
+    def logits(self, ids, positions=None, segments=None):
+        """ids (B, T); positions (B, T) default 0..T-1 per row; segments (B, T) default one per row."""
         P = self.params
         B, T = ids.shape
         inv = 1.0 / (self.theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.float64) / self.head_dim))
-        ang = torch.outer(torch.arange(T, dtype=torch.float64), inv)
-        ang = torch.cat([ang, ang], -1)
+        pos = torch.arange(T, dtype=torch.float64).expand(B, T) if positions is None else positions.to(torch.float64)
+        ang = pos[..., None] * inv  # (B, T, D/2)
+        ang = torch.cat([ang, ang], -1)[:, None]  # (B, 1, T, D): broadcast over heads
         cos, sin = ang.cos().to(P["model.norm.weight"].dtype), ang.sin().to(P["model.norm.weight"].dtype)
 
         def rope(x):
             h = x.shape[-1] // 2
             return x * cos + torch.cat([-x[..., h:], x[..., :h]], -1) * sin
 
-        mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+        mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)  # True = masked out
+        if segments is not None:  # (B, 1, T, T): also mask keys of other segments
+            mask = mask | (segments[:, :, None] != segments[:, None, :])
+            mask = mask[:, None]
         x = F.embedding(ids, P["model.embed_tokens.weight"])
         for i in range(self.layers):
             p = f"model.layers.{i}."
@@ -85,6 +92,6 @@ class Reference:
         w = P["model.embed_tokens.weight"] if self.tied else P["lm_head.weight"]
         return x @ w.t()
 
-    def loss(self, ids, targets):
-        lg = self.logits(ids)
+    def loss(self, ids, targets, positions=None, segments=None):
+        lg = self.logits(ids, positions, segments)
         return lg, F.cross_entropy(lg.reshape(-1, lg.shape[-1]), targets.reshape(-1), ignore_index=-100)

@@ -23,7 +23,10 @@ Var rope(const Var& x, const Tensor& positions, int64_t n_heads, float theta);
 // Causal self-attention with grouped-query heads, scale 1/sqrt(D).
 // q: (B, T, Hq*D), k, v: (B, T, Hkv*D) -> (B, T, Hq*D). Fused (flash-style: online softmax over
 // key blocks; backward recomputes the probabilities from the saved log-sum-exp).
-Var attention(const Var& q, const Var& k, const Var& v, int64_t n_heads, int64_t n_kv_heads);
+// segments: optional I32 (B, T) document ids of packed rows, non-decreasing along each row:
+// query t attends key j iff j <= t and both are in the same document (nullptr: plain causal).
+Var attention(const Var& q, const Var& k, const Var& v, int64_t n_heads, int64_t n_kv_heads,
+              const Tensor* segments = nullptr);
 // silu(gate) * up, gate, up: same shape.
 Var swiglu(const Var& gate, const Var& up);
 // a + b, same shape (residual).

@@ -2,11 +2,14 @@
 //                  [--weight-decay ..] [--decay-all] [--clip ..] [--dump-dir DIR] [--out DIR]
 // Runs N full training steps (forward, cross-entropy, backward, optional global-norm clipping,
 // AdamW) of a model directory on one fixed batch and prints each step's loss. The batch is a
-// safetensors file with integer tensors input_ids (B, T) and targets (B, T) (-100 = ignored).
+// safetensors file with integer tensors input_ids (B, T) and targets (B, T) (-100 = ignored), and
+// for packed rows optionally position_ids (B, T) (default 0..T-1) and segment_ids (B, T)
+// (non-decreasing document ids per row; default one document per row).
 // --dump-dir writes outputs.safetensors (logits (B, T, V) of the first forward, loss (N): every
 // step's loss) and grads.safetensors (first step's gradients under HF names); --out saves the
 // updated model directory. Used to check baimo against other implementations
 // (tests/reference/test_model_vs_torch.py) and to see a model learn a batch.
+#include <cstdint>
 #include <filesystem>
 
 #include "baimo/autograd/tape.h"
@@ -29,16 +32,56 @@ struct TrainStepArgs {
   bool decay_all = false;
 };
 
-// input_ids and targets from a safetensors batch file, checked against the model.
-std::pair<Tensor, Tensor> read_batch(const std::string& path, const ModelConfig& cfg) {
+struct Batch {
+  Tensor ids, targets;            // I32 (B, T)
+  Tensor positions, segments;     // I32 (B, T) or undefined (absent from the file)
+  const Tensor* positions_or_null() const { return positions.defined() ? &positions : nullptr; }
+  const Tensor* segments_or_null() const { return segments.defined() ? &segments : nullptr; }
+};
+
+// An optional I32 (B, T) tensor of the batch file, each value checked by ok(value, row, column).
+template <class Check>
+Tensor read_optional(const SafetensorsFile& f, const std::string& path, const std::string& name,
+                     const std::vector<int64_t>& shape, Check ok) {
+  const SafetensorInfo* info = f->find(name);
+  if (!info) return {};
+  if (info->shape != shape) fail("{}: tensor \"{}\" must have the shape of \"input_ids\"", path, name);
+  std::vector<int64_t> v = f->read_i64(name);
+  std::vector<int32_t> v32(v.size());
+  const size_t T = static_cast<size_t>(shape[1]);
+  for (size_t i = 0; i < v.size(); ++i) {
+    ok(v[i], i / T, i % T);
+    v32[i] = static_cast<int32_t>(v[i]);
+  }
+  return Tensor::from_ids(Shape{shape[0], shape[1]}, v32);
+}
+
+// input_ids, targets and the optional packing tensors from a safetensors batch file, checked
+// against the model.
+Batch read_batch(const std::string& path, const ModelConfig& cfg) {
   SafetensorsFile f(path);
   const SafetensorInfo& in = f->get("input_ids");
   const SafetensorInfo& tg = f->get("targets");
   if (in.shape.size() != 2 || in.shape[0] < 1 || in.shape[1] < 1)
     fail("{}: tensor \"input_ids\" must be (batch, tokens) with both at least 1", path);
   if (tg.shape != in.shape) fail("{}: tensor \"targets\" must have the shape of \"input_ids\"", path);
-  if (in.shape[1] > cfg.max_position_embeddings)
-    fail("{}: {} tokens per row exceed max_position_embeddings {}", path, in.shape[1], cfg.max_position_embeddings);
+  const int64_t max_pos = cfg.max_position_embeddings;
+  Batch batch;
+  batch.positions = read_optional(f, path, "position_ids", in.shape, [&](int64_t p, size_t b, size_t t) {
+    if (p < 0 || p >= max_pos)
+      fail("{}: position_ids[{}, {}] = {} is outside [0, max_position_embeddings {})", path, b, t, p, max_pos);
+  });
+  std::vector<int64_t> prev(static_cast<size_t>(in.shape[0]), INT32_MIN);
+  batch.segments = read_optional(f, path, "segment_ids", in.shape, [&](int64_t s, size_t b, size_t t) {
+    if (s < INT32_MIN || s > INT32_MAX) fail("{}: segment_ids[{}, {}] = {} does not fit in 32 bits", path, b, t, s);
+    if (s < prev[b])
+      fail("{}: segment_ids must be non-decreasing along each row, but segment_ids[{}, {}] = {} < {}", path, b, t, s,
+           prev[b]);
+    prev[b] = s;
+  });
+  // Packed rows carry their own positions; otherwise positions run 0..T-1 and T is limited.
+  if (!batch.positions.defined() && in.shape[1] > max_pos)
+    fail("{}: {} tokens per row exceed max_position_embeddings {}", path, in.shape[1], max_pos);
   std::vector<int64_t> ids = f->read_i64("input_ids"), targets = f->read_i64("targets");
   std::vector<int32_t> ids32(ids.size()), targets32(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -51,7 +94,9 @@ std::pair<Tensor, Tensor> read_batch(const std::string& path, const ModelConfig&
     targets32[i] = static_cast<int32_t>(targets[i]);
   }
   Shape s{in.shape[0], in.shape[1]};
-  return {Tensor::from_ids(s, ids32), Tensor::from_ids(s, targets32)};
+  batch.ids = Tensor::from_ids(s, ids32);
+  batch.targets = Tensor::from_ids(s, targets32);
+  return batch;
 }
 
 std::vector<int64_t> dims(const Shape& s) { return std::vector<int64_t>(s.d, s.d + s.n); }
@@ -60,7 +105,7 @@ void run_train_step(const TrainStepArgs& a) {
   namespace fs = std::filesystem;
   if (a.steps < 1) fail("--steps {}: expected at least 1", a.steps);
   Transformer model = Transformer::load(a.model);
-  auto [ids, targets] = read_batch(a.batch, model.config());
+  const Batch batch = read_batch(a.batch, model.config());
   train::AdamW opt(train::adamw_groups(model, a.decay_all), {a.beta1, a.beta2, a.eps, a.weight_decay});
   std::vector<ag::Var> params = model.param_vars();
 
@@ -69,8 +114,8 @@ void run_train_step(const TrainStepArgs& a) {
   std::vector<std::vector<float>> first_grads;
   for (int step = 0; step < a.steps; ++step) {
     opt.zero_grad();
-    ag::Var logits = model.logits(ids);
-    ag::Var loss = ag::cross_entropy(logits, targets);
+    ag::Var logits = model.logits(batch.ids, batch.positions_or_null(), batch.segments_or_null());
+    ag::Var loss = ag::cross_entropy(logits, batch.targets);
     ag::backward(loss);
     losses.push_back(loss.item());
     if (step == 0 && !a.dump_dir.empty()) {
@@ -113,7 +158,8 @@ BAIMO_COMMAND(90, [](CLI::App& root) {
   auto* sub = root.add_subcommand("train-step", "Run training steps of a model on one fixed batch; dump logits, "
                                                 "gradients and the updated model");
   sub->add_option("--model", a->model, "Model directory")->required();
-  sub->add_option("--batch", a->batch, "safetensors file with input_ids (B, T) and targets (B, T), -100 = ignore")
+  sub->add_option("--batch", a->batch, "safetensors file with input_ids (B, T) and targets (B, T), -100 = ignore; optional "
+                 "position_ids and segment_ids (B, T) for packed rows")
       ->required();
   sub->add_option("--steps", a->steps, "Number of steps (default 1)")->check(CLI::PositiveNumber);
   sub->add_option("--lr", a->lr, "Learning rate (default 1e-3)");

@@ -60,15 +60,20 @@ class Backend {
 
   // Causal grouped-query attention, softmax scale 1/sqrt(D). q: (B, T, Hq, D),
   // k, v: (B, T, Hkv, D) with Hq % Hkv == 0 (query head h reads kv head h / (Hq / Hkv)).
+  // segments: nullptr (plain causal) or (B, T) document ids of packed rows, non-decreasing
+  // along each row: query t then attends key j iff j <= t and segments[b, j] == segments[b, t],
+  // and key blocks before a query block's first document are skipped (a packed row costs less).
   // out: (B, T, Hq, D); lse: (B, Hq, T) log-sum-exp of the scaled scores, saved for backward.
   // Memory beyond the inputs/outputs: one block of scores per thread.
-  virtual void attention_fwd(const float* q, const float* k, const float* v, int64_t B, int64_t T,
-                             int64_t Hq, int64_t Hkv, int64_t D, float* out, float* lse) = 0;
-  // Recomputes the probabilities from q, k and lse. dq, dk, dv as in the contract above.
+  virtual void attention_fwd(const float* q, const float* k, const float* v, const int32_t* segments,
+                             int64_t B, int64_t T, int64_t Hq, int64_t Hkv, int64_t D, float* out,
+                             float* lse) = 0;
+  // Recomputes the probabilities from q, k and lse; segments as given to attention_fwd.
+  // dq, dk, dv as in the contract above.
   virtual void attention_bwd(const float* dout, const float* q, const float* k, const float* v,
-                             const float* out, const float* lse, int64_t B, int64_t T, int64_t Hq,
-                             int64_t Hkv, int64_t D, float* dq, float* dk, float* dv,
-                             bool accumulate_q, bool accumulate_k, bool accumulate_v) = 0;
+                             const float* out, const float* lse, const int32_t* segments, int64_t B,
+                             int64_t T, int64_t Hq, int64_t Hkv, int64_t D, float* dq, float* dk,
+                             float* dv, bool accumulate_q, bool accumulate_k, bool accumulate_v) = 0;
 
   // SwiGLU: out = silu(gate) * up, all (n).
   virtual void swiglu_fwd(const float* gate, const float* up, int64_t n, float* out) = 0;

@@ -11,4 +11,11 @@ inline ag::Var lm_loss(const Transformer& model, const Tensor& ids, const Tensor
   return ag::cross_entropy(model.logits(ids), targets, ignore_index);
 }
 
+// A packed batch: positions and segments I32 (B, T) as Transformer::hidden() takes them (either
+// may be null: default positions 0..T-1 / plain causal attention).
+inline ag::Var lm_loss(const Transformer& model, const Tensor& ids, const Tensor& targets, const Tensor* positions,
+                       const Tensor* segments, int32_t ignore_index = -100) {
+  return ag::cross_entropy(model.logits(ids, positions, segments), targets, ignore_index);
+}
+
 }  // namespace baimo

@@ -94,16 +94,34 @@ void Transformer::wire() {
   if (cfg_.tie_word_embeddings) lm_head_ = embed_;
 }
 
-ag::Var Transformer::hidden(const Tensor& ids) const {
+namespace {
+// positions / segments of a packed batch: I32 (B, T) like ids, positions inside the model's range.
+void check_packing(const Tensor& ids, const Tensor* positions, const Tensor* segments, int64_t max_pos) {
+  for (const auto& [t, name] : {std::pair{positions, "positions"}, std::pair{segments, "segments"}})
+    if (t && (t->dtype() != DType::I32 || !(t->shape() == ids.shape())))
+      fail("model input {} must be I32 with the shape {} of the ids, got shape {}", name, ids.shape().str(),
+           t->shape().str());
+  if (!positions) return;
+  const int32_t* p = positions->data<int32_t>();
+  for (int64_t i = 0; i < positions->numel(); ++i)
+    if (p[i] < 0 || p[i] >= max_pos)
+      fail("model input positions[{}, {}] = {} is outside [0, max_position_embeddings {})", i / ids.size(1),
+           i % ids.size(1), p[i], max_pos);
+}
+}  // namespace
+
+ag::Var Transformer::hidden(const Tensor& ids, const Tensor* positions, const Tensor* segments) const {
   if (ids.dtype() != DType::I32 || ids.dim() != 2) fail("model input ids must be I32 (B, T), got {}", ids.shape().str());
   const int64_t T = ids.size(1);
-  if (T > cfg_.max_position_embeddings)
+  check_packing(ids, positions, segments, cfg_.max_position_embeddings);
+  if (!positions && T > cfg_.max_position_embeddings)
     fail("sequence length {} exceeds max_position_embeddings {}", T, cfg_.max_position_embeddings);
-  std::vector<int32_t> pos(static_cast<size_t>(T));
+  std::vector<int32_t> pos(static_cast<size_t>(positions ? 0 : T));
   std::iota(pos.begin(), pos.end(), 0);
-  Tensor positions = Tensor::from_ids({T}, pos);
+  const Tensor default_positions = positions ? Tensor() : Tensor::from_ids({T}, pos);
+  const Tensor& rope_positions = positions ? *positions : default_positions;
   ag::Var x = ag::embedding(embed_, ids);  // (B, T, C)
-  for (const auto& b : blocks_) x = b(x, positions);
+  for (const auto& b : blocks_) x = b(x, rope_positions, segments);
   return norm_(x);
 }
 

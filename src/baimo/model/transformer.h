@@ -9,6 +9,9 @@
 // - Forward records on the calling thread's tape (autograd/tape.h) unless a NoGradGuard is alive.
 // - ids: I32 (B, T) with 0 <= id < vocab_size and T <= max_position_embeddings; positions are
 //   0..T-1 in every row. Violations throw baimo::Error.
+// - Packed rows (several documents in one row): positions I32 (B, T), each in
+//   [0, max_position_embeddings) (then T itself is not limited), and segments I32 (B, T),
+//   non-decreasing document ids per row; a token attends only earlier tokens of its document.
 #pragma once
 #include <map>
 #include <string>
@@ -41,12 +44,16 @@ class Transformer {
   // The parameter with this HF name; baimo::Error when there is none.
   const ag::Var& param(const std::string& name) const;
 
-  // ids: I32 (B, T) -> hidden states after the final norm (B, T, C)
-  ag::Var hidden(const Tensor& ids) const;
+  // ids: I32 (B, T) -> hidden states after the final norm (B, T, C).
+  // positions: optional I32 (B, T) (default 0..T-1), segments: optional I32 (B, T) (default:
+  // plain causal), for packed rows (see the contract above).
+  ag::Var hidden(const Tensor& ids, const Tensor* positions = nullptr, const Tensor* segments = nullptr) const;
   // h: (B, T, C) -> logits (B, T, V)
   ag::Var lm_head(const ag::Var& h) const;
-  // ids: I32 (B, T) -> logits (B, T, V)
-  ag::Var logits(const Tensor& ids) const { return lm_head(hidden(ids)); }
+  // ids: I32 (B, T) -> logits (B, T, V); positions, segments as for hidden().
+  ag::Var logits(const Tensor& ids, const Tensor* positions = nullptr, const Tensor* segments = nullptr) const {
+    return lm_head(hidden(ids, positions, segments));
+  }
 
  private:
   void wire();  // builds the nn layers from params_

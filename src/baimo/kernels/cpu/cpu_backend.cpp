@@ -100,15 +100,16 @@ void CpuBackend::rope(const float* x, const int32_t* pos, int64_t B, int64_t T, 
   BAIMO_DISPATCH(rope, x, pos, table, B, T, H, D, inverse, y, accumulate);
 }
 
-void CpuBackend::attention_fwd(const float* q, const float* k, const float* v, int64_t B, int64_t T, int64_t Hq,
-                               int64_t Hkv, int64_t D, float* out, float* lse) {
-  BAIMO_DISPATCH(attention_fwd, q, k, v, B, T, Hq, Hkv, D, out, lse);
+void CpuBackend::attention_fwd(const float* q, const float* k, const float* v, const int32_t* segments, int64_t B,
+                               int64_t T, int64_t Hq, int64_t Hkv, int64_t D, float* out, float* lse) {
+  BAIMO_DISPATCH(attention_fwd, q, k, v, segments, B, T, Hq, Hkv, D, out, lse);
 }
 
 void CpuBackend::attention_bwd(const float* dout, const float* q, const float* k, const float* v, const float* out,
-                               const float* lse, int64_t B, int64_t T, int64_t Hq, int64_t Hkv, int64_t D, float* dq,
-                               float* dk, float* dv, bool accumulate_q, bool accumulate_k, bool accumulate_v) {
-  BAIMO_DISPATCH(attention_bwd, dout, q, k, v, out, lse, B, T, Hq, Hkv, D, dq, dk, dv, accumulate_q, accumulate_k,
+                               const float* lse, const int32_t* segments, int64_t B, int64_t T, int64_t Hq,
+                               int64_t Hkv, int64_t D, float* dq, float* dk, float* dv, bool accumulate_q,
+                               bool accumulate_k, bool accumulate_v) {
+  BAIMO_DISPATCH(attention_bwd, dout, q, k, v, out, lse, segments, B, T, Hq, Hkv, D, dq, dk, dv, accumulate_q, accumulate_k,
                  accumulate_v);
 }
 

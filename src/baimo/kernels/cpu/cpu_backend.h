@@ -21,11 +21,12 @@ class CpuBackend final : public Backend {
                    float* dx, bool accumulate_x, float* dw, bool accumulate_w) override;
   void rope(const float* x, const int32_t* pos, int64_t B, int64_t T, int64_t H, int64_t D, float theta, bool inverse,
             float* y, bool accumulate) override;
-  void attention_fwd(const float* q, const float* k, const float* v, int64_t B, int64_t T, int64_t Hq, int64_t Hkv,
-                     int64_t D, float* out, float* lse) override;
+  void attention_fwd(const float* q, const float* k, const float* v, const int32_t* segments, int64_t B, int64_t T,
+                     int64_t Hq, int64_t Hkv, int64_t D, float* out, float* lse) override;
   void attention_bwd(const float* dout, const float* q, const float* k, const float* v, const float* out,
-                     const float* lse, int64_t B, int64_t T, int64_t Hq, int64_t Hkv, int64_t D, float* dq, float* dk,
-                     float* dv, bool accumulate_q, bool accumulate_k, bool accumulate_v) override;
+                     const float* lse, const int32_t* segments, int64_t B, int64_t T, int64_t Hq, int64_t Hkv,
+                     int64_t D, float* dq, float* dk, float* dv, bool accumulate_q, bool accumulate_k,
+                     bool accumulate_v) override;
   void swiglu_fwd(const float* gate, const float* up, int64_t n, float* out) override;
   void swiglu_bwd(const float* dout, const float* gate, const float* up, int64_t n, float* dgate, float* dup,
                   bool accumulate_gate, bool accumulate_up) override;

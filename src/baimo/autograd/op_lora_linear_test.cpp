@@ -149,8 +149,8 @@ TEST(DropoutMask, DeterministicAndKeepsAboutOneMinusP) {
   }
   // Different seeds give different masks.
   int same = 0;
-  for (int i = 0; i < 1000; ++i)
-    same += dropout_keep(1, uint64_t(i), dropout_threshold(0.5f)) == dropout_keep(2, uint64_t(i), dropout_threshold(0.5f));
+  const uint32_t half = dropout_threshold(0.5f);
+  for (int i = 0; i < 1000; ++i) same += dropout_keep(1, uint64_t(i), half) == dropout_keep(2, uint64_t(i), half);
   EXPECT_LT(same, 600);
 }
 

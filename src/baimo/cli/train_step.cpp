@@ -149,7 +149,8 @@ void run_train_step(const TrainStepArgs& a) {
                      {{"logits", dims(logits_shape), first_logits},
                       {"loss", {static_cast<int64_t>(losses.size())}, losses}});
     std::vector<SafetensorWrite> grads;
-    for (size_t i = 0; i < params.size(); ++i) grads.push_back({grad_specs[i].name, grad_specs[i].shape, first_grads[i]});
+    for (size_t i = 0; i < params.size(); ++i)
+      grads.push_back({grad_specs[i].name, grad_specs[i].shape, first_grads[i]});
     save_safetensors((fs::path(a.dump_dir) / "grads.safetensors").string(), grads);
   }
   if (!a.out.empty()) {

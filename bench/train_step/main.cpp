@@ -1,6 +1,8 @@
 // bench_train_step: baimo's side of bench/train_step (the runner script alternates it with the
 // PyTorch anchor). One full training step = forward, cross-entropy, backward, global-norm
 // clipping, AdamW, on random tokens, for a model config at batch x seq.
+// --lora-r R > 0: LoRA (r = R, alpha = 2R) on all seven linear targets of the frozen model instead;
+// the step trains the adapter only.
 // Prints one JSON line: {"tokens_per_s": median over timed steps, "peak_rss_mb": ..., "loss": ...}.
 #include <omp.h>
 #include <sys/resource.h>
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
   std::string config;
   int64_t batch = 8, seq = 256;
   int steps = 3, warmup = 1, threads = 2;
+  int64_t lora_r = 0;
   bool print_coretype = false;
   CLI::App app{"baimo training-step benchmark (one side of bench/train_step/run)"};
   app.add_option("--config", config, "Model config.json");
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps, "Timed steps");
   app.add_option("--warmup", warmup, "Untimed steps first");
   app.add_option("--threads", threads);
+  app.add_option("--lora-r", lora_r, "LoRA rank on all targets of a frozen base (default 0: full fine-tune)");
   app.add_flag("--print-blas-coretype", print_coretype, "Print the OpenBLAS kernel baimo uses and exit");
   CLI11_PARSE(app, argc, argv);
   if (print_coretype) {
@@ -52,8 +56,19 @@ int main(int argc, char** argv) {
     ModelConfig cfg = load_model_config(config);
     Transformer model = Transformer::random(cfg, 0);
     // The anchor decays every parameter; do the same work.
-    train::AdamW opt(train::adamw_groups(model, /*decay_all=*/true), {0.9f, 0.95f, 1e-8f, 0.1f});
-    std::vector<ag::Var> params = model.param_vars();
+    LoraAdapter adapter;
+    if (lora_r > 0) {
+      LoraConfig lc;
+      lc.r = lora_r;
+      lc.alpha = 2.0f * static_cast<float>(lora_r);
+      adapter = LoraAdapter::create(cfg, lc, 1);
+      model.set_base_trainable(false);
+      model.attach_lora(&adapter);
+    }
+    train::AdamW opt(lora_r > 0 ? train::lora_groups(adapter, true) : train::adamw_groups(model, /*decay_all=*/true),
+                     {0.9f, 0.95f, 1e-8f, 0.1f});
+    std::vector<ag::Var> params;
+    for (const auto& g : opt.groups()) params.insert(params.end(), g.params.begin(), g.params.end());
     std::mt19937 rng(1);
     std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(cfg.vocab_size - 1));
     std::vector<int32_t> ids(batch * seq), targets(batch * seq);

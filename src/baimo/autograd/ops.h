@@ -4,6 +4,7 @@
 // I32 tensors (token ids, positions, targets) are plain Tensors, not Vars (no gradient).
 // Bad shapes or out-of-range ids throw baimo::Error with the op name and the shapes.
 #pragma once
+#include <cstdint>
 #include <optional>
 
 #include "baimo/autograd/var.h"
@@ -15,6 +16,15 @@ namespace baimo::ag {
 Var embedding(const Var& weight, const Tensor& ids);
 // x: (..., in), weight: (out, in) (Hugging Face layout), bias: (out) or undefined -> (..., out).
 Var linear(const Var& x, const Var& weight, const Var& bias = Var());
+// Linear layer with a LoRA branch (model/lora.h), fused:
+//   y = x W^T [+ b] + scaling * (drop(x) A^T) B^T
+// x: (..., in), weight: (out, in), bias: (out) or undefined, a: (r, in), b: (out, r) -> (..., out).
+// drop is inverted dropout with probability dropout_p (in [0, 1)) on the LoRA path's input only
+// (as PEFT does), its mask a pure function of (dropout_seed, element index) (autograd/dropout_mask.h);
+// dropout_p = 0 is the identity and costs nothing. Gradients flow to every input that requires them;
+// a frozen weight / bias (requires_grad = false) gets no gradient buffer and no dW GEMM.
+Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, const Var& b, float scaling,
+                float dropout_p = 0.f, uint64_t dropout_seed = 0);
 // x: (..., C), weight: (C) -> y = x / sqrt(mean(x^2) + eps) * weight.
 Var rmsnorm(const Var& x, const Var& weight, float eps);
 // x: (B, T, H*D) (heads packed in the last dim), positions: I32 (T) or (B, T) -> same shape.

@@ -1,5 +1,6 @@
 // baimo train-step --model DIR --batch FILE [--steps N] [--lr ..] [--beta1 ..] [--beta2 ..] [--eps ..]
 //                  [--weight-decay ..] [--decay-all] [--clip ..] [--dump-dir DIR] [--out DIR]
+//                  [--lora-adapter FILE --lora-r R --lora-alpha A [--rslora] [--lora-targets LIST]]
 // Runs N full training steps (forward, cross-entropy, backward, optional global-norm clipping,
 // AdamW) of a model directory on one fixed batch and prints each step's loss. The batch is a
 // safetensors file with integer tensors input_ids (B, T) and targets (B, T) (-100 = ignored), and
@@ -9,6 +10,10 @@
 // step's loss) and grads.safetensors (first step's gradients under HF names); --out saves the
 // updated model directory. Used to check baimo against other implementations
 // (tests/reference/test_model_vs_torch.py) and to see a model learn a batch.
+// --lora-adapter: a safetensors file with an adapter's A and B under PEFT names (model/lora.h) is
+// attached to the frozen base; the steps train the adapter only and grads.safetensors holds its
+// gradients under those names (tests/reference/test_lora_vs_torch.py). --out is not available then.
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 
@@ -16,6 +21,7 @@
 #include "baimo/cli/command.h"
 #include "baimo/io/safetensors.h"
 #include "baimo/model/lm_loss.h"
+#include "baimo/model/lora.h"
 #include "baimo/model/transformer.h"
 #include "baimo/train/optimizer.h"
 #include "baimo/train/param_groups.h"
@@ -30,6 +36,10 @@ struct TrainStepArgs {
   int steps = 1;
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f, clip = 0.0f;
   bool decay_all = false;
+  std::string lora_adapter, lora_targets = "all";
+  int64_t lora_r = 8;
+  float lora_alpha = 16.0f;
+  bool rslora = false;
 };
 
 struct Batch {
@@ -54,6 +64,30 @@ Tensor read_optional(const SafetensorsFile& f, const std::string& path, const st
     v32[i] = static_cast<int32_t>(v[i]);
   }
   return Tensor::from_ids(Shape{shape[0], shape[1]}, v32);
+}
+
+// The adapter in a plain safetensors file: every pair of the layout must be there with its shape,
+// and nothing else.
+LoraAdapter read_adapter(const TrainStepArgs& a, const ModelConfig& cfg) {
+  LoraConfig lc;
+  lc.r = a.lora_r;
+  lc.alpha = a.lora_alpha;
+  lc.rslora = a.rslora;
+  lc.targets = parse_lora_targets(a.lora_targets);
+  lc.validate("--lora-r / --lora-alpha / --lora-targets");
+  LoraAdapter ad = LoraAdapter::zeros(cfg, lc);
+  SafetensorsFile f(a.lora_adapter);
+  for (auto& p : ad.pairs) {
+    f->read_f32_checked(p.spec.a_name, {lc.r, p.spec.in}, {p.a.value().data<float>(), size_t(p.a.numel())});
+    f->read_f32_checked(p.spec.b_name, {p.spec.out, lc.r}, {p.b.value().data<float>(), size_t(p.b.numel())});
+  }
+  if (f->tensors().size() != 2 * ad.pairs.size()) {
+    for (const auto& t : f->tensors())
+      if (std::none_of(ad.pairs.begin(), ad.pairs.end(),
+                       [&](const LoraAdapter::Pair& p) { return p.spec.a_name == t.name || p.spec.b_name == t.name; }))
+        fail("{}: tensor \"{}\" is not an A or B of the LoRA targets \"{}\"", a.lora_adapter, t.name, a.lora_targets);
+  }
+  return ad;
 }
 
 // input_ids, targets and the optional packing tensors from a safetensors batch file, checked
@@ -104,10 +138,29 @@ std::vector<int64_t> dims(const Shape& s) { return std::vector<int64_t>(s.d, s.d
 void run_train_step(const TrainStepArgs& a) {
   namespace fs = std::filesystem;
   if (a.steps < 1) fail("--steps {}: expected at least 1", a.steps);
+  const bool lora = !a.lora_adapter.empty();
+  if (lora && !a.out.empty()) fail("--out saves a full model; it cannot be combined with --lora-adapter");
   Transformer model = Transformer::load(a.model);
   const Batch batch = read_batch(a.batch, model.config());
-  train::AdamW opt(train::adamw_groups(model, a.decay_all), {a.beta1, a.beta2, a.eps, a.weight_decay});
-  std::vector<ag::Var> params = model.param_vars();
+  LoraAdapter adapter;
+  std::vector<ag::Var> params;
+  std::vector<SafetensorWrite> grad_specs;  // names and shapes of the dumped gradients (data filled later)
+  if (lora) {
+    adapter = read_adapter(a, model.config());
+    model.set_base_trainable(false);
+    model.attach_lora(&adapter);
+    for (const auto& p : adapter.pairs) {
+      params.push_back(p.a);
+      grad_specs.push_back({p.spec.a_name, {adapter.config.r, p.spec.in}, {}});
+      params.push_back(p.b);
+      grad_specs.push_back({p.spec.b_name, {p.spec.out, adapter.config.r}, {}});
+    }
+  } else {
+    params = model.param_vars();
+    for (const auto& p : model.params()) grad_specs.push_back({p.spec.name, p.spec.shape, {}});
+  }
+  train::AdamW opt(lora ? train::lora_groups(adapter, a.weight_decay > 0) : train::adamw_groups(model, a.decay_all),
+                   {a.beta1, a.beta2, a.eps, a.weight_decay});
 
   std::vector<float> losses, first_logits;
   Shape logits_shape;
@@ -142,7 +195,7 @@ void run_train_step(const TrainStepArgs& a) {
                       {"loss", {static_cast<int64_t>(losses.size())}, losses}});
     std::vector<SafetensorWrite> grads;
     for (size_t i = 0; i < params.size(); ++i)
-      grads.push_back({model.params()[i].spec.name, model.params()[i].spec.shape, first_grads[i]});
+      grads.push_back({grad_specs[i].name, grad_specs[i].shape, first_grads[i]});
     save_safetensors((fs::path(a.dump_dir) / "grads.safetensors").string(), grads);
   }
   if (!a.out.empty()) {
@@ -171,6 +224,12 @@ BAIMO_COMMAND(90, [](CLI::App& root) {
   sub->add_option("--clip", a->clip, "Clip the global gradient norm to this value (default: no clipping)");
   sub->add_option("--dump-dir", a->dump_dir, "Write outputs.safetensors and grads.safetensors here");
   sub->add_option("--out", a->out, "Save the updated model directory here");
+  sub->add_option("--lora-adapter", a->lora_adapter,
+                  "safetensors file with LoRA A and B under PEFT names: train this adapter on the frozen model");
+  sub->add_option("--lora-r", a->lora_r, "LoRA rank of --lora-adapter (default 8)");
+  sub->add_option("--lora-alpha", a->lora_alpha, "LoRA alpha of --lora-adapter (default 16)");
+  sub->add_flag("--rslora", a->rslora, "LoRA scaling alpha / sqrt(r) instead of alpha / r");
+  sub->add_option("--lora-targets", a->lora_targets, "LoRA target modules: q,k,v,o,gate,up,down or all (default all)");
   sub->callback([a] { run_train_step(*a); });
 });
 

@@ -1,5 +1,6 @@
 #include "baimo/model/transformer.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include "baimo/model/init.h"
@@ -92,6 +93,116 @@ void Transformer::wire() {
     }
   }
   if (cfg_.tie_word_embeddings) lm_head_ = embed_;
+  apply_lora();
+}
+
+namespace {
+nn::Linear& target_linear(nn::DecoderBlock& b, ParamRole role) {
+  switch (role) {
+    case ParamRole::Q: return b.self_attn.q_proj;
+    case ParamRole::K: return b.self_attn.k_proj;
+    case ParamRole::V: return b.self_attn.v_proj;
+    case ParamRole::O: return b.self_attn.o_proj;
+    case ParamRole::Gate: return b.mlp.gate_proj;
+    case ParamRole::Up: return b.mlp.up_proj;
+    case ParamRole::Down: return b.mlp.down_proj;
+    default: fail("LoRA: parameter role {} is not a linear layer LoRA can adapt", static_cast<int>(role));
+  }
+}
+
+// Dropout seed of one (layer, target): the step's seed mixed with both (splitmix64 steps).
+uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+uint64_t lora_dropout_seed(uint64_t seed, int64_t layer, ParamRole role) {
+  return mix64(mix64(seed) ^ (static_cast<uint64_t>(layer) * 64 + static_cast<uint64_t>(role)));
+}
+}  // namespace
+
+void Transformer::attach_lora(const LoraAdapter* adapter) {
+  if (adapter) {
+    adapter->config.validate("LoRA adapter");
+    for (const LoraAdapter::Pair& p : adapter->pairs) {
+      const LoraSpec& s = p.spec;
+      if (s.layer < 0 || s.layer >= cfg_.num_hidden_layers)
+        fail("LoRA adapter: {} is for layer {}, the model has {} layers", s.a_name, s.layer, cfg_.num_hidden_layers);
+      const ag::Var& w = target_linear(blocks_[static_cast<size_t>(s.layer)], s.role).weight;
+      if (!p.a.defined() || !p.b.defined() || p.a.value().dim() != 2 || p.b.value().dim() != 2 ||
+          p.a.size(1) != w.size(1) || p.b.size(0) != w.size(0) || p.a.size(0) != p.b.size(1) ||
+          p.a.size(0) != adapter->config.r)
+        fail("LoRA adapter: {} {} and {} {} do not fit base {} {} with r = {}", s.a_name,
+             p.a.defined() ? p.a.shape().str() : "undefined", s.b_name,
+             p.b.defined() ? p.b.shape().str() : "undefined", s.base_name, w.shape().str(), adapter->config.r);
+      if (p.a.value().dtype() != DType::F32 || p.b.value().dtype() != DType::F32)
+        fail("LoRA adapter: {} and {} must be F32", s.a_name, s.b_name);
+    }
+  }
+  lora_ = adapter;
+  apply_lora();
+}
+
+void Transformer::set_lora_dropout(std::optional<uint64_t> seed) {
+  lora_seed_ = seed;
+  apply_lora();
+}
+
+void Transformer::apply_lora() {
+  for (nn::DecoderBlock& b : blocks_)
+    for (ParamRole r : {ParamRole::Q, ParamRole::K, ParamRole::V, ParamRole::O, ParamRole::Gate, ParamRole::Up,
+                        ParamRole::Down})
+      target_linear(b, r).lora = nn::LoraBranch{};
+  if (!lora_) return;
+  const float scaling = lora_->config.scaling();
+  const float p = lora_seed_ ? lora_->config.dropout : 0.f;
+  for (const LoraAdapter::Pair& pair : lora_->pairs) {
+    nn::LoraBranch& br = target_linear(blocks_[static_cast<size_t>(pair.spec.layer)], pair.spec.role).lora;
+    br.a = pair.a;
+    br.b = pair.b;
+    br.scaling = scaling;
+    br.dropout = p;
+    br.dropout_seed = lora_seed_ ? lora_dropout_seed(*lora_seed_, pair.spec.layer, pair.spec.role) : 0;
+  }
+}
+
+void Transformer::set_base_trainable(bool trainable) {
+  for (Param& p : params_) {
+    ag::VarNode* n = p.var.node();
+    n->requires_grad = trainable;
+    if (!trainable) {
+      n->grad = Tensor();
+      n->grad_valid = false;
+    }
+  }
+}
+
+void Transformer::resize_vocab(int64_t new_vocab) {
+  if (new_vocab < cfg_.vocab_size)
+    fail("resize_vocab: cannot shrink the vocabulary from {} to {} rows", cfg_.vocab_size, new_vocab);
+  if (new_vocab == cfg_.vocab_size) return;
+  ModelConfig nc = cfg_;
+  nc.vocab_size = new_vocab;
+  nc.validate("resize_vocab");
+  for (Param& p : params_) {
+    if (p.spec.role != ParamRole::Embed && p.spec.role != ParamRole::LmHead) continue;
+    const int64_t old_rows = p.var.size(0), C = p.var.size(1);
+    Tensor t = Tensor::empty({new_vocab, C});
+    float* dst = t.data<float>();
+    const float* src = p.var.value().data<float>();
+    std::copy(src, src + old_rows * C, dst);
+    std::vector<double> mean(static_cast<size_t>(C), 0.0);
+    for (int64_t r = 0; r < old_rows; ++r)
+      for (int64_t c = 0; c < C; ++c) mean[static_cast<size_t>(c)] += src[r * C + c];
+    for (int64_t r = old_rows; r < new_vocab; ++r)
+      for (int64_t c = 0; c < C; ++c)
+        dst[r * C + c] = static_cast<float>(mean[static_cast<size_t>(c)] / static_cast<double>(old_rows));
+    p.var = ag::Var::leaf(t, p.var.requires_grad(), p.spec.name);
+    p.spec.shape[0] = new_vocab;
+  }
+  cfg_ = nc;
+  wire();
 }
 
 namespace {

@@ -12,12 +12,19 @@
 // - Packed rows (several documents in one row): positions I32 (B, T), each in
 //   [0, max_position_embeddings) (then T itself is not limited), and segments I32 (B, T),
 //   non-decreasing document ids per row; a token attends only earlier tokens of its document.
+// - LoRA: attach_lora(&adapter) adds the adapter's branch to its target layers (the adapter must
+//   outlive the attachment; nullptr detaches, giving back the base model: the reference model of a
+//   LoRA run is this same model with the adapter off, never a second copy). Attachment is per
+//   Transformer object (copies made before it do not see it). set_base_trainable(false) freezes the
+//   base: backward then writes and allocates no gradient for any base parameter.
 #pragma once
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "baimo/model/config.h"
+#include "baimo/model/lora.h"
 #include "baimo/model/model_dir.h"
 #include "baimo/model/param_layout.h"
 #include "baimo/nn/block.h"
@@ -55,8 +62,28 @@ class Transformer {
     return lm_head(hidden(ids, positions, segments));
   }
 
+  // ---- LoRA (model/lora.h) and fine-tuning ----
+  // Attaches `adapter` (nullptr: detaches). Its pairs must match this model's layers and shapes
+  // (baimo::Error naming the pair otherwise). Dropout starts off (see set_lora_dropout).
+  void attach_lora(const LoraAdapter* adapter);
+  const LoraAdapter* lora() const { return lora_; }
+  // LoRA dropout for the next forwards: a seed turns it on with the adapter's config.dropout, the
+  // mask of (layer, target) a function of (seed, layer, target, element); nullopt turns it off (eval).
+  // Training gives each step its own seed (e.g. derived from the step number) for exact resume.
+  void set_lora_dropout(std::optional<uint64_t> seed);
+  // false: every base parameter gets requires_grad = false (and loses any gradient buffer).
+  void set_base_trainable(bool trainable);
+  // Grows the vocabulary to new_vocab rows: embed_tokens (and an untied lm_head) get new rows equal
+  // to the mean of their existing rows (HF resize_token_embeddings(mean_resizing=True)'s mean);
+  // config().vocab_size is updated. The affected parameter Vars are replaced (build optimizers after
+  // resizing; shallow copies made before keep the old ones). new_vocab < vocab_size is an error.
+  void resize_vocab(int64_t new_vocab);
+
  private:
-  void wire();  // builds the nn layers from params_
+  void wire();        // builds the nn layers from params_ (and re-applies the LoRA attachment)
+  void apply_lora();  // sets every Linear's LoRA branch from lora_ and lora_seed_
+  const LoraAdapter* lora_ = nullptr;
+  std::optional<uint64_t> lora_seed_;
   ModelConfig cfg_;
   std::vector<Param> params_;
   std::map<std::string, size_t> index_;

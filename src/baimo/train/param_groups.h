@@ -2,9 +2,12 @@
 // (and an untied lm_head), none on the embedding, RMSNorm weights and biases -- the usual
 // GPT / Llama recipe. decay_all = true puts every parameter in one decayed group (torch's
 // default when a model's parameters() go to AdamW unsorted).
+// lora_groups: one group holding every A and B of a LoRA adapter (in layout order, A before B),
+// decayed or not as asked (PEFT / HF Trainer decay LoRA matrices by default).
 #pragma once
 #include <vector>
 
+#include "baimo/model/lora.h"
 #include "baimo/model/transformer.h"
 #include "baimo/train/optimizer.h"
 
@@ -17,6 +20,15 @@ inline std::vector<ParamGroup> adamw_groups(const Transformer& model, bool decay
   std::vector<ParamGroup> out{decay};
   if (!no_decay.params.empty()) out.push_back(no_decay);
   return out;
+}
+
+inline std::vector<ParamGroup> lora_groups(const LoraAdapter& adapter, bool decay) {
+  ParamGroup g{{}, decay};
+  for (const auto& p : adapter.pairs) {
+    g.params.push_back(p.a);
+    g.params.push_back(p.b);
+  }
+  return {g};
 }
 
 }  // namespace baimo::train

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <fmt/ranges.h>
 #include <filesystem>
 #include <map>
@@ -62,6 +63,12 @@ std::vector<ParamRole> parse_targets(const json& v, const std::string& where) {
   }
 }
 
+// A JSON number as a float, refusing what a float cannot hold.
+float to_float(double v, const char* key, const std::string& where) {
+  if (!std::isfinite(v) || std::fabs(v) > 1e30) fail("{}: field \"{}\" = {} is out of range", where, key, v);
+  return static_cast<float>(v);
+}
+
 }  // namespace
 
 LoraConfig read_peft_adapter_config(const std::string& dir) {
@@ -69,9 +76,13 @@ LoraConfig read_peft_adapter_config(const std::string& dir) {
                                    kPeftConfigFile, kPeftWeightsFile);
   const std::string where = join_path(dir, kPeftConfigFile);
   if (!fs::exists(where)) fail("{}: missing (not a PEFT adapter directory)", where);
+  return parse_peft_adapter_config(read_file(where), where);
+}
+
+LoraConfig parse_peft_adapter_config(std::string_view text, const std::string& where) {
   json j;
   try {
-    j = json::parse(read_file(where));
+    j = json::parse(text);
   } catch (const json::exception& e) {
     fail("{}: not valid JSON: {}", where, e.what());
   }
@@ -104,10 +115,10 @@ LoraConfig read_peft_adapter_config(const std::string& dir) {
   lc.r = r->get<int64_t>();
   const json* alpha = field("lora_alpha");
   if (!alpha || !alpha->is_number()) fail("{}: field \"lora_alpha\" must be a number", where);
-  lc.alpha = alpha->get<float>();
+  lc.alpha = to_float(alpha->get<double>(), "lora_alpha", where);
   if (const json* d = field("lora_dropout"); d && !d->is_null()) {
     if (!d->is_number()) fail("{}: field \"lora_dropout\" must be a number, got {}", where, json_type(*d));
-    lc.dropout = d->get<float>();
+    lc.dropout = to_float(d->get<double>(), "lora_dropout", where);
   } else {
     lc.dropout = 0.0f;
   }

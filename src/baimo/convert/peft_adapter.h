@@ -22,6 +22,7 @@
 //   Each error is a baimo::Error naming the file and the field or tensor.
 #pragma once
 #include <string>
+#include <string_view>
 
 #include "baimo/model/config.h"
 #include "baimo/model/lora.h"
@@ -36,7 +37,9 @@ void save_peft_adapter(const std::string& dir, const LoraAdapter& adapter, const
                        DType dtype = DType::F32);
 LoraAdapter load_peft_adapter(const std::string& dir, const ModelConfig& base);
 
-// Only adapter_config.json, parsed and checked as above (r, alpha, dropout, rslora, targets).
+// Only adapter_config.json, parsed and checked as above (r, alpha, dropout, rslora, targets);
+// parse_peft_adapter_config does it on the file's text (`where` names it in errors; fuzzed).
 LoraConfig read_peft_adapter_config(const std::string& dir);
+LoraConfig parse_peft_adapter_config(std::string_view text, const std::string& where);
 
 }  // namespace baimo

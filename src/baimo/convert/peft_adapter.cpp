@@ -63,6 +63,8 @@ std::vector<ParamRole> parse_targets(const json& v, const std::string& where) {
   }
 }
 
+constexpr int64_t kMaxRank = 65536;  // far above any real adapter; keeps a bad file from allocating terabytes
+
 // A JSON number as a float, refusing what a float cannot hold.
 float to_float(double v, const char* key, const std::string& where) {
   if (!std::isfinite(v) || std::fabs(v) > 1e30) fail("{}: field \"{}\" = {} is out of range", where, key, v);
@@ -105,14 +107,17 @@ LoraConfig parse_peft_adapter_config(std::string_view text, const std::string& w
                           "use_qalora", "trainable_token_indices"})
     if (const json* v = field(key); v && !is_unset(*v))
       fail("{}: option \"{}\" = {} is not supported by baimo (it must be absent, null, false or empty)", where, key,
-           v->dump());
+           v->dump(-1, ' ', false, json::error_handler_t::replace));
   if (const json* b = field("bias"); b && !b->is_null() && !(b->is_string() && b->get<std::string>() == "none"))
-    fail("{}: option \"bias\" = {} is not supported by baimo (only \"none\")", where, b->dump());
+    fail("{}: option \"bias\" = {} is not supported by baimo (only \"none\")", where,
+         b->dump(-1, ' ', false, json::error_handler_t::replace));
 
   LoraConfig lc;
   const json* r = field("r");
   if (!r || !r->is_number_integer()) fail("{}: field \"r\" must be an integer", where);
   lc.r = r->get<int64_t>();
+  if (r->is_number_unsigned() && r->get<uint64_t>() > static_cast<uint64_t>(kMaxRank)) lc.r = kMaxRank + 1;
+  if (lc.r > kMaxRank) fail("{}: field \"r\" = {} is larger than baimo's limit {}", where, r->dump(), kMaxRank);
   const json* alpha = field("lora_alpha");
   if (!alpha || !alpha->is_number()) fail("{}: field \"lora_alpha\" must be a number", where);
   lc.alpha = to_float(alpha->get<double>(), "lora_alpha", where);
@@ -146,14 +151,14 @@ LoraAdapter load_peft_adapter(const std::string& dir, const ModelConfig& base) {
   }
   SafetensorsFile file(wpath);
   const SafetensorsView& v = file.view();
-  LoraAdapter ad = LoraAdapter::zeros(base, lc);
+  // Every tensor is located and checked against the header first, so that nothing is allocated
+  // for a file that does not fit (a huge r, another base).
   std::set<std::string> used;
-  auto read = [&](const std::string& name, const ag::Var& dst) {
+  auto locate = [&](const std::string& name, std::vector<int64_t> want) -> const SafetensorInfo* {
     std::string found = name;
     if (!v.contains(found)) {
       // An unsaved state_dict keeps the adapter name: ...lora_A.default.weight.
-      const size_t at = name.rfind(".weight");
-      const std::string alt = name.substr(0, at) + ".default.weight";
+      const std::string alt = name.substr(0, name.rfind(".weight")) + ".default.weight";
       if (v.contains(alt)) found = alt;
     }
     const SafetensorInfo* t = v.find(found);
@@ -162,23 +167,28 @@ LoraAdapter load_peft_adapter(const std::string& dir, const ModelConfig& base) {
            kPeftConfigFile, base.num_hidden_layers);
     if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16)
       fail("{}: tensor {} has dtype {}; expected F32, F16 or BF16", wpath, found, dtype_info(t->dtype).name);
-    const Shape& want = dst.value().shape();
-    const std::vector<int64_t> want_v(want.d, want.d + want.n);
-    if (t->shape != want_v)
+    if (t->shape != want)
       fail("{}: tensor {} has shape [{}], expected [{}] (r = {} from {}, the base model's matrix shape)", wpath, found,
-           fmt::join(t->shape, ", "), fmt::join(want_v, ", "), lc.r, kPeftConfigFile);
-    v.read_f32(*t, std::span<float>(dst.value().data<float>(), static_cast<size_t>(dst.numel())));
+           fmt::join(t->shape, ", "), fmt::join(want, ", "), lc.r, kPeftConfigFile);
     used.insert(found);
+    return t;
   };
-  for (LoraAdapter::Pair& p : ad.pairs) {
-    read(p.spec.a_name, p.a);
-    read(p.spec.b_name, p.b);
+  std::vector<std::pair<const SafetensorInfo*, const SafetensorInfo*>> located;
+  for (const LoraSpec& s : lora_layout(base, lc)) {
+    const SafetensorInfo* a = locate(s.a_name, {lc.r, s.in});  // A first: errors in layout order
+    located.emplace_back(a, locate(s.b_name, {s.out, lc.r}));
   }
   for (const SafetensorInfo& t : v.tensors())
     if (!used.count(t.name))
       fail("{}: unexpected tensor {}: not a LoRA A/B of target_modules {} for a base model with {} layers "
            "(a different base model, or weights baimo does not apply)",
            wpath, t.name, kPeftConfigFile, base.num_hidden_layers);
+  LoraAdapter ad = LoraAdapter::zeros(base, lc);
+  for (size_t i = 0; i < ad.pairs.size(); ++i) {
+    const LoraAdapter::Pair& p = ad.pairs[i];
+    v.read_f32(*located[i].first, std::span<float>(p.a.value().data<float>(), static_cast<size_t>(p.a.numel())));
+    v.read_f32(*located[i].second, std::span<float>(p.b.value().data<float>(), static_cast<size_t>(p.b.numel())));
+  }
   return ad;
 }
 

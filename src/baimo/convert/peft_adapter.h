@@ -12,7 +12,7 @@
 //   whatever `dir` held before is gone. dtype F32 (default), F16 or BF16.
 // - load_peft_adapter(dir, base): reads and checks everything before returning:
 //   missing directory / files (a pickle adapter_model.bin is refused: save with safetensors);
-//   JSON syntax and field types; peft_type "LORA"; r >= 1, lora_alpha > 0; target_modules a list of
+//   JSON syntax and field types; peft_type "LORA"; 1 <= r <= 65536, lora_alpha > 0; target_modules a list of
 //   module names (or one name, or "all-linear"; regular expressions are refused);
 //   unsupported options refused by name: fan_in_fan_out, use_dora, modules_to_save, layers_to_transform,
 //   layers_pattern, rank_pattern, alpha_pattern, bias other than "none", lora_bias, layer_replication,

@@ -176,6 +176,8 @@ TEST(PeftAdapter, BadConfigFieldsAreNamed) {
       {"bias", "all", "bias"},
       {"r", "four", "\"r\""},
       {"r", 0, "rank r"},
+      {"r", 100000, "limit"},
+      {"r", 60000, "expected [60000, 32]"},  // checked against the header before anything is allocated
       {"lora_alpha", nullptr, "lora_alpha"},
       {"target_modules", ".*proj", "regular expression"},
       {"target_modules", {"q_proj", "lm_head"}, "lm_head"},

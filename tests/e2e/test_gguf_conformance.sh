@@ -15,7 +15,11 @@
 #     tokens on it equal llama.cpp's greedy tokens;
 #  5. baimo's own K-quant files (the 256-wide llama model): `--type q4_k_m` gives every tensor the
 #     type llama.cpp's Q4_K_M gives it, pure q4_k / q6_k tensors are the bytes llama.cpp's quantizer
-#     writes, and llama.cpp's greedy tokens on each file equal baimo's argmax tokens on it.
+#     writes, and llama.cpp's greedy tokens on each file equal baimo's argmax tokens on it;
+#  6. LoRA (issue 12): a PEFT adapter with random non-zero A and B (rslora for qwen2), exported by
+#     `baimo lora export` and applied by llama.cpp to baimo's f32 GGUF, gives greedy tokens that
+#     differ from the base's and equal baimo's argmax tokens on the `baimo lora merge`d model and
+#     `baimo generate --lora` on the same GGUF.
 # Skips (exit 0 with SKIP) only when npm cannot install the packages (no registry).
 # Usage: bash test_gguf_conformance.sh path/to/baimo
 set -euo pipefail
@@ -144,6 +148,7 @@ PYEOF
 
   # 3. llama.cpp runs baimo's files: greedy tokens = baimo's argmax tokens
   G=$(node "$JS/engines.mjs" greedy "$D/f32.gguf" "$PROMPT" $N)
+  G_F32=$G  # the base's greedy tokens, for step 6
   echo "$arch f32: llama.cpp greedy $G"
   check_tf "$D/model" "$G" || fail "$arch f32: llama.cpp and baimo disagree"
   for f in q8 q4; do
@@ -168,5 +173,19 @@ PYEOF
     "$BAIMO" convert "$D/$f.gguf" "$D/${f}_dir" >/dev/null 2>&1 || fail "$arch: baimo cannot read llama.cpp's $f.gguf"
     check_tf "$D/${f}_dir" "$G" || fail "$arch $f (written by llama.cpp): llama.cpp and baimo disagree"
   done
+
+  # 6. LoRA: baimo's GGUF adapter in llama.cpp = baimo's merge = baimo's --lora
+  rs=""; [ "$arch" = qwen2 ] && rs="--rslora"
+  $PY "$ROOT/tests/e2e/lora_adapter.py" "$D/model" "$D/lora" --r 4 --alpha 8 --b-std 0.08 --seed 3 $rs
+  "$BAIMO" lora export --model "$D/model" --adapter "$D/lora" --out "$D/lora.gguf" >/dev/null || fail "$arch: lora export"
+  "$BAIMO" lora merge --model "$D/model" --adapter "$D/lora" --out "$D/lora_merged" >/dev/null || fail "$arch: lora merge"
+  G0=$G_F32
+  G=$(node "$JS/engines.mjs" greedy "$D/f32.gguf" "$PROMPT" $N "$D/lora.gguf")
+  [ "$G" != "$G0" ] || fail "$arch: the adapter does not change llama.cpp's greedy tokens ($G): the test cannot fail"
+  check_tf "$D/lora_merged" "$G" || fail "$arch lora: llama.cpp with baimo's GGUF adapter and baimo's merged model disagree"
+  want=$(printf '%s' "$G" | "$BAIMO" tokenizer decode --tokenizer "$T/tok.json")
+  got=$("$BAIMO" generate --model "$D/f32.gguf" --lora "$D/lora" --prompt "$TEXT" --temperature 0 --max-tokens $N --ignore-eos --quiet)
+  [ "$got" = "$want" ] || fail "$arch lora: baimo generate --lora gave '$got', llama.cpp '$want'"
+  echo "$arch lora: llama.cpp greedy with baimo's GGUF adapter = baimo merge = baimo generate --lora ($G vs base $G0)"
 done
 echo "OK: GGUF conformance with llama.cpp and @huggingface/gguf"

@@ -38,10 +38,13 @@ def from_bf16(bits):
     return (bits.astype(np.uint32) << 16).view(np.float32)
 
 
-def write(path, tensors, bf16=False):
-    """tensors: {name: numpy array of a dtype in _DTYPES}; bf16=True stores float32 arrays as BF16."""
+def write(path, tensors, bf16=False, metadata=None):
+    """tensors: {name: numpy array of a dtype in _DTYPES}; bf16=True stores float32 arrays as BF16;
+    metadata: an optional {str: str} written as "__metadata__" (e.g. {"format": "pt"}, as torch writers do)."""
     rev = {np.dtype(v): k for k, v in _DTYPES.items()}
     header, blobs, off = {}, [], 0
+    if metadata:
+        header["__metadata__"] = dict(metadata)
     for name, arr in tensors.items():
         arr = np.ascontiguousarray(arr)
         dtype = rev[arr.dtype]

@@ -58,7 +58,7 @@ std::string trimmed(const std::string& s) {
 
 void run_chat(const ChatArgs& a) {
   apply_threads(a.gen.threads);
-  InferenceModel m = load_inference_model(a.gen.model, a.gen.dtype, a.gen.chat_template);
+  InferenceModel m = load_inference_model(a.gen.model, a.gen.dtype, a.gen.chat_template, a.gen.lora);
   const ModelConfig& c = m.config();
   const int64_t ctx = a.gen.ctx > 0 ? a.gen.ctx : std::min<int64_t>(c.max_position_embeddings, 4096);
   if (ctx < 8) fail("--ctx {} is too small for a chat", ctx);

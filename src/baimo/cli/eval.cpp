@@ -1,4 +1,4 @@
-// baimo eval perplexity --model M --input FILE [--ctx N] [--stride S] [--dtype T] [--threads N]
+// baimo eval perplexity --model M --input FILE [--ctx N] [--stride S] [--dtype T] [--lora DIR] [--threads N]
 // Tokenizes FILE (plain text, special tokens as text; the BOS first for models that add one), computes the sliding-window perplexity
 // (infer/perplexity.h) and prints: tokens, scored tokens, windows, mean NLL (nats/token), perplexity.
 #include <chrono>
@@ -17,14 +17,14 @@ namespace baimo::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model, input, dtype;
+  std::string model, input, dtype, lora;
   int64_t ctx = 0, stride = 0, limit = 0;
   int threads = 0;
 };
 
 void run_perplexity(const EvalArgs& a) {
   const int threads = apply_threads(a.threads);
-  InferenceModel m = load_inference_model(a.model, a.dtype);
+  InferenceModel m = load_inference_model(a.model, a.dtype, "", a.lora);
   const ModelConfig& c = m.config();
   const int64_t ctx = a.ctx > 0 ? a.ctx : std::min<int64_t>(c.max_position_embeddings, 1024);
   if (ctx > c.max_position_embeddings) fail("--ctx {} exceeds the model's max_position_embeddings {}", ctx, c.max_position_embeddings);
@@ -65,6 +65,7 @@ BAIMO_COMMAND(45, [](CLI::App& root) {
   sub->add_option("--stride", a->stride, "Window step in tokens (default: ctx / 2)")->check(CLI::PositiveNumber);
   sub->add_option("--limit", a->limit, "Evaluate only the first N tokens")->check(CLI::Range(int64_t{2}, INT64_MAX));
   sub->add_option("--dtype", a->dtype, "Convert a model directory's weights at load: f32, f16, bf16, q8_0, q4_0");
+  sub->add_option("--lora", a->lora, "PEFT LoRA adapter directory applied to the weights at load");
   add_threads_flag(sub, a->threads);
   sub->callback([a] { run_perplexity(*a); });
   add_eval_run(*ev);

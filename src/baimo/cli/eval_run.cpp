@@ -1,6 +1,6 @@
 // baimo eval run --model M --tasks a,b,... [--limit N] [--seed S] [--batch B] [--shots K]
 //                [--out results.json] [--report FILE] [--log-samples FILE] [--raw] [--max-tokens N]
-//                [--samples N --temperature T] [--ctx N] [--dtype T] [--chat-template NAME]
+//                [--samples N --temperature T] [--ctx N] [--dtype T] [--lora DIR] [--chat-template NAME]
 // Each task is a built-in suite (eval/builtin_tasks.h) or a task file (eval/gen_reader.h: .csv / .jsonl
 // multiple choice, or .jsonl generation tasks with "prompt" and "answer"; named after the file). Prints a table on stdout,
 // a progress line with ETA per task on stderr; writes the results JSON atomically (--out), appends
@@ -24,7 +24,7 @@ namespace baimo::cli {
 namespace {
 
 struct RunArgs {
-  std::string model, tasks, out, report, log_samples, dtype, chat_template;
+  std::string model, tasks, out, report, log_samples, dtype, chat_template, lora;
   int test_size = 200;
   eval::EvalSettings s;
 };
@@ -56,7 +56,7 @@ void run(const RunArgs& a) {
     for (size_t i = 0; i + 1 < tasks.size(); ++i)
       if (tasks[i].name == tasks.back().name) fail("--tasks names '{}' twice (task names are file names without the extension)", tasks[i].name);
   }
-  InferenceModel m = load_inference_model(a.model, a.dtype, a.chat_template);
+  InferenceModel m = load_inference_model(a.model, a.dtype, a.chat_template, a.lora);
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> samples(nullptr, &std::fclose);
   if (!a.log_samples.empty()) {
     samples.reset(std::fopen(a.log_samples.c_str(), "wb"));
@@ -77,7 +77,7 @@ void run(const RunArgs& a) {
   nlohmann::json settings = {{"tasks", a.tasks},        {"limit", a.s.limit},         {"seed", a.s.seed},
                              {"batch", a.s.batch},      {"shots", a.s.shots},         {"raw", a.s.raw_prompts},
                              {"max_tokens", a.s.max_tokens}, {"samples", a.s.samples}, {"temperature", a.s.temperature},
-                             {"dtype", a.dtype},        {"chat_template", chat_template_name(m.chat_template)}};
+                             {"dtype", a.dtype},        {"lora", a.lora},        {"chat_template", chat_template_name(m.chat_template)}};
   nlohmann::json j = eval::results_json(a.model, settings, results);
   if (!a.out.empty()) eval::write_results(a.out, j);
   if (!a.report.empty()) eval::append_report(a.report, j);
@@ -119,6 +119,7 @@ void add_eval_run(CLI::App& ev) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub->add_option("--dtype", a->dtype, "Convert a model directory's weights at load: f32, f16, bf16, q8_0, q4_0");
+  sub->add_option("--lora", a->lora, "PEFT LoRA adapter directory applied to the weights at load");
   add_threads_flag(sub, a->s.threads);
   sub->add_option("--chat-template", a->chat_template, "chatml | llama3 | plain (default: detected from the model)");
   sub->callback([a] { run(*a); });

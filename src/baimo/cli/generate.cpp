@@ -60,7 +60,7 @@ std::string rate(int64_t tokens, double seconds) {
 
 void run_generate(const GenerateArgs& a) {
   const int threads = apply_threads(a.gen.threads);
-  InferenceModel m = load_inference_model(a.gen.model, a.gen.dtype, a.gen.chat_template);
+  InferenceModel m = load_inference_model(a.gen.model, a.gen.dtype, a.gen.chat_template, a.gen.lora);
   const ModelConfig& c = m.config();
   const int64_t ctx = a.gen.ctx > 0 ? a.gen.ctx : std::min<int64_t>(c.max_position_embeddings, 4096);
   GenerationOptions o = a.gen.options(m.eos_ids, m.config().vocab_size);

@@ -19,7 +19,7 @@
 namespace baimo::cli {
 
 struct GenerationFlags {
-  std::string model, dtype, chat_template;
+  std::string model, dtype, chat_template, lora;
   int64_t ctx = 0;  // 0 = min(max_position_embeddings, 4096)
   int max_tokens = 0;
   int threads = 0;  // 0 = $OMP_NUM_THREADS, else all cores
@@ -35,6 +35,7 @@ struct GenerationFlags {
     max_tokens = default_max_tokens;
     sub->add_option("--model", model, "Model directory or .gguf file")->required();
     sub->add_option("--dtype", dtype, "Convert a model directory's weights at load: f32, f16, bf16, q8_0, q4_0");
+    sub->add_option("--lora", lora, "PEFT LoRA adapter directory applied to the weights at load");
     sub->add_option("--ctx", ctx, "Context length in tokens (default: the model's, at most 4096)")
         ->check(CLI::PositiveNumber);
     add_threads_flag(sub, threads);

@@ -1,5 +1,5 @@
 // baimo serve --model M [--host 127.0.0.1] [--port 8080] [--parallel N] [--ctx N] [--api-key KEY]
-//             [--max-queue N] [--model-name NAME] [--chat-template chatml|llama3|plain] [--dtype q8_0|...]
+//             [--max-queue N] [--model-name NAME] [--chat-template chatml|llama3|plain] [--dtype q8_0|...] [--lora DIR]
 //             [--max-body BYTES] [--max-client-connections N] [--header-timeout S] [--body-timeout S]
 //             [--reuse-port] [--threads N]
 // The OpenAI-compatible HTTP server with continuous batching and the web chat page
@@ -27,7 +27,7 @@ namespace baimo::cli {
 namespace {
 
 struct ServeArgs {
-  std::string model, host = "127.0.0.1", api_key, model_name, chat_template, dtype;
+  std::string model, host = "127.0.0.1", api_key, model_name, chat_template, dtype, lora;
   int port = 8080, parallel = 4, max_queue = 64, max_client_connections = 128;
   double header_timeout = 10, body_timeout = 30;
   bool reuse_port = false;
@@ -46,7 +46,7 @@ void run_serve(const ServeArgs& a) {
   ::signal(SIGPIPE, SIG_IGN);
 
   apply_threads(a.threads);  // OpenBLAS's count is global; the scheduler thread sets its OpenMP one
-  InferenceModel im = load_inference_model(a.model, a.dtype, a.chat_template);
+  InferenceModel im = load_inference_model(a.model, a.dtype, a.chat_template, a.lora);
   const ModelConfig& cfg = im.config();
   const ChatTemplateKind kind = im.chat_template;
   int64_t ctx = a.ctx > 0 ? a.ctx : cfg.max_position_embeddings;
@@ -110,6 +110,7 @@ BAIMO_COMMAND(70, [](CLI::App& root) {
   sub->add_option("--model-name", a->model_name, "Model id in the API (default: the model's directory name; a run's final/ -> the run's name)");
   sub->add_option("--chat-template", a->chat_template, "chatml | llama3 | plain (default: from the model)");
   sub->add_option("--dtype", a->dtype, "Convert a model directory's weights at load: f32 | f16 | bf16 | q8_0 | q4_0");
+  sub->add_option("--lora", a->lora, "PEFT LoRA adapter directory applied to the weights at load");
   sub->add_option("--max-body", a->max_body, "Largest request body in bytes (larger: 413)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));

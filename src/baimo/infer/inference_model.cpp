@@ -2,14 +2,40 @@
 
 #include "baimo/convert/gguf_model_io.h"
 #include "baimo/convert/gguf_tokenizer.h"
+#include "baimo/convert/peft_adapter.h"
+#include "baimo/infer/lora_weights.h"
+#include "baimo/model/lora_merge.h"
+#include "baimo/model/transformer.h"
 #include "baimo/model/model_dir.h"
 #include "baimo/model/open_model.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
 
+namespace {
+
+ModelWeights load_weights_with_lora(const std::string& path, DType type, const std::string& lora) {
+  if (lora.empty()) return load_inference_weights(path, type);
+  const ModelPath mp = open_model(path);
+  if (mp.is_dir()) {
+    // Merge in f32 before any conversion: exact for F32, one rounding for the others.
+    const LoraAdapter adapter = load_peft_adapter(lora, load_model_dir_config(path));
+    Transformer model = Transformer::load(path);  // freshly loaded: its buffers are ours to write
+    merge_lora(model, adapter);
+    ModelWeights w = weights_from_transformer(model, type);
+    w.chat_template = model_dir_chat_template(path);
+    validate_model_weights(w, path);
+    return w;
+  }
+  ModelWeights base = load_inference_weights(path, type);
+  const LoraAdapter adapter = load_peft_adapter(lora, base.config);
+  return apply_lora(base, adapter, lora);
+}
+
+}  // namespace
+
 InferenceModel load_inference_model(const std::string& path, const std::string& dtype,
-                                     const std::string& chat_template) {
+                                     const std::string& chat_template, const std::string& lora) {
   InferenceModel m;
   const DType type = dtype.empty() ? DType::F32 : parse_gguf_type(dtype);
   std::string tok_path = path;  // a GGUF file holds its tokenizer
@@ -17,7 +43,7 @@ InferenceModel load_inference_model(const std::string& path, const std::string& 
     tok_path = model_dir_tokenizer(path);
     if (tok_path.empty()) fail("{}: no tokenizer.json in the model directory", path);
   }
-  m.weights = std::make_shared<const ModelWeights>(load_inference_weights(path, type));
+  m.weights = std::make_shared<const ModelWeights>(load_weights_with_lora(path, type, lora));
   m.tokenizer = std::make_shared<const Tokenizer>(load_tokenizer(tok_path));
   const ModelConfig& c = m.weights->config;
   if (static_cast<int64_t>(m.tokenizer->vocab_size()) > c.vocab_size)

@@ -5,6 +5,10 @@
 // (the tokenizer's eos plus config.json's eos_token_id list); whether prompts start with the BOS is
 // the tokenizer's add_bos() (read from tokenizer_config.json / tokenizer.json / GGUF metadata).
 // A model without a tokenizer is a baimo::Error naming the path.
+// lora: "" or a PEFT adapter directory (convert/peft_adapter.h) applied at load: merged into a model
+// directory's f32 weights before the dtype conversion, or into a GGUF's weights by infer/lora_weights.h
+// (quantized matrices are requantized: lossy). An adapter that does not fit the base is a
+// baimo::Error naming the adapter file and tensor, before anything runs.
 #pragma once
 #include <memory>
 #include <span>
@@ -28,7 +32,7 @@ struct InferenceModel {
 
 // dtype: "" or f32 | f16 | bf16 | q8_0 | q4_0; chat_template: "" (detect) or a template name.
 InferenceModel load_inference_model(const std::string& path, const std::string& dtype = "",
-                                    const std::string& chat_template = "");
+                                    const std::string& chat_template = "", const std::string& lora = "");
 
 // The one place that decides the model input of a prompt text (generate, chat, serve): text -> ids
 // with special tokens recognised (chat markers), then the BOS prepended once when the tokenizer says

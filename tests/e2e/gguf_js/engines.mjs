@@ -6,9 +6,10 @@
 //       Compares every tensor of A with the one of the same name in B (ggml type, shape and the
 //       data bytes, located with @huggingface/gguf's offsets); prints "same N" or the differences
 //       and exits 1.
-//   node engines.mjs greedy FILE.gguf ID,ID,... N
+//   node engines.mjs greedy FILE.gguf ID,ID,... N [LORA.gguf]
 //       Loads FILE with llama.cpp (node-llama-cpp's prebuilt CPU binaries, 2 threads), evaluates
-//       the prompt token ids and prints the N greedily generated ids as a JSON array.
+//       the prompt token ids and prints the N greedily generated ids as a JSON array. With LORA, the
+//       context applies that GGUF LoRA adapter at scale 1 (createContext's `lora` option).
 import fs from "node:fs";
 import {gguf} from "@huggingface/gguf";
 
@@ -61,7 +62,8 @@ if (cmd === "inspect") {
   const {getLlama} = await import("node-llama-cpp");
   const llama = await getLlama({gpu: false, build: "never", logLevel: "error"});
   const model = await llama.loadModel({modelPath: args[0]});
-  const ctx = await model.createContext({contextSize: 256, threads: 2, batchSize: 256});
+  const lora = args[3] ? {adapters: [{filePath: args[3], scale: 1}]} : undefined;
+  const ctx = await model.createContext({contextSize: 256, threads: 2, batchSize: 256, lora});
   const seq = ctx.getSequence();
   const prompt = args[1].split(",").map(Number);
   const n = Number(args[2]);
@@ -77,6 +79,6 @@ if (cmd === "inspect") {
   await model.dispose();
   await llama.dispose();
 } else {
-  console.error("usage: node engines.mjs inspect FILE | same-tensors A B | greedy FILE IDS N");
+  console.error("usage: node engines.mjs inspect FILE | same-tensors A B | greedy FILE IDS N [LORA]");
   process.exit(2);
 }

@@ -1,0 +1,69 @@
+#include "baimo/infer/lora_weights.h"
+
+#include <memory>
+#include <vector>
+
+#include "baimo/kernels/backend.h"
+#include "baimo/model/lora_merge.h"
+#include "baimo/quant/row_convert.h"
+#include "baimo/util/error.h"
+
+namespace baimo {
+namespace {
+
+struct LoraStorage {
+  std::shared_ptr<const void> base;
+  std::vector<std::shared_ptr<const void>> buffers;
+};
+
+WeightMatrix& layer_matrix(LayerWeights& L, ParamRole role) {
+  switch (role) {
+    case ParamRole::Q: return L.q;
+    case ParamRole::K: return L.k;
+    case ParamRole::V: return L.v;
+    case ParamRole::O: return L.o;
+    case ParamRole::Gate: return L.gate;
+    case ParamRole::Up: return L.up;
+    case ParamRole::Down: return L.down;
+    default: break;
+  }
+  fail("LoRA: parameter role {} is not a layer matrix", static_cast<int>(role));
+}
+
+}  // namespace
+
+ModelWeights apply_lora(const ModelWeights& base, const LoraAdapter& adapter, const std::string& where) {
+  check_lora_fits(base.config, adapter, where);
+  auto st = std::make_shared<LoraStorage>();
+  st->base = base.storage;
+  ModelWeights w = base;
+  const float scaling = adapter.config.scaling();
+  for (const LoraAdapter::Pair& p : adapter.pairs) {
+    WeightMatrix& m = layer_matrix(w.layers[static_cast<size_t>(p.spec.layer)], p.spec.role);
+    if (m.rows != p.spec.out || m.cols != p.spec.in)
+      fail("{}: {} is ({}, {}) in the weights, the adapter expects ({}, {})", where, p.spec.base_name, m.rows, m.cols,
+           p.spec.out, p.spec.in);
+    const auto n = static_cast<size_t>(m.cols);
+    std::vector<float> f(static_cast<size_t>(m.rows) * n);
+    const size_t src_row = m.row_bytes();
+    const auto* src = static_cast<const uint8_t*>(m.data);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < m.rows; ++r)
+      quant::dequantize_row(m.type, src + static_cast<size_t>(r) * src_row, f.data() + static_cast<size_t>(r) * n, n);
+    add_lora_delta(f.data(), m.rows, m.cols, p.a.value().data<float>(), p.b.value().data<float>(), adapter.config.r,
+                   scaling);
+    std::shared_ptr<uint8_t[]> buf(new uint8_t[m.bytes()]);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < m.rows; ++r)
+      quant::quantize_row(m.type, f.data() + static_cast<size_t>(r) * n, buf.get() + static_cast<size_t>(r) * src_row,
+                          n);
+    m.data = buf.get();
+    m.packed = nullptr;
+    st->buffers.push_back(buf);
+    if (std::shared_ptr<const void> packed = backend().pack_weights(m)) st->buffers.push_back(std::move(packed));
+  }
+  w.storage = st;
+  return w;
+}
+
+}  // namespace baimo

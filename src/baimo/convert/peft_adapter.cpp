@@ -192,8 +192,8 @@ LoraAdapter load_peft_adapter(const std::string& dir, const ModelConfig& base) {
   return ad;
 }
 
-void save_peft_adapter(const std::string& dir, const LoraAdapter& adapter, const std::string& base_model_name_or_path,
-                       DType dtype) {
+void write_peft_adapter_files(const std::string& dir, const LoraAdapter& adapter,
+                              const std::string& base_model_name_or_path, DType dtype) {
   const LoraConfig& lc = adapter.config;
   lc.validate("save_peft_adapter");
   json targets = json::array();
@@ -235,9 +235,14 @@ void save_peft_adapter(const std::string& dir, const LoraAdapter& adapter, const
     tensors.push_back({p.spec.a_name, {a.shape()[0], a.shape()[1]}, {a.data<float>(), static_cast<size_t>(a.numel())}});
     tensors.push_back({p.spec.b_name, {b.shape()[0], b.shape()[1]}, {b.data<float>(), static_cast<size_t>(b.numel())}});
   }
+  write_file_atomic(join_path(dir, kPeftConfigFile), j.dump(2) + "\n");
+  save_safetensors(join_path(dir, kPeftWeightsFile), tensors, dtype, {{"format", "pt"}});
+}
+
+void save_peft_adapter(const std::string& dir, const LoraAdapter& adapter, const std::string& base_model_name_or_path,
+                       DType dtype) {
   StagedDir staged(dir);
-  write_file_atomic(join_path(staged.path(), kPeftConfigFile), j.dump(2) + "\n");
-  save_safetensors(join_path(staged.path(), kPeftWeightsFile), tensors, dtype, {{"format", "pt"}});
+  write_peft_adapter_files(staged.path(), adapter, base_model_name_or_path, dtype);
   staged.commit();
 }
 

@@ -33,6 +33,10 @@ namespace baimo {
 inline constexpr const char* kPeftConfigFile = "adapter_config.json";
 inline constexpr const char* kPeftWeightsFile = "adapter_model.safetensors";
 
+// The same two files written into an existing directory, each atomically, leaving other files there
+// (a training checkpoint holds the adapter beside its optimizer state).
+void write_peft_adapter_files(const std::string& dir, const LoraAdapter& adapter,
+                              const std::string& base_model_name_or_path, DType dtype = DType::F32);
 void save_peft_adapter(const std::string& dir, const LoraAdapter& adapter, const std::string& base_model_name_or_path,
                        DType dtype = DType::F32);
 LoraAdapter load_peft_adapter(const std::string& dir, const ModelConfig& base);

@@ -3,7 +3,8 @@
 // y += s u B^T; xd = drop(x) is materialised only when dropout_p > 0, u is kept for backward.
 // Backward with dy (M x out): g = s dy B (M x r); dB (+)= s dy^T u; dA (+)= g^T xd;
 // dx (+)= dy W + drop'(g A) (drop' = the same mask and 1/(1-p) scale); dW (+)= dy^T x and
-// db (+)= column sums of dy only when W / b require gradients.
+// db (+)= column sums of dy only when W / b require gradients. An undefined W (and bias) gives the
+// LoRA term alone, s (drop(x) A^T) B^T: what a frozen base in another storage (linear_frozen) adds to.
 #include <cmath>
 #include <cstring>
 
@@ -33,21 +34,27 @@ Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, 
                 float dropout_p, uint64_t dropout_seed) {
   using namespace detail;
   require_f32("lora_linear", x, "x");
-  require_f32("lora_linear", weight, "weight");
   require_f32("lora_linear", a, "lora A");
   require_f32("lora_linear", b, "lora B");
-  if (weight.value().dim() != 2)
-    fail("lora_linear: weight must be (out, in), got {}", weight.shape().str());
-  const int64_t out_f = weight.size(0), in_f = weight.size(1);
+  const bool has_base = weight.defined();
+  if (has_base) {
+    require_f32("lora_linear", weight, "weight");
+    if (weight.value().dim() != 2) fail("lora_linear: weight must be (out, in), got {}", weight.shape().str());
+  } else {
+    if (bias.defined()) fail("lora_linear: a bias needs the base weight");
+    if (a.value().dim() != 2 || b.value().dim() != 2)
+      fail("lora_linear: A {} and B {} must be matrices", a.shape().str(), b.shape().str());
+  }
+  const int64_t out_f = has_base ? weight.size(0) : b.size(0), in_f = has_base ? weight.size(1) : a.size(1);
+  const std::string wshape = has_base ? weight.shape().str() : fmt::format("({}, {}) (LoRA term only)", out_f, in_f);
   if (x.value().dim() < 1 || x.size(-1) != in_f)
-    fail("lora_linear: x {} does not end in in_features {} of weight {}", x.shape().str(), in_f,
-         weight.shape().str());
+    fail("lora_linear: x {} does not end in in_features {} of weight {}", x.shape().str(), in_f, wshape);
   if (a.value().dim() != 2 || a.size(1) != in_f || a.size(0) < 1)
-    fail("lora_linear: A {} must be (r, {}) for weight {}", a.shape().str(), in_f, weight.shape().str());
+    fail("lora_linear: A {} must be (r, {}) for weight {}", a.shape().str(), in_f, wshape);
   const int64_t r = a.size(0);
   if (b.value().dim() != 2 || b.size(0) != out_f || b.size(1) != r)
-    fail("lora_linear: B {} must be ({}, {}) for weight {} and A {}", b.shape().str(), out_f, r,
-         weight.shape().str(), a.shape().str());
+    fail("lora_linear: B {} must be ({}, {}) for weight {} and A {}", b.shape().str(), out_f, r, wshape,
+         a.shape().str());
   if (bias.defined()) {
     require_f32("lora_linear", bias, "bias");
     if (bias.numel() != out_f)
@@ -69,7 +76,8 @@ Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, 
     for (int64_t i = 0; i < M; ++i) std::memcpy(y + i * out_f, bv, out_f * sizeof(float));
     beta = 1.f;
   }
-  backend().gemm(false, true, M, out_f, in_f, 1.f, X, in_f, weight.value().data<float>(), in_f, beta, y, out_f);
+  if (has_base)
+    backend().gemm(false, true, M, out_f, in_f, 1.f, X, in_f, weight.value().data<float>(), in_f, beta, y, out_f);
   // LoRA branch.
   Tensor xd;  // drop(x), only with dropout
   const float* XD = X;
@@ -80,7 +88,8 @@ Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, 
   }
   Tensor u = alloc(Shape{M, r});  // xd A^T
   backend().gemm(false, true, M, r, in_f, 1.f, XD, in_f, a.value().data<float>(), in_f, 0.f, u.data<float>(), r);
-  backend().gemm(false, true, M, out_f, r, scaling, u.data<float>(), r, b.value().data<float>(), r, 1.f, y, out_f);
+  backend().gemm(false, true, M, out_f, r, scaling, u.data<float>(), r, b.value().data<float>(), r,
+                 has_base ? 1.f : 0.f, y, out_f);
 
   Var res = make_output(out, should_record(x, weight, bias, a, b));
   if (res.requires_grad()) {
@@ -106,19 +115,22 @@ Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, 
       }
       if (x.requires_grad()) {
         float* dx = x.grad_for_write(acc);
-        backend().gemm(false, false, M, in_f, out_f, 1.f, dy, out_f, weight.value().data<float>(), in_f,
-                       acc ? 1.f : 0.f, dx, in_f);
+        if (weight.defined()) {
+          backend().gemm(false, false, M, in_f, out_f, 1.f, dy, out_f, weight.value().data<float>(), in_f,
+                         acc ? 1.f : 0.f, dx, in_f);
+          acc = true;
+        }
         if (dropout_p > 0.f) {
           Tensor t = alloc(Shape{M, in_f});  // g A, then through the mask into dx
           backend().gemm(false, false, M, in_f, r, 1.f, g.data<float>(), r, a.value().data<float>(), in_f, 0.f,
                          t.data<float>(), in_f);
-          apply_dropout(t.data<float>(), M * in_f, dropout_p, dropout_seed, dx, true);
+          apply_dropout(t.data<float>(), M * in_f, dropout_p, dropout_seed, dx, acc);
         } else {
-          backend().gemm(false, false, M, in_f, r, 1.f, g.data<float>(), r, a.value().data<float>(), in_f, 1.f,
-                         dx, in_f);
+          backend().gemm(false, false, M, in_f, r, 1.f, g.data<float>(), r, a.value().data<float>(), in_f,
+                         acc ? 1.f : 0.f, dx, in_f);
         }
       }
-      if (weight.requires_grad()) {
+      if (weight.defined() && weight.requires_grad()) {
         float* dW = weight.grad_for_write(acc);
         backend().gemm(true, false, out_f, in_f, M, 1.f, dy, out_f, x.value().data<float>(), in_f, acc ? 1.f : 0.f,
                        dW, in_f);

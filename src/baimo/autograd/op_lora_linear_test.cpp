@@ -155,3 +155,22 @@ TEST(DropoutMask, DeterministicAndKeepsAboutOneMinusP) {
 }
 
 }  // namespace
+
+namespace {
+
+// Without a base weight the op is the LoRA term alone (what a frozen quantized base adds to).
+TEST_F(LoraLinear, TermAloneIsTheDifferenceAndHasGradients) {
+  for (float p : {0.f, 0.3f}) {
+    Var full = lora_linear(x, w, bias, a, b, 1.3f, p, 21), base = linear(x, w, bias);
+    Var term = lora_linear(x, Var(), Var(), a, b, 1.3f, p, 21);
+    for (int64_t i = 0; i < term.numel(); ++i)
+      EXPECT_NEAR(term.value().data<float>()[i], full.value().data<float>()[i] - base.value().data<float>()[i], 1e-5);
+    auto r = gradcheck(
+        [p](const std::vector<Var>& in) { return probe(lora_linear(in[0], Var(), Var(), in[1], in[2], 1.3f, p, 21), 9); },
+        {x, a, b}, opts());
+    EXPECT_GRADCHECK(r);
+  }
+  EXPECT_THROW(lora_linear(x, Var(), bias, a, b, 1.f), Error);
+}
+
+}  // namespace

@@ -23,6 +23,7 @@ Var linear(const Var& x, const Var& weight, const Var& bias = Var());
 // (as PEFT does), its mask a pure function of (dropout_seed, element index) (autograd/dropout_mask.h);
 // dropout_p = 0 is the identity and costs nothing. Gradients flow to every input that requires them;
 // a frozen weight / bias (requires_grad = false) gets no gradient buffer and no dW GEMM.
+// weight and bias undefined: the LoRA term alone (added to a frozen base product by the caller).
 Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, const Var& b, float scaling,
                 float dropout_p = 0.f, uint64_t dropout_seed = 0);
 // x: (..., C), weight: (C) -> y = x / sqrt(mean(x^2) + eps) * weight.

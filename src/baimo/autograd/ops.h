@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "baimo/autograd/var.h"
+#include "baimo/kernels/weight_matrix.h"
 
 namespace baimo::ag {
 
@@ -15,6 +16,16 @@ namespace baimo::ag {
 Var embedding(const Var& weight, const Tensor& ids);
 // x: (..., in), weight: (out, in) (Hugging Face layout), bias: (out) or undefined -> (..., out).
 Var linear(const Var& x, const Var& weight, const Var& bias = Var());
+// ---- ops over a frozen weight (LoRA / training over a quantized base; no gradient to the weight) ----
+// w: (out, in) in F32, F16, BF16, Q8_0 or Q4_0 (kernels/weight_matrix.h), NOT owned: its bytes must
+// outlive the tape (the caller's model keeps them). x: (..., in), bias: (out) or undefined -> (..., out).
+// Forward: f32 products on the dequantized weights (Backend::weight_matmul_f32, tiles of W
+// dequantized into per-thread scratch); backward: dx = dy W tile by tile (Backend::weight_matmul_t),
+// db when the bias requires grad; never an f32 copy of W, never a dW.
+Var linear_frozen(const Var& x, const WeightMatrix& w, const Var& bias = Var());
+// table: (V, C) in any WeightMatrix type (not owned, as above), ids: I32 (B, T) (or (n)) -> (B, T, C):
+// rows dequantized on lookup; no gradient to the table. ids must be in [0, V).
+Var embedding_frozen(const WeightMatrix& table, const Tensor& ids);
 // x: (..., C), weight: (C) -> y = x / sqrt(mean(x^2) + eps) * weight.
 Var rmsnorm(const Var& x, const Var& weight, float eps);
 // x: (B, T, H*D) (heads packed in the last dim), positions: I32 (T) or (B, T) -> same shape.

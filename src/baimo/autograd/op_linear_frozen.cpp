@@ -1,5 +1,7 @@
-// linear_frozen: y = x W^T (+ b) through a frozen weight in any storage type. Forward and the input
-// gradient are tiled dequantize-then-sgemm products (Backend::weight_matmul_f32 / weight_matmul_t);
+// linear_frozen: y = x W^T (+ b) through a frozen weight in any storage type. Forward: Q8_0 / Q4_0
+// through the inference product (Backend::weight_matmul: x quantized to int8 blocks, exact integer
+// block dots, the packed kernels when w.packed), F32 / F16 / BF16 through tiled dequantize-then-sgemm
+// (weight_matmul_f32). The input gradient is always tiled dequantize-then-sgemm (weight_matmul_t);
 // the weight gets no gradient, so nothing but the Var handles and the WeightMatrix view is saved.
 #include <cstring>
 
@@ -11,7 +13,7 @@ namespace baimo::ag {
 Var linear_frozen(const Var& x, const WeightMatrix& w, const Var& bias) {
   using namespace detail;
   require_f32("linear_frozen", x, "x");
-  if (!w.data) fail("linear_frozen: weight ({}, {}) has no data", w.rows, w.cols);
+  if (!w.defined()) fail("linear_frozen: weight ({}, {}) has no data", w.rows, w.cols);
   const int64_t out_f = w.rows, in_f = w.cols;
   if (x.value().dim() < 1 || x.size(-1) != in_f)
     fail("linear_frozen: x {} does not end in in_features {} of weight ({}, {}) {}", x.shape().str(), in_f, out_f, in_f,
@@ -25,7 +27,10 @@ Var linear_frozen(const Var& x, const WeightMatrix& w, const Var& bias) {
   os.d[os.n - 1] = out_f;
   Tensor out = alloc(os);
   float* y = out.data<float>();
-  backend().weight_matmul_f32(w, x.value().data<float>(), M, y);
+  if (w.type == DType::Q8_0 || w.type == DType::Q4_0)
+    backend().weight_matmul(w, x.value().data<float>(), M, y);  // int8 block dots (packed when w.packed)
+  else
+    backend().weight_matmul_f32(w, x.value().data<float>(), M, y);  // f32 / f16 / bf16: BLAS on f32 tiles
   if (bias.defined()) {
     const float* b = bias.value().data<float>();
 #pragma omp parallel for schedule(static) if (M * out_f > 65536)

@@ -19,8 +19,10 @@ Var linear(const Var& x, const Var& weight, const Var& bias = Var());
 // ---- ops over a frozen weight (LoRA / training over a quantized base; no gradient to the weight) ----
 // w: (out, in) in F32, F16, BF16, Q8_0 or Q4_0 (kernels/weight_matrix.h), NOT owned: its bytes must
 // outlive the tape (the caller's model keeps them). x: (..., in), bias: (out) or undefined -> (..., out).
-// Forward: f32 products on the dequantized weights (Backend::weight_matmul_f32, tiles of W
-// dequantized into per-thread scratch); backward: dx = dy W tile by tile (Backend::weight_matmul_t),
+// Q8_0 / Q4_0 may be held as the packed copy alone (WeightMatrix::defined). Forward: Q8_0 / Q4_0
+// with the inference product (Backend::weight_matmul: int8 activation blocks, so y differs from f32
+// by the activation quantization, ~1e-2 relative), other types f32 on dequantized tiles (BLAS);
+// backward: dx = dy W in f32, W dequantized tile by tile (Backend::weight_matmul_t),
 // db when the bias requires grad; never an f32 copy of W, never a dW.
 Var linear_frozen(const Var& x, const WeightMatrix& w, const Var& bias = Var());
 // table: (V, C) in any WeightMatrix type (not owned, as above), ids: I32 (B, T) (or (n)) -> (B, T, C):

@@ -1,5 +1,8 @@
 #include "baimo/convert/training_base.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <map>
 #include <memory>
@@ -8,6 +11,7 @@
 #include "baimo/convert/gguf_model_io.h"
 #include "baimo/convert/gguf_model_meta.h"
 #include "baimo/io/gguf_reader.h"
+#include "baimo/kernels/backend.h"
 #include "baimo/model/model_dir.h"
 #include "baimo/model/open_model.h"
 #include "baimo/quant/row_convert.h"
@@ -21,11 +25,32 @@ namespace {
 struct FrozenStorage {
   std::unique_ptr<GgufReader> reader;
   std::vector<std::vector<uint8_t>> buffers;
+  std::vector<std::shared_ptr<const void>> packed;
   const uint8_t* keep(std::vector<uint8_t> b) {
     buffers.push_back(std::move(b));
     return buffers.back().data();
   }
 };
+
+// Q8_0 / Q4_0: the backend's packed copy replaces the rows (w.data = nullptr; the products, dx and
+// row lookups read it), so the matrix is held once. `rows` is the buffer w.data points into (freed
+// here) or empty when w.data points into the file mapping (whose pages are dropped from this
+// process, as infer/gguf_model does: MADV_DONTNEED on a read-only mapping). Other types keep rows.
+void pack_or_keep(FrozenStorage& st, WeightMatrix& w, std::vector<uint8_t> rows) {
+  std::shared_ptr<const void> packed = backend().pack_weights(w);
+  if (!packed) {
+    if (!rows.empty()) w.data = st.keep(std::move(rows));
+    return;
+  }
+  st.packed.push_back(std::move(packed));
+  if (rows.empty()) {
+    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto b = (reinterpret_cast<uintptr_t>(w.data) + page - 1) / page * page;
+    const auto e = (reinterpret_cast<uintptr_t>(w.data) + w.bytes()) / page * page;
+    if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+  }
+  w.data = nullptr;
+}
 
 std::span<float> values(const ag::Var& v) { return {v.value().data<float>(), static_cast<size_t>(v.numel())}; }
 
@@ -48,6 +73,7 @@ WeightMatrix gguf_frozen_matrix(FrozenStorage& st, const ModelConfig& c, const P
   if (cols % dtype_info(type).block_elems != 0)
     fail("GGUF file {}: tensor '{}' row length {} is not a multiple of its block size", g.path(), t.name, cols);
   const uint8_t* data = t.data;
+  std::vector<uint8_t> own;  // rows made at load (requantized or moved), when the file's cannot be used
   if (type == DType::Q4_K || type == DType::Q6_K) {  // no training kernel reads K-quants: Q8_0 rows
     if (cols % 32 != 0) fail("GGUF file {}: tensor '{}' cannot be requantized to Q8_0", g.path(), t.name);
     const size_t in_rb = dtype_bytes(type, static_cast<size_t>(cols));
@@ -63,7 +89,8 @@ WeightMatrix gguf_frozen_matrix(FrozenStorage& st, const ModelConfig& c, const P
       }
     }
     type = DType::Q8_0;
-    data = st.keep(std::move(buf));
+    own = std::move(buf);
+    data = own.data();
   }
   WeightMatrix w{type, data, rows, cols};
   int64_t heads = 0;
@@ -74,8 +101,10 @@ WeightMatrix gguf_frozen_matrix(FrozenStorage& st, const ModelConfig& c, const P
     std::vector<uint8_t> buf(rb * static_cast<size_t>(rows));
     for (int64_t r = 0; r < rows; ++r)
       std::memcpy(buf.data() + (permuted ? hf_row_from_gguf(r, c.head_dim) : r) * rb, data + r * rb, rb);
-    w.data = st.keep(std::move(buf));
+    own = std::move(buf);
+    w.data = own.data();
   }
+  pack_or_keep(st, w, std::move(own));
   return w;
 }
 
@@ -121,7 +150,9 @@ Transformer frozen_from_dir(const std::string& dir, DType type) {
 #pragma omp parallel for schedule(static) if (rows >= 64)
     for (int64_t r = 0; r < rows; ++r)
       quant::quantize_row(t, pending.data() + r * cols, buf.data() + r * rb, static_cast<size_t>(cols));
-    frozen.push_back({p, WeightMatrix{t, st->keep(std::move(buf)), rows, cols}});
+    WeightMatrix w{t, buf.data(), rows, cols};
+    pack_or_keep(*st, w, std::move(buf));
+    frozen.push_back({p, w});
     pending_spec = nullptr;
   };
   const std::vector<ParamSpec> layout = param_layout(cfg);

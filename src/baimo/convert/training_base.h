@@ -9,6 +9,9 @@
 //                   K-quants (Q4_K / Q6_K) are requantized to Q8_0 at load (one row at a time; no
 //                   kernel reads K-quants in training). A model directory's matrices are converted
 //                   to `dir_type` (F32 / F16 / BF16 / Q8_0 / Q4_0) while loading, one matrix at a time.
+//                   Q8_0 / Q4_0 matrices are then held ONLY as the backend's packed copy
+//                   (Backend::pack_weights; WeightMatrix::data == nullptr), which the forward's int8
+//                   kernels, the tiled dx and the embedding lookup all read: the base is held once.
 //                   Norms and biases are f32 Vars with requires_grad = false. No f32 buffer of a
 //                   frozen matrix survives the load; the returned Transformer owns (through
 //                   shared storage) the mapping and the buffers its frozen matrices point into.

@@ -3,7 +3,7 @@
 #include <numeric>
 
 #include "baimo/model/init.h"
-#include "baimo/quant/row_convert.h"
+#include "baimo/kernels/backend.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
@@ -41,9 +41,9 @@ Transformer::Transformer(const ModelConfig& cfg, std::vector<FrozenParam> frozen
     }
     const WeightMatrix& w = it->second;
     if (s.shape.size() != 2) fail("model: parameter {} is not a matrix and cannot be frozen", s.name);
-    if (w.rows != s.shape[0] || w.cols != s.shape[1] || !w.data)
+    if (w.rows != s.shape[0] || w.cols != s.shape[1] || !w.defined())
       fail("model: frozen {} is ({}, {}){}, the config says ({}, {})", s.name, w.rows, w.cols,
-           w.data ? "" : " without data", s.shape[0], s.shape[1]);
+           w.defined() ? "" : " without data", s.shape[0], s.shape[1]);
     frozen_.push_back({s, w});
     by_name.erase(it);
   }
@@ -74,10 +74,9 @@ void Transformer::save(const std::string& dir, const ModelDirSave& opts) const {
     for (const FrozenParam& f : frozen_) {
       if (f.spec.name != s.name) continue;
       std::vector<float>& buf = dequantized.emplace_back(static_cast<size_t>(s.numel()));
-      const size_t rb = f.w.row_bytes();
-      for (int64_t r = 0; r < f.w.rows; ++r)
-        quant::dequantize_row(f.w.type, static_cast<const uint8_t*>(f.w.data) + r * rb, buf.data() + r * f.w.cols,
-                              static_cast<size_t>(f.w.cols));
+      std::vector<int32_t> rows(static_cast<size_t>(f.w.rows));
+      std::iota(rows.begin(), rows.end(), 0);
+      backend().weight_rows(f.w, rows.data(), f.w.rows, buf.data());
       writes.push_back({s.name, s.shape, buf});
     }
   }
@@ -174,13 +173,13 @@ ag::Var Transformer::hidden(const Tensor& ids) const {
   std::vector<int32_t> pos(static_cast<size_t>(T));
   std::iota(pos.begin(), pos.end(), 0);
   Tensor positions = Tensor::from_ids({T}, pos);
-  ag::Var x = embed_frozen_.data ? ag::embedding_frozen(embed_frozen_, ids) : ag::embedding(embed_, ids);  // (B, T, C)
+  ag::Var x = embed_frozen_.defined() ? ag::embedding_frozen(embed_frozen_, ids) : ag::embedding(embed_, ids);  // (B, T, C)
   for (const auto& b : blocks_) x = b(x, positions);
   return norm_(x);
 }
 
 ag::Var Transformer::lm_head(const ag::Var& h) const {
-  return lm_head_frozen_.data ? ag::linear_frozen(h, lm_head_frozen_) : ag::linear(h, lm_head_);
+  return lm_head_frozen_.defined() ? ag::linear_frozen(h, lm_head_frozen_) : ag::linear(h, lm_head_);
 }
 
 }  // namespace baimo

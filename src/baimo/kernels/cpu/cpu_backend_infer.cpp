@@ -27,6 +27,10 @@ void CpuBackend::weight_matmul_t(const WeightMatrix& w, const float* dy, int64_t
   cpu::dequant_matmul_t(w, dy, batch, dx, accumulate);
 }
 
+void CpuBackend::weight_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) {
+  cpu::dequantize_rows(w, ids, n, out);
+}
+
 void CpuBackend::weight_matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch,
                                      std::span<float* const> ys) {
   cpu::weight_matmul_multi(ws, x, batch, ys);

@@ -4,9 +4,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "baimo/kernels/cpu/q_blocks.h"
+#include "baimo/kernels/cpu/weight_pack.h"
 #include "baimo/kernels/half_float.h"
 #include "baimo/util/error.h"
 
@@ -18,7 +20,8 @@ void check(const WeightMatrix& w, const char* op) {
   if (w.type != DType::F32 && w.type != DType::F16 && w.type != DType::BF16 && w.type != DType::Q8_0 &&
       w.type != DType::Q4_0)
     fail("{}: weight type {} is not supported (F32, F16, BF16, Q8_0, Q4_0)", op, dtype_info(w.type).name);
-  if (!w.data && w.rows * w.cols > 0) fail("{}: weight ({}, {}) has no row data", op, w.rows, w.cols);
+  const bool packed_only = !w.data && w.packed && (w.type == DType::Q8_0 || w.type == DType::Q4_0);
+  if (!w.data && !packed_only && w.rows * w.cols > 0) fail("{}: weight ({}, {}) has no data", op, w.rows, w.cols);
   if (w.cols % dtype_info(w.type).block_elems != 0)
     fail("{}: weight columns {} are not a multiple of the {} block size", op, w.cols, dtype_info(w.type).name);
 }
@@ -43,9 +46,43 @@ float* scratch() {
   return buf.data();
 }
 
+// W[r0:r1, c0:c1] from the 16-row packed layout (weight_pack.h): for row r of group g and block b, the
+// entry (g * blocks + b) holds d[r % 16], then 64-byte chunks with the row's 4 bytes at (r % 16) * 4.
+void dequantize_packed_tile(const WeightMatrix& w, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* dst,
+                            int64_t ld) {
+  const auto* base = static_cast<const uint8_t*>(w.packed);
+  const int64_t blocks = w.cols / kBlockElems;
+  const size_t eb = packed_entry_bytes(w.type);
+  const bool q4 = w.type == DType::Q4_0;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t g = r / kPackRows, i = r % kPackRows;
+    float* out = dst + (r - r0) * ld;
+    for (int64_t b = c0 / kBlockElems; b * kBlockElems < c1; ++b) {
+      const uint8_t* e = base + static_cast<size_t>(g * blocks + b) * eb;
+      uint16_t dbits;
+      std::memcpy(&dbits, e + 2 * i, sizeof dbits);
+      const float d = f16_bits_to_f32(dbits);
+      const uint8_t* q = e + 32 + 4 * i;
+      float* o = out + b * kBlockElems - c0;
+      if (q4) {
+        for (int c = 0; c < 4; ++c)
+          for (int j = 0; j < 4; ++j) {
+            const uint8_t v = q[64 * c + j];
+            o[4 * c + j] = d * static_cast<float>((v & 0x0F) - 8);
+            o[16 + 4 * c + j] = d * static_cast<float>((v >> 4) - 8);
+          }
+      } else {
+        for (int c = 0; c < 8; ++c)
+          for (int j = 0; j < 4; ++j) o[4 * c + j] = d * static_cast<float>(static_cast<int8_t>(q[64 * c + j]));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void dequantize_tile(const WeightMatrix& w, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* dst, int64_t ld) {
+  if (!w.data) return dequantize_packed_tile(w, r0, r1, c0, c1, dst, ld);
   const size_t rb = w.row_bytes();
   const auto* base = static_cast<const uint8_t*>(w.data);
   const int64_t n = c1 - c0;
@@ -85,6 +122,12 @@ void dequantize_tile(const WeightMatrix& w, int64_t r0, int64_t r1, int64_t c0, 
         fail("dequantize_tile: weight type {} is not supported", dtype_info(w.type).name);
     }
   }
+}
+
+void dequantize_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) {
+  check(w, "dequantize_rows");
+#pragma omp parallel for schedule(static) if (n * w.cols > 65536)
+  for (int64_t i = 0; i < n; ++i) dequantize_tile(w, ids[i], ids[i] + 1, 0, w.cols, out + i * w.cols, w.cols);
 }
 
 void dequant_matmul_t(const WeightMatrix& w, const float* dy, int64_t batch, float* dx, bool accumulate) {

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "baimo/autograd/var.h"
+#include "baimo/kernels/weight_matrix.h"
 
 namespace baimo::ag {
 
@@ -26,6 +27,18 @@ Var linear(const Var& x, const Var& weight, const Var& bias = Var());
 // weight and bias undefined: the LoRA term alone (added to a frozen base product by the caller).
 Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, const Var& b, float scaling,
                 float dropout_p = 0.f, uint64_t dropout_seed = 0);
+// ---- ops over a frozen weight (LoRA / training over a quantized base; no gradient to the weight) ----
+// w: (out, in) in F32, F16, BF16, Q8_0 or Q4_0 (kernels/weight_matrix.h), NOT owned: its bytes must
+// outlive the tape (the caller's model keeps them). x: (..., in), bias: (out) or undefined -> (..., out).
+// Q8_0 / Q4_0 may be held as the packed copy alone (WeightMatrix::defined). Forward: Q8_0 / Q4_0
+// with the inference product (Backend::weight_matmul: int8 activation blocks, so y differs from f32
+// by the activation quantization, ~1e-2 relative), other types f32 on dequantized tiles (BLAS);
+// backward: dx = dy W in f32, W dequantized tile by tile (Backend::weight_matmul_t),
+// db when the bias requires grad; never an f32 copy of W, never a dW.
+Var linear_frozen(const Var& x, const WeightMatrix& w, const Var& bias = Var());
+// table: (V, C) in any WeightMatrix type (not owned, as above), ids: I32 (B, T) (or (n)) -> (B, T, C):
+// rows dequantized on lookup; no gradient to the table. ids must be in [0, V).
+Var embedding_frozen(const WeightMatrix& table, const Tensor& ids);
 // x: (..., C), weight: (C) -> y = x / sqrt(mean(x^2) + eps) * weight.
 Var rmsnorm(const Var& x, const Var& weight, float eps);
 // x: (B, T, H*D) (heads packed in the last dim), positions: I32 (T) or (B, T) -> same shape.

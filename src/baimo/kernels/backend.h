@@ -120,6 +120,16 @@ class Backend {
   // weight_matmul on each, in one pass where the backend can (one quantization of x, one region).
   virtual void weight_matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch,
                                    std::span<float* const> ys) = 0;
+  // ---- Products through a frozen weight (training over a quantized base, autograd linear_frozen) ----
+  // The same y = x W^T in f32 arithmetic on the dequantized weights (no activation quantization):
+  // tiles of W dequantized into a small per-thread scratch, then BLAS; never an f32 copy of W.
+  // Reads w.data (row layout), or w.packed when data is null (Q8_0 / Q4_0 packed-only).
+  virtual void weight_matmul_f32(const WeightMatrix& w, const float* x, int64_t batch, float* y) = 0;
+  // The input gradient through W: dx (batch, w.cols) (+)= dy (batch, w.rows) W, tiled likewise.
+  virtual void weight_matmul_t(const WeightMatrix& w, const float* dy, int64_t batch, float* dx,
+                               bool accumulate) = 0;
+  // out (n, w.cols) = the dequantized rows ids[0..n) of W (ids checked by the caller); data or packed.
+  virtual void weight_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) = 0;
   // The thread-team form of weight_matmul (kernels/team_matmul.h): checks, and plans items.
   virtual void team_matmul_check(std::span<const WeightMatrix* const> ws, TeamLayout layout) = 0;
   virtual void team_matmul_plan(TeamPlan& plan, std::span<const WeightMatrix* const> ws, std::span<float* const> ys,

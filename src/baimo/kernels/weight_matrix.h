@@ -4,7 +4,9 @@
 //   (each row is cols/32 ggml blocks exactly as in a GGUF file, kernels/cpu/q_blocks.h; cols % 32 == 0).
 //   packed: optionally the same Q8_0 / Q4_0 weights in a backend's load-time layout (the CPU's
 //   16-row interleave, kernels/cpu/weight_pack.h), owned elsewhere (e.g. ModelWeights::storage);
-//   when set, the kernels read it instead of data.
+//   when set, the kernels read it instead of data. A frozen training base may hold a Q8_0 / Q4_0
+//   matrix as the packed copy alone (data == nullptr): weight_matmul, weight_matmul_f32 / _t and
+//   weight_rows accept that; code that reads rows directly must check data.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +21,7 @@ struct WeightMatrix {
   int64_t rows = 0;
   int64_t cols = 0;
   const void* packed = nullptr;
+  bool defined() const { return data != nullptr || packed != nullptr; }  // rows, or a packed copy only
   size_t row_bytes() const { return dtype_bytes(type, static_cast<size_t>(cols)); }
   size_t bytes() const { return row_bytes() * static_cast<size_t>(rows); }
 };

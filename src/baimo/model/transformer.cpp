@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "baimo/model/init.h"
+#include "baimo/kernels/backend.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
@@ -24,6 +25,33 @@ Transformer::Transformer(const ModelConfig& cfg) : cfg_(cfg) {
   wire();
 }
 
+Transformer::Transformer(const ModelConfig& cfg, std::vector<FrozenParam> frozen, std::shared_ptr<const void> storage)
+    : cfg_(cfg), frozen_storage_(std::move(storage)) {
+  cfg_.validate("model config");
+  std::map<std::string, WeightMatrix> by_name;
+  for (FrozenParam& f : frozen) {
+    if (!by_name.emplace(f.spec.name, f.w).second) fail("model: frozen parameter {} given twice", f.spec.name);
+  }
+  for (ParamSpec& s : param_layout(cfg_)) {
+    auto it = by_name.find(s.name);
+    if (it == by_name.end()) {
+      Tensor t = Tensor::zeros(Shape(std::span<const int64_t>(s.shape)));
+      index_[s.name] = params_.size();
+      params_.push_back({s, ag::Var::leaf(t, true, s.name)});
+      continue;
+    }
+    const WeightMatrix& w = it->second;
+    if (s.shape.size() != 2) fail("model: parameter {} is not a matrix and cannot be frozen", s.name);
+    if (w.rows != s.shape[0] || w.cols != s.shape[1] || !w.defined())
+      fail("model: frozen {} is ({}, {}){}, the config says ({}, {})", s.name, w.rows, w.cols,
+           w.defined() ? "" : " without data", s.shape[0], s.shape[1]);
+    frozen_.push_back({s, w});
+    by_name.erase(it);
+  }
+  if (!by_name.empty()) fail("model: frozen parameter {} is not in the model's layout", by_name.begin()->first);
+  wire();
+}
+
 Transformer Transformer::random(const ModelConfig& cfg, uint64_t seed) {
   Transformer m(cfg);
   for (auto& p : m.params_) init_param(p.spec, cfg.initializer_range, seed, values(p.var));
@@ -38,7 +66,21 @@ Transformer Transformer::load(const std::string& dir) {
 
 void Transformer::save(const std::string& dir, const ModelDirSave& opts) const {
   std::vector<SafetensorWrite> writes;
-  for (const auto& p : params_) writes.push_back({p.spec.name, p.spec.shape, values(p.var)});
+  std::vector<std::vector<float>> dequantized;  // frozen matrices as f32, alive until written
+  for (const ParamSpec& s : param_layout(cfg_)) {
+    if (index_.count(s.name)) {
+      writes.push_back({s.name, s.shape, values(param(s.name))});
+      continue;
+    }
+    for (const FrozenParam& f : frozen_) {
+      if (f.spec.name != s.name) continue;
+      std::vector<float>& buf = dequantized.emplace_back(static_cast<size_t>(s.numel()));
+      std::vector<int32_t> rows(static_cast<size_t>(f.w.rows));
+      std::iota(rows.begin(), rows.end(), 0);
+      backend().weight_rows(f.w, rows.data(), f.w.rows, buf.data());
+      writes.push_back({s.name, s.shape, buf});
+    }
+  }
   save_model_dir(dir, cfg_, writes, opts);
 }
 
@@ -50,7 +92,11 @@ std::vector<ag::Var> Transformer::param_vars() const {
 
 const ag::Var& Transformer::param(const std::string& name) const {
   auto it = index_.find(name);
-  if (it == index_.end()) fail("model has no parameter \"{}\"", name);
+  if (it == index_.end()) {
+    for (const FrozenParam& f : frozen_)
+      if (f.spec.name == name) fail("model parameter \"{}\" is a frozen {} matrix (no f32 Var)", name, dtype_info(f.w.type).name);
+    fail("model has no parameter \"{}\"", name);
+  }
   return params_[it->second].var;
 }
 
@@ -93,7 +139,32 @@ void Transformer::wire() {
     }
   }
   if (cfg_.tie_word_embeddings) lm_head_ = embed_;
+  wire_frozen();
   apply_lora();
+}
+
+// Frozen base matrices go to the same slots by role; the layer products read them in place of a
+// weight Var (nn::Linear::frozen).
+void Transformer::wire_frozen() {
+  for (const FrozenParam& f : frozen_) {
+    if (f.spec.layer < 0) {
+      if (f.spec.role == ParamRole::Embed) embed_frozen_ = f.w;
+      if (f.spec.role == ParamRole::LmHead) lm_head_frozen_ = f.w;
+      continue;
+    }
+    nn::DecoderBlock& b = blocks_[static_cast<size_t>(f.spec.layer)];
+    switch (f.spec.role) {
+      case ParamRole::Q: b.self_attn.q_proj.frozen = f.w; break;
+      case ParamRole::K: b.self_attn.k_proj.frozen = f.w; break;
+      case ParamRole::V: b.self_attn.v_proj.frozen = f.w; break;
+      case ParamRole::O: b.self_attn.o_proj.frozen = f.w; break;
+      case ParamRole::Gate: b.mlp.gate_proj.frozen = f.w; break;
+      case ParamRole::Up: b.mlp.up_proj.frozen = f.w; break;
+      case ParamRole::Down: b.mlp.down_proj.frozen = f.w; break;
+      default: fail("model: frozen parameter {} has no place in a layer", f.spec.name);
+    }
+  }
+  if (cfg_.tie_word_embeddings) lm_head_frozen_ = embed_frozen_;
 }
 
 namespace {
@@ -129,13 +200,14 @@ void Transformer::attach_lora(const LoraAdapter* adapter) {
       const LoraSpec& s = p.spec;
       if (s.layer < 0 || s.layer >= cfg_.num_hidden_layers)
         fail("LoRA adapter: {} is for layer {}, the model has {} layers", s.a_name, s.layer, cfg_.num_hidden_layers);
-      const ag::Var& w = target_linear(blocks_[static_cast<size_t>(s.layer)], s.role).weight;
+      const nn::Linear& lin = target_linear(blocks_[static_cast<size_t>(s.layer)], s.role);
+      const int64_t out = lin.frozen.defined() ? lin.frozen.rows : lin.weight.size(0);
+      const int64_t in = lin.frozen.defined() ? lin.frozen.cols : lin.weight.size(1);
       if (!p.a.defined() || !p.b.defined() || p.a.value().dim() != 2 || p.b.value().dim() != 2 ||
-          p.a.size(1) != w.size(1) || p.b.size(0) != w.size(0) || p.a.size(0) != p.b.size(1) ||
-          p.a.size(0) != adapter->config.r)
-        fail("LoRA adapter: {} {} and {} {} do not fit base {} {} with r = {}", s.a_name,
+          p.a.size(1) != in || p.b.size(0) != out || p.a.size(0) != p.b.size(1) || p.a.size(0) != adapter->config.r)
+        fail("LoRA adapter: {} {} and {} {} do not fit base {} ({}, {}) with r = {}", s.a_name,
              p.a.defined() ? p.a.shape().str() : "undefined", s.b_name,
-             p.b.defined() ? p.b.shape().str() : "undefined", s.base_name, w.shape().str(), adapter->config.r);
+             p.b.defined() ? p.b.shape().str() : "undefined", s.base_name, out, in, adapter->config.r);
       if (p.a.value().dtype() != DType::F32 || p.b.value().dtype() != DType::F32)
         fail("LoRA adapter: {} and {} must be F32", s.a_name, s.b_name);
     }
@@ -182,6 +254,8 @@ void Transformer::resize_vocab(int64_t new_vocab) {
   if (new_vocab < cfg_.vocab_size)
     fail("resize_vocab: cannot shrink the vocabulary from {} to {} rows", cfg_.vocab_size, new_vocab);
   if (new_vocab == cfg_.vocab_size) return;
+  if (embed_frozen_.defined() || lm_head_frozen_.defined())
+    fail("resize_vocab: the embedding is a frozen base matrix; grow the vocabulary of an f32 model");
   ModelConfig nc = cfg_;
   nc.vocab_size = new_vocab;
   nc.validate("resize_vocab");
@@ -231,11 +305,13 @@ ag::Var Transformer::hidden(const Tensor& ids, const Tensor* positions, const Te
   std::iota(pos.begin(), pos.end(), 0);
   const Tensor default_positions = positions ? Tensor() : Tensor::from_ids({T}, pos);
   const Tensor& rope_positions = positions ? *positions : default_positions;
-  ag::Var x = ag::embedding(embed_, ids);  // (B, T, C)
+  ag::Var x = embed_frozen_.defined() ? ag::embedding_frozen(embed_frozen_, ids) : ag::embedding(embed_, ids);  // (B, T, C)
   for (const auto& b : blocks_) x = b(x, rope_positions, segments);
   return norm_(x);
 }
 
-ag::Var Transformer::lm_head(const ag::Var& h) const { return ag::linear(h, lm_head_); }
+ag::Var Transformer::lm_head(const ag::Var& h) const {
+  return lm_head_frozen_.defined() ? ag::linear_frozen(h, lm_head_frozen_) : ag::linear(h, lm_head_);
+}
 
 }  // namespace baimo

@@ -17,8 +17,16 @@
 //   LoRA run is this same model with the adapter off, never a second copy). Attachment is per
 //   Transformer object (copies made before it do not see it). set_base_trainable(false) freezes the
 //   base: backward then writes and allocates no gradient for any base parameter.
+// - Frozen base (convert/training_base.h builds one): the 2-D parameters named in `frozen` stay in
+//   their storage type (F32/F16/BF16/Q8_0/Q4_0 WeightMatrix over bytes the Transformer keeps alive
+//   through `frozen_storage`), have NO f32 Var and get no gradient; products through them are
+//   ag::linear_frozen / ag::embedding_frozen (gradients flow through to the input). Then params()
+//   lists only the f32 Vars (norms, biases, any matrix not frozen) and frozen_params() the frozen
+//   matrices: together they are exactly param_layout(config). param(name) of a frozen matrix throws.
+//   save() writes frozen matrices dequantized to f32.
 #pragma once
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,8 +46,19 @@ class Transformer {
     ag::Var var;
   };
 
+  // A frozen base matrix: spec from param_layout (Embedding or Matrix kind), w (spec.shape) over
+  // bytes that the Transformer's frozen storage owns.
+  struct FrozenParam {
+    ParamSpec spec;
+    WeightMatrix w;
+  };
+
   // Parameters allocated and zero-filled (callers fill them: random() and load() do).
   explicit Transformer(const ModelConfig& cfg);
+  // The same with the matrices of `frozen` (by name) taking no f32 Var; `storage` owns every byte
+  // they point into (shared by copies). baimo::Error for a name not in the layout, a 1-D parameter,
+  // a duplicate, or a shape that differs from the layout's.
+  Transformer(const ModelConfig& cfg, std::vector<FrozenParam> frozen, std::shared_ptr<const void> storage);
   static Transformer random(const ModelConfig& cfg, uint64_t seed);
   static Transformer load(const std::string& dir);
   // Writes config.json + model.safetensors (+ tokenizer / generation config per opts).
@@ -48,6 +67,7 @@ class Transformer {
   const ModelConfig& config() const { return cfg_; }
   const std::vector<Param>& params() const { return params_; }
   std::vector<ag::Var> param_vars() const;
+  const std::vector<FrozenParam>& frozen_params() const { return frozen_; }
   // The parameter with this HF name; baimo::Error when there is none.
   const ag::Var& param(const std::string& name) const;
 
@@ -90,6 +110,11 @@ class Transformer {
   ag::Var embed_, lm_head_;
   nn::RMSNorm norm_;
   std::vector<nn::DecoderBlock> blocks_;
+  // Frozen base (empty otherwise); embed_frozen_ / lm_head_frozen_ replace embed_ / lm_head_ when set.
+  void wire_frozen();
+  std::vector<FrozenParam> frozen_;
+  std::shared_ptr<const void> frozen_storage_;
+  WeightMatrix embed_frozen_, lm_head_frozen_;
 };
 
 }  // namespace baimo

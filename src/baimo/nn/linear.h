@@ -1,11 +1,16 @@
 // Linear layer: y = x W^T + b with W (out, in) as torch.nn.Linear stores it, b optional.
 // The layer holds handles to parameter Vars owned by the model; forward records on the tape.
+// Frozen base: when `frozen` is defined (rows or a packed copy), W is that frozen matrix
+// (F32/F16/BF16/Q8_0/Q4_0, bytes owned by the model) instead of `weight`, and the product is
+// ag::linear_frozen (gradients flow through W to x, never into W).
 // An attached LoRA branch (model/lora.h; Transformer::attach_lora sets it) adds
-// scaling * dropout(x) A^T B^T in one fused op (ag::lora_linear).
+// scaling * dropout(x) A^T B^T: fused with an f32 base in one op (ag::lora_linear), added to a frozen
+// base's product otherwise.
 #pragma once
 #include <cstdint>
 
 #include "baimo/autograd/ops.h"
+#include "baimo/kernels/weight_matrix.h"
 
 namespace baimo::nn {
 
@@ -20,14 +25,21 @@ struct LoraBranch {
 };
 
 struct Linear {
-  ag::Var weight;  // (out, in)
-  ag::Var bias;    // (out) or undefined
+  ag::Var weight;       // (out, in); undefined when frozen is set
+  ag::Var bias;         // (out) or undefined
+  WeightMatrix frozen;  // (out, in) frozen base weight, or undefined
   LoraBranch lora;
   // x: (..., in) -> (..., out)
   ag::Var operator()(const ag::Var& x) const {
-    if (lora.attached())
-      return ag::lora_linear(x, weight, bias, lora.a, lora.b, lora.scaling, lora.dropout, lora.dropout_seed);
-    return ag::linear(x, weight, bias);
+    if (!lora.attached()) return base(x);
+    if (frozen.defined())
+      return ag::add(base(x), ag::lora_linear(x, ag::Var(), ag::Var(), lora.a, lora.b, lora.scaling, lora.dropout,
+                                              lora.dropout_seed));
+    return ag::lora_linear(x, weight, bias, lora.a, lora.b, lora.scaling, lora.dropout, lora.dropout_seed);
+  }
+  // The base product alone (the frozen or the f32 weight).
+  ag::Var base(const ag::Var& x) const {
+    return frozen.defined() ? ag::linear_frozen(x, frozen, bias) : ag::linear(x, weight, bias);
   }
 };
 

@@ -46,6 +46,9 @@ class CpuBackend final : public Backend {
 
   std::shared_ptr<const void> pack_weights(WeightMatrix& w) override;
   void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* y) override;
+  void weight_matmul_f32(const WeightMatrix& w, const float* x, int64_t batch, float* y) override;
+  void weight_matmul_t(const WeightMatrix& w, const float* dy, int64_t batch, float* dx, bool accumulate) override;
+  void weight_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) override;
   void weight_matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch,
                            std::span<float* const> ys) override;
   void team_matmul_check(std::span<const WeightMatrix* const> ws, TeamLayout layout) override;

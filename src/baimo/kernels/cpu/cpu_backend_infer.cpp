@@ -2,6 +2,7 @@
 // attention, forwarded to their CPU kernels at the best ISA level (one call per product or
 // attention; the kernels dispatch once per call, never per row).
 #include "baimo/kernels/cpu/cpu_backend.h"
+#include "baimo/kernels/cpu/dequant_gemm.h"
 #include "baimo/kernels/cpu/kv_attention.h"
 #include "baimo/kernels/cpu/team_matmul.h"
 #include "baimo/kernels/cpu/weight_matmul.h"
@@ -16,6 +17,18 @@ std::shared_ptr<const void> CpuBackend::pack_weights(WeightMatrix& w) {
 
 void CpuBackend::weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* y) {
   cpu::weight_matmul(w, x, batch, y);
+}
+
+void CpuBackend::weight_matmul_f32(const WeightMatrix& w, const float* x, int64_t batch, float* y) {
+  cpu::dequant_matmul(w, x, batch, y);
+}
+
+void CpuBackend::weight_matmul_t(const WeightMatrix& w, const float* dy, int64_t batch, float* dx, bool accumulate) {
+  cpu::dequant_matmul_t(w, dy, batch, dx, accumulate);
+}
+
+void CpuBackend::weight_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) {
+  cpu::dequantize_rows(w, ids, n, out);
 }
 
 void CpuBackend::weight_matmul_multi(std::span<const WeightMatrix* const> ws, const float* x, int64_t batch,

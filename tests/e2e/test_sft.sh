@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `baimo sft` end to end on the real base model and chat data of ../shared:
+#  - full fine-tune: killed with SIGKILL mid-run and resumed, it ends bit-identical to an uninterrupted
+#    run (weights, AdamW moments, every step's loss); the final model directory carries the tokenizer and
+#    a tokenizer_config.json with the chat template, and `baimo chat`-style generation runs on it;
+#  - LoRA: only the adapter trains; the output is a PEFT adapter directory that `generate --lora` applies
+#    and `lora merge` folds in (the same greedy tokens both ways);
+#  - a base whose tokenizer lacks ChatML's tokens gets them (tokenizer written back, vocabulary grown);
+#  - bad input (a malformed record, a template the tokenizer cannot express under LoRA, an unknown
+#    format) is a clear error naming the file / record / field, exit 1, nothing written to --out.
+# Usage: bash test_sft.sh path/to/baimo
+set -euo pipefail
+BAIMO=$(realpath "$1")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SHARED=${BAIMO_SHARED:-$(realpath -m "$ROOT/../shared")}
+BASE="$SHARED/models/base-small-zh-en"
+DATA="$SHARED/data/sft"
+[ -d "$BASE" ] || { echo "SKIP: $BASE not found"; exit 0; }
+T=$(mktemp -d)
+PID=""
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+export OMP_NUM_THREADS=2
+losses() { grep -v '"event"' "$1/metrics.jsonl" | grep -o '"step": [0-9]*, "loss": [^,]*'; }
+
+# ---- full fine-tune: kill -9 + resume is bit-identical ----
+ARGS=(sft --model "$BASE" --data "$DATA/identity.json" --name Baimo --author "the baimo team" --max-len 128
+      --batch 4 --steps 12 --checkpoint-interval 4 --eval-interval 6 --val-fraction 0.1 --seed 3 --threads 2
+      --lr 1e-4 --peak-gflops 1)
+"$BAIMO" "${ARGS[@]}" --out "$T/a" >"$T/a.log" 2>&1 || { cat "$T/a.log"; fail "uninterrupted full run"; }
+grep -q "^data: 91 conversations" "$T/a.log" || { cat "$T/a.log"; fail "data line"; }
+grep -q "^eval step 0: val_loss" "$T/a.log" || fail "no evaluation before training"
+[ "$(losses "$T/a" | wc -l)" = 12 ] || fail "expected 12 step lines"
+for f in config.json model.safetensors tokenizer.json tokenizer_config.json; do
+  [ -f "$T/a/final/$f" ] || fail "final/$f missing"
+done
+grep -q "im_start" "$T/a/final/tokenizer_config.json" || fail "no chat template in final/tokenizer_config.json"
+
+"$BAIMO" "${ARGS[@]}" --out "$T/b" >"$T/b1.log" 2>&1 & PID=$!
+for _ in $(seq 1 3000); do grep -q '^step 6/' "$T/b1.log" 2>/dev/null && break; sleep 0.01; done
+grep -q '^step 6/' "$T/b1.log" || { cat "$T/b1.log"; fail "never reached step 6"; }
+kill -9 "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+"$BAIMO" "${ARGS[@]}" --out "$T/b" --resume >"$T/b2.log" 2>&1 || { cat "$T/b2.log"; fail "resume"; }
+grep -q "resumed at step [48]" "$T/b2.log" || { cat "$T/b2.log"; fail "did not resume from a checkpoint"; }
+for f in model.safetensors optimizer.safetensors; do
+  cmp "$T/a/checkpoints/step_0000012/$f" "$T/b/checkpoints/step_0000012/$f" || fail "$f differs after kill -9 + resume"
+done
+diff <(losses "$T/a") <(losses "$T/b") || fail "per-step losses differ after kill -9 + resume"
+echo "full: kill -9 + resume bit-identical"
+"$BAIMO" generate --model "$T/a/final" --prompt "hi" --max-tokens 8 --chat-template chatml >"$T/gen.log" 2>&1 \
+  || { cat "$T/gen.log"; fail "generate on the fine-tuned model"; }
+
+# ---- LoRA: a PEFT adapter that generate --lora applies and lora merge folds in ----
+"$BAIMO" sft --model "$BASE" --data "$DATA/alpaca_zh_demo.json" --lora --lora-r 4 --max-len 256 --batch 4 \
+  --steps 4 --val-fraction 0 --seed 1 --threads 2 --peak-gflops 1 --out "$T/l" >"$T/l.log" 2>&1 \
+  || { cat "$T/l.log"; fail "LoRA run"; }
+grep -q "sft (LoRA)" "$T/l.log" || fail "not a LoRA run"
+for f in adapter_config.json adapter_model.safetensors; do [ -f "$T/l/final/$f" ] || fail "final/$f missing"; done
+grep -q '"peft_type": "LORA"' "$T/l/final/adapter_config.json" || fail "adapter_config.json is not PEFT's"
+"$BAIMO" lora merge --model "$BASE" --adapter "$T/l/final" --out "$T/merged" >/dev/null 2>&1 || fail "lora merge"
+g1=$("$BAIMO" generate --model "$BASE" --lora "$T/l/final" --prompt "你好" --max-tokens 12 --temperature 0 2>/dev/null)
+g2=$("$BAIMO" generate --model "$T/merged" --prompt "你好" --max-tokens 12 --temperature 0 2>/dev/null)
+[ "$g1" = "$g2" ] || fail "generate --lora ($g1) differs from the merged model ($g2)"
+echo "LoRA: PEFT adapter applied at load == merged"
+
+# ---- a tokenizer without the template's tokens gets them ----
+printf 'the quick brown fox jumps over the lazy dog\n%.0s' $(seq 1 200) >"$T/corpus.txt"
+"$BAIMO" tokenizer train --input "$T/corpus.txt" --vocab-size 300 --special-tokens "<|endoftext|>" --out "$T/tok.json" >/dev/null 2>&1 || fail "tokenizer train"
+"$BAIMO" init --config "$ROOT/configs/tiny.json" --tokenizer "$T/tok.json" --out "$T/tiny" >/dev/null 2>&1 || fail "init"
+"$BAIMO" sft --model "$T/tiny" --data "$DATA/identity.json" --template chatml --max-len 256 --batch 2 --steps 2 \
+  --val-fraction 0 --threads 2 --peak-gflops 1 --out "$T/t" >"$T/t.log" 2>&1 || { cat "$T/t.log"; fail "sft with added tokens"; }
+grep -q "^tokenizer: added <|im_start|> <|im_end|>" "$T/t.log" || { cat "$T/t.log"; fail "tokens not added"; }
+grep -q '"<|im_end|>"' "$T/t/final/tokenizer.json" || fail "the final tokenizer lacks <|im_end|>"
+"$BAIMO" sft --model "$T/tiny" --data "$DATA/identity.json" --template chatml --lora --steps 1 \
+  --out "$T/t2" >"$T/t2.log" 2>&1 && fail "LoRA on a tokenizer without the template's tokens should fail"
+grep -q "lacks the chatml template's tokens" "$T/t2.log" || { cat "$T/t2.log"; fail "message"; }
+[ ! -e "$T/t2" ] || fail "the failed LoRA run wrote $T/t2"
+
+# ---- bad input: clear errors, nothing written ----
+printf '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n{"messages": [{"role": "user"}]}\n' >"$T/bad.jsonl"
+"$BAIMO" sft --model "$BASE" --data "$T/bad.jsonl" --steps 1 --out "$T/bad" >"$T/bad.log" 2>&1 && fail "a malformed record should fail"
+grep -q "bad.jsonl" "$T/bad.log" && grep -qi "record 2\|line 2" "$T/bad.log" && grep -q "content" "$T/bad.log" \
+  || { cat "$T/bad.log"; fail "the error should name the file, the record and the field"; }
+[ ! -e "$T/bad" ] || fail "the failed run wrote $T/bad"
+"$BAIMO" sft --model "$BASE" --data "$DATA/identity.json" --format csv --steps 1 --out "$T/bad2" >"$T/bad2.log" 2>&1 \
+  && fail "an unknown format should fail"
+grep -q "format" "$T/bad2.log" || { cat "$T/bad2.log"; fail "format message"; }
+echo "bad input: clear errors, nothing written"
+echo "PASS"

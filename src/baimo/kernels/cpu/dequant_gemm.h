@@ -1,7 +1,10 @@
 // Products with a weight matrix in any inference storage type (kernels/weight_matrix.h) computed in
 // f32 with BLAS, tile by tile: a tile of W (at most kDequantRows x kDequantCols) is dequantized into a
 // small per-thread f32 scratch and multiplied with one sgemm. There is never an f32 copy of W.
-// These are the products of training through a frozen (quantized) base (autograd linear_frozen):
+// These are the products of training through a frozen (quantized) base (autograd linear_frozen: the
+// input gradient always, the forward for F32 / F16 / BF16 weights; Q8_0 / Q4_0 forward with the int8
+// kernels of weight_matmul.h). The dequantization is scalar code the compiler vectorizes: it is
+// 1/batch of the sgemm work.
 //   dequant_matmul_t: dx (batch, w.cols) (+)= dy (batch, w.rows) W          (the input gradient)
 //   dequant_matmul:   y (batch, w.rows)   =   x (batch, w.cols) W^T        (exact in the weights:
 //                     the same numbers as sgemm on the dequantized matrix, up to summation order)

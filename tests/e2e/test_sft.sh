@@ -50,6 +50,12 @@ diff <(losses "$T/a") <(losses "$T/b") || fail "per-step losses differ after kil
 echo "full: kill -9 + resume bit-identical"
 "$BAIMO" generate --model "$T/a/final" --prompt "hi" --max-tokens 8 --chat-template chatml >"$T/gen.log" 2>&1 \
   || { cat "$T/gen.log"; fail "generate on the fine-tuned model"; }
+# The held-out conversations are written for evaluation; eval reports the share of answers that end their turn.
+[ "$(wc -l <"$T/a/held_out.jsonl")" = 9 ] || fail "held_out.jsonl should hold the 9 held-out conversations"
+head -n 3 "$T/a/held_out.jsonl" | sed 's/.*"content":"\([^"]*\)","role":"user".*"content":"\([^"]*\)","role":"assistant".*/{"prompt": "\1", "answer": "\2"}/' >"$T/held.jsonl"
+"$BAIMO" eval run --model "$T/a/final" --tasks "$T/held.jsonl" --max-tokens 16 --threads 2 >"$T/eval.log" 2>&1 \
+  || { cat "$T/eval.log"; cat "$T/held.jsonl"; fail "eval on the fine-tuned model"; }
+grep -q "eot_rate" "$T/eval.log" || { cat "$T/eval.log"; fail "eval should report eot_rate for a chat template"; }
 
 # ---- LoRA: a PEFT adapter that generate --lora applies and lora merge folds in ----
 "$BAIMO" sft --model "$BASE" --data "$DATA/alpaca_zh_demo.json" --lora --lora-r 4 --max-len 256 --batch 4 \

@@ -44,7 +44,10 @@ std::vector<std::vector<GeneratedSample>> batch_generate(std::shared_ptr<const M
     for (const SeqEvent& e : events) {
       GeneratedSample& s = out[p][static_cast<size_t>(e.index)];
       s.text += e.step.text;
-      if (e.step.id >= 0) ++s.tokens;
+      if (e.step.id >= 0) {
+        ++s.tokens;
+        s.last_id = e.step.id;
+      }
       if (e.step.finished) s.stopped = e.step.finish_reason == "stop";
     }
     if (progress) progress(static_cast<int64_t>(p + 1));

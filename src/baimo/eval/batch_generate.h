@@ -6,7 +6,7 @@
 // temperature 0 = greedy, then the result does not depend on the batch). Returns, per prompt, its
 // samples in order: the generated text (stop strings removed), the generated token count, and
 // whether it stopped by itself (finish_reason "stop": an EOS / end-of-turn id or a stop string)
-// rather than at max_tokens or the context's end. An engine error is a baimo::Error.
+// rather than at max_tokens or the context's end, and its last token id. An engine error is a baimo::Error.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -36,6 +36,7 @@ struct GeneratedSample {
   std::string text;
   int64_t tokens = 0;
   bool stopped = false;
+  int32_t last_id = -1;  // the last generated token (the EOS / end-of-turn id when it stopped on one)
 };
 
 std::vector<std::vector<GeneratedSample>> batch_generate(std::shared_ptr<const ModelWeights> weights,

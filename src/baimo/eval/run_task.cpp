@@ -85,7 +85,12 @@ TaskResult run_gen(const InferenceModel& m, const Task& t, size_t n, const EvalS
   auto out = batch_generate(m.weights, m.tokenizer, prompts, o, [&](int64_t done) {
     if (progress) progress(done, static_cast<int64_t>(n));
   });
-  std::vector<double> em, no_answer, eos, len;
+  // A chat model's answer should end with the template's end-of-turn token (not the base model's
+  // end-of-document EOS): eot_rate counts those.
+  std::optional<uint32_t> eot;
+  if (!s.raw_prompts && m.chat_template != ChatTemplateKind::Plain)
+    eot = m.tokenizer->token_to_id(chat_end_of_turn(m.chat_template));
+  std::vector<double> em, no_answer, eos, eot_stops, len;
   std::vector<int64_t> ks;  // pass@k for k = 1, 2, 4, ... <= samples
   for (int64_t k = 1; s.samples > 1 && k <= s.samples; k *= 2) ks.push_back(k);
   std::vector<std::vector<double>> pass(ks.size());
@@ -100,9 +105,12 @@ TaskResult run_gen(const InferenceModel& m, const Task& t, size_t n, const EvalS
       if (k == 0) first = c;
       correct += c.correct;
       eos.push_back(g.stopped);
+      const bool ended_turn = eot && g.stopped && g.last_id == static_cast<int32_t>(*eot);
+      eot_stops.push_back(ended_turn);
       len.push_back(static_cast<double>(g.tokens));
       samples.push_back({{"text", g.text}, {"extracted", c.extracted ? nlohmann::json(c.answer) : nlohmann::json()},
-                         {"correct", c.correct}, {"tokens", g.tokens}, {"stopped", g.stopped}});
+                         {"correct", c.correct}, {"tokens", g.tokens}, {"stopped", g.stopped},
+                         {"end_of_turn", ended_turn}});
     }
     em.push_back(first.correct);
     no_answer.push_back(!first.extracted);
@@ -111,8 +119,9 @@ TaskResult run_gen(const InferenceModel& m, const Task& t, size_t n, const EvalS
   }
   TaskResult r;
   r.kind = "generation";
-  r.metrics = {metric("exact_match", em), metric("no_answer", no_answer), metric("eos_rate", eos),
-               metric("mean_tokens", len)};
+  r.metrics = {metric("exact_match", em), metric("no_answer", no_answer), metric("eos_rate", eos)};
+  if (eot) r.metrics.push_back(metric("eot_rate", eot_stops));
+  r.metrics.push_back(metric("mean_tokens", len));
   for (size_t q = 0; q < ks.size(); ++q) r.metrics.push_back(metric("pass@" + std::to_string(ks[q]), pass[q]));
   return r;
 }

@@ -9,7 +9,8 @@
 //   exact_match: the first sample's extracted answer equals the reference; no_answer: share of
 //   first samples without an extractable answer (counted wrong, never dropped); eos_rate: share of
 //   samples that stopped by themselves (EOS / end-of-turn token, or the raw newline stop) instead of
-//   running into max_tokens; mean_tokens: generated tokens per sample; with samples n > 1 also
+//   running into max_tokens; eot_rate (chat templates with an end-of-turn token): share of samples
+//   that ended with that token (a chat answer that stops, not a base model's end-of-document EOS); mean_tokens: generated tokens per sample; with samples n > 1 also
 //   pass@k for k = 1, 2, 4, ... <= n (unbiased estimator, eval/stats.h) per example, averaged.
 // limit > 0 keeps the first `limit` test examples.
 #pragma once

@@ -56,6 +56,7 @@ TEST(RunTask, GenerationCountsEveryExample) {
   EXPECT_DOUBLE_EQ(find(r, "eos_rate").value, stopped / 5);
   EXPECT_DOUBLE_EQ(find(r, "mean_tokens").value, tokens / 5);
   for (auto& x : r.metrics) EXPECT_EQ(x.n, 5) << x.name;
+  for (auto& x : r.metrics) EXPECT_NE(x.name, "eot_rate") << "the plain template has no end-of-turn token";
 
   // n samples: pass@1, 2, 4 over the examples; eos_rate and mean_tokens over every sample.
   s.samples = 4;

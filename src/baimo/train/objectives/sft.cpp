@@ -155,16 +155,14 @@ std::optional<float> SftObjective::evaluate() {
   PackedPlan plan(held_out_, opts_.packing, opts_.seed ^ 0x5eedULL, 0);
   size_t total_rows = plan.rows();
   if (opts_.eval_rows > 0) total_rows = std::min<size_t>(total_rows, static_cast<size_t>(opts_.eval_rows));
-  const size_t per_rank = static_cast<size_t>(opts_.batch / opts_.world);
   if (adapter_) model_.set_lora_dropout(std::nullopt);
   ag::NoGradGuard no_grad;
   double loss_sum = 0, count = 0;
   SftBatch batch;
-  // Batches of `batch` rows; this rank takes its rows of each (the Trainer averages over ranks).
-  for (size_t base = 0; base < total_rows; base += static_cast<size_t>(opts_.batch)) {
-    const size_t begin = std::min(total_rows, base + static_cast<size_t>(opts_.rank) * per_rank);
-    const size_t n = std::min(total_rows - begin, per_rank);
-    if (n == 0) continue;
+  // Every rank scores every held-out row (batches of `batch` rows), so the value is the token-weighted
+  // mean of one process whatever the number of ranks (the Trainer's mean over ranks leaves it as is).
+  for (size_t begin = 0; begin < total_rows; begin += static_cast<size_t>(opts_.batch)) {
+    const size_t n = std::min(total_rows - begin, static_cast<size_t>(opts_.batch));
     plan.fill(begin, n, batch);
     if (batch.target_count == 0) continue;
     loss_sum += static_cast<double>(sft_batch_loss(model_, batch).item()) * batch.target_count;

@@ -12,8 +12,9 @@
 //          that a resumed run draws the same masks.
 // state(): {"row_position"} (rows of the stream consumed); a rollback keeps the position (the rows
 // since the checkpoint are skipped) and notes {"skipped_rows": [from, to]}.
-// evaluate(): mean loss per answer token over the held-out rows (epoch 0 plan, at most eval_rows rows,
-// this rank's share of each batch), dropout off; nullopt without held-out examples.
+// evaluate(): mean loss per answer token over the held-out rows (epoch 0 plan, at most eval_rows rows;
+// every rank scores them all, so the value does not depend on the ranks), dropout off; nullopt
+// without held-out examples.
 #pragma once
 #include <cstdint>
 #include <memory>

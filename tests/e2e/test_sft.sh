@@ -57,6 +57,26 @@ head -n 3 "$T/a/held_out.jsonl" | sed 's/.*"content":"\([^"]*\)","role":"user".*
   || { cat "$T/eval.log"; cat "$T/held.jsonl"; fail "eval on the fine-tuned model"; }
 grep -q "eot_rate" "$T/eval.log" || { cat "$T/eval.log"; fail "eval should report eot_rate for a chat template"; }
 
+# ---- data parallel: 2 ranks (2 rows of every 4-row micro-batch each) = 1 process ----
+source "$(dirname "$0")/mpi_env.sh"
+MARGS=(sft --model "$BASE" --data "$DATA/identity.json" --max-len 128 --batch 4 --steps 3 --val-fraction 0.1 --seed 3
+       --lr 1e-4 --peak-gflops 1 --checkpoint-interval 0)
+OMP_NUM_THREADS=2 "$BAIMO" "${MARGS[@]}" --threads 2 --out "$T/one" >"$T/one.log" 2>&1 || { cat "$T/one.log"; fail "1 process"; }
+OMP_NUM_THREADS=1 timeout 300 mpirun "${MPIRUN_ARGS[@]}" -np 2 "$BAIMO" "${MARGS[@]}" --threads 1 --out "$T/two" >"$T/two.log" 2>&1 \
+  || { cat "$T/two.log"; fail "mpirun -np 2"; }
+/usr/bin/python3 - "$T/one/metrics.jsonl" "$T/two/metrics.jsonl" <<'PY' || fail "2 ranks differ from 1 process"
+import json, sys
+def read(p):
+    return [json.loads(l) for l in open(p) if l.strip() and "event" not in l]
+a, b = read(sys.argv[1]), read(sys.argv[2])
+assert [r["step"] for r in a] == [r["step"] for r in b] == [1, 2, 3]
+for x, y in zip(a, b):
+    for k in ("loss", "val_loss"):
+        if k in x or k in y:
+            assert abs(x[k] - y[k]) <= 1e-4 * abs(x[k]), (x["step"], k, x[k], y[k])
+PY
+echo "data parallel: 2 ranks = 1 process"
+
 # ---- LoRA: a PEFT adapter that generate --lora applies and lora merge folds in ----
 "$BAIMO" sft --model "$BASE" --data "$DATA/alpaca_zh_demo.json" --lora --lora-r 4 --max-len 256 --batch 4 \
   --steps 4 --val-fraction 0 --seed 1 --threads 2 --peak-gflops 1 --out "$T/l" >"$T/l.log" 2>&1 \

@@ -6,7 +6,9 @@
 //   built in memory row by row (random normal * initializer_range, then quantized), so no f32
 //   copy of a quantized base exists at any time.
 // The norm weights require grad (a stand-in for the adapters: the gradient reaches the first
-// layer only through every frozen product's dx). Loss: next-token cross-entropy on random tokens.
+// layer only through every frozen product's dx). Loss: next-token cross-entropy on random tokens,
+// through the fused head + loss (Transformer::loss), or with --unfused cross_entropy of the full
+// (B, T, V) logits (the path before autograd lm_head_loss).
 // Prints one JSON line: load seconds, RSS after load, forward and backward seconds (median over
 // --steps after one warm-up step), peak RSS (ru_maxrss), loss.
 #include <omp.h>
@@ -152,6 +154,8 @@ int main(int argc, char** argv) {
   app.add_option("--seq", seq);
   app.add_option("--steps", steps, "Timed steps after one warm-up");
   app.add_option("--threads", threads);
+  bool unfused = false;
+  app.add_flag("--unfused", unfused, "Loss as cross_entropy(logits) (full (B, T, V) logits) instead of Transformer::loss");
   CLI11_PARSE(app, argc, argv);
   try {
     omp_set_num_threads(threads);
@@ -180,7 +184,7 @@ int main(int argc, char** argv) {
     float loss_value = 0.f;
     for (int step = 0; step < 1 + steps; ++step) {
       t0 = std::chrono::steady_clock::now();
-      ag::Var loss = ag::cross_entropy(model.logits(ids_t), targets_t);
+      ag::Var loss = unfused ? ag::cross_entropy(model.logits(ids_t), targets_t) : model.loss(ids_t, targets_t);
       const double f = seconds_since(t0);
       t0 = std::chrono::steady_clock::now();
       ag::backward(loss);

@@ -2,7 +2,8 @@
 // PyTorch anchor). One full training step = forward, cross-entropy, backward, global-norm
 // clipping, AdamW, on random tokens, for a model config at batch x seq.
 // --lora-r R > 0: LoRA (r = R, alpha = 2R) on all seven linear targets of the frozen model instead;
-// the step trains the adapter only.
+// the step trains the adapter only. --unfused: the loss as cross_entropy of the full (B, T, V)
+// logits instead of lm_loss's fused head + loss (for comparisons).
 // Prints one JSON line: {"tokens_per_s": median over timed steps, "peak_rss_mb": ..., "loss": ...}.
 #include <omp.h>
 #include <sys/resource.h>
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps, "Timed steps");
   app.add_option("--warmup", warmup, "Untimed steps first");
   app.add_option("--threads", threads);
+  bool unfused = false;
+  app.add_flag("--unfused", unfused, "Loss as cross_entropy(logits) (full (B, T, V) logits) instead of the fused lm_loss");
   app.add_option("--lora-r", lora_r, "LoRA rank on all targets of a frozen base (default 0: full fine-tune)");
   app.add_flag("--print-blas-coretype", print_coretype, "Print the OpenBLAS kernel baimo uses and exit");
   CLI11_PARSE(app, argc, argv);
@@ -87,7 +90,7 @@ int main(int argc, char** argv) {
       Tensor ids_t = Tensor::from_ids({batch, seq}, ids), targets_t = Tensor::from_ids({batch, seq}, targets);
       auto t0 = std::chrono::steady_clock::now();
       opt.zero_grad();
-      ag::Var loss = lm_loss(model, ids_t, targets_t);
+      ag::Var loss = unfused ? ag::cross_entropy(model.logits(ids_t), targets_t) : lm_loss(model, ids_t, targets_t);
       ag::backward(loss);
       train::clip_grad_norm(params, 1.0f);
       opt.step(1e-4f);

@@ -60,6 +60,25 @@ Var add(const Var& a, const Var& b);
 // ignore index are an error. All rows ignored -> loss 0 with zero gradient.
 Var cross_entropy(const Var& logits, const Tensor& targets, int32_t ignore_index = -100);
 
+// Fused LM head + cross-entropy: cross_entropy(linear(h, weight), targets, ignore_index) (resp.
+// cross_entropy(linear_frozen(h, w), ...), the same products) without ever holding the (rows, V)
+// logits or their gradient: rows whose target != ignore_index are processed in chunks of `rows`,
+// each against tiles of `cols` vocabulary rows of W (0 = automatic: 512 rows, tiles of ~4 MB of
+// logits; cols is rounded up to a multiple of 16). Saves one log-sum-exp per counted row; backward
+// recomputes each tile's logits. h: (..., C) F32, weight: (V, C) F32 (gets dW when it requires
+// grad) or a frozen WeightMatrix of any type linear_frozen takes (no dW), targets: I32 with numel =
+// rows of h, values in [0, V) or ignore_index (anything else is an error, as for cross_entropy).
+// -> (1): the mean over counted rows; all rows ignored -> 0 with zero gradient. Deterministic for a
+// fixed thread count.
+struct LmHeadChunks {
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+Var lm_head_loss(const Var& h, const Var& weight, const Tensor& targets, int32_t ignore_index = -100,
+                 const LmHeadChunks& chunks = {});
+Var lm_head_loss_frozen(const Var& h, const WeightMatrix& w, const Tensor& targets, int32_t ignore_index = -100,
+                        const LmHeadChunks& chunks = {});
+
 // ---- small ops that objectives compose ----
 // log_softmax(logits)[r, targets[r]] -> (rows) (shape of targets); 0 where target == ignore.
 Var token_logprobs(const Var& logits, const Tensor& targets, int32_t ignore_index = -100);

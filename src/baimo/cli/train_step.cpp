@@ -167,11 +167,15 @@ void run_train_step(const TrainStepArgs& a) {
   std::vector<std::vector<float>> first_grads;
   for (int step = 0; step < a.steps; ++step) {
     opt.zero_grad();
-    ag::Var logits = model.logits(batch.ids, batch.positions_or_null(), batch.segments_or_null());
-    ag::Var loss = ag::cross_entropy(logits, batch.targets);
+    // The first step of a dump computes the logits explicitly (they are dumped); every other step goes
+    // through the fused head + loss (Transformer::loss), the path training uses.
+    const bool dump_logits = step == 0 && !a.dump_dir.empty();
+    ag::Var logits = dump_logits ? model.logits(batch.ids, batch.positions_or_null(), batch.segments_or_null()) : ag::Var();
+    ag::Var loss = dump_logits ? ag::cross_entropy(logits, batch.targets)
+                               : model.loss(batch.ids, batch.targets, batch.positions_or_null(), batch.segments_or_null());
     ag::backward(loss);
     losses.push_back(loss.item());
-    if (step == 0 && !a.dump_dir.empty()) {
+    if (dump_logits) {
       const float* lv = logits.value().data<float>();
       first_logits.assign(lv, lv + logits.numel());
       logits_shape = logits.shape();

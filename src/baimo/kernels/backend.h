@@ -89,6 +89,11 @@ class Backend {
   virtual void logsoftmax_pick_bwd(const float* logits, const int32_t* targets, const float* lse,
                                    const float* coef, int64_t N, int64_t V, int32_t ignore_index,
                                    float* dlogits, bool accumulate) = 0;
+  // One column tile of that gradient, in place: x (N, n) holds columns [col0, col0 + n) of the logits
+  // rows, lse the log-sum-exp of the whole rows. x[r, j] = coef[r] * (exp(x[r, j] - lse[r]) -
+  // [targets[r] == col0 + j]); rows with target == ignore_index become 0 (autograd lm_head_loss).
+  virtual void logsoftmax_tile_bwd(float* x, const int32_t* targets, const float* lse, const float* coef, int64_t N,
+                                   int64_t n, int64_t col0, int32_t ignore_index) = 0;
 
   // Elementwise ops over n values.
   virtual void unary(UnaryOp op, const UnaryArgs& args, const float* x, int64_t n, float* y) = 0;

@@ -314,4 +314,11 @@ ag::Var Transformer::lm_head(const ag::Var& h) const {
   return lm_head_frozen_.defined() ? ag::linear_frozen(h, lm_head_frozen_) : ag::linear(h, lm_head_);
 }
 
+ag::Var Transformer::loss(const Tensor& ids, const Tensor& targets, const Tensor* positions, const Tensor* segments,
+                          int32_t ignore_index) const {
+  const ag::Var h = hidden(ids, positions, segments);
+  return lm_head_frozen_.defined() ? ag::lm_head_loss_frozen(h, lm_head_frozen_, targets, ignore_index)
+                                   : ag::lm_head_loss(h, lm_head_, targets, ignore_index);
+}
+
 }  // namespace baimo

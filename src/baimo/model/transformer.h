@@ -81,6 +81,11 @@ class Transformer {
   ag::Var logits(const Tensor& ids, const Tensor* positions = nullptr, const Tensor* segments = nullptr) const {
     return lm_head(hidden(ids, positions, segments));
   }
+  // Mean next-token cross-entropy of logits(ids, positions, segments) against targets (I32 (B, T),
+  // ignore_index excluded) -> (1), through the fused head + loss (ag::lm_head_loss, or
+  // lm_head_loss_frozen over a frozen base): the (B, T, V) logits are never held.
+  ag::Var loss(const Tensor& ids, const Tensor& targets, const Tensor* positions = nullptr,
+               const Tensor* segments = nullptr, int32_t ignore_index = -100) const;
 
   // ---- LoRA (model/lora.h) and fine-tuning ----
   // Attaches `adapter` (nullptr: detaches). Its pairs must match this model's layers and shapes

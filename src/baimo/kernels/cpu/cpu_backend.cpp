@@ -132,6 +132,11 @@ void CpuBackend::logsoftmax_pick_bwd(const float* logits, const int32_t* targets
   BAIMO_DISPATCH(logsoftmax_pick_bwd, logits, targets, lse, coef, N, V, ignore_index, dlogits, accumulate);
 }
 
+void CpuBackend::logsoftmax_tile_bwd(float* x, const int32_t* targets, const float* lse, const float* coef, int64_t N,
+                                     int64_t n, int64_t col0, int32_t ignore_index) {
+  BAIMO_DISPATCH(logsoftmax_tile_bwd, x, targets, lse, coef, N, n, col0, ignore_index);
+}
+
 void CpuBackend::unary(UnaryOp op, const UnaryArgs& args, const float* x, int64_t n, float* y) {
   BAIMO_DISPATCH(unary, op, args, x, n, y);
 }

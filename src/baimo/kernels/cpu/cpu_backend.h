@@ -34,6 +34,8 @@ class CpuBackend final : public Backend {
                        float* lse, float* picked) override;
   void logsoftmax_pick_bwd(const float* logits, const int32_t* targets, const float* lse, const float* coef, int64_t N,
                            int64_t V, int32_t ignore_index, float* dlogits, bool accumulate) override;
+  void logsoftmax_tile_bwd(float* x, const int32_t* targets, const float* lse, const float* coef, int64_t N, int64_t n,
+                           int64_t col0, int32_t ignore_index) override;
   void unary(UnaryOp op, const UnaryArgs& args, const float* x, int64_t n, float* y) override;
   void unary_bwd(UnaryOp op, const UnaryArgs& args, const float* x, const float* y, const float* dy, int64_t n,
                  float* dx, bool accumulate) override;

@@ -54,4 +54,18 @@ std::shared_ptr<const void> pack_weights_into(WeightMatrix& w) {
   return owner;
 }
 
+WeightMatrix row_slice(const WeightMatrix& w, int64_t r0, int64_t n) {
+  if (r0 < 0 || n < 0 || r0 + n > w.rows) fail("row_slice: rows [{}, {}) outside a matrix of {} rows", r0, r0 + n, w.rows);
+  WeightMatrix s = w;
+  s.rows = n;
+  if (w.data) s.data = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(r0) * w.row_bytes();
+  if (w.packed) {
+    if (r0 % kPackRows != 0 || (n % kPackRows != 0 && r0 + n != w.rows))
+      fail("row_slice: rows [{}, {}) of a packed matrix must start and end on {}-row groups", r0, r0 + n, kPackRows);
+    const size_t group_bytes = static_cast<size_t>(w.cols / 32) * packed_entry_bytes(w.type);
+    s.packed = static_cast<const uint8_t*>(w.packed) + static_cast<size_t>(r0 / kPackRows) * group_bytes;
+  }
+  return s;
+}
+
 }  // namespace baimo::cpu

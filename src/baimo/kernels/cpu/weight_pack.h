@@ -35,4 +35,8 @@ void pack_weights(const WeightMatrix& w, uint8_t* dst);
 // Allocates (64-byte aligned), packs, and points w.packed at the result; returns the owner.
 std::shared_ptr<const void> pack_weights_into(WeightMatrix& w);
 
+// The view of rows [r0, r0 + n) of w (data and packed both offset). With a packed copy, r0 must be a
+// multiple of kPackRows and n too unless the slice ends at w.rows (baimo::Error otherwise).
+WeightMatrix row_slice(const WeightMatrix& w, int64_t r0, int64_t n);
+
 }  // namespace baimo::cpu

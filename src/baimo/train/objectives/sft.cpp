@@ -41,7 +41,7 @@ ag::Var sft_batch_loss(const Transformer& model, const SftBatch& b) {
   const Shape shape{static_cast<int64_t>(b.rows), static_cast<int64_t>(b.seq)};
   Tensor ids = Tensor::from_ids(shape, b.ids), targets = Tensor::from_ids(shape, b.targets);
   Tensor positions = Tensor::from_ids(shape, b.positions), segments = Tensor::from_ids(shape, b.segments);
-  return ag::cross_entropy(model.logits(ids, &positions, &segments), targets, kIgnoreTarget);
+  return model.loss(ids, targets, &positions, &segments, kIgnoreTarget);
 }
 
 SftObjective::SftObjective(Transformer& model, LoraAdapter* adapter, std::span<const SftExample> train,

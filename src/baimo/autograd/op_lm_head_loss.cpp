@@ -1,0 +1,229 @@
+// lm_head_loss / lm_head_loss_frozen: cross_entropy(linear(h, W)) without the (rows, V) logits.
+// The rows whose target is not the ignore index are gathered (prompt tokens cost nothing) and
+// processed in chunks of R rows; each chunk walks W in tiles of nv rows, so only an (R, nv) tile of
+// logits exists at a time (a few MB). Forward: per tile, the product, the tile's log-sum-exp folded
+// into the row's running one, and the target logit when it falls in the tile; saves one lse per
+// kept row. Backward: per tile, the product again, softmax - onehot scaled by dloss / count in place
+// (Backend::logsoftmax_tile_bwd), then dh_chunk (+)= G W_tile and, for an f32 W that requires grad,
+// dW_tile (+)= G^T h_chunk. The frozen form uses the products linear_frozen uses (int8 activation
+// blocks for Q8_0 / Q4_0 through weight_matmul, f32 tiles otherwise; weight_matmul_t for dh), on row
+// slices of W (cpu::row_slice). Deterministic for a fixed thread count (fixed tile order).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "baimo/autograd/op_util.h"
+#include "baimo/autograd/ops.h"
+#include "baimo/kernels/cpu/weight_pack.h"
+
+namespace baimo::ag {
+
+namespace {
+
+constexpr int64_t kDefaultRows = 512;        // rows per chunk
+constexpr int64_t kTileFloats = int64_t{1} << 20;  // ~4 MB of logits per (rows, nv) tile
+constexpr int64_t kColAlign = 16;            // tile starts on 16-row groups (packed Q8_0 / Q4_0)
+
+// W as the op sees it: an f32 Var or a frozen WeightMatrix.
+struct Head {
+  Var var;              // the f32 weight, or undefined
+  WeightMatrix frozen;  // the frozen weight when var is undefined (a view: the caller keeps it alive)
+  int64_t V = 0, C = 0;
+
+  // out (r, n) = hb (r, C) W[v0 : v0 + n]^T
+  void logits(const float* hb, int64_t r, int64_t v0, int64_t n, float* out) const {
+    if (var.defined()) {
+      backend().gemm(false, true, r, n, C, 1.f, hb, C, var.value().data<float>() + v0 * C, C, 0.f, out, n);
+    } else {
+      const WeightMatrix s = cpu::row_slice(frozen, v0, n);
+      if (s.type == DType::Q8_0 || s.type == DType::Q4_0)
+        backend().weight_matmul(s, hb, r, out);
+      else
+        backend().weight_matmul_f32(s, hb, r, out);
+    }
+  }
+  // dh (r, C) (+)= g (r, n) W[v0 : v0 + n]
+  void input_grad(const float* g, int64_t r, int64_t v0, int64_t n, float* dh, bool accumulate) const {
+    if (var.defined()) {
+      backend().gemm(false, false, r, C, n, 1.f, g, n, var.value().data<float>() + v0 * C, C, accumulate ? 1.f : 0.f,
+                     dh, C);
+    } else {
+      backend().weight_matmul_t(cpu::row_slice(frozen, v0, n), g, r, dh, accumulate);
+    }
+  }
+};
+
+struct Chunks {
+  int64_t rows, cols;
+};
+
+Chunks plan(const LmHeadChunks& want, int64_t kept, int64_t V) {
+  if (want.rows < 0 || want.cols < 0) fail("lm_head_loss: chunk sizes ({}, {}) must be >= 0", want.rows, want.cols);
+  Chunks c;
+  c.rows = std::max<int64_t>(1, std::min(want.rows ? want.rows : kDefaultRows, kept));
+  int64_t cols = want.cols ? want.cols : kTileFloats / c.rows;
+  cols = std::max(kColAlign, (cols + kColAlign - 1) / kColAlign * kColAlign);
+  c.cols = std::min(cols, V);
+  return c;
+}
+
+void check_targets(const char* name, int64_t N, int64_t V, const Tensor& targets, int32_t ignore_index,
+                   const Shape& hs, const std::string& ws) {
+  using namespace detail;
+  require_i32(name, targets, "targets");
+  if (targets.numel() != N)
+    fail("{}: targets {} must have one entry per row of h {} (weight {})", name, targets.shape().str(), hs.str(),
+         ws);
+  const int32_t* t = targets.data<int32_t>();
+  for (int64_t r = 0; r < N; ++r)
+    if (t[r] != ignore_index && (t[r] < 0 || t[r] >= V))
+      fail("{}: target {} at row {} is outside [0, {}) and not the ignore index {}", name, t[r], r, V, ignore_index);
+}
+
+// Gathers rows idx[c0 .. c0 + r) of h into hb (r, C).
+void gather(const float* h, const int32_t* idx, int64_t c0, int64_t r, int64_t C, float* hb) {
+  for (int64_t i = 0; i < r; ++i) std::memcpy(hb + i * C, h + static_cast<int64_t>(idx[c0 + i]) * C, C * sizeof(float));
+}
+
+float log_add_exp(float a, float b) {
+  if (a == -INFINITY) return b;
+  if (b == -INFINITY) return a;
+  const float m = std::max(a, b);
+  return m + std::log1p(std::exp(std::min(a, b) - m));
+}
+
+Var head_loss(const Var& h, const Head& head, const Tensor& targets,
+              int32_t ignore_index, const LmHeadChunks& want) {
+  using namespace detail;
+  const int64_t V = head.V, C = head.C, N = rows_of(h.value());
+  const int32_t* t = targets.data<int32_t>();
+  int64_t kept = 0;
+  for (int64_t r = 0; r < N; ++r) kept += t[r] != ignore_index;
+  // idx (kept): the rows that count; kt (kept): their targets; lse (kept): saved for backward.
+  Tensor idx = alloc({std::max<int64_t>(kept, 1)}, DType::I32);
+  Tensor kt = alloc({std::max<int64_t>(kept, 1)}, DType::I32);
+  Tensor lse = alloc({std::max<int64_t>(kept, 1)});
+  {
+    int32_t* ix = idx.data<int32_t>();
+    int32_t* kx = kt.data<int32_t>();
+    for (int64_t r = 0, k = 0; r < N; ++r)
+      if (t[r] != ignore_index) {
+        ix[k] = static_cast<int32_t>(r);
+        kx[k++] = t[r];
+      }
+  }
+  const Chunks ch = plan(want, kept, V);
+  double total = 0;  // sum over kept rows of logit[target] - lse
+  if (kept > 0) {
+    std::vector<float> hb(static_cast<size_t>(ch.rows * C)), tile(static_cast<size_t>(ch.rows * ch.cols));
+    std::vector<float> tlse(static_cast<size_t>(ch.rows)), run(static_cast<size_t>(ch.rows)),
+        pick(static_cast<size_t>(ch.rows));
+    const int32_t* ix = idx.data<int32_t>();
+    const int32_t* kx = kt.data<int32_t>();
+    float* ls = lse.data<float>();
+    for (int64_t c0 = 0; c0 < kept; c0 += ch.rows) {
+      const int64_t r = std::min(ch.rows, kept - c0);
+      gather(h.value().data<float>(), ix, c0, r, C, hb.data());
+      std::fill(run.begin(), run.begin() + r, -INFINITY);
+      for (int64_t v0 = 0; v0 < V; v0 += ch.cols) {
+        const int64_t n = std::min(ch.cols, V - v0);
+        head.logits(hb.data(), r, v0, n, tile.data());
+        backend().logsoftmax_rows(tile.data(), nullptr, r, n, ignore_index, tlse.data(), nullptr);
+        for (int64_t i = 0; i < r; ++i) {
+          run[i] = log_add_exp(run[i], tlse[i]);
+          const int64_t tg = kx[c0 + i];
+          if (tg >= v0 && tg < v0 + n) pick[i] = tile[i * n + (tg - v0)];
+        }
+      }
+      for (int64_t i = 0; i < r; ++i) {
+        ls[c0 + i] = run[i];
+        total += static_cast<double>(pick[i]) - static_cast<double>(run[i]);
+      }
+    }
+  }
+  Tensor out = alloc({1});
+  out.data<float>()[0] = kept ? static_cast<float>(-total / static_cast<double>(kept)) : 0.f;
+  Var y = make_output(out, should_record(h, head.var));
+  if (y.requires_grad()) {
+    tape().record([h, head, y, idx, kt, lse, N, V, C, kept, ch] {
+      if (!y.has_grad()) return;
+      const bool want_h = h.requires_grad(), want_w = head.var.defined() && head.var.requires_grad();
+      bool acc_h = false, acc_w = false;
+      float* dh = want_h ? h.grad_for_write(acc_h) : nullptr;
+      float* dW = want_w ? head.var.grad_for_write(acc_w) : nullptr;
+      // Ignored rows get no gradient: dh starts from zero (or what it holds) and kept rows are added.
+      if (dh && !acc_h) std::fill(dh, dh + N * C, 0.f);
+      if (dW && !acc_w && kept == 0) std::fill(dW, dW + V * C, 0.f);
+      if (kept == 0) return;
+      const float g = y.node()->grad.data<float>()[0] / static_cast<float>(kept);
+      std::vector<float> hb(static_cast<size_t>(ch.rows * C)), tile(static_cast<size_t>(ch.rows * ch.cols));
+      std::vector<float> dhb(dh ? static_cast<size_t>(ch.rows * C) : 0), coef(static_cast<size_t>(ch.rows), g);
+      const int32_t* ix = idx.data<int32_t>();
+      const int32_t* kx = kt.data<int32_t>();
+      const float* ls = lse.data<float>();
+      for (int64_t c0 = 0; c0 < kept; c0 += ch.rows) {
+        const int64_t r = std::min(ch.rows, kept - c0);
+        gather(h.value().data<float>(), ix, c0, r, C, hb.data());
+        for (int64_t v0 = 0; v0 < V; v0 += ch.cols) {
+          const int64_t n = std::min(ch.cols, V - v0);
+          head.logits(hb.data(), r, v0, n, tile.data());
+          // kept rows only: the ignore index never matches (kx holds real targets)
+          backend().logsoftmax_tile_bwd(tile.data(), kx + c0, ls + c0, coef.data(), r, n, v0, -1);
+          if (dh) head.input_grad(tile.data(), r, v0, n, dhb.data(), v0 > 0);
+          if (dW)
+            backend().gemm(true, false, n, C, r, 1.f, tile.data(), n, hb.data(), C, (c0 == 0 && !acc_w) ? 0.f : 1.f,
+                           dW + v0 * C, C);
+        }
+        if (dh)
+          for (int64_t i = 0; i < r; ++i) {
+            float* dst = dh + static_cast<int64_t>(ix[c0 + i]) * C;
+            const float* src = dhb.data() + i * C;
+#pragma omp simd
+            for (int64_t j = 0; j < C; ++j) dst[j] += src[j];
+          }
+      }
+    });
+  }
+  return y;
+}
+
+}  // namespace
+
+Var lm_head_loss(const Var& h, const Var& weight, const Tensor& targets, int32_t ignore_index,
+                 const LmHeadChunks& chunks) {
+  using namespace detail;
+  require_f32("lm_head_loss", h, "h");
+  require_f32("lm_head_loss", weight, "weight");
+  if (weight.value().dim() != 2) fail("lm_head_loss: weight must be (V, C), got {}", weight.shape().str());
+  const int64_t V = weight.size(0), C = weight.size(1);
+  if (h.value().dim() < 1 || h.size(-1) != C)
+    fail("lm_head_loss: h {} does not end in the weight's C of {}", h.shape().str(), weight.shape().str());
+  check_targets("lm_head_loss", rows_of(h.value()), V, targets, ignore_index, h.shape(), weight.shape().str());
+  Head head;
+  head.var = weight;
+  head.V = V;
+  head.C = C;
+  return head_loss(h, head, targets, ignore_index, chunks);
+}
+
+Var lm_head_loss_frozen(const Var& h, const WeightMatrix& w, const Tensor& targets, int32_t ignore_index,
+                        const LmHeadChunks& chunks) {
+  using namespace detail;
+  require_f32("lm_head_loss_frozen", h, "h");
+  if (!w.defined()) fail("lm_head_loss_frozen: weight ({}, {}) has no data", w.rows, w.cols);
+  const int64_t V = w.rows, C = w.cols;
+  if (h.value().dim() < 1 || h.size(-1) != C)
+    fail("lm_head_loss_frozen: h {} does not end in in_features {} of weight ({}, {}) {}", h.shape().str(), C, V, C,
+         dtype_info(w.type).name);
+  check_targets("lm_head_loss_frozen", rows_of(h.value()), V, targets, ignore_index, h.shape(),
+                fmt::format("({}, {}) {}", V, C, dtype_info(w.type).name));
+  Head head;
+  head.frozen = w;
+  head.V = V;
+  head.C = C;
+  return head_loss(h, head, targets, ignore_index, chunks);
+}
+
+}  // namespace baimo::ag

@@ -1,12 +1,14 @@
 // lora_linear: y = x W^T (+ b) + s (drop(x) A^T) B^T, W (out, in), A (r, in), B (out, r), s = scaling.
 // Forward: one GEMM for the base (M x out x in) and two thin ones, u = xd A^T (M x r) and
-// y += s u B^T; xd = drop(x) is materialised only when dropout_p > 0, u is kept for backward.
+// y += s u B^T; xd = drop(x) is a temporary only when dropout_p > 0 (backward recomputes it from the
+// seed), u is kept for backward.
 // Backward with dy (M x out): g = s dy B (M x r); dB (+)= s dy^T u; dA (+)= g^T xd;
 // dx (+)= dy W + drop'(g A) (drop' = the same mask and 1/(1-p) scale); dW (+)= dy^T x and
 // db (+)= column sums of dy only when W / b require gradients. An undefined W (and bias) gives the
 // LoRA term alone, s (drop(x) A^T) B^T: what a frozen base in another storage (linear_frozen) adds to.
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "baimo/autograd/dropout_mask.h"
 #include "baimo/autograd/op_util.h"
@@ -79,12 +81,14 @@ Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, 
   if (has_base)
     backend().gemm(false, true, M, out_f, in_f, 1.f, X, in_f, weight.value().data<float>(), in_f, beta, y, out_f);
   // LoRA branch.
-  Tensor xd;  // drop(x), only with dropout
+  // drop(x), only with dropout: a temporary (backward recomputes it from the seed rather than keeping
+  // an activation-sized copy per adapted layer alive until the step ends).
+  std::vector<float> xd;
   const float* XD = X;
   if (dropout_p > 0.f && M > 0) {
-    xd = alloc(x.shape());
-    apply_dropout(X, M * in_f, dropout_p, dropout_seed, xd.data<float>(), false);
-    XD = xd.data<float>();
+    xd.resize(static_cast<size_t>(M * in_f));
+    apply_dropout(X, M * in_f, dropout_p, dropout_seed, xd.data(), false);
+    XD = xd.data();
   }
   Tensor u = alloc(Shape{M, r});  // xd A^T
   backend().gemm(false, true, M, r, in_f, 1.f, XD, in_f, a.value().data<float>(), in_f, 0.f, u.data<float>(), r);
@@ -93,10 +97,16 @@ Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, 
 
   Var res = make_output(out, should_record(x, weight, bias, a, b));
   if (res.requires_grad()) {
-    tape().record([x, weight, bias, a, b, res, u, xd, M, in_f, out_f, r, scaling, dropout_p, dropout_seed] {
+    tape().record([x, weight, bias, a, b, res, u, M, in_f, out_f, r, scaling, dropout_p, dropout_seed] {
       if (!res.has_grad()) return;
       const float* dy = res.node()->grad.data<float>();
-      const float* XD = xd.defined() ? xd.data<float>() : x.value().data<float>();
+      std::vector<float> xd;  // drop(x) again, from the same seed (only dA needs it)
+      const float* XD = x.value().data<float>();
+      if (dropout_p > 0.f && a.requires_grad()) {
+        xd.resize(static_cast<size_t>(M * in_f));
+        apply_dropout(XD, M * in_f, dropout_p, dropout_seed, xd.data(), false);
+        XD = xd.data();
+      }
       bool acc;
       if (b.requires_grad()) {
         float* dB = b.grad_for_write(acc);

@@ -172,8 +172,11 @@ void run_sft(const RunFlags& flags) {
 
   // The model: a full fine-tune trains f32 weights; LoRA trains an adapter over a frozen base that
   // stays in its file's storage (a quantized GGUF stays quantized: QLoRA on a CPU).
+  // An f32 base of a LoRA run stays f32 Vars without gradients (the fused BLAS product of ag::lora_linear);
+  // a GGUF base or --base-dtype f16|bf16|q8_0|q4_0 stays in its blocks (frozen matrices, QLoRA).
   const DType dir_type = base_dtype(cfg.base_dtype);
-  Transformer model = load_training_base(cfg.model, cfg.lora ? BaseStorage::Frozen : BaseStorage::F32,
+  const bool frozen = cfg.lora && (base.is_gguf() || dir_type != DType::F32);
+  Transformer model = load_training_base(cfg.model, frozen ? BaseStorage::Frozen : BaseStorage::F32,
                                          base.is_dir() ? dir_type : DType::F32);
   if (base.is_gguf() && cfg.base_dtype != "auto" && cfg.base_dtype != "f32")
     std::fprintf(stderr, "baimo sft: note: --base-dtype is for model directories; %s keeps its own types\n",

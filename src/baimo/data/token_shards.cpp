@@ -8,18 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "baimo/util/error.h"
+#include "baimo/util/hash.h"
 
 namespace baimo {
 
 namespace {
 using json = nlohmann::json;
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 template <class T>
 T field(const json& j, const char* key, const std::string& where) {

@@ -1,3 +1,4 @@
+#include "baimo/util/hash.h"
 #include "baimo/model/lora.h"
 
 #include <algorithm>
@@ -27,19 +28,6 @@ const TargetName& target_name(ParamRole role) {
   for (const auto& t : kTargets)
     if (t.role == role) return t;
   fail("LoRA: parameter role {} is not a linear layer LoRA can adapt", static_cast<int>(role));
-}
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
-  return h;
 }
 
 }  // namespace

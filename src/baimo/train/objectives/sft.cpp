@@ -1,3 +1,4 @@
+#include "baimo/util/hash.h"
 #include "baimo/train/objectives/sft.h"
 
 #include <algorithm>
@@ -16,13 +17,6 @@ namespace baimo::train {
 using json = nlohmann::json;
 
 namespace {
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 // Appends rows [0, src.rows) of src to dst (same seq).
 void append_rows(const SftBatch& src, SftBatch& dst) {

@@ -66,7 +66,7 @@ check(a["settings"]["shots"] == 2 and a["settings"]["limit"] == 6 and a["setting
 for t in mc + gen + ["mine"]:
     r = a["results"][t]
     n = {"mine": 3, "qa": 4}.get(t, 6)
-    want = ["acc", "acc_norm", "acc_norm_chars"] if t in mc + ["mine"] else ["exact_match", "no_answer", "eos_rate", "mean_tokens"]
+    want = ["acc", "acc_norm", "acc_norm_chars"] if t in mc + ["mine"] else ["exact_match", "no_answer", "eos_rate", "eot_rate", "mean_tokens"]  # a ChatML model: eot_rate too
     check(r["kind"] == ("generation" if t in gen else "multiple_choice"), f"{t}: kind {r['kind']}")
     check(r["n"] == n, f"{t}: n {r['n']} != {n}")
     check(sorted(r["metrics"]) == sorted(want), f"{t}: metrics {list(r['metrics'])}")

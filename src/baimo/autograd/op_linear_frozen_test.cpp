@@ -156,3 +156,33 @@ TEST(LinearFrozenErrors, BadShapesAndIdsAreClearErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// The fused LoRA layer over a frozen weight equals the frozen product plus the LoRA term (two ops),
+// in value and in the gradients of x, A, B and the bias, with and without dropout.
+TEST(LoraLinearFrozen, EqualsFrozenProductPlusLoraTerm) {
+  for (DType type : {DType::F32, DType::F16, DType::Q8_0}) {
+    StoredMatrix s = stored(type, 48, 64, 3);
+    for (float p : {0.f, 0.25f}) {
+      auto run = [&](bool fused, std::vector<Tensor>& grads) {
+        Var x = random_leaf({5, 64}, 7), bias = random_leaf({48}, 8), a = random_leaf({4, 64}, 9),
+            b = random_leaf({48, 4}, 10);
+        Var y = fused ? lora_linear_frozen(x, s.w, bias, a, b, 1.5f, p, 77)
+                      : add(linear_frozen(x, s.w, bias), lora_linear(x, Var(), Var(), a, b, 1.5f, p, 77));
+        Tensor value = y.value().clone();
+        backward(probe(y, 3));
+        grads = {x.grad().clone(), a.grad().clone(), b.grad().clone(), bias.grad().clone()};
+        reset_step();
+        return value;
+      };
+      std::vector<Tensor> g1, g2;
+      Tensor fused = run(true, g1), split = run(false, g2);
+      EXPECT_LE(max_abs_diff(fused, split), 1e-5f * (1 + max_abs(split))) << dtype_info(type).name << " p " << p;
+      for (size_t i = 0; i < g1.size(); ++i)
+        EXPECT_LE(max_abs_diff(g1[i], g2[i]), 1e-5f * (1 + max_abs(g2[i]))) << dtype_info(type).name << " grad " << i;
+    }
+  }
+}
+
+}  // namespace

@@ -32,14 +32,19 @@ void apply_dropout(const float* in, int64_t n, float p, uint64_t seed, float* ou
 
 }  // namespace
 
-Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, const Var& b, float scaling,
-                float dropout_p, uint64_t dropout_seed) {
+namespace {
+
+// The one implementation: the base product is an f32 weight Var, a frozen WeightMatrix, or absent.
+Var lora_linear_impl(const Var& x, const Var& weight, const WeightMatrix* frozen, const Var& bias, const Var& a,
+                     const Var& b, float scaling, float dropout_p, uint64_t dropout_seed) {
   using namespace detail;
   require_f32("lora_linear", x, "x");
   require_f32("lora_linear", a, "lora A");
   require_f32("lora_linear", b, "lora B");
-  const bool has_base = weight.defined();
-  if (has_base) {
+  const bool has_base = weight.defined() || frozen;
+  if (frozen) {
+    if (!frozen->defined()) fail("lora_linear: the frozen weight ({}, {}) has no data", frozen->rows, frozen->cols);
+  } else if (has_base) {
     require_f32("lora_linear", weight, "weight");
     if (weight.value().dim() != 2) fail("lora_linear: weight must be (out, in), got {}", weight.shape().str());
   } else {
@@ -47,8 +52,11 @@ Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, 
     if (a.value().dim() != 2 || b.value().dim() != 2)
       fail("lora_linear: A {} and B {} must be matrices", a.shape().str(), b.shape().str());
   }
-  const int64_t out_f = has_base ? weight.size(0) : b.size(0), in_f = has_base ? weight.size(1) : a.size(1);
-  const std::string wshape = has_base ? weight.shape().str() : fmt::format("({}, {}) (LoRA term only)", out_f, in_f);
+  const int64_t out_f = frozen ? frozen->rows : weight.defined() ? weight.size(0) : b.size(0);
+  const int64_t in_f = frozen ? frozen->cols : weight.defined() ? weight.size(1) : a.size(1);
+  const std::string wshape = weight.defined() ? weight.shape().str()
+                             : frozen         ? fmt::format("({}, {}) {} (frozen)", out_f, in_f, dtype_info(frozen->type).name)
+                                              : fmt::format("({}, {}) (LoRA term only)", out_f, in_f);
   if (x.value().dim() < 1 || x.size(-1) != in_f)
     fail("lora_linear: x {} does not end in in_features {} of weight {}", x.shape().str(), in_f, wshape);
   if (a.value().dim() != 2 || a.size(1) != in_f || a.size(0) < 1)
@@ -72,14 +80,26 @@ Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, 
   float* y = out.data<float>();
   const float* X = x.value().data<float>();
   float beta = 0.f;
-  if (bias.defined()) {
+  if (bias.defined() && weight.defined()) {
     const float* bv = bias.value().data<float>();
 #pragma omp parallel for schedule(static) if (M * out_f > 65536)
     for (int64_t i = 0; i < M; ++i) std::memcpy(y + i * out_f, bv, out_f * sizeof(float));
     beta = 1.f;
   }
-  if (has_base)
+  if (weight.defined()) {
     backend().gemm(false, true, M, out_f, in_f, 1.f, X, in_f, weight.value().data<float>(), in_f, beta, y, out_f);
+  } else if (frozen) {
+    if (frozen->type == DType::Q8_0 || frozen->type == DType::Q4_0)
+      backend().weight_matmul(*frozen, X, M, y);  // int8 block dots, as linear_frozen
+    else
+      backend().weight_matmul_f32(*frozen, X, M, y);
+    if (bias.defined()) {
+      const float* bv = bias.value().data<float>();
+#pragma omp parallel for schedule(static) if (M * out_f > 65536)
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < out_f; ++j) y[i * out_f + j] += bv[j];
+    }
+  }
   // LoRA branch.
   // drop(x), only with dropout: a temporary (backward recomputes it from the seed rather than keeping
   // an activation-sized copy per adapted layer alive until the step ends).
@@ -97,7 +117,8 @@ Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, 
 
   Var res = make_output(out, should_record(x, weight, bias, a, b));
   if (res.requires_grad()) {
-    tape().record([x, weight, bias, a, b, res, u, M, in_f, out_f, r, scaling, dropout_p, dropout_seed] {
+    const WeightMatrix fw = frozen ? *frozen : WeightMatrix{};
+    tape().record([x, weight, fw, bias, a, b, res, u, M, in_f, out_f, r, scaling, dropout_p, dropout_seed] {
       if (!res.has_grad()) return;
       const float* dy = res.node()->grad.data<float>();
       std::vector<float> xd;  // drop(x) again, from the same seed (only dA needs it)
@@ -129,6 +150,9 @@ Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, 
           backend().gemm(false, false, M, in_f, out_f, 1.f, dy, out_f, weight.value().data<float>(), in_f,
                          acc ? 1.f : 0.f, dx, in_f);
           acc = true;
+        } else if (fw.defined()) {
+          backend().weight_matmul_t(fw, dy, M, dx, acc);  // dx (+)= dy W, W dequantized tile by tile
+          acc = true;
         }
         if (dropout_p > 0.f) {
           Tensor t = alloc(Shape{M, in_f});  // g A, then through the mask into dx
@@ -152,6 +176,18 @@ Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, 
     });
   }
   return res;
+}
+
+}  // namespace
+
+Var lora_linear(const Var& x, const Var& weight, const Var& bias, const Var& a, const Var& b, float scaling,
+                float dropout_p, uint64_t dropout_seed) {
+  return lora_linear_impl(x, weight, nullptr, bias, a, b, scaling, dropout_p, dropout_seed);
+}
+
+Var lora_linear_frozen(const Var& x, const WeightMatrix& w, const Var& bias, const Var& a, const Var& b, float scaling,
+                       float dropout_p, uint64_t dropout_seed) {
+  return lora_linear_impl(x, Var(), &w, bias, a, b, scaling, dropout_p, dropout_seed);
 }
 
 }  // namespace baimo::ag

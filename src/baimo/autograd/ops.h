@@ -39,6 +39,11 @@ Var linear_frozen(const Var& x, const WeightMatrix& w, const Var& bias = Var());
 // table: (V, C) in any WeightMatrix type (not owned, as above), ids: I32 (B, T) (or (n)) -> (B, T, C):
 // rows dequantized on lookup; no gradient to the table. ids must be in [0, V).
 Var embedding_frozen(const WeightMatrix& table, const Tensor& ids);
+// lora_linear over a frozen base weight (any linear_frozen type), fused: y = x W^T [+ b] + scaling *
+// (drop(x) A^T) B^T in one output (the base product as linear_frozen computes it); gradients to x
+// (through W, tiled), A, B and the bias, never to W.
+Var lora_linear_frozen(const Var& x, const WeightMatrix& w, const Var& bias, const Var& a, const Var& b,
+                       float scaling, float dropout_p = 0.f, uint64_t dropout_seed = 0);
 // x: (..., C), weight: (C) -> y = x / sqrt(mean(x^2) + eps) * weight.
 Var rmsnorm(const Var& x, const Var& weight, float eps);
 // x: (B, T, H*D) (heads packed in the last dim), positions: I32 (T) or (B, T) -> same shape.

@@ -4,8 +4,8 @@
 // (F32/F16/BF16/Q8_0/Q4_0, bytes owned by the model) instead of `weight`, and the product is
 // ag::linear_frozen (gradients flow through W to x, never into W).
 // An attached LoRA branch (model/lora.h; Transformer::attach_lora sets it) adds
-// scaling * dropout(x) A^T B^T: fused with an f32 base in one op (ag::lora_linear), added to a frozen
-// base's product otherwise.
+// scaling * dropout(x) A^T B^T, fused with the base product in one op (ag::lora_linear over an f32
+// weight, ag::lora_linear_frozen over a frozen one): one output tensor per layer.
 #pragma once
 #include <cstdint>
 
@@ -33,8 +33,7 @@ struct Linear {
   ag::Var operator()(const ag::Var& x) const {
     if (!lora.attached()) return base(x);
     if (frozen.defined())
-      return ag::add(base(x), ag::lora_linear(x, ag::Var(), ag::Var(), lora.a, lora.b, lora.scaling, lora.dropout,
-                                              lora.dropout_seed));
+      return ag::lora_linear_frozen(x, frozen, bias, lora.a, lora.b, lora.scaling, lora.dropout, lora.dropout_seed);
     return ag::lora_linear(x, weight, bias, lora.a, lora.b, lora.scaling, lora.dropout, lora.dropout_seed);
   }
   // The base product alone (the frozen or the f32 weight).

@@ -149,10 +149,11 @@ RunKeys trainer_keys(const json& overrides) {
       {"spike_ema", KeyKind::Num, 0.98, "Decay of the loss running mean"},
       {"max_rollbacks", KeyKind::Int, 10, "Give up (error) after this many rollbacks"},
   };
-  for (const auto& [name, value] : overrides.items()) {
+  for (const auto& item : overrides.items()) {
+    const std::string name = item.key();  // a plain variable: clang 14 cannot capture structured bindings
     auto it = std::find_if(keys.begin(), keys.end(), [&](const RunKey& k) { return name == k.name; });
     if (it == keys.end()) fail("internal: trainer key override \"{}\" names no key", name);
-    it->default_value = value;
+    it->default_value = item.value();
   }
   return keys;
 }

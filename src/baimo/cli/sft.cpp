@@ -23,6 +23,7 @@
 #include "baimo/cli/command.h"
 #include "baimo/cli/threads_flag.h"
 #include "baimo/cli/train_run.h"
+#include "baimo/convert/gguf_model_io.h"
 #include "baimo/convert/gguf_model_meta.h"
 #include "baimo/convert/gguf_tokenizer.h"
 #include "baimo/convert/peft_adapter.h"
@@ -68,14 +69,6 @@ BaseTokenizer base_tokenizer(const ModelPath& base) {
   t.json_text = read_file(t.where);
   t.chat_template = model_dir_chat_template(base.path);
   return t;
-}
-
-DType base_dtype(const std::string& name) {
-  if (name == "f16") return DType::F16;
-  if (name == "bf16") return DType::BF16;
-  if (name == "q8_0") return DType::Q8_0;
-  if (name == "q4_0") return DType::Q4_0;
-  return DType::F32;
 }
 
 // The rows of the first steps x grad_accum global micro-batches, as F32 tensors (N, max_len) ids,
@@ -174,7 +167,7 @@ void run_sft(const RunFlags& flags) {
   // stays in its file's storage (a quantized GGUF stays quantized: QLoRA on a CPU).
   // An f32 base of a LoRA run stays f32 Vars without gradients (the fused BLAS product of ag::lora_linear);
   // a GGUF base or --base-dtype f16|bf16|q8_0|q4_0 stays in its blocks (frozen matrices, QLoRA).
-  const DType dir_type = base_dtype(cfg.base_dtype);
+  const DType dir_type = cfg.base_dtype == "auto" ? DType::F32 : parse_gguf_type(cfg.base_dtype);
   const bool frozen = cfg.lora && (base.is_gguf() || dir_type != DType::F32);
   Transformer model = load_training_base(cfg.model, frozen ? BaseStorage::Frozen : BaseStorage::F32,
                                          base.is_dir() ? dir_type : DType::F32);

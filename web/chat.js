@@ -109,6 +109,17 @@
     let answer = "";
     let tokens = 0;
     const started = performance.now();
+    // The answer is rendered at most once per frame: rendering the whole Markdown on every token
+    // costs time quadratic in the answer's length and froze the page on long answers.
+    let renderPending = false;
+    const render = () => {
+      renderPending = false;
+      bubble.innerHTML = window.renderMarkdown(answer);
+      els.messages.scrollTop = els.messages.scrollHeight;
+    };
+    const scheduleRender = () => {
+      if (!renderPending) { renderPending = true; requestAnimationFrame(() => { if (renderPending) render(); }); }
+    };
     controller = new AbortController();
     setBusy(true);
     els.status.textContent = t("thinking");
@@ -135,12 +146,13 @@
         const choice = chunk.choices && chunk.choices[0];
         if (choice && choice.delta && choice.delta.content) {
           answer += choice.delta.content;
-          bubble.innerHTML = window.renderMarkdown(answer);
-          els.messages.scrollTop = els.messages.scrollHeight;
+          scheduleRender();
         }
       });
+      if (renderPending) render();
       els.status.textContent = t("done", { n: tokens, s: ((performance.now() - started) / 1000).toFixed(1) });
     } catch (e) {
+      if (renderPending) render();
       if (e.name === "AbortError") {
         bubble.classList.add("stopped");
         els.status.textContent = t("stopped");

@@ -17,8 +17,8 @@ try {
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   await page.addInitScript((k) => {
     localStorage.setItem("baimo.apiKey", k);
-    localStorage.setItem("baimo.maxTokens", "900");
-    localStorage.setItem("baimo.temperature", "0"); // greedy: the random model's answer runs to max tokens
+    localStorage.setItem("baimo.maxTokens", "16000");
+    localStorage.setItem("baimo.temperature", "0"); // greedy: the random model's answer runs to max tokens (seconds)
   }, key);
   await page.goto(base + "/");
   await page.waitForFunction(() => document.getElementById("model-name").textContent.length > 0);

@@ -101,6 +101,20 @@ std::string format_duration(double s) {
   return fmt::format("{}s", t);
 }
 
+std::string eval_summary(const train::Trainer& trainer, float loss,
+                         const std::vector<std::pair<std::string, float>>& metrics) {
+  std::string s = fmt::format("val_loss {:.4f}", loss);
+  if (trainer.token_loss()) s += fmt::format(" ppl {:.2f}", std::exp(loss));
+  for (const auto& [name, value] : metrics) s += fmt::format(" {} {:.4g}", name, value);
+  return s;
+}
+
+void evaluate_before_training(train::Trainer& trainer) {
+  std::vector<std::pair<std::string, float>> metrics;
+  if (auto v = trainer.evaluate(&metrics))
+    std::printf("eval step 0: %s (before training)\n", eval_summary(trainer, *v, metrics).c_str());
+}
+
 void run_with_progress(train::Trainer& trainer, int64_t steps) {
   if (trainer.step() >= steps) {
     std::printf("the run is already complete (%lld steps)\n", static_cast<long long>(trainer.step()));
@@ -133,8 +147,8 @@ void run_with_progress(train::Trainer& trainer, int64_t steps) {
     }
     if (m.has_val) {
       end_line();
-      std::printf("eval step %lld: val_loss %.4f ppl %.2f\n", static_cast<long long>(m.step), m.val_loss,
-                  std::exp(m.val_loss));
+      std::printf("eval step %lld: %s\n", static_cast<long long>(m.step),
+                  eval_summary(trainer, m.val_loss, m.val_metrics).c_str());
     }
     std::fflush(stdout);
   });

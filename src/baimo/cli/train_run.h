@@ -32,6 +32,11 @@ void check_fresh_or_resume(const std::string& out, bool resume);
 void join_ranks(train::TrainerOptions& o);
 // Runs to completion (or prints that the run is complete); `name` prefixes nothing, it is the command.
 void run_with_progress(train::Trainer& trainer, int64_t steps);
+// "val_loss 0.6931 [ppl 2.00] accuracy 0.5 ...": an evaluation's loss and named metrics.
+std::string eval_summary(const train::Trainer& trainer, float loss,
+                         const std::vector<std::pair<std::string, float>>& metrics);
+// Prints the held-out evaluation of the model before any update ("eval step 0: ...").
+void evaluate_before_training(train::Trainer& trainer);
 // "1h02m", "3m05s", "12s"; "-" when unknown.
 std::string format_duration(double seconds);
 

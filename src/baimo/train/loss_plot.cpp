@@ -68,7 +68,7 @@ std::vector<std::pair<double, double>> moving_average(const std::vector<std::pai
 
 }  // namespace
 
-LossCurves read_loss_curves(const std::string& path) {
+LossCurves read_loss_curves(const std::string& path, const std::string& field) {
   std::string text = read_file(path);
   std::map<double, double> train, val;
   size_t line_no = 0, pos = 0;
@@ -90,8 +90,8 @@ LossCurves read_loss_curves(const std::string& path) {
     if (j.contains("event")) continue;  // skip / rollback records: not points of the curves
     auto step = number_field(j, "step", where);
     if (!step) fail("{}: field \"step\" is missing", where);
-    if (auto loss = number_field(j, "loss", where)) train[*step] = *loss;
-    if (auto v = number_field(j, "val_loss", where)) val[*step] = *v;
+    if (auto loss = number_field(j, field.c_str(), where)) train[*step] = *loss;
+    if (auto v = number_field(j, ("val_" + field).c_str(), where)) val[*step] = *v;
   }
   LossCurves c;
   c.train.assign(train.begin(), train.end());
@@ -119,7 +119,7 @@ std::string render_loss_svg(const LossCurves& in, const LossPlotOptions& o) {
   if (o.log_y)
     for (auto* v : {&c.train, &c.val})
       std::erase_if(*v, [](auto& p) { return !(p.second > 0); });
-  if (c.train.empty() && c.val.empty()) fail("no loss values to plot");
+  if (c.train.empty() && c.val.empty()) fail("no {} values to plot", o.metric);
 
   // Data ranges.
   double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
@@ -178,8 +178,8 @@ std::string render_loss_svg(const LossCurves& in, const LossPlotOptions& o) {
   s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top, pw, ph);
   s += "<g fill=\"#333\">\n" + labels + "</g>\n";
   s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">step</text>\n", left + pw / 2, o.height - 18.0);
-  s += fmt::format("<text transform=\"translate(20 {:.1f}) rotate(-90)\" text-anchor=\"middle\">loss{}</text>\n",
-                   top + ph / 2, o.log_y ? " (log scale)" : "");
+  s += fmt::format("<text transform=\"translate(20 {:.1f}) rotate(-90)\" text-anchor=\"middle\">{}{}</text>\n",
+                   top + ph / 2, xml_escape(o.metric), o.log_y ? " (log scale)" : "");
 
   // Curves, clipped to the plot area.
   s += fmt::format("<clipPath id=\"plot\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n", left, top,
@@ -199,9 +199,9 @@ std::string render_loss_svg(const LossCurves& in, const LossPlotOptions& o) {
     if (smooth) {
       size_t window = std::max<size_t>(5, c.train.size() / 50);
       s += polyline(moving_average(c.train, window), "train-avg", "#1f77b4", 2.2, 1.0);
-      legend.emplace_back("#1f77b4", fmt::format("train loss (faint: raw; bold: mean of {} steps)", window));
+      legend.emplace_back("#1f77b4", fmt::format("train {} (faint: raw; bold: mean of {} steps)", o.metric, window));
     } else {
-      legend.emplace_back("#1f77b4", "train loss");
+      legend.emplace_back("#1f77b4", "train " + o.metric);
     }
   }
   if (!c.val.empty()) {
@@ -209,7 +209,7 @@ std::string render_loss_svg(const LossCurves& in, const LossPlotOptions& o) {
     s += "<g fill=\"#ff7f0e\" stroke=\"none\">";
     for (auto& [x, y] : c.val) s += fmt::format("<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"3\"/>", sx(x), sy(y));
     s += "</g>\n";
-    legend.emplace_back("#ff7f0e", fmt::format("validation loss (last {:.4f})", c.val.back().second));
+    legend.emplace_back("#ff7f0e", fmt::format("validation {} (last {:.4f})", o.metric, c.val.back().second));
   }
   s += "</g>\n";
 

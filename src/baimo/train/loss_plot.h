@@ -1,4 +1,5 @@
-// Loss curves of a training run: read from its metrics.jsonl, drawn as a self-contained SVG.
+// Loss curves of a training run (or of any metric it logs): read from its metrics.jsonl, drawn as a
+// self-contained SVG.
 // Contract:
 // - read_loss_curves: each non-blank line of metrics.jsonl is a JSON object with a numeric "step";
 //   "loss" (train) and "val_loss" (on eval steps) are numbers when present (null or absent: no point).
@@ -19,10 +20,13 @@ struct LossCurves {
   std::vector<std::pair<double, double>> train, val;  // (step, loss), sorted by step
 };
 
-LossCurves read_loss_curves(const std::string& metrics_jsonl);
+// `field` is the train series ("loss", or any metric such as "logps/chosen"); "val_" + field the
+// validation series.
+LossCurves read_loss_curves(const std::string& metrics_jsonl, const std::string& field = "loss");
 
 struct LossPlotOptions {
   std::string title;
+  std::string metric = "loss";  // names the y axis and the legend
   bool log_y = false;
   int width = 900, height = 540;
 };

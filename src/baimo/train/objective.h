@@ -17,7 +17,10 @@
 //     rollback event in metrics.jsonl (e.g. {"skipped_windows": [a, b]}).
 //   - trajectory(): the settings a resumed run must keep (e.g. batch, seq, seed), checked on resume.
 //   - evaluate(): this rank's validation loss (the Trainer averages over ranks), or nullopt when the
-//     objective has none; must not move the training data position.
+//     objective has none; must not move the training data position. eval_metrics(): named validation
+//     metrics of the last evaluate() (e.g. a reward model's pairwise accuracy), averaged over ranks
+//     and logged as "val_<name>". token_loss(): the loss is a cross-entropy per token (the Trainer
+//     then also logs the validation perplexity).
 //   - tokens_per_micro_batch() (global, all ranks) and flops_per_token() feed tokens/s and MFU.
 #pragma once
 #include <cstdint>
@@ -55,6 +58,8 @@ class Objective {
   virtual int64_t draw(int64_t micro) = 0;
   virtual MicroLoss forward(int64_t micro) = 0;
   virtual std::optional<float> evaluate() { return std::nullopt; }
+  virtual std::vector<std::pair<std::string, float>> eval_metrics() const { return {}; }
+  virtual bool token_loss() const { return true; }
   virtual nlohmann::json state() const = 0;
   virtual nlohmann::json restore(const nlohmann::json& state, const std::string& where, bool rollback) = 0;
   virtual nlohmann::json trajectory() const = 0;

@@ -67,10 +67,16 @@ const AdamW& Trainer::optimizer(size_t i) const {
   fail("no trainable module {}", i);
 }
 
-std::optional<float> Trainer::evaluate() {
+std::optional<float> Trainer::evaluate(std::vector<std::pair<std::string, float>>* metrics) {
   std::optional<float> v = obj_.evaluate();
-  if (v && opts_.allreduce_mean) opts_.allreduce_mean(&*v, 1);
-  return v;
+  if (!v) return v;
+  std::vector<std::pair<std::string, float>> named = obj_.eval_metrics();
+  std::vector<float> values{*v};
+  for (const auto& m : named) values.push_back(m.second);
+  if (opts_.allreduce_mean) opts_.allreduce_mean(values.data(), values.size());
+  for (size_t i = 0; i < named.size(); ++i) named[i].second = values[i + 1];
+  if (metrics) *metrics = std::move(named);
+  return values[0];
 }
 
 void Trainer::compute_gradients(StepMetrics& m) {
@@ -195,7 +201,7 @@ void Trainer::run(const std::function<void(const StepMetrics&)>& on_step) {
     if (o.time_budget_s > 0) m.eta_s = std::min(m.eta_s, std::max(0.0, o.time_budget_s - m.elapsed_s));
     const bool last = step_ >= o.steps || out_of_time;
     if ((o.eval_interval > 0 && m.step % o.eval_interval == 0 && !m.rolled_back) || last) {
-      if (auto v = evaluate()) {
+      if (auto v = evaluate(&m.val_metrics)) {
         m.has_val = true;
         m.val_loss = *v;
       }
@@ -206,7 +212,11 @@ void Trainer::run(const std::function<void(const StepMetrics&)>& on_step) {
                                    m.elapsed_s);
     for (const auto& [name, v] : m.metrics) line += fmt::format(R"(, "{}": {})", name, num(v));
     if (m.skipped) line += fmt::format(R"(, "skipped": "{}")", m.skip_reason);
-    if (m.has_val) line += fmt::format(R"(, "val_loss": {}, "val_ppl": {})", num(m.val_loss), num(std::exp(m.val_loss)));
+    if (m.has_val) {
+      line += fmt::format(R"(, "val_loss": {})", num(m.val_loss));
+      if (obj_.token_loss()) line += fmt::format(R"(, "val_ppl": {})", num(std::exp(m.val_loss)));
+      for (const auto& [name, v] : m.val_metrics) line += fmt::format(R"(, "val_{}": {})", name, num(v));
+    }
     if (!m.rolled_back) write_metrics_line(line + "}");
     if (!o.out_dir.empty() && !m.rolled_back &&
         ((o.checkpoint_interval > 0 && step_ % o.checkpoint_interval == 0) || last))

@@ -20,7 +20,7 @@
 //   data since that checkpoint, the offending batches included, is skipped). Every skip and rollback is
 //   a line in metrics.jsonl ({"event": "skip"|"rollback", ...}); more than max_rollbacks is an error.
 // - metrics.jsonl in out_dir: one line per step {"step", "loss", "lr", "grad_norm", "tokens_per_s",
-//   "mfu", "eta_s", "elapsed_s", [the objective's named metrics], ["val_loss", "val_ppl"]}; on resume,
+//   "mfu", "eta_s", "elapsed_s", [the objective's named metrics], ["val_loss", ["val_ppl"], "val_<name>"...]}; on resume,
 //   lines after the restored step are dropped first. Losses are written with full float precision.
 // - Data parallel (MPI) hooks, one place each:
 //   * the objective draws this rank's share of every micro-batch (Objective::draw);
@@ -80,6 +80,7 @@ struct StepMetrics {
   bool rolled_back = false;  // this step triggered a rollback (step is then the restored step)
   bool has_val = false;
   float val_loss = 0;
+  std::vector<std::pair<std::string, float>> val_metrics;  // the objective's eval_metrics()
 };
 
 // The lr schedule of these options (warmup + cosine, or wsd with its decay steps).
@@ -99,12 +100,14 @@ class Trainer {
   std::optional<int64_t> resume(const std::string& from = "");
   // Runs to completion from the current step; on_step is called after every step.
   void run(const std::function<void(const StepMetrics&)>& on_step);
-  // The objective's validation loss, averaged over ranks (nullopt when it has none).
-  std::optional<float> evaluate();
+  // The objective's validation loss, averaged over ranks (nullopt when it has none); `metrics` (when
+  // given) gets its eval_metrics(), averaged over ranks too.
+  std::optional<float> evaluate(std::vector<std::pair<std::string, float>>* metrics = nullptr);
   // One step's gradients: draws, forward + backward of every micro-batch, all-reduce. Fills m.loss
   // and m.metrics; the gradients are complete and not clipped; nothing is applied. (Tests use it.)
   void compute_gradients(StepMetrics& m);
   int64_t step() const { return step_; }
+  bool token_loss() const { return obj_.token_loss(); }
   bool is_root() const { return opts_.rank == 0; }
   const TrainerOptions& options() const { return opts_; }
   // The optimizer of trainable module i (in the order of Objective::modules()).

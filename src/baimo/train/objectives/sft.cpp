@@ -6,10 +6,8 @@
 
 #include "baimo/autograd/ops.h"
 #include "baimo/autograd/tape.h"
-#include "baimo/convert/peft_adapter.h"
-#include "baimo/train/checkpoint.h"
+#include "baimo/train/objectives/finetune_module.h"
 #include "baimo/train/mfu.h"
-#include "baimo/train/param_groups.h"
 #include "baimo/util/error.h"
 
 namespace baimo::train {
@@ -85,45 +83,8 @@ size_t SftObjective::stream_row_tokens(uint64_t row) const {
 }
 
 std::vector<TrainModule> SftObjective::modules() {
-  TrainModule m;
-  if (!adapter_) {
-    ModelDirSave save;
-    save.tokenizer_json = opts_.tokenizer_json;
-    CheckpointModule c = transformer_module("model", model_, nullptr, save);
-    m.name = c.name;
-    m.params = std::move(c.params);
-    m.groups = adamw_groups(model_, opts_.weight_decay_all);
-    m.save_dir = std::move(c.save_dir);
-    m.load_dir = std::move(c.load_dir);
-    return {m};
-  }
-  m.name = "lora";
-  for (const auto& p : adapter_->pairs) {
-    m.params.emplace_back(p.spec.a_name, p.a);
-    m.params.emplace_back(p.spec.b_name, p.b);
-  }
-  m.groups = lora_groups(*adapter_, opts_.decay_lora);
-  LoraAdapter* adapter = adapter_;
-  const std::string base = opts_.base_model;
-  const ModelConfig cfg = model_.config();
-  m.save_dir = [adapter, base](const std::string& dir) { write_peft_adapter_files(dir, *adapter, base); };
-  m.load_dir = [adapter, cfg](const std::string& dir) {
-    LoraAdapter saved = load_peft_adapter(dir, cfg);
-    if (saved.pairs.size() != adapter->pairs.size() || saved.config.r != adapter->config.r)
-      fail("{}: the adapter in the checkpoint (r {}, {} matrices) is not this run's (r {}, {} matrices)", dir,
-           saved.config.r, saved.pairs.size() * 2, adapter->config.r, adapter->pairs.size() * 2);
-    for (size_t i = 0; i < saved.pairs.size(); ++i) {
-      auto copy = [](const ag::Var& from, ag::Var& to) {
-        std::copy_n(from.value().data<float>(), to.numel(), to.value().data<float>());
-      };
-      if (saved.pairs[i].spec.a_name != adapter->pairs[i].spec.a_name)
-        fail("{}: adapter matrix {} is not this run's {}", dir, saved.pairs[i].spec.a_name,
-             adapter->pairs[i].spec.a_name);
-      copy(saved.pairs[i].a, adapter->pairs[i].a);
-      copy(saved.pairs[i].b, adapter->pairs[i].b);
-    }
-  };
-  return {m};
+  return {finetune_module(model_, adapter_, {opts_.tokenizer_json, opts_.base_model, opts_.weight_decay_all,
+                                             opts_.decay_lora})};
 }
 
 // THE place where rows are chosen: the global micro-batch is rows [position, position + batch) of the

@@ -4,12 +4,9 @@
 // Micro-batch: the next `batch` rows of an endless stream of rows (epoch e = PackedPlan(train, seed, e),
 // row after row, epoch after epoch); rank r of world w takes rows [r*batch/w, (r+1)*batch/w).
 // loss = mean cross-entropy over the non-ignored targets (count = the micro-batch's answer targets).
-// Two modes, one objective:
-//   full  (adapter == nullptr): module "model", the Transformer (AdamW groups of train/param_groups.h),
-//          saved as a Hugging Face model directory (tokenizer.json + tokenizer_config.json copied in).
-//   LoRA  (adapter attached to the model, base frozen): module "lora", the adapter's A and B, saved as
-//          a PEFT adapter directory (convert/peft_adapter.h); dropout seeded by the row position so
-//          that a resumed run draws the same masks.
+// Two modes, one objective: full (adapter == nullptr) or LoRA (adapter attached to the model, base
+// frozen); the module is finetune_module's (objectives/finetune_module.h). LoRA dropout is seeded by
+// the row position so that a resumed run draws the same masks.
 // state(): {"row_position"} (rows of the stream consumed); a rollback keeps the position (the rows
 // since the checkpoint are skipped) and notes {"skipped_rows": [from, to]}.
 // evaluate(): mean loss per answer token over the held-out rows (epoch 0 plan, at most eval_rows rows;

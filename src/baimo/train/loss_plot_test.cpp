@@ -39,6 +39,22 @@ TEST(LossPlot, ReadsTrainAndValLaterStepsReplaceEarlierOnes) {
   EXPECT_EQ(c.val, (std::vector<std::pair<double, double>>{{2, 4.5}, {4, 2.75}}));
 }
 
+TEST(LossPlot, AnyLoggedMetricAndItsValidationSeries) {
+  TempDir t("baimo_lossplot_");
+  auto p = t.file("metrics.jsonl",
+                  "{\"step\": 1, \"loss\": 0.69, \"logps/chosen\": -40.5}\n"
+                  "{\"step\": 2, \"loss\": 0.6, \"logps/chosen\": -41.0, \"val_logps/chosen\": -39.0}\n");
+  LossCurves c = read_loss_curves(p, "logps/chosen");
+  EXPECT_EQ(c.train, (std::vector<std::pair<double, double>>{{1, -40.5}, {2, -41.0}}));
+  EXPECT_EQ(c.val, (std::vector<std::pair<double, double>>{{2, -39.0}}));
+  LossPlotOptions o;
+  o.metric = "logps/chosen";
+  std::string svg = render_loss_svg(c, o);
+  EXPECT_NE(svg.find("train logps/chosen"), std::string::npos);
+  EXPECT_NE(svg.find("validation logps/chosen (last -39.0000)"), std::string::npos);
+  EXPECT_EQ(svg.find("loss"), std::string::npos) << "a metric's plot says nothing of a loss";
+}
+
 TEST(LossPlot, BadLinesNameTheLine) {
   TempDir t("baimo_lossplot_");
   auto a = t.file("a.jsonl", "{\"step\": 1, \"loss\": 5.0}\n{\"step\": 2, \"loss\": nan}\n");

@@ -141,18 +141,25 @@ def check_bad_adapters(name, model_dir, tok_path, adapter, workdir):
             failures.append(f"{name}: bad adapter ({needle}): exit {r.returncode}, stderr {r.stderr.strip()!r}")
 
 
-def run(name, cfg, workdir):
+def random_model(baimo, cfg, workdir, rng):
+    """A model directory of cfg under workdir/model with random weights drawn from rng (norms near 1);
+    returns (model_dir, weights)."""
     cfg_path = os.path.join(workdir, "config.json")
     with open(cfg_path, "w") as f:
         json.dump(cfg, f)
     model_dir = os.path.join(workdir, "model")
-    subprocess.run([BAIMO, "init", "--config", cfg_path, "--out", model_dir, "--seed", "7"], check=True)
+    subprocess.run([baimo, "init", "--config", cfg_path, "--out", model_dir, "--seed", "7"], check=True)
     weights = st.read(os.path.join(model_dir, "model.safetensors"))
-    rng = np.random.default_rng(13)
     for k, w in weights.items():
         base = 1.0 if k.endswith("norm.weight") else 0.0
         weights[k] = (base + rng.normal(0.0, 0.2 if base else 0.1, w.shape)).astype(np.float32)
     st.write(os.path.join(model_dir, "model.safetensors"), weights)
+    return model_dir, weights
+
+
+def run(name, cfg, workdir):
+    rng = np.random.default_rng(13)
+    model_dir, weights = random_model(BAIMO, cfg, workdir, rng)
     adapter = adapter_tensors(cfg, rng)
     adapter_path = os.path.join(workdir, "adapter.safetensors")
     st.write(adapter_path, adapter)

@@ -1,10 +1,14 @@
-// lm_head_loss / lm_head_loss_frozen: cross_entropy(linear(h, W)) without the (rows, V) logits.
+// lm_head_loss / lm_head_loss_frozen: cross_entropy(linear(h, W)) without the (rows, V) logits, and
+// lm_head_logprobs / lm_head_logprobs_frozen: the per-row log-probs of the targets, the same way.
+// Both are one forward (head_forward: per kept row its log-prob, saving its lse) and one backward
+// (head_backward: a per-row coefficient g_r on softmax - onehot): the mean loss is g_r = dloss / count,
+// the log-probs g_r = -dy[r].
 // The rows whose target is not the ignore index are gathered (prompt tokens cost nothing) and
 // processed in chunks of R rows; each chunk walks W in tiles of nv rows, so only an (R, nv) tile of
 // logits exists at a time (a few MB). Forward: per tile, the product, the tile's log-sum-exp folded
 // into the row's running one, and the target logit when it falls in the tile; saves one lse per
-// kept row. Backward: per tile, the product again, softmax - onehot scaled by dloss / count in place
-// (Backend::logsoftmax_tile_bwd), then dh_chunk (+)= G W_tile and, for an f32 W that requires grad,
+// kept row. Backward: per tile, the product again, softmax - onehot scaled by the row's coefficient in place
+// (Backend::logsoftmax_tile_bwd, per-row coefficients), then dh_chunk (+)= G W_tile and, for an f32 W that requires grad,
 // dW_tile (+)= G^T h_chunk. The frozen form uses the products linear_frozen uses (int8 activation
 // blocks for Q8_0 / Q4_0 through weight_matmul, f32 tiles otherwise; weight_matmul_t for dh), on row
 // slices of W (cpu::row_slice). Deterministic for a fixed thread count (fixed tile order).
@@ -94,96 +98,151 @@ float log_add_exp(float a, float b) {
   return m + std::log1p(std::exp(std::min(a, b) - m));
 }
 
-Var head_loss(const Var& h, const Head& head, const Tensor& targets,
-              int32_t ignore_index, const LmHeadChunks& want) {
+// The kept rows (target != ignore_index) of one call and the chunking over them.
+struct Kept {
+  Tensor idx, kt, lse;  // I32 (kept): row of h; I32 (kept): its target; (kept): its log-sum-exp
+  int64_t count = 0;
+  Chunks ch{};
+};
+
+// Forward of both ops: picked[k] = log_softmax(h W^T)[idx[k], kt[k]] for every kept row k (picked
+// holds at least one float); fills the lse for backward.
+Kept head_forward(const Var& h, const Head& head, const Tensor& targets, int32_t ignore_index,
+                  const LmHeadChunks& want, float* picked) {
   using namespace detail;
   const int64_t V = head.V, C = head.C, N = rows_of(h.value());
   const int32_t* t = targets.data<int32_t>();
-  int64_t kept = 0;
-  for (int64_t r = 0; r < N; ++r) kept += t[r] != ignore_index;
-  // idx (kept): the rows that count; kt (kept): their targets; lse (kept): saved for backward.
-  Tensor idx = alloc({std::max<int64_t>(kept, 1)}, DType::I32);
-  Tensor kt = alloc({std::max<int64_t>(kept, 1)}, DType::I32);
-  Tensor lse = alloc({std::max<int64_t>(kept, 1)});
+  Kept k;
+  for (int64_t r = 0; r < N; ++r) k.count += t[r] != ignore_index;
+  const int64_t kept = k.count;
+  k.idx = alloc({std::max<int64_t>(kept, 1)}, DType::I32);
+  k.kt = alloc({std::max<int64_t>(kept, 1)}, DType::I32);
+  k.lse = alloc({std::max<int64_t>(kept, 1)});
   {
-    int32_t* ix = idx.data<int32_t>();
-    int32_t* kx = kt.data<int32_t>();
-    for (int64_t r = 0, k = 0; r < N; ++r)
+    int32_t* ix = k.idx.data<int32_t>();
+    int32_t* kx = k.kt.data<int32_t>();
+    for (int64_t r = 0, j = 0; r < N; ++r)
       if (t[r] != ignore_index) {
-        ix[k] = static_cast<int32_t>(r);
-        kx[k++] = t[r];
+        ix[j] = static_cast<int32_t>(r);
+        kx[j++] = t[r];
       }
   }
-  const Chunks ch = plan(want, kept, V);
-  double total = 0;  // sum over kept rows of logit[target] - lse
-  if (kept > 0) {
-    std::vector<float> hb(static_cast<size_t>(ch.rows * C)), tile(static_cast<size_t>(ch.rows * ch.cols));
-    std::vector<float> tlse(static_cast<size_t>(ch.rows)), run(static_cast<size_t>(ch.rows)),
-        pick(static_cast<size_t>(ch.rows));
-    const int32_t* ix = idx.data<int32_t>();
-    const int32_t* kx = kt.data<int32_t>();
-    float* ls = lse.data<float>();
-    for (int64_t c0 = 0; c0 < kept; c0 += ch.rows) {
-      const int64_t r = std::min(ch.rows, kept - c0);
-      gather(h.value().data<float>(), ix, c0, r, C, hb.data());
-      std::fill(run.begin(), run.begin() + r, -INFINITY);
-      for (int64_t v0 = 0; v0 < V; v0 += ch.cols) {
-        const int64_t n = std::min(ch.cols, V - v0);
-        head.logits(hb.data(), r, v0, n, tile.data());
-        backend().logsoftmax_rows(tile.data(), nullptr, r, n, ignore_index, tlse.data(), nullptr);
-        for (int64_t i = 0; i < r; ++i) {
-          run[i] = log_add_exp(run[i], tlse[i]);
-          const int64_t tg = kx[c0 + i];
-          if (tg >= v0 && tg < v0 + n) pick[i] = tile[i * n + (tg - v0)];
-        }
-      }
+  k.ch = plan(want, kept, V);
+  const Chunks ch = k.ch;
+  if (kept == 0) return k;
+  std::vector<float> hb(static_cast<size_t>(ch.rows * C)), tile(static_cast<size_t>(ch.rows * ch.cols));
+  std::vector<float> tlse(static_cast<size_t>(ch.rows)), run(static_cast<size_t>(ch.rows)),
+      pick(static_cast<size_t>(ch.rows));
+  const int32_t* ix = k.idx.data<int32_t>();
+  const int32_t* kx = k.kt.data<int32_t>();
+  float* ls = k.lse.data<float>();
+  for (int64_t c0 = 0; c0 < kept; c0 += ch.rows) {
+    const int64_t r = std::min(ch.rows, kept - c0);
+    gather(h.value().data<float>(), ix, c0, r, C, hb.data());
+    std::fill(run.begin(), run.begin() + r, -INFINITY);
+    for (int64_t v0 = 0; v0 < V; v0 += ch.cols) {
+      const int64_t n = std::min(ch.cols, V - v0);
+      head.logits(hb.data(), r, v0, n, tile.data());
+      backend().logsoftmax_rows(tile.data(), nullptr, r, n, ignore_index, tlse.data(), nullptr);
       for (int64_t i = 0; i < r; ++i) {
-        ls[c0 + i] = run[i];
-        total += static_cast<double>(pick[i]) - static_cast<double>(run[i]);
+        run[i] = log_add_exp(run[i], tlse[i]);
+        const int64_t tg = kx[c0 + i];
+        if (tg >= v0 && tg < v0 + n) pick[i] = tile[i * n + (tg - v0)];
       }
     }
+    for (int64_t i = 0; i < r; ++i) {
+      ls[c0 + i] = run[i];
+      picked[c0 + i] = pick[i] - run[i];
+    }
   }
+  return k;
+}
+
+// Backward of both ops: dlogits[idx[k], :] = coef[k] * (softmax - onehot(kt[k])) for every kept row,
+// pushed through the head: dh rows (ignored rows get nothing) and, for an f32 W that requires grad, dW.
+void head_backward(const Var& h, const Head& head, const Kept& k, const float* coef) {
+  const int64_t V = head.V, C = head.C, N = detail::rows_of(h.value()), kept = k.count;
+  const Chunks ch = k.ch;
+  const bool want_h = h.requires_grad(), want_w = head.var.defined() && head.var.requires_grad();
+  bool acc_h = false, acc_w = false;
+  float* dh = want_h ? h.grad_for_write(acc_h) : nullptr;
+  float* dW = want_w ? head.var.grad_for_write(acc_w) : nullptr;
+  // Ignored rows get no gradient: dh starts from zero (or what it holds) and kept rows are added.
+  if (dh && !acc_h) std::fill(dh, dh + N * C, 0.f);
+  if (dW && !acc_w && kept == 0) std::fill(dW, dW + V * C, 0.f);
+  if (kept == 0) return;
+  std::vector<float> hb(static_cast<size_t>(ch.rows * C)), tile(static_cast<size_t>(ch.rows * ch.cols));
+  std::vector<float> dhb(dh ? static_cast<size_t>(ch.rows * C) : 0);
+  const int32_t* ix = k.idx.data<int32_t>();
+  const int32_t* kx = k.kt.data<int32_t>();
+  const float* ls = k.lse.data<float>();
+  for (int64_t c0 = 0; c0 < kept; c0 += ch.rows) {
+    const int64_t r = std::min(ch.rows, kept - c0);
+    gather(h.value().data<float>(), ix, c0, r, C, hb.data());
+    for (int64_t v0 = 0; v0 < V; v0 += ch.cols) {
+      const int64_t n = std::min(ch.cols, V - v0);
+      head.logits(hb.data(), r, v0, n, tile.data());
+      // kept rows only: the ignore index never matches (kx holds real targets)
+      backend().logsoftmax_tile_bwd(tile.data(), kx + c0, ls + c0, coef + c0, r, n, v0, -1);
+      if (dh) head.input_grad(tile.data(), r, v0, n, dhb.data(), v0 > 0);
+      if (dW)
+        backend().gemm(true, false, n, C, r, 1.f, tile.data(), n, hb.data(), C, (c0 == 0 && !acc_w) ? 0.f : 1.f,
+                       dW + v0 * C, C);
+    }
+    if (dh)
+      for (int64_t i = 0; i < r; ++i) {
+        float* dst = dh + static_cast<int64_t>(ix[c0 + i]) * C;
+        const float* src = dhb.data() + i * C;
+#pragma omp simd
+        for (int64_t j = 0; j < C; ++j) dst[j] += src[j];
+      }
+  }
+}
+
+// The mean loss: -sum_k picked[k] / kept -> (1); its gradient is coef[k] = dloss / kept for every kept row.
+Var head_loss(const Var& h, const Head& head, const Tensor& targets, int32_t ignore_index,
+              const LmHeadChunks& want) {
+  using namespace detail;
+  std::vector<float> picked(static_cast<size_t>(std::max<int64_t>(targets.numel(), 1)));
+  const Kept k = head_forward(h, head, targets, ignore_index, want, picked.data());
+  double total = 0;
+  for (int64_t i = 0; i < k.count; ++i) total += picked[static_cast<size_t>(i)];
   Tensor out = alloc({1});
-  out.data<float>()[0] = kept ? static_cast<float>(-total / static_cast<double>(kept)) : 0.f;
+  out.data<float>()[0] = k.count ? static_cast<float>(-total / static_cast<double>(k.count)) : 0.f;
   Var y = make_output(out, should_record(h, head.var));
   if (y.requires_grad()) {
-    tape().record([h, head, y, idx, kt, lse, N, V, C, kept, ch] {
+    tape().record([h, head, y, k] {
       if (!y.has_grad()) return;
-      const bool want_h = h.requires_grad(), want_w = head.var.defined() && head.var.requires_grad();
-      bool acc_h = false, acc_w = false;
-      float* dh = want_h ? h.grad_for_write(acc_h) : nullptr;
-      float* dW = want_w ? head.var.grad_for_write(acc_w) : nullptr;
-      // Ignored rows get no gradient: dh starts from zero (or what it holds) and kept rows are added.
-      if (dh && !acc_h) std::fill(dh, dh + N * C, 0.f);
-      if (dW && !acc_w && kept == 0) std::fill(dW, dW + V * C, 0.f);
-      if (kept == 0) return;
-      const float g = y.node()->grad.data<float>()[0] / static_cast<float>(kept);
-      std::vector<float> hb(static_cast<size_t>(ch.rows * C)), tile(static_cast<size_t>(ch.rows * ch.cols));
-      std::vector<float> dhb(dh ? static_cast<size_t>(ch.rows * C) : 0), coef(static_cast<size_t>(ch.rows), g);
-      const int32_t* ix = idx.data<int32_t>();
-      const int32_t* kx = kt.data<int32_t>();
-      const float* ls = lse.data<float>();
-      for (int64_t c0 = 0; c0 < kept; c0 += ch.rows) {
-        const int64_t r = std::min(ch.rows, kept - c0);
-        gather(h.value().data<float>(), ix, c0, r, C, hb.data());
-        for (int64_t v0 = 0; v0 < V; v0 += ch.cols) {
-          const int64_t n = std::min(ch.cols, V - v0);
-          head.logits(hb.data(), r, v0, n, tile.data());
-          // kept rows only: the ignore index never matches (kx holds real targets)
-          backend().logsoftmax_tile_bwd(tile.data(), kx + c0, ls + c0, coef.data(), r, n, v0, -1);
-          if (dh) head.input_grad(tile.data(), r, v0, n, dhb.data(), v0 > 0);
-          if (dW)
-            backend().gemm(true, false, n, C, r, 1.f, tile.data(), n, hb.data(), C, (c0 == 0 && !acc_w) ? 0.f : 1.f,
-                           dW + v0 * C, C);
-        }
-        if (dh)
-          for (int64_t i = 0; i < r; ++i) {
-            float* dst = dh + static_cast<int64_t>(ix[c0 + i]) * C;
-            const float* src = dhb.data() + i * C;
-#pragma omp simd
-            for (int64_t j = 0; j < C; ++j) dst[j] += src[j];
-          }
-      }
+      const float g = y.node()->grad.data<float>()[0] / static_cast<float>(std::max<int64_t>(k.count, 1));
+      const std::vector<float> coef(static_cast<size_t>(std::max<int64_t>(k.count, 1)), g);
+      head_backward(h, head, k, coef.data());
+    });
+  }
+  return y;
+}
+
+// Per-row log-probs: out[r] = picked of row r, 0 for ignored rows -> (rows); coef[k] = -dy[idx[k]]
+// (d logp / d logits = onehot - softmax).
+Var head_logprobs(const Var& h, const Head& head, const Tensor& targets, int32_t ignore_index,
+                  const LmHeadChunks& want) {
+  using namespace detail;
+  const int64_t N = rows_of(h.value());
+  Tensor picked = alloc({std::max<int64_t>(N, 1)});
+  const Kept k = head_forward(h, head, targets, ignore_index, want, picked.data<float>());
+  Tensor out = alloc({N});
+  float* o = out.data<float>();
+  std::fill(o, o + N, 0.f);
+  const int32_t* ix = k.idx.data<int32_t>();
+  for (int64_t i = 0; i < k.count; ++i) o[ix[i]] = picked.data<float>()[i];
+  Var y = make_output(out, should_record(h, head.var));
+  if (y.requires_grad()) {
+    tape().record([h, head, y, k] {
+      if (!y.has_grad()) return;
+      const float* dy = y.node()->grad.data<float>();
+      const int32_t* rows = k.idx.data<int32_t>();
+      std::vector<float> coef(static_cast<size_t>(std::max<int64_t>(k.count, 1)));
+      for (int64_t i = 0; i < k.count; ++i) coef[static_cast<size_t>(i)] = -dy[rows[i]];
+      head_backward(h, head, k, coef.data());
     });
   }
   return y;
@@ -191,39 +250,65 @@ Var head_loss(const Var& h, const Head& head, const Tensor& targets,
 
 }  // namespace
 
-Var lm_head_loss(const Var& h, const Var& weight, const Tensor& targets, int32_t ignore_index,
-                 const LmHeadChunks& chunks) {
+namespace {
+
+// The head of an f32 weight Var, checked against h and targets (errors name the op).
+Head f32_head(const char* name, const Var& h, const Var& weight, const Tensor& targets, int32_t ignore_index) {
   using namespace detail;
-  require_f32("lm_head_loss", h, "h");
-  require_f32("lm_head_loss", weight, "weight");
-  if (weight.value().dim() != 2) fail("lm_head_loss: weight must be (V, C), got {}", weight.shape().str());
+  require_f32(name, h, "h");
+  require_f32(name, weight, "weight");
+  if (weight.value().dim() != 2) fail("{}: weight must be (V, C), got {}", name, weight.shape().str());
   const int64_t V = weight.size(0), C = weight.size(1);
   if (h.value().dim() < 1 || h.size(-1) != C)
-    fail("lm_head_loss: h {} does not end in the weight's C of {}", h.shape().str(), weight.shape().str());
-  check_targets("lm_head_loss", rows_of(h.value()), V, targets, ignore_index, h.shape(), weight.shape().str());
+    fail("{}: h {} does not end in the weight's C of {}", name, h.shape().str(), weight.shape().str());
+  check_targets(name, rows_of(h.value()), V, targets, ignore_index, h.shape(), weight.shape().str());
   Head head;
   head.var = weight;
   head.V = V;
   head.C = C;
-  return head_loss(h, head, targets, ignore_index, chunks);
+  return head;
 }
 
-Var lm_head_loss_frozen(const Var& h, const WeightMatrix& w, const Tensor& targets, int32_t ignore_index,
-                        const LmHeadChunks& chunks) {
+// The head of a frozen WeightMatrix, checked the same way.
+Head frozen_head(const char* name, const Var& h, const WeightMatrix& w, const Tensor& targets, int32_t ignore_index) {
   using namespace detail;
-  require_f32("lm_head_loss_frozen", h, "h");
-  if (!w.defined()) fail("lm_head_loss_frozen: weight ({}, {}) has no data", w.rows, w.cols);
+  require_f32(name, h, "h");
+  if (!w.defined()) fail("{}: weight ({}, {}) has no data", name, w.rows, w.cols);
   const int64_t V = w.rows, C = w.cols;
   if (h.value().dim() < 1 || h.size(-1) != C)
-    fail("lm_head_loss_frozen: h {} does not end in in_features {} of weight ({}, {}) {}", h.shape().str(), C, V, C,
+    fail("{}: h {} does not end in in_features {} of weight ({}, {}) {}", name, h.shape().str(), C, V, C,
          dtype_info(w.type).name);
-  check_targets("lm_head_loss_frozen", rows_of(h.value()), V, targets, ignore_index, h.shape(),
+  check_targets(name, rows_of(h.value()), V, targets, ignore_index, h.shape(),
                 fmt::format("({}, {}) {}", V, C, dtype_info(w.type).name));
   Head head;
   head.frozen = w;
   head.V = V;
   head.C = C;
-  return head_loss(h, head, targets, ignore_index, chunks);
+  return head;
+}
+
+}  // namespace
+
+Var lm_head_loss(const Var& h, const Var& weight, const Tensor& targets, int32_t ignore_index,
+                 const LmHeadChunks& chunks) {
+  return head_loss(h, f32_head("lm_head_loss", h, weight, targets, ignore_index), targets, ignore_index, chunks);
+}
+
+Var lm_head_loss_frozen(const Var& h, const WeightMatrix& w, const Tensor& targets, int32_t ignore_index,
+                        const LmHeadChunks& chunks) {
+  return head_loss(h, frozen_head("lm_head_loss_frozen", h, w, targets, ignore_index), targets, ignore_index, chunks);
+}
+
+Var lm_head_logprobs(const Var& h, const Var& weight, const Tensor& targets, int32_t ignore_index,
+                     const LmHeadChunks& chunks) {
+  return head_logprobs(h, f32_head("lm_head_logprobs", h, weight, targets, ignore_index), targets, ignore_index,
+                       chunks);
+}
+
+Var lm_head_logprobs_frozen(const Var& h, const WeightMatrix& w, const Tensor& targets, int32_t ignore_index,
+                            const LmHeadChunks& chunks) {
+  return head_logprobs(h, frozen_head("lm_head_logprobs_frozen", h, w, targets, ignore_index), targets,
+                       ignore_index, chunks);
 }
 
 }  // namespace baimo::ag

@@ -1,4 +1,4 @@
-// Reductions to one value: sum, mean, masked_sum, masked_mean; and reshape (a view).
+// Reductions to one value: sum, mean, masked_sum, masked_mean; per group: segment_sum; and reshape (a view).
 #include <algorithm>
 
 #include "baimo/autograd/op_util.h"
@@ -58,6 +58,41 @@ Var masked_sum(const Var& x, const Tensor& mask) {
 Var masked_mean(const Var& x, const Tensor& mask) {
   if (!mask.defined()) fail("masked_mean: mask is undefined");
   return weighted_sum("masked_mean", x, mask, -1.0);
+}
+
+Var segment_sum(const Var& x, const Tensor& groups, int64_t n_groups) {
+  using namespace detail;
+  require_f32("segment_sum", x, "x");
+  require_i32("segment_sum", groups, "groups");
+  const int64_t n = x.numel();
+  if (groups.numel() != n)
+    fail("segment_sum: groups {} must have the {} elements of x {}", groups.shape().str(), n, x.shape().str());
+  if (n_groups < 1) fail("segment_sum: n_groups {} must be at least 1", n_groups);
+  const int32_t* g = groups.data<int32_t>();
+  for (int64_t i = 0; i < n; ++i)
+    if (g[i] < -1 || g[i] >= n_groups)
+      fail("segment_sum: groups[{}] = {} is outside [0, {}) and not -1", i, g[i], n_groups);
+  Tensor out = alloc({n_groups});
+  float* o = out.data<float>();
+  std::fill(o, o + n_groups, 0.f);
+  const float* xv = x.value().data<float>();
+  for (int64_t i = 0; i < n; ++i)
+    if (g[i] >= 0) o[g[i]] += xv[i];
+  Var y = make_output(out, should_record(x));
+  if (y.requires_grad()) {
+    tape().record([x, y, groups, n] {
+      if (!y.has_grad()) return;
+      bool acc;
+      float* dx = x.grad_for_write(acc);
+      const float* dy = y.node()->grad.data<float>();
+      const int32_t* gr = groups.data<int32_t>();
+      for (int64_t i = 0; i < n; ++i) {
+        const float d = gr[i] >= 0 ? dy[gr[i]] : 0.f;
+        dx[i] = acc ? dx[i] + d : d;
+      }
+    });
+  }
+  return y;
 }
 
 Var reshape(const Var& x, const Shape& shape) {

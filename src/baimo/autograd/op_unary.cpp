@@ -1,4 +1,4 @@
-// Elementwise unary ops: exp, log_sigmoid, neg, scale, add_scalar, clamp.
+// Elementwise unary ops: exp, log_sigmoid, neg, scale, add_scalar, clamp, relu, log1m_exp.
 #include "baimo/autograd/op_util.h"
 #include "baimo/autograd/ops.h"
 
@@ -32,6 +32,8 @@ Var log_sigmoid(const Var& x) { return unary_op(UnaryOp::LogSigmoid, {}, x); }
 Var neg(const Var& x) { return unary_op(UnaryOp::Neg, {}, x); }
 Var scale(const Var& x, float s) { return unary_op(UnaryOp::Scale, {.scale = s}, x); }
 Var add_scalar(const Var& x, float s) { return unary_op(UnaryOp::AddScalar, {.scale = s}, x); }
+Var relu(const Var& x) { return unary_op(UnaryOp::Relu, {}, x); }
+Var log1m_exp(const Var& x) { return unary_op(UnaryOp::Log1mExp, {}, x); }
 Var clamp(const Var& x, float lo, float hi) {
   if (!(lo <= hi)) fail("clamp: lo {} must not exceed hi {}", lo, hi);
   return unary_op(UnaryOp::Clamp, {.scale = 1.f, .lo = lo, .hi = hi}, x);

@@ -14,6 +14,8 @@ namespace baimo::ag {
 
 // ---- transformer ops ----
 // weight: (V, C), ids: I32 (B, T) (or (n)) -> (B, T, C). ids must be in [0, V).
+// weight may be any F32 Var, not only a leaf: embedding(reshape(h, {N, C}), rows) gathers rows of
+// activations (e.g. the last token's hidden state) with their gradient scattered back.
 Var embedding(const Var& weight, const Tensor& ids);
 // x: (..., in), weight: (out, in) (Hugging Face layout), bias: (out) or undefined -> (..., out).
 Var linear(const Var& x, const Var& weight, const Var& bias = Var());
@@ -83,6 +85,15 @@ Var lm_head_loss(const Var& h, const Var& weight, const Tensor& targets, int32_t
                  const LmHeadChunks& chunks = {});
 Var lm_head_loss_frozen(const Var& h, const WeightMatrix& w, const Tensor& targets, int32_t ignore_index = -100,
                         const LmHeadChunks& chunks = {});
+// The per-row log-probs through the same fused head: token_logprobs(linear(h, weight), targets)
+// (resp. linear_frozen) -> (rows): log_softmax(h W^T)[r, targets[r]], 0 where targets[r] ==
+// ignore_index; same chunking, checks and determinism as lm_head_loss (one implementation: the mean
+// loss is the case dy_r = -1/count). Backward for any upstream dy (rows): dlogits_r = dy_r (onehot -
+// softmax_r), pushed to h (and to weight when it requires grad); ignored rows get no gradient.
+Var lm_head_logprobs(const Var& h, const Var& weight, const Tensor& targets, int32_t ignore_index = -100,
+                     const LmHeadChunks& chunks = {});
+Var lm_head_logprobs_frozen(const Var& h, const WeightMatrix& w, const Tensor& targets, int32_t ignore_index = -100,
+                            const LmHeadChunks& chunks = {});
 
 // ---- small ops that objectives compose ----
 // log_softmax(logits)[r, targets[r]] -> (rows) (shape of targets); 0 where target == ignore.
@@ -97,11 +108,17 @@ Var neg(const Var& x);
 Var scale(const Var& x, float s);               // s * x
 Var add_scalar(const Var& x, float s);          // x + s
 Var clamp(const Var& x, float lo, float hi);    // gradient 0 where clamped
+Var relu(const Var& x);                         // max(x, 0); gradient 0 where x <= 0
+Var log1m_exp(const Var& x);                    // log(1 - exp(x)), stable; x < 0 (0 -> -inf, > 0 -> NaN)
 Var mul(const Var& a, const Var& b);            // same shape
 Var sub(const Var& a, const Var& b);            // same shape
 Var minimum(const Var& a, const Var& b);        // elementwise min; gradient to the smaller (a on ties)
 Var maximum(const Var& a, const Var& b);        // elementwise max; gradient to the larger (a on ties)
 Var sum(const Var& x);                          // -> (1)
+// Sums per group: x any shape with numel N, groups: I32 with numel N, values in [0, n_groups) or -1
+// (left out) -> (n_groups): y[g] = sum of x[i] with groups[i] == g (0 for an empty group), in index
+// order; dx[i] = dy[groups[i]] (0 where -1). E.g. the token log-probs of each sequence of packed rows.
+Var segment_sum(const Var& x, const Tensor& groups, int64_t n_groups);
 Var mean(const Var& x);                         // -> (1)
 Var reshape(const Var& x, const Shape& shape);  // same numel, no copy of the value
 

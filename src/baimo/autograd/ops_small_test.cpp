@@ -38,6 +38,8 @@ class SmallOps : public ::testing::Test {
 TEST_F(SmallOps, UnaryGradients) {
   CHECK_UNARY(exp(x), -2.f, 2.f);
   CHECK_UNARY(log_sigmoid(x), -6.f, 6.f);
+  CHECK_UNARY(relu(x), -2.f, 2.f);
+  CHECK_UNARY(log1m_exp(x), -6.f, -0.05f);
   CHECK_UNARY(neg(x), -1.f, 1.f);
   CHECK_UNARY(scale(x, -2.5f), -1.f, 1.f);
   CHECK_UNARY(add_scalar(x, 3.f), -1.f, 1.f);
@@ -105,3 +107,48 @@ TEST_F(SmallOps, NoGradRecordsNothing) {
 }
 
 }  // namespace
+
+TEST_F(SmallOps, SegmentSum) {
+  // x (2, 5) in groups of a packed pair of rows; -1 left out; group 3 empty.
+  Var x = random_leaf({2, 5}, 41);
+  const Tensor g = Tensor::from_ids({2, 5}, std::vector<int32_t>{-1, 0, 0, 1, -1, 2, 2, 2, -1, 0});
+  Var y = segment_sum(x, g, 4);
+  ASSERT_EQ(y.shape(), Shape{4});
+  const float* xv = x.value().data<float>();
+  EXPECT_FLOAT_EQ(y.value().data<float>()[0], xv[1] + xv[2] + xv[9]);
+  EXPECT_FLOAT_EQ(y.value().data<float>()[1], xv[3]);
+  EXPECT_FLOAT_EQ(y.value().data<float>()[2], xv[5] + xv[6] + xv[7]);
+  EXPECT_EQ(y.value().data<float>()[3], 0.f);
+  reset_step();
+  auto r = gradcheck([&](const std::vector<Var>& in) { return probe(segment_sum(in[0], g, 4), 42); }, {x}, opts());
+  EXPECT_TRUE(r.ok) << r.first_failure;
+  EXPECT_THROW(segment_sum(x, Tensor::from_ids({10}, std::vector<int32_t>(10, 4)), 4), Error);
+  EXPECT_THROW(segment_sum(x, Tensor::from_ids({9}, std::vector<int32_t>(9, 0)), 4), Error);
+  EXPECT_THROW(segment_sum(x, Tensor::from_ids({10}, std::vector<int32_t>(10, -2)), 4), Error);
+}
+
+TEST_F(SmallOps, EmbeddingGathersRowsOfAnActivation) {
+  // embedding over a non-leaf table: rows of h = 2 x (N, C) picked, their gradient scattered back
+  // (a repeated row gets both contributions).
+  Var x = random_leaf({2, 3, 4}, 43);
+  const Tensor rows = Tensor::from_ids({3}, std::vector<int32_t>{5, 0, 5});
+  auto r = gradcheck(
+      [&](const std::vector<Var>& in) { return probe(embedding(reshape(scale(in[0], 2.f), {6, 4}), rows), 44); },
+      {x}, opts());
+  EXPECT_TRUE(r.ok) << r.first_failure;
+  Var y = embedding(reshape(x, {6, 4}), rows);
+  EXPECT_EQ(y.value().data<float>()[4], x.value().data<float>()[0]);
+}
+
+TEST_F(SmallOps, ReluAndLog1mExpValues) {
+  Var x = Var::leaf(Tensor::from_data({4}, std::vector<float>{-30.f, -1e-6f, -0.5f, -2.f}), true);
+  const float* l = log1m_exp(x).value().data<float>();
+  EXPECT_NEAR(l[0], -std::exp(-30.0), 1e-18);           // log1p(-e^x) where e^x is tiny
+  EXPECT_NEAR(l[1], std::log(1e-6), 1e-6 * 14);          // log(-expm1(x)) near 0
+  EXPECT_NEAR(l[2], std::log(1 - std::exp(-0.5)), 1e-6);
+  EXPECT_NEAR(l[3], std::log(1 - std::exp(-2.0)), 1e-6);
+  const float* r = relu(Var::leaf(Tensor::from_data({3}, std::vector<float>{-1.f, 0.f, 2.5f}), true)).value().data<float>();
+  EXPECT_EQ(r[0], 0.f);
+  EXPECT_EQ(r[1], 0.f);
+  EXPECT_EQ(r[2], 2.5f);
+}

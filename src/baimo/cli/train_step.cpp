@@ -1,4 +1,5 @@
-// baimo train-step --model DIR --batch FILE [--steps N] [--lr ..] [--beta1 ..] [--beta2 ..] [--eps ..]
+// baimo train-step --model DIR (--batch FILE | --pairs FILE --loss TYPE [--beta B] [--label-smoothing E]
+//                  [--simpo-gamma G]) [--steps N] [--lr ..] [--beta1 ..] [--beta2 ..] [--eps ..]
 //                  [--weight-decay ..] [--decay-all] [--clip ..] [--dump-dir DIR] [--out DIR]
 //                  [--lora-adapter FILE --lora-r R --lora-alpha A [--rslora] [--lora-targets LIST]]
 // Runs N full training steps (forward, cross-entropy, backward, optional global-norm clipping,
@@ -13,6 +14,15 @@
 // --lora-adapter: a safetensors file with an adapter's A and B under PEFT names (model/lora.h) is
 // attached to the frozen base; the steps train the adapter only and grads.safetensors holds its
 // gradients under those names (tests/reference/test_lora_vs_torch.py). --out is not available then.
+// --pairs: a preference batch instead (train/preference_loss.h): the batch file above (packed rows)
+// plus groups (B, T) (integers: 2 * P groups for P pairs, group 2i = the answer tokens of pair i's
+// chosen sequence, 2i + 1 of its rejected one, -1 elsewhere) and, for a loss with a reference model,
+// ref_logps (2 * P) F32 (the reference sums, in group order). Each step: Transformer::token_logprobs
+// -> ag::segment_sum per group -> preference_loss (--loss sigmoid|ipo|hinge|simpo|orpo) -> backward.
+// Answer token counts are the group's tokens whose target is not -100. --dump-dir writes
+// outputs.safetensors with loss (N), logps (2 * P: the first step's policy sums in group order),
+// chosen_rewards and rejected_rewards (P, first step), and grads.safetensors as above
+// (tests/reference/test_preference_vs_torch.py).
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -25,6 +35,7 @@
 #include "baimo/model/transformer.h"
 #include "baimo/train/optimizer.h"
 #include "baimo/train/param_groups.h"
+#include "baimo/train/preference_loss.h"
 #include "baimo/util/error.h"
 #include "baimo/util/output_path.h"
 
@@ -32,7 +43,9 @@ namespace baimo::cli {
 namespace {
 
 struct TrainStepArgs {
-  std::string model, batch, dump_dir, out;
+  std::string model, batch, pairs, dump_dir, out;
+  std::string loss = "sigmoid";
+  float beta = 0.1f, label_smoothing = 0.f, simpo_gamma = 0.5f;
   int steps = 1;
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f, clip = 0.0f;
   bool decay_all = false;
@@ -133,15 +146,80 @@ Batch read_batch(const std::string& path, const ModelConfig& cfg) {
   return batch;
 }
 
+// A preference batch: the packed rows plus each token's group (see the header comment).
+struct Pairs {
+  Batch rows;
+  Tensor chosen_groups, rejected_groups;  // I32 (B, T): pair i for the chosen / rejected group, else -1
+  int64_t n_pairs = 0;
+  std::vector<float> chosen_tokens, rejected_tokens, ref_chosen, ref_rejected;  // (P) each
+};
+
+Pairs read_pairs(const std::string& path, const ModelConfig& cfg, train::PreferenceLossType type) {
+  Pairs p;
+  p.rows = read_batch(path, cfg);
+  SafetensorsFile f(path);
+  const Shape& s = p.rows.ids.shape();
+  if (f->get("groups").shape != std::vector<int64_t>{s.d[0], s.d[1]})
+    fail("{}: tensor \"groups\" must have the shape of \"input_ids\"", path);
+  const std::vector<int64_t> g = f->read_i64("groups");
+  int64_t top = -1;
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (g[i] < -1 || g[i] > INT32_MAX) fail("{}: groups[{}] = {} is neither -1 nor a group id", path, i, g[i]);
+    top = std::max(top, g[i]);
+  }
+  if (top < 1 || top % 2 == 0)
+    fail("{}: groups must number 2 * pairs groups 0 .. 2 * pairs - 1 (chosen, rejected per pair); the largest is {}",
+         path, top);
+  p.n_pairs = (top + 1) / 2;
+  const size_t P = static_cast<size_t>(p.n_pairs);
+  std::vector<int32_t> gc(g.size(), -1), gr(g.size(), -1);
+  p.chosen_tokens.assign(P, 0.f);
+  p.rejected_tokens.assign(P, 0.f);
+  const int32_t* tg = p.rows.targets.data<int32_t>();
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (g[i] < 0) continue;
+    const size_t pair = static_cast<size_t>(g[i] / 2);
+    (g[i] % 2 ? gr : gc)[i] = static_cast<int32_t>(pair);
+    if (tg[i] != -100) (g[i] % 2 ? p.rejected_tokens : p.chosen_tokens)[pair] += 1.f;
+  }
+  p.chosen_groups = Tensor::from_ids(s, gc);
+  p.rejected_groups = Tensor::from_ids(s, gr);
+  if (train::needs_reference(type)) {
+    std::vector<float> ref(2 * P);
+    if (!f->find("ref_logps"))
+      fail("{}: loss {} needs tensor \"ref_logps\" ({}: the reference model's sums per group)", path,
+           train::preference_loss_name(type), 2 * P);
+    f->read_f32_checked("ref_logps", {static_cast<int64_t>(2 * P)}, ref);
+    for (size_t i = 0; i < P; ++i) {
+      p.ref_chosen.push_back(ref[2 * i]);
+      p.ref_rejected.push_back(ref[2 * i + 1]);
+    }
+  }
+  return p;
+}
+
+std::vector<float> values(const ag::Var& v) {
+  const float* x = v.value().data<float>();
+  return {x, x + v.numel()};
+}
+
 std::vector<int64_t> dims(const Shape& s) { return std::vector<int64_t>(s.d, s.d + s.n); }
 
 void run_train_step(const TrainStepArgs& a) {
   namespace fs = std::filesystem;
   if (a.steps < 1) fail("--steps {}: expected at least 1", a.steps);
+  if (a.batch.empty() == a.pairs.empty()) fail("give exactly one of --batch and --pairs");
+  const bool preference = !a.pairs.empty();
+  train::PreferenceLossOptions popts;
+  popts.type = train::parse_preference_loss(a.loss);
+  popts.beta = a.beta;
+  popts.label_smoothing = a.label_smoothing;
+  popts.simpo_gamma = a.simpo_gamma;
   const bool lora = !a.lora_adapter.empty();
   if (lora && !a.out.empty()) fail("--out saves a full model; it cannot be combined with --lora-adapter");
   Transformer model = Transformer::load(a.model);
-  const Batch batch = read_batch(a.batch, model.config());
+  const Pairs pairs = preference ? read_pairs(a.pairs, model.config(), popts.type) : Pairs{};
+  const Batch batch = preference ? pairs.rows : read_batch(a.batch, model.config());
   LoraAdapter adapter;
   std::vector<ag::Var> params;
   std::vector<SafetensorWrite> grad_specs;  // names and shapes of the dumped gradients (data filled later)
@@ -162,23 +240,48 @@ void run_train_step(const TrainStepArgs& a) {
   train::AdamW opt(lora ? train::lora_groups(adapter, a.weight_decay > 0) : train::adamw_groups(model, a.decay_all),
                    {a.beta1, a.beta2, a.eps, a.weight_decay});
 
-  std::vector<float> losses, first_logits;
+  std::vector<float> losses, first_logits, first_logps, chosen_rewards, rejected_rewards;
   Shape logits_shape;
   std::vector<std::vector<float>> first_grads;
   for (int step = 0; step < a.steps; ++step) {
     opt.zero_grad();
     // The first step of a dump computes the logits explicitly (they are dumped); every other step goes
     // through the fused head + loss (Transformer::loss), the path training uses.
-    const bool dump_logits = step == 0 && !a.dump_dir.empty();
+    const bool dump = step == 0 && !a.dump_dir.empty();
+    const bool dump_logits = dump && !preference;
     ag::Var logits = dump_logits ? model.logits(batch.ids, batch.positions_or_null(), batch.segments_or_null()) : ag::Var();
-    ag::Var loss = dump_logits ? ag::cross_entropy(logits, batch.targets)
-                               : model.loss(batch.ids, batch.targets, batch.positions_or_null(), batch.segments_or_null());
+    ag::Var loss;
+    if (preference) {
+      // policy sums per group: the chosen and the rejected answers of every pair
+      const ag::Var lp = model.token_logprobs(batch.ids, batch.targets, batch.positions_or_null(),
+                                              batch.segments_or_null());
+      train::PreferenceBatch pb;
+      pb.chosen_logps = ag::segment_sum(lp, pairs.chosen_groups, pairs.n_pairs);
+      pb.rejected_logps = ag::segment_sum(lp, pairs.rejected_groups, pairs.n_pairs);
+      pb.chosen_tokens = pairs.chosen_tokens;
+      pb.rejected_tokens = pairs.rejected_tokens;
+      pb.ref_chosen = pairs.ref_chosen;
+      pb.ref_rejected = pairs.ref_rejected;
+      const train::PreferenceLossResult r = train::preference_loss(pb, popts);
+      loss = r.loss;
+      if (dump) {
+        const std::vector<float> c = values(pb.chosen_logps), rj = values(pb.rejected_logps);
+        for (size_t i = 0; i < c.size(); ++i) first_logps.insert(first_logps.end(), {c[i], rj[i]});
+        chosen_rewards = r.chosen_rewards;
+        rejected_rewards = r.rejected_rewards;
+      }
+    } else {
+      loss = dump_logits ? ag::cross_entropy(logits, batch.targets)
+                         : model.loss(batch.ids, batch.targets, batch.positions_or_null(), batch.segments_or_null());
+    }
     ag::backward(loss);
     losses.push_back(loss.item());
     if (dump_logits) {
       const float* lv = logits.value().data<float>();
       first_logits.assign(lv, lv + logits.numel());
       logits_shape = logits.shape();
+    }
+    if (dump) {
       for (const auto& p : params) {
         Tensor g = p.grad();
         first_grads.emplace_back(g.data<float>(), g.data<float>() + g.numel());
@@ -194,9 +297,15 @@ void run_train_step(const TrainStepArgs& a) {
   }
   if (!a.dump_dir.empty()) {
     prepare_output_dir(a.dump_dir);
-    save_safetensors((fs::path(a.dump_dir) / "outputs.safetensors").string(),
-                     {{"logits", dims(logits_shape), first_logits},
-                      {"loss", {static_cast<int64_t>(losses.size())}, losses}});
+    std::vector<SafetensorWrite> outputs{{"loss", {static_cast<int64_t>(losses.size())}, losses}};
+    if (preference) {
+      outputs.push_back({"logps", {2 * pairs.n_pairs}, first_logps});
+      outputs.push_back({"chosen_rewards", {pairs.n_pairs}, chosen_rewards});
+      outputs.push_back({"rejected_rewards", {pairs.n_pairs}, rejected_rewards});
+    } else {
+      outputs.push_back({"logits", dims(logits_shape), first_logits});
+    }
+    save_safetensors((fs::path(a.dump_dir) / "outputs.safetensors").string(), outputs);
     std::vector<SafetensorWrite> grads;
     for (size_t i = 0; i < params.size(); ++i)
       grads.push_back({grad_specs[i].name, grad_specs[i].shape, first_grads[i]});
@@ -216,8 +325,14 @@ BAIMO_COMMAND(90, [](CLI::App& root) {
                                                 "gradients and the updated model");
   sub->add_option("--model", a->model, "Model directory")->required();
   sub->add_option("--batch", a->batch, "safetensors file with input_ids (B, T) and targets (B, T), -100 = ignore; optional "
-                 "position_ids and segment_ids (B, T) for packed rows")
-      ->required();
+                 "position_ids and segment_ids (B, T) for packed rows");
+  sub->add_option("--pairs", a->pairs, "A preference batch instead of --batch: the same tensors plus groups (B, T) "
+                  "(2i = chosen answer of pair i, 2i+1 rejected, -1 elsewhere) and ref_logps (2 * pairs) F32 for "
+                  "losses with a reference model");
+  sub->add_option("--loss", a->loss, "Preference loss of --pairs: sigmoid, ipo, hinge, simpo or orpo (default sigmoid)");
+  sub->add_option("--beta", a->beta, "Preference loss beta (default 0.1)");
+  sub->add_option("--label-smoothing", a->label_smoothing, "Label smoothing of the sigmoid / simpo loss (default 0)");
+  sub->add_option("--simpo-gamma", a->simpo_gamma, "SimPO target reward margin gamma (default 0.5)");
   sub->add_option("--steps", a->steps, "Number of steps (default 1)")->check(CLI::PositiveNumber);
   sub->add_option("--lr", a->lr, "Learning rate (default 1e-3)");
   sub->add_option("--beta1", a->beta1, "AdamW beta1 (default 0.9)");

@@ -20,7 +20,7 @@
 
 namespace baimo {
 
-enum class UnaryOp : int { Exp, LogSigmoid, Neg, Scale, AddScalar, Clamp };
+enum class UnaryOp : int { Exp, LogSigmoid, Neg, Scale, AddScalar, Clamp, Relu, Log1mExp };
 enum class BinaryOp : int { Add, Sub, Mul, Min, Max };
 struct UnaryArgs {  // scalars for the unary ops that take them
   float scale = 1.f;       // Scale: y = scale * x; AddScalar: y = x + scale

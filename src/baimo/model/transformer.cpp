@@ -321,4 +321,11 @@ ag::Var Transformer::loss(const Tensor& ids, const Tensor& targets, const Tensor
                                    : ag::lm_head_loss(h, lm_head_, targets, ignore_index);
 }
 
+ag::Var Transformer::token_logprobs(const Tensor& ids, const Tensor& targets, const Tensor* positions,
+                                    const Tensor* segments, int32_t ignore_index) const {
+  const ag::Var h = hidden(ids, positions, segments);
+  return lm_head_frozen_.defined() ? ag::lm_head_logprobs_frozen(h, lm_head_frozen_, targets, ignore_index)
+                                   : ag::lm_head_logprobs(h, lm_head_, targets, ignore_index);
+}
+
 }  // namespace baimo

@@ -86,6 +86,13 @@ class Transformer {
   // lm_head_loss_frozen over a frozen base): the (B, T, V) logits are never held.
   ag::Var loss(const Tensor& ids, const Tensor& targets, const Tensor* positions = nullptr,
                const Tensor* segments = nullptr, int32_t ignore_index = -100) const;
+  // Per-token log-probs of the targets under logits(ids, positions, segments) -> (B*T):
+  // log_softmax(logits)[b, t, targets[b, t]], 0 where targets[b, t] == ignore_index; through the same
+  // fused head as loss() (ag::lm_head_logprobs / lm_head_logprobs_frozen; tied, untied or frozen
+  // head, LoRA attached or not), never holding the logits. Preference losses sum them per sequence
+  // (ag::segment_sum).
+  ag::Var token_logprobs(const Tensor& ids, const Tensor& targets, const Tensor* positions = nullptr,
+                         const Tensor* segments = nullptr, int32_t ignore_index = -100) const;
 
   // ---- LoRA (model/lora.h) and fine-tuning ----
   // Attaches `adapter` (nullptr: detaches). Its pairs must match this model's layers and shapes

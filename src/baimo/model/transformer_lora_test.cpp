@@ -1,14 +1,19 @@
 // Transformer with a LoRA adapter: a fresh adapter changes nothing, a trained one equals the
 // hand-merged model W + scaling B A (alpha / r and rslora), detaching restores the base, a frozen
 // base gets no gradient buffers, dropout is deterministic per seed and off in eval, gradients of
-// A and B through the whole model match finite differences; resize_vocab.
+// A and B through the whole model match finite differences; resize_vocab. Transformer::token_logprobs
+// equals ag::token_logprobs of the explicit logits (values, 0 at ignored targets, and gradients of an
+// arbitrary upstream gradient) for a tied and an untied head, packed rows, and a frozen (F32
+// WeightMatrix) base with a LoRA adapter attached.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <random>
 
 #include "baimo/autograd/gradcheck.h"
 #include "baimo/autograd/tape.h"
+#include "baimo/autograd/test_util.h"
 #include "baimo/model/lora.h"
 #include "baimo/model/transformer.h"
 #include "baimo/train/param_groups.h"
@@ -272,4 +277,92 @@ TEST(LoraGroups, OneGroupOfEveryAThenB) {
   }
 }
 
+// The same weights with every matrix frozen as an F32 WeightMatrix (the bytes kept by the model).
+Transformer frozen_copy(const Transformer& m) {
+  auto storage = std::make_shared<std::vector<std::vector<float>>>();
+  std::vector<Transformer::FrozenParam> frozen;
+  for (const auto& p : m.params()) {
+    if (p.spec.shape.size() != 2) continue;
+    const float* v = p.var.value().data<float>();
+    storage->emplace_back(v, v + p.var.numel());
+    frozen.push_back({p.spec, WeightMatrix{DType::F32, storage->back().data(), p.spec.shape[0], p.spec.shape[1]}});
+  }
+  Transformer f(m.config(), frozen, storage);
+  for (const auto& p : f.params()) {
+    const ag::Var& src = m.param(p.spec.name);
+    std::copy(src.value().data<float>(), src.value().data<float>() + src.numel(), p.var.value().data<float>());
+  }
+  return f;
+}
+
+float max_rel_diff(const Tensor& a, const Tensor& b) {
+  float m = 0.f, s = 1e-6f;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    m = std::max(m, std::fabs(a.data<float>()[i] - b.data<float>()[i]));
+    s = std::max(s, std::fabs(b.data<float>()[i]));
+  }
+  return m / s;
+}
+
+// token_logprobs: values and the gradients of every trainable Var in `vars` of probe(token_logprobs), fused vs explicit.
+void expect_same(const Transformer& m, const std::vector<ag::Var>& vars, const Tensor* positions,
+                 const Tensor* segments) {
+  const Tensor ids = ids_of(2, 12, 64, 3u);
+  Tensor tg = ids_of(2, 12, 64, 4u);
+  for (int i : {0, 1, 2, 13, 23}) tg.data<int32_t>()[i] = -100;
+  std::vector<Tensor> grads[2];
+  Tensor values[2];
+  for (int fused = 0; fused < 2; ++fused) {
+    for (const ag::Var& v : vars) v.node()->grad_valid = false;
+    ag::Var lp = fused ? m.token_logprobs(ids, tg, positions, segments)
+                       : ag::token_logprobs(m.logits(ids, positions, segments), tg);
+    ASSERT_EQ(lp.numel(), 24);
+    values[fused] = lp.value().clone();
+    ag::backward(ag::testing::probe(ag::reshape(lp, {24}), 9u));
+    for (const ag::Var& v : vars) grads[fused].push_back(v.grad().clone());
+    ag::reset_step();
+  }
+  EXPECT_LT(max_rel_diff(values[1], values[0]), 1e-5f);
+  for (int i : {0, 1, 2, 13, 23}) EXPECT_EQ(values[1].data<float>()[i], 0.f);
+  for (size_t i = 0; i < vars.size(); ++i) EXPECT_LT(max_rel_diff(grads[1][i], grads[0][i]), 1e-4f) << vars[i].name();
+}
+
 }  // namespace
+
+TEST(TransformerTokenLogprobs, TiedAndUntiedHeads) {
+  for (bool tied : {true, false}) {
+    SCOPED_TRACE(tied ? "tied" : "untied");
+    const Transformer m = Transformer::random(tied ? qwen_like() : llama_like(), 1);
+    expect_same(m, m.param_vars(), nullptr, nullptr);
+  }
+}
+
+TEST(TransformerTokenLogprobs, PackedRows) {
+  const Transformer m = Transformer::random(llama_like(), 2);
+  const Tensor pos = Tensor::from_ids({2, 12}, std::vector<int32_t>{0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 5, 6,  //
+                                                                    0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3});
+  const Tensor seg = Tensor::from_ids({2, 12}, std::vector<int32_t>{0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1,  //
+                                                                    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1});
+  expect_same(m, m.param_vars(), &pos, &seg);
+}
+
+TEST(TransformerTokenLogprobs, FrozenBaseWithLora) {
+  for (bool tied : {true, false}) {
+    SCOPED_TRACE(tied ? "tied" : "untied");
+    const Transformer m = Transformer::random(tied ? qwen_like() : llama_like(), 3);
+    Transformer f = frozen_copy(m);
+    LoraConfig lc;
+    lc.r = 4;
+    const LoraAdapter ad = LoraAdapter::create(f.config(), lc, 5);
+    for (const auto& p : ad.pairs)  // B non-zero so that the branch matters
+      for (int64_t i = 0; i < p.b.numel(); ++i) p.b.value().data<float>()[i] = 0.05f * std::sin(0.7f * i);
+    f.set_base_trainable(false);
+    f.attach_lora(&ad);
+    std::vector<ag::Var> vars;
+    for (const auto& p : ad.pairs) {
+      vars.push_back(p.a);
+      vars.push_back(p.b);
+    }
+    expect_same(f, vars, nullptr, nullptr);
+  }
+}

@@ -110,7 +110,7 @@ std::vector<ChatRecord> parse_chat_records(std::string_view text, const std::str
 
 std::vector<ChatRecord> read_chat_records(const std::string& path, ChatFormat format,
                                           const std::map<std::string, std::string>& placeholders) {
-  return parse_chat_records(read_file(path), path, format, placeholders);
+  return parse_chat_records(read_file_gunzip(path), path, format, placeholders);
 }
 
 ChatFormat chat_format_from_name(std::string_view name) {

@@ -1,7 +1,7 @@
 // Chat records: instruction-tuning files -> conversations of (role, content) messages.
 // read_chat_records(path, format, placeholders) reads a whole file; the format is detected from its
 // first record (or forced) and every record must have it. A file is a JSON array of records, or
-// JSONL (one record per non-blank line). Formats:
+// JSONL (one record per non-blank line); a path ending in .gz is gunzipped first. Formats:
 //   OpenAI:   {"messages": [{"role": system|user|assistant|tool, "content": str, "tool_calls"?: [...]}],
 //              "tools"?: [...]}. An assistant's tool_calls ({"function": {"name", "arguments"}} each,
 //              arguments an object or a JSON string) become <tool_call> blocks after its content;

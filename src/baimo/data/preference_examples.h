@@ -5,16 +5,16 @@
 // the whole conversation (prompt messages + that assistant answer) after the prompt's, through the
 // answer's end of turn (<|im_end|>, <|eot_id|>, Plain's "\n\n"; not ChatML's "\n" after it), so
 // prompt + chosen is exactly the start of render(prompt + chosen), and an answer is the tokens SFT
-// trains on (Plain's answer also starts with the " " after "Assistant:" when that is a token of
-// its own: the generation prompt ends before it). When
-// the whole conversation's tokens do not start with the prompt's (an answer whose first bytes
-// merge with the generation prompt's last token, e.g. one starting with "\n" under ChatML), that is
-// a baimo::Error naming the record, the template and the answer.
+// trains on (Plain's answer also starts with the " " after "Assistant:" when that is a token of its
+// own: the generation prompt ends before it). When the whole conversation's tokens do not start
+// with the prompt's (an answer whose first bytes merge with the generation prompt's last token,
+// e.g. one starting with "\n" under ChatML), that is a baimo::Error naming the record, the template
+// and the answer.
 // Length (max_len > 0; prompt + answer, for each answer): when prompt + the longer answer is over
 // max_len (TRL's DPO truncation, keep_end, with SFT's whole-exchange step first):
 //   1. the earliest whole exchanges of the prompt are dropped (the system prompt stays) one at a
 //      time while more than one remains, until it fits;
-//   2. a prompt still over max_prompt_len (0: max_len / 2) keeps its last max_prompt_len tokens
+//   2. if still over, a prompt longer than max_prompt_len (0: max_len / 2) keeps its last max_prompt_len tokens
 //      (a left cut; the BOS, when the prompt starts with it, stays in front);
 //   3. answers over max_len - prompt lose their tails (and with them the end of turn).
 // Such a pair counts in stats.truncated. Steps 2 and 3 always leave an answer token (max_prompt_len

@@ -20,10 +20,12 @@
 // differ ("chosen and rejected share no prompt").
 // Two defects of HH transcripts are not errors but skipped pairs, counted in PreferenceReadStats
 // (the shared hh-rlhf harmless-base test file has 2312 lines: 4 have an empty final answer, 9 have
-// two Assistant turns in a row, a transcription slip of the dataset; 2299 pairs remain):
+// two Assistant turns in a row, a transcription slip of the dataset, among them the 5 whose
+// chosen and rejected prompts differ; 2299 pairs remain):
 //   empty_answer: the last Assistant turn of chosen or rejected is empty;
 //   turn_order:   the turns of chosen or rejected do not alternate Human, Assistant, ... .
 // In every other format these are errors, like the rest. A file with no pair left is an error.
+// Pass `stats` to report the skipped pairs (the reader drops them either way).
 #pragma once
 #include <cstddef>
 #include <string>

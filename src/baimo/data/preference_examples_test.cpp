@@ -250,6 +250,20 @@ TEST(PreferenceExamples, NotPrefixConsistentIsAClearError) {
   EXPECT_EQ(encode_preference_examples(llama3(), recs, {.kind = ChatTemplateKind::Llama3}).examples.size(), 2u);
 }
 
+TEST(PreferenceExamples, ToolsGoInTheSystemPrompt) {
+  NEED_SHARED();
+  PreferenceRecord r = pair({{"user", "weather?"}}, "<tool_call>\n{\"name\": \"w\", \"arguments\": {}}\n</tool_call>", "no");
+  r.tools = R"([{"name": "w"}])";
+  PreferenceStats st;
+  const PreferenceExample e = *encode_preference_example(qwen(), r, {}, st, 0);
+  ChatRecord c = chat_of(r, r.chosen);
+  c.messages.pop_back();
+  EXPECT_EQ(decode(qwen(), e.prompt), render_chat(ChatTemplateKind::ChatML, template_messages(c), true));
+  EXPECT_NE(decode(qwen(), e.prompt).find("# Tools"), std::string::npos);
+  EXPECT_EQ(decode(qwen(), e.chosen), r.chosen + "<|im_end|>");
+  expect_sft_rendering(qwen(), ChatTemplateKind::ChatML, r, e);
+}
+
 TEST(PreferenceExamples, SplitIsByRecordAsSfts) {
   std::vector<PreferenceExample> ex(6);
   for (size_t i = 0; i < ex.size(); ++i) ex[i].record = i + 2;

@@ -120,6 +120,12 @@ TEST(PreferenceRecords, EveryFormat) {
   EXPECT_EQ(r.chosen, "yes");
   EXPECT_EQ(r.rejected, "no");
 
+  // An assistant message with a tool call (its content may then be empty), tools as a list.
+  r = one(R"({"messages": [{"role": "user", "content": "weather?"}], "tools": [{"name": "w"}], "chosen": {"role": "assistant", "content": null,)"
+          R"( "tool_calls": [{"type": "function", "function": {"name": "w", "arguments": "{\"c\": 1}"}}]}, "rejected": "no idea"})");
+  EXPECT_EQ(r.chosen, "<tool_call>\n{\"name\": \"w\", \"arguments\": {\"c\": 1}}\n</tool_call>");
+  EXPECT_EQ(r.tools, "[{\"name\": \"w\"}]");
+
   // TRL conversational: answers as one-message lists.
   r = one(R"({"prompt": [{"role": "user", "content": "q"}], "chosen": [{"role": "assistant", "content": "yes"}],)"
           R"( "rejected": [{"role": "assistant", "content": "no"}]})");

@@ -1,7 +1,7 @@
 // Chat records: instruction-tuning files -> conversations of (role, content) messages.
 // read_chat_records(path, format, placeholders) reads a whole file; the format is detected from its
 // first record (or forced) and every record must have it. A file is a JSON array of records, or
-// JSONL (one record per non-blank line). Formats:
+// JSONL (one record per non-blank line); a path ending in .gz is gunzipped first. Formats:
 //   OpenAI:   {"messages": [{"role": system|user|assistant|tool, "content": str, "tool_calls"?: [...]}],
 //              "tools"?: [...]}. An assistant's tool_calls ({"function": {"name", "arguments"}} each,
 //              arguments an object or a JSON string) become <tool_call> blocks after its content;
@@ -60,6 +60,8 @@ const char* chat_format_name(ChatFormat format);
 // The messages to render: record.messages with, when record.tools is a non-empty list, the system
 // prompt followed by qwen_tools_system_text (a system message is inserted when there is none).
 std::vector<ChatMessage> template_messages(const ChatRecord& record);
+// The record without its first `drop` exchanges (drop < exchanges.size(); the system prompt stays).
+ChatRecord without_exchanges(const ChatRecord& record, size_t drop);
 // Qwen2.5's tools block for a JSON array of tools: "\n\n# Tools\n\nYou may call ... <tools>" then
 // "\n" + json.dumps({"type": "function", "function": tool}) per tool (a tool already of that shape
 // as is), then "\n</tools>\n\nFor each function call, ... </tool_call>". With an empty system prompt

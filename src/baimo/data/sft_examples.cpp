@@ -13,29 +13,12 @@ namespace {
 SftExample to_example(const Tokenizer& tok, const RenderedChat& r, size_t record) {
   SftExample e;
   e.record = record;
-  const std::optional<uint32_t> bos = tok.bos_id();
-  const bool add_bos = tok.add_bos() && bos && (r.ids.empty() || r.ids.front() != *bos);
-  const size_t shift = add_bos ? 1 : 0;
-  e.ids.reserve(r.ids.size() + shift);
-  if (add_bos) e.ids.push_back(static_cast<int32_t>(*bos));
-  for (uint32_t id : r.ids) e.ids.push_back(static_cast<int32_t>(id));
+  e.ids = chat_ids_with_bos(tok, r.ids);
+  const size_t shift = e.ids.size() - r.ids.size();
   e.mask.assign(e.ids.size(), 0);
   for (const TokenSpan& s : r.assistant_spans)
     for (size_t i = s.begin; i < s.end; ++i) e.mask[i + shift] = 1;
   return e;
-}
-
-// The record without its first `drop` exchanges (the system prompt stays).
-ChatRecord without_exchanges(const ChatRecord& r, size_t drop) {
-  ChatRecord out;
-  out.tools = r.tools;
-  out.where = r.where;
-  if (!r.messages.empty() && r.messages.front().role == "system") out.messages.push_back(r.messages.front());
-  const size_t from = r.exchanges[drop];
-  const size_t offset = from - out.messages.size();
-  out.messages.insert(out.messages.end(), r.messages.begin() + static_cast<std::ptrdiff_t>(from), r.messages.end());
-  for (size_t k = drop; k < r.exchanges.size(); ++k) out.exchanges.push_back(r.exchanges[k] - offset);
-  return out;
 }
 
 SftExample render(const Tokenizer& tok, const ChatRecord& r, const SftEncodeOptions& o, size_t index) {
@@ -79,19 +62,7 @@ SftDataset encode_sft_examples(const Tokenizer& tok, std::span<const ChatRecord>
   // Records in parallel, each with its own stats; merged in record order (the same on any thread count).
   std::vector<std::optional<SftExample>> out(records.size());
   std::vector<SftStats> stats(records.size());
-  std::exception_ptr error;
-  const auto n = static_cast<std::ptrdiff_t>(records.size());
-#pragma omp parallel for schedule(dynamic, 16)
-  for (std::ptrdiff_t i = 0; i < n; ++i) {
-    try {
-      const auto k = static_cast<size_t>(i);
-      out[k] = encode_sft_example(tok, records[k], o, stats[k], k);
-    } catch (...) {
-#pragma omp critical(baimo_sft_encode_error)
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
+  for_each_record_parallel(records.size(), [&](size_t k) { out[k] = encode_sft_example(tok, records[k], o, stats[k], k); });
   SftDataset d;
   d.examples.reserve(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
@@ -121,13 +92,33 @@ std::vector<uint8_t> held_out_records(size_t n, double fraction, uint64_t seed) 
 }
 
 SftSplit split_sft_examples(std::vector<SftExample> examples, size_t records, double fraction, uint64_t seed) {
-  const std::vector<uint8_t> held = held_out_records(records, fraction, seed);
   SftSplit s;
-  for (SftExample& e : examples) {
-    if (e.record >= records) fail("split_sft_examples: example of record {} but only {} records", e.record, records);
-    (held[e.record] ? s.held_out : s.train).push_back(std::move(e));
-  }
+  split_by_record(std::move(examples), records, fraction, seed, s.train, s.held_out);
   return s;
+}
+
+void for_each_record_parallel(size_t n, const std::function<void(size_t)>& encode) {
+  std::vector<std::exception_ptr> errors(n);
+#pragma omp parallel for schedule(dynamic, 16)
+  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) {
+    try {
+      encode(static_cast<size_t>(i));
+    } catch (...) {
+      errors[static_cast<size_t>(i)] = std::current_exception();
+    }
+  }
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+std::vector<int32_t> chat_ids_with_bos(const Tokenizer& tok, std::span<const uint32_t> ids) {
+  const std::optional<uint32_t> bos = tok.bos_id();
+  const bool add_bos = tok.add_bos() && bos && (ids.empty() || ids.front() != *bos);
+  std::vector<int32_t> out;
+  out.reserve(ids.size() + add_bos);
+  if (add_bos) out.push_back(static_cast<int32_t>(*bos));
+  for (uint32_t id : ids) out.push_back(static_cast<int32_t>(id));
+  return out;
 }
 
 }  // namespace baimo

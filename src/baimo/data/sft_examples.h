@@ -23,6 +23,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "baimo/data/chat_records.h"
 #include "baimo/tokenizer/chat_template.h"
 #include "baimo/tokenizer/tokenizer.h"
+#include "baimo/util/error.h"
 
 namespace baimo {
 
@@ -63,7 +65,8 @@ struct SftDataset {
   SftStats stats;
 };
 
-// Records are encoded in parallel (OpenMP); the result does not depend on the thread count.
+// Records are encoded in parallel (OpenMP); the result does not depend on the thread count (an
+// error is the first failing record's).
 SftDataset encode_sft_examples(const Tokenizer& tok, std::span<const ChatRecord> records,
                                const SftEncodeOptions& options);
 // One record; nullopt when it is left out (skipped or no answer). `stats` counts it either way.
@@ -78,5 +81,24 @@ struct SftSplit {
   std::vector<SftExample> train, held_out;
 };
 SftSplit split_sft_examples(std::vector<SftExample> examples, size_t records, double fraction, uint64_t seed);
+
+// The same for any example type with a `record` index (preference_examples.h): appends to train / held_out.
+template <class Example>
+void split_by_record(std::vector<Example> examples, size_t records, double fraction, uint64_t seed,
+                     std::vector<Example>& train, std::vector<Example>& held_out) {
+  const std::vector<uint8_t> held = held_out_records(records, fraction, seed);
+  for (Example& e : examples) {
+    if (e.record >= records) fail("split: an example of record {} but only {} records", e.record, records);
+    (held[e.record] ? held_out : train).push_back(std::move(e));
+  }
+}
+
+// Runs encode(k) for k in [0, n) in parallel (OpenMP); when some throw, rethrows the error of the
+// lowest k (the same on any thread count). The record loop of the SFT and preference encoders.
+void for_each_record_parallel(size_t n, const std::function<void(size_t)>& encode);
+
+// Rendered chat ids as training ids, with the tokenizer's BOS in front when add_bos() and the ids
+// do not already start with it (Llama-3's <|begin_of_text|>), as infer's prompt encoding does.
+std::vector<int32_t> chat_ids_with_bos(const Tokenizer& tok, std::span<const uint32_t> ids);
 
 }  // namespace baimo

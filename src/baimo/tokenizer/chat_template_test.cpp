@@ -64,14 +64,8 @@ TEST(ChatTemplate, DetectFromJinjaThenTokensThenDefault) {
 
 // ---- render_chat_ids: the one chat template spec (issue 11.5) ----------------------------------
 namespace {
-const Tokenizer& qwen() {
-  static const Tokenizer t = Tokenizer::from_tokenizer_json_file(test_data::vectors_dir() + "/qwen2_5/tokenizer.json");
-  return t;
-}
-const Tokenizer& llama3() {
-  static const Tokenizer t = Tokenizer::from_tokenizer_json_file(test_data::vectors_dir() + "/llama3/tokenizer.json");
-  return t;
-}
+const Tokenizer& qwen() { return test_data::qwen25_tokenizer(); }
+const Tokenizer& llama3() { return test_data::llama3_tokenizer(); }
 std::vector<uint32_t> text_ids(const Tokenizer& t, ChatTemplateKind k, std::span<const ChatMessage> m, bool gen) {
   return t.encode(render_chat(k, m, gen), Specials::Allow);
 }

@@ -4,7 +4,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -64,6 +66,46 @@ MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
 std::string read_file(const std::string& path) {
   MappedFile f(path);
   return std::string(f.view());
+}
+
+std::string read_file_gunzip(const std::string& path) {
+  if (!path.ends_with(".gz")) return read_file(path);
+  MappedFile f(path);
+  std::string out;
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 32) != Z_OK) fail("{}: cannot start zlib", path);  // 32: gzip header
+  z.next_in = const_cast<Bytef*>(f.data());
+  z.avail_in = static_cast<uInt>(f.size());  // chunked below for files over 4 GiB
+  size_t fed = z.avail_in;
+  char buf[1 << 16];
+  for (;;) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+    if (z.avail_in == 0 && fed < f.size()) {
+      const size_t n = std::min<size_t>(f.size() - fed, 1u << 30);
+      z.next_in = const_cast<Bytef*>(f.data() + fed);
+      z.avail_in = static_cast<uInt>(n);
+      fed += n;
+    }
+    if (rc == Z_STREAM_END) {
+      if (z.avail_in == 0 && fed == f.size()) break;
+      inflateReset(&z);  // another gzip member follows
+      continue;
+    }
+    if (rc == Z_BUF_ERROR && z.avail_in == 0 && fed == f.size()) {
+      inflateEnd(&z);
+      fail("{}: truncated gzip data", path);
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      const std::string msg = z.msg ? z.msg : "invalid data";
+      inflateEnd(&z);
+      fail("{}: not valid gzip data: {}", path, msg);
+    }
+  }
+  inflateEnd(&z);
+  return out;
 }
 
 void write_file_atomic(const std::string& path, const std::function<void(std::FILE*)>& write) {

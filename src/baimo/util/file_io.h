@@ -2,7 +2,8 @@
 // - MappedFile: read-only mmap of a whole file (empty files are fine); throws baimo::Error naming the path.
 // - write_file_atomic: write to "<path>.tmp.<pid>", fsync, rename over <path>, fsync the directory;
 //   a crash at any moment leaves either the old file or the new one, never a half-written one.
-// - read_file: whole file into a string.
+// - read_file: whole file into a string. read_file_gunzip: the same, gunzipped (zlib) when the
+//   path ends in ".gz" (concatenated gzip members too); a corrupt or truncated stream is an error.
 // - fsync_dir: fsync a directory (makes renames/creations inside it durable); errors name the path.
 #pragma once
 #include <cstddef>
@@ -36,6 +37,7 @@ class MappedFile {
 };
 
 std::string read_file(const std::string& path);
+std::string read_file_gunzip(const std::string& path);
 
 // Streams the content through `write(FILE*)`; the callback may call fwrite any number of times.
 void write_file_atomic(const std::string& path, const std::function<void(std::FILE*)>& write);

@@ -5,6 +5,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 
 namespace baimo::cli {
 
@@ -13,6 +14,17 @@ struct CommandRegistrar {
   CommandRegistrar(int order, RegisterFn fn);
 };
 void register_all(CLI::App& root);
+
+// A parent command that several files add subcommands to (`baimo tokenizer`, `baimo data`): whichever
+// registers first creates it (requiring one subcommand), the others find it.
+inline CLI::App* parent_command(CLI::App& root, const std::string& name, const std::string& description) {
+  // (CLI11 2.1 has no get_subcommand_no_throw)
+  auto found = root.get_subcommands([&](CLI::App* a) { return a->get_name() == name; });
+  if (!found.empty()) return found.front();
+  CLI::App* parent = root.add_subcommand(name, description);
+  parent->require_subcommand(1);
+  return parent;
+}
 
 }  // namespace baimo::cli
 

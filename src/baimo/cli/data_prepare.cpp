@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "baimo/cli/command.h"
+#include "baimo/cli/data_command.h"
 #include "baimo/data/document_reader.h"
 #include "baimo/data/prepare.h"
 #include "baimo/convert/gguf_tokenizer.h"
@@ -120,10 +121,7 @@ void run_prepare(PrepareArgs a) {
 }  // namespace
 
 BAIMO_COMMAND(30, [](CLI::App& root) {
-  auto found = root.get_subcommands([](CLI::App* x) { return x->get_name() == "data"; });
-  CLI::App* data = found.empty() ? root.add_subcommand("data", "Prepare training data") : found.front();
-  data->require_subcommand(1);
-  auto* sub = data->add_subcommand(
+  auto* sub = data_command(root)->add_subcommand(
       "prepare",
       "Tokenize a corpus into token shards for `baimo pretrain`.\n"
       "Inputs: plain text (one document per block of lines separated by a blank line), JSONL (one record "

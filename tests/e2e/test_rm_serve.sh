@@ -19,7 +19,7 @@ LM="$T/run/model"
 "$BAIMO" rm init --model "$LM" --out "$T/rm" --seed 5 >"$T/init.log" 2>&1 || { cat "$T/init.log"; fail "rm init"; }
 grep -q '"Qwen2ForSequenceClassification"\|"LlamaForSequenceClassification"' "$T/rm/config.json" || fail "config.json architectures"
 
-# Chat records: two in OpenAI form, one in ShareGPT form would need another file; JSONL OpenAI here.
+# Chat records (OpenAI JSONL).
 cat >"$T/data.jsonl" <<'JSONL'
 {"messages": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}]}
 {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi there, how can I help?"}]}
@@ -106,5 +106,8 @@ stop_server
 start_server --model "$LM" --model-name chat-tiny --parallel 1
 code=$(curl -s -o "$T/resp.json" -w '%{http_code}' -X POST "$BASE/v1/rewards" --data-binary @"$T/one.json")
 [ "$code" = 400 ] && grep -q "is a chat model" "$T/resp.json" || { cat "$T/resp.json"; fail "/v1/rewards on a chat model: $code"; }
+code=$(curl -s -o "$T/resp.json" -w '%{http_code}' -X POST "$BASE/v1/chat/completions" -H "Content-Type: application/json" \
+  --data-binary '{"model": "chat-tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}')
+[ "$code" = 200 ] && grep -q chat.completion "$T/resp.json" || { cat "$T/resp.json"; fail "chat on a chat model: $code"; }
 stop_server
 echo "rm serve e2e ok"

@@ -3,8 +3,6 @@
 #include "baimo/model/reward_model.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -14,8 +12,8 @@
 #include "baimo/infer/model_weights.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/temp_dir.h"
 
-namespace fs = std::filesystem;
 using json = nlohmann::json;
 using namespace baimo;
 
@@ -54,11 +52,6 @@ std::string expect_error(const std::function<void()>& f) {
   return "";
 }
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("baimo_rm_" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 }  // namespace
 
@@ -204,8 +197,8 @@ TEST(RewardModel, GatherRowsOfANonLeafTableGradcheck) {
 }
 
 TEST(RewardModel, SavesAsASequenceClassificationCheckpointAndCausalLoadersRefuseIt) {
-  TempDir t;
-  const std::string dir = (t.path / "rm").string();
+  TempDir t("baimo_rm_");
+  const std::string dir = (t.dir / "rm").string();
   const Transformer rm = make_reward_model(Transformer::random(qwen_tiny(), 3), 9);
   rm.save(dir);
   const json cfg = json::parse(read_file(dir + "/config.json"));

@@ -219,7 +219,9 @@ ModelConfig parse_model_config(const json& j, const std::string& where) {
         c.eos_token_ids.push_back(r.integer(v, key, 0));
       }
     } else if (key == "pad_token_id") {
-      if (!v.is_null()) c.pad_token_id = r.integer(v, key, 0);
+      // Old Llama conversions write -1 (no pad): an id outside the vocabulary is dropped (checked
+      // below for a reward model, which needs a real one).
+      if (!v.is_null()) c.pad_token_id = r.integer(v, key, std::numeric_limits<int32_t>::min());
     } else if (key == "num_labels") {
       num_labels = r.integer(v, key, 1);
     } else if (key == "id2label" || key == "label2id") {
@@ -265,6 +267,8 @@ ModelConfig parse_model_config(const json& j, const std::string& where) {
            want);
     c.head = ModelHead::SequenceClassification;
   }
+  if (c.pad_token_id && !c.is_reward_model() && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
+    c.pad_token_id.reset();
   if (c.is_reward_model()) {
     // transformers derives num_labels from id2label when it is not given.
     c.num_labels = num_labels.value_or(id2label ? static_cast<int64_t>(id2label->size()) : 1);

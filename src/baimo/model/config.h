@@ -15,7 +15,8 @@
 //   Llama... / Mistral..., following model_type; num_labels 1, id2label {"0": "LABEL_0"},
 //   label2id {"LABEL_0": 0}; pad_token_id kept). A *ForSequenceClassification name that does not
 //   follow model_type, or num_labels != 1, is an error. pad_token_id is parsed and written back for
-//   either head (it must be a token id below vocab_size).
+//   either head; a causal LM's outside [0, vocab_size) (old Llama configs say -1) is dropped, a
+//   reward model's must be a token id.
 #pragma once
 #include <cstdint>
 #include <optional>

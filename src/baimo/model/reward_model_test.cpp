@@ -88,6 +88,9 @@ TEST(RewardModelConfig, RejectsMismatchedArchitectureAndSeveralLabels) {
   j = json::parse(kSeqClsConfig);
   j["pad_token_id"] = 64;
   EXPECT_NE(expect_error([&] { parse_model_config(j, "c.json"); }).find("pad_token_id"), std::string::npos);
+  j["architectures"] = {"Qwen2ForCausalLM"};
+  j["pad_token_id"] = -1;  // old Llama conversions: no pad
+  EXPECT_FALSE(parse_model_config(j, "c.json").pad_token_id);
   j = json::parse(kSeqClsConfig);
   j["architectures"] = {"LlamaForSequenceClassification"};
   j["model_type"] = "llama";

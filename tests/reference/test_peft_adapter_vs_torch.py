@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_io as st  # noqa: E402
+from ref_checks import relative_check  # noqa: E402
 from torch_reference_model import Reference  # noqa: E402
 
 TOL = 1e-4
@@ -62,16 +63,7 @@ failures = []
 
 
 def check(what, got, want, tol=TOL):
-    got = np.asarray(got, dtype=np.float64)
-    want = np.asarray(want, dtype=np.float64)
-    if got.shape != want.shape:
-        failures.append(f"{what}: shape {got.shape} != {want.shape}")
-        return 0.0
-    denom = max(float(np.max(np.abs(want))), 1e-30)
-    err = float(np.max(np.abs(got - want))) / denom
-    if not err <= tol:
-        failures.append(f"{what}: relative error {err:.3g} > {tol}")
-    return err
+    return relative_check(failures, what, got, want, tol)
 
 
 def peft_config(lc, base_path):

@@ -5,6 +5,9 @@
 // The OpenAI-compatible HTTP server with continuous batching and the web chat page
 // (serve/api_server.h). SIGINT/SIGTERM shut it down gracefully: requests in flight get a few
 // seconds to finish, new ones are refused, then the process exits 0.
+// A reward model (config.json *ForSequenceClassification, `baimo rm`) starts no generation engine:
+// the server answers POST /v1/rewards (and /v1/models, /health, /metrics) instead; --parallel,
+// --max-queue, --dtype and --lora do not apply to it.
 #include <pthread.h>
 #include <signal.h>
 
@@ -12,13 +15,17 @@
 
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 #include "baimo/cli/command.h"
 #include "baimo/cli/threads_flag.h"
+#include "baimo/eval/reward_scores.h"
 #include "baimo/infer/batch_scheduler.h"
 #include "baimo/infer/inference_model.h"
 #include "baimo/serve/api_server.h"
+#include "baimo/model/model_dir.h"
+#include "baimo/model/open_model.h"
 #include "baimo/serve/model_id.h"
 #include "baimo/tokenizer/chat_template.h"
 #include "baimo/util/error.h"
@@ -36,6 +43,65 @@ struct ServeArgs {
   size_t max_body = 8u << 20;
 };
 
+serve::ServeOptions serve_options(const ServeArgs& a) {
+  serve::ServeOptions opts;
+  opts.host = a.host;
+  opts.port = a.port;
+  opts.api_key = a.api_key;
+  opts.max_body_bytes = a.max_body;
+  opts.reuse_port = a.reuse_port;
+  opts.max_client_connections = a.max_client_connections;
+  opts.head_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.header_timeout * 1000));
+  opts.body_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.body_timeout * 1000));
+  return opts;
+}
+
+// The context of a model: --ctx, at most the model's maximum.
+int64_t serve_ctx(const ServeArgs& a, const ModelConfig& cfg) {
+  const int64_t ctx = a.ctx > 0 ? a.ctx : cfg.max_position_embeddings;
+  if (ctx > cfg.max_position_embeddings)
+    fail("--ctx {} exceeds the model's max_position_embeddings {}", ctx, cfg.max_position_embeddings);
+  return ctx;
+}
+
+// Serves until SIGINT/SIGTERM: a watcher thread waits for the (blocked) signals and shuts the server
+// down gracefully; `stop` runs after listen() returns (the scheduler's, for a chat model).
+void serve_until_signal(serve::ApiServer& server, const sigset_t& signals, const std::function<void()>& stop) {
+  std::atomic<bool> shutting_down{false};
+  std::thread watcher([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    shutting_down = true;
+    std::fprintf(stderr, "baimo serve: %s, finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    server.shutdown(std::chrono::seconds(10));
+  });
+  server.listen();
+  if (stop) stop();
+  // listen() returns after shutdown() (the watcher) or on a socket error: then wake the watcher.
+  if (!shutting_down) kill(getpid(), SIGTERM);
+  watcher.join();
+  std::printf("baimo serve: stopped\n");
+}
+
+void run_reward_serve(const ServeArgs& a, const sigset_t& signals) {
+  if (!a.dtype.empty() || !a.lora.empty())
+    fail("{} is a reward model: --dtype and --lora are for chat models (it is scored in f32)", a.model);
+  auto scorer = std::make_shared<const RewardScorer>(load_reward_scorer(a.model, a.chat_template));
+  const ModelConfig& cfg = scorer->config();
+  const int64_t ctx = serve_ctx(a, cfg);
+  const std::string name = a.model_name.empty() ? serve::default_model_id(a.model) : a.model_name;
+  serve::ModelContext mc{scorer->tokenizer.get(), scorer->chat_template, name, ctx, cfg.vocab_size, {},
+                         cfg.architecture()};
+  serve::ApiServer server(scorer, mc, serve_options(a));
+  const int port = server.bind();
+  std::printf("baimo serve: reward model %s (%s, %.1fM parameters), chat template %s, context %lld\n", name.c_str(),
+              cfg.architecture().c_str(), cfg.parameter_count() / 1e6, chat_template_name(scorer->chat_template),
+              static_cast<long long>(ctx));
+  std::printf("baimo serve: listening on http://%s:%d  (API at /v1: POST /v1/rewards)\n", a.host.c_str(), port);
+  std::fflush(stdout);
+  serve_until_signal(server, signals, {});
+}
+
 void run_serve(const ServeArgs& a) {
   // Block the shutdown signals in every thread (threads inherit the mask); one thread waits for them.
   sigset_t signals;
@@ -46,12 +112,12 @@ void run_serve(const ServeArgs& a) {
   ::signal(SIGPIPE, SIG_IGN);
 
   apply_threads(a.threads);  // OpenBLAS's count is global; the scheduler thread sets its OpenMP one
+  if (open_model(a.model).is_dir() && load_model_dir_config(a.model).is_reward_model())
+    return run_reward_serve(a, signals);
   InferenceModel im = load_inference_model(a.model, a.dtype, a.chat_template, a.lora);
   const ModelConfig& cfg = im.config();
   const ChatTemplateKind kind = im.chat_template;
-  int64_t ctx = a.ctx > 0 ? a.ctx : cfg.max_position_embeddings;
-  if (ctx > cfg.max_position_embeddings)
-    fail("--ctx {} exceeds the model's max_position_embeddings {}", ctx, cfg.max_position_embeddings);
+  const int64_t ctx = serve_ctx(a, cfg);
   const std::string name = a.model_name.empty() ? serve::default_model_id(a.model) : a.model_name;
 
   SchedulerOptions so;
@@ -60,38 +126,15 @@ void run_serve(const ServeArgs& a) {
   so.max_queue = a.max_queue;
   so.threads = a.threads;
   BatchScheduler scheduler(im.weights, im.tokenizer, so);
-  serve::ModelContext mc{im.tokenizer.get(), kind, name, ctx, cfg.vocab_size, im.eos_ids};
-  serve::ServeOptions opts;
-  opts.host = a.host;
-  opts.port = a.port;
-  opts.api_key = a.api_key;
-  opts.max_body_bytes = a.max_body;
-  opts.reuse_port = a.reuse_port;
-  opts.max_client_connections = a.max_client_connections;
-  opts.head_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.header_timeout * 1000));
-  opts.body_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.body_timeout * 1000));
-  serve::ApiServer server(scheduler, mc, opts);
+  serve::ModelContext mc{im.tokenizer.get(), kind, name, ctx, cfg.vocab_size, im.eos_ids, cfg.architecture()};
+  serve::ApiServer server(scheduler, mc, serve_options(a));
   int port = server.bind();
-
-  std::atomic<bool> shutting_down{false};
-  std::thread watcher([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    shutting_down = true;
-    std::fprintf(stderr, "baimo serve: %s, finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    server.shutdown(std::chrono::seconds(10));
-  });
   std::printf("baimo serve: model %s (%s, %.1fM parameters), chat template %s, %d slots x %lld context, queue %d\n",
               name.c_str(), cfg.architecture().c_str(), cfg.parameter_count() / 1e6, chat_template_name(kind), a.parallel,
               static_cast<long long>(ctx), a.max_queue);
   std::printf("baimo serve: listening on http://%s:%d  (web chat at /, API at /v1)\n", a.host.c_str(), port);
   std::fflush(stdout);
-  server.listen();
-  scheduler.stop();
-  // listen() returns after shutdown() (the watcher) or on a socket error: then wake the watcher.
-  if (!shutting_down) kill(getpid(), SIGTERM);
-  watcher.join();
-  std::printf("baimo serve: stopped\n");
+  serve_until_signal(server, signals, [&] { scheduler.stop(); });
 }
 
 BAIMO_COMMAND(70, [](CLI::App& root) {

@@ -195,6 +195,7 @@ void export_gguf(const std::string& src_path, const std::string& out, const Gguf
   if (opts.q4_k_m && opts.type != DType::Q4_K) fail("GGUF export: the Q4_K_M mix needs type Q4_K");
   Source s = open_model(src_path).is_gguf() ? source_from_gguf(src_path) : source_from_dir(src_path);
   const ModelConfig& c = s.cfg;
+  require_causal_lm(c, src_path);  // GGUF (llama.cpp) models are causal LMs
   GgufWriter w;
   // llama_ftype: a pure Q4_K file says MOSTLY_Q4_K_S (14), the nearest llama.cpp has.
   const std::optional<uint32_t> file_type =

@@ -180,6 +180,7 @@ Transformer frozen_from_dir(const std::string& dir, DType type) {
 Transformer load_training_base(const std::string& path, BaseStorage storage, DType dir_type) {
   const ModelPath mp = open_model(path);
   if (!mp.is_dir() && !mp.is_gguf()) fail("{}: not a model directory or a GGUF file", path);
+  if (mp.is_dir()) require_causal_lm(load_model_dir_config(path), path);
   if (mp.is_gguf() && dir_type != DType::F32)
     fail("{}: a GGUF base keeps its own tensor types; convert it with `baimo quantize` instead of asking for {}", path,
          dtype_info(dir_type).name);

@@ -40,6 +40,7 @@ InferenceModel load_inference_model(const std::string& path, const std::string& 
   const DType type = dtype.empty() ? DType::F32 : parse_gguf_type(dtype);
   std::string tok_path = path;  // a GGUF file holds its tokenizer
   if (open_model(path).is_dir()) {
+    require_causal_lm(load_model_dir_config(path), path);
     tok_path = model_dir_tokenizer(path);
     if (tok_path.empty()) fail("{}: no tokenizer.json in the model directory", path);
   }

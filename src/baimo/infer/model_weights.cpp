@@ -94,6 +94,7 @@ ModelWeights load_inference_weights(const std::string& path) { return load_infer
 ModelWeights load_inference_weights(const std::string& path, DType type) {
   const ModelPath mp = open_model(path);
   if (mp.is_dir()) {
+    require_causal_lm(load_model_dir_config(path), path);
     ModelWeights w = weights_from_transformer(Transformer::load(path), type);
     w.chat_template = model_dir_chat_template(path);
     validate_model_weights(w, path);

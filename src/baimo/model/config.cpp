@@ -4,6 +4,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
 
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
@@ -61,7 +62,7 @@ struct Reader {
 
 // Hugging Face bookkeeping fields that do not change the model's math.
 const std::set<std::string> kIgnoredFields = {
-    "transformers_version", "use_cache", "_name_or_path", "pad_token_id", "output_attentions",
+    "transformers_version", "use_cache", "_name_or_path", "output_attentions", "problem_type",
     "output_hidden_states", "return_dict", "torchscript", "tokenizer_class", "max_window_layers",
     "pretraining_tp",  // tensor-parallel slicing of the same math
 };
@@ -75,13 +76,31 @@ int64_t ModelConfig::parameter_count() const {
   int64_t mlp = 3 * hidden_size * intermediate_size;
   int64_t block = attn + mlp + 2 * hidden_size;
   int64_t embed = vocab_size * hidden_size;
+  if (is_reward_model()) return embed + num_hidden_layers * block + hidden_size + num_labels * hidden_size;
   return embed + num_hidden_layers * block + hidden_size + (tie_word_embeddings ? 0 : embed);
 }
 
+namespace {
+std::string architecture_prefix(const std::string& model_type) {
+  if (model_type == "qwen2") return "Qwen2";
+  if (model_type == "mistral") return "Mistral";
+  return "Llama";
+}
+constexpr std::string_view kSeqClsSuffix = "ForSequenceClassification";
+}  // namespace
+
 std::string ModelConfig::architecture() const {
-  if (model_type == "qwen2") return "Qwen2ForCausalLM";
-  if (model_type == "mistral") return "MistralForCausalLM";
-  return "LlamaForCausalLM";
+  return architecture_prefix(model_type) + (is_reward_model() ? std::string(kSeqClsSuffix) : "ForCausalLM");
+}
+
+void require_causal_lm(const ModelConfig& c, const std::string& where) {
+  if (c.is_reward_model())
+    fail("{} is a reward model ({}): use baimo rm score or serve /v1/rewards", where, c.architecture());
+}
+
+void require_reward_model(const ModelConfig& c, const std::string& where) {
+  if (!c.is_reward_model())
+    fail("{} has no score head (causal LM, {}): train one with baimo rm train", where, c.architecture());
 }
 
 void ModelConfig::validate(const std::string& where) const {
@@ -124,6 +143,10 @@ void ModelConfig::validate(const std::string& where) const {
       fail("{}: field \"{}\" = {} is not a token id below vocab_size = {}", where, key, id, vocab_size);
   };
   if (bos_token_id) check_token(*bos_token_id, "bos_token_id");
+  if (pad_token_id) check_token(*pad_token_id, "pad_token_id");
+  if (is_reward_model() && num_labels != 1)
+    fail("{}: field \"num_labels\" = {}: only a single-score head (num_labels 1, a reward model) is supported", where,
+         num_labels);
   for (int64_t e : eos_token_ids) check_token(e, "eos_token_id");
 }
 
@@ -134,6 +157,9 @@ ModelConfig parse_model_config(const json& j, const std::string& where) {
   bool have_type = false, have_kv = false, have_head_dim = false;
   std::optional<bool> attention_bias;
   std::optional<bool> use_sliding_window;
+  std::vector<std::string> architectures;
+  std::optional<int64_t> num_labels;
+  std::optional<json> id2label, label2id;
   std::optional<int64_t> sliding_window;
   std::string hidden_act = "silu";
   const char* required[] = {"vocab_size",          "hidden_size",          "intermediate_size",
@@ -147,7 +173,7 @@ ModelConfig parse_model_config(const json& j, const std::string& where) {
       have_type = true;
     } else if (key == "architectures") {
       if (!v.is_array()) fail("{}: field \"architectures\" must be a list of strings", where);
-      for (const auto& a : v) r.string(a, key);
+      for (const auto& a : v) architectures.push_back(r.string(a, key));
     } else if (key == "vocab_size") {
       c.vocab_size = r.integer(v, key, 1);
     } else if (key == "hidden_size") {
@@ -192,6 +218,15 @@ ModelConfig parse_model_config(const json& j, const std::string& where) {
       } else if (!v.is_null()) {
         c.eos_token_ids.push_back(r.integer(v, key, 0));
       }
+    } else if (key == "pad_token_id") {
+      // Old Llama conversions write -1 (no pad): an id outside the vocabulary is dropped (checked
+      // below for a reward model, which needs a real one).
+      if (!v.is_null()) c.pad_token_id = r.integer(v, key, std::numeric_limits<int32_t>::min());
+    } else if (key == "num_labels") {
+      num_labels = r.integer(v, key, 1);
+    } else if (key == "id2label" || key == "label2id") {
+      if (!v.is_object()) fail("{}: field \"{}\" must be an object", where, key);
+      (key == "id2label" ? id2label : label2id) = v;
     } else if (key == "rope_scaling") {
       if (!v.is_null()) fail("{}: field \"rope_scaling\" is not supported (only null)", where);
     } else if (key == "sliding_window") {
@@ -223,6 +258,25 @@ ModelConfig parse_model_config(const json& j, const std::string& where) {
                      *sliding_window < c.max_position_embeddings;
   if (window_live) fail("{}: field \"sliding_window\": sliding-window attention is not supported", where);
 
+  // The head, from the architectures list: *ForSequenceClassification is a reward model.
+  for (const std::string& a : architectures) {
+    if (!a.ends_with(kSeqClsSuffix)) continue;
+    const std::string want = architecture_prefix(c.model_type) + std::string(kSeqClsSuffix);
+    if (a != want)
+      fail("{}: field \"architectures\" = \"{}\" does not match model_type {} (expected {})", where, a, c.model_type,
+           want);
+    c.head = ModelHead::SequenceClassification;
+  }
+  if (c.pad_token_id && !c.is_reward_model() && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
+    c.pad_token_id.reset();
+  if (c.is_reward_model()) {
+    // transformers derives num_labels from id2label when it is not given.
+    c.num_labels = num_labels.value_or(id2label ? static_cast<int64_t>(id2label->size()) : 1);
+    if (id2label && static_cast<int64_t>(id2label->size()) != c.num_labels)
+      fail("{}: field \"id2label\" has {} labels but num_labels = {}", where, id2label->size(), c.num_labels);
+    if (label2id && static_cast<int64_t>(label2id->size()) != c.num_labels)
+      fail("{}: field \"label2id\" has {} labels but num_labels = {}", where, label2id->size(), c.num_labels);
+  }
   if (c.model_type == "qwen2") {
     if (attention_bias && !*attention_bias)
       fail("{}: field \"attention_bias\" = false contradicts model_type qwen2 (always q/k/v bias)", where);
@@ -274,6 +328,17 @@ json model_config_to_json(const ModelConfig& c) {
   if (c.bos_token_id) j["bos_token_id"] = *c.bos_token_id;
   if (c.eos_token_ids.size() == 1) j["eos_token_id"] = c.eos_token_ids[0];
   if (c.eos_token_ids.size() > 1) j["eos_token_id"] = c.eos_token_ids;
+  if (c.pad_token_id) j["pad_token_id"] = *c.pad_token_id;
+  if (c.is_reward_model()) {
+    j["num_labels"] = c.num_labels;
+    json id2label = json::object(), label2id = json::object();
+    for (int64_t i = 0; i < c.num_labels; ++i) {
+      id2label[std::to_string(i)] = fmt::format("LABEL_{}", i);
+      label2id[fmt::format("LABEL_{}", i)] = i;
+    }
+    j["id2label"] = id2label;
+    j["label2id"] = label2id;
+  }
   return j;
 }
 

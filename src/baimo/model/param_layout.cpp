@@ -31,7 +31,10 @@ std::vector<ParamSpec> param_layout(const ModelConfig& c) {
     add("mlp.down_proj.weight", {C, F}, K::Matrix, R::Down);
   }
   out.push_back({"model.norm.weight", {C}, K::Norm, R::FinalNorm});
-  if (!c.tie_word_embeddings) out.push_back({"lm_head.weight", {c.vocab_size, C}, K::Matrix, R::LmHead});
+  if (c.is_reward_model())
+    out.push_back({"score.weight", {c.num_labels, C}, K::Matrix, R::Score});
+  else if (!c.tie_word_embeddings)
+    out.push_back({"lm_head.weight", {c.vocab_size, C}, K::Matrix, R::LmHead});
   return out;
 }
 

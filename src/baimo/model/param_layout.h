@@ -9,6 +9,8 @@
 //   model.layers.N.self_attn.o_proj.weight (C, H*D)  [+ .bias (C) with o_bias]
 //   model.layers.N.mlp.gate_proj.weight (F, C), up_proj (F, C), down_proj (C, F)
 //   model.norm.weight (C), lm_head.weight (V, C) unless tie_word_embeddings
+//   -- or, for a reward model (config.head SequenceClassification), score.weight (num_labels, C)
+//   in place of any lm_head (transformers' *ForSequenceClassification: a Linear without bias)
 // (weights are (out, in), as torch.nn.Linear stores them). The order is the file order baimo writes.
 // Each entry also says what it is: its kind (how it is stored and initialized), its role in the
 // architecture (which slot of a container it fills) and its layer (-1 outside the layers).
@@ -31,6 +33,7 @@ enum class ParamRole {
   Gate, Up, Down,
   FinalNorm,  // model.norm.weight
   LmHead,     // lm_head.weight (absent when tied)
+  Score,      // score.weight of a reward model
 };
 
 struct ParamSpec {

@@ -118,6 +118,7 @@ void Transformer::wire() {
       if (p.spec.role == ParamRole::Embed) embed_ = v;
       if (p.spec.role == ParamRole::FinalNorm) norm_.weight = v;
       if (p.spec.role == ParamRole::LmHead) lm_head_ = v;
+      if (p.spec.role == ParamRole::Score) score_ = v;
       continue;
     }
     nn::DecoderBlock& b = blocks_[static_cast<size_t>(p.spec.layer)];
@@ -138,7 +139,7 @@ void Transformer::wire() {
       default: fail("model: parameter {} has no place in a layer", p.spec.name);
     }
   }
-  if (cfg_.tie_word_embeddings) lm_head_ = embed_;
+  if (cfg_.tie_word_embeddings && !cfg_.is_reward_model()) lm_head_ = embed_;
   wire_frozen();
   apply_lora();
 }
@@ -164,7 +165,7 @@ void Transformer::wire_frozen() {
       default: fail("model: frozen parameter {} has no place in a layer", f.spec.name);
     }
   }
-  if (cfg_.tie_word_embeddings) lm_head_frozen_ = embed_frozen_;
+  if (cfg_.tie_word_embeddings && !cfg_.is_reward_model()) lm_head_frozen_ = embed_frozen_;
 }
 
 namespace {
@@ -311,11 +312,13 @@ ag::Var Transformer::hidden(const Tensor& ids, const Tensor* positions, const Te
 }
 
 ag::Var Transformer::lm_head(const ag::Var& h) const {
+  require_causal_lm(cfg_, "this model");
   return lm_head_frozen_.defined() ? ag::linear_frozen(h, lm_head_frozen_) : ag::linear(h, lm_head_);
 }
 
 ag::Var Transformer::loss(const Tensor& ids, const Tensor& targets, const Tensor* positions, const Tensor* segments,
                           int32_t ignore_index) const {
+  require_causal_lm(cfg_, "this model");
   const ag::Var h = hidden(ids, positions, segments);
   return lm_head_frozen_.defined() ? ag::lm_head_loss_frozen(h, lm_head_frozen_, targets, ignore_index)
                                    : ag::lm_head_loss(h, lm_head_, targets, ignore_index);
@@ -323,9 +326,25 @@ ag::Var Transformer::loss(const Tensor& ids, const Tensor& targets, const Tensor
 
 ag::Var Transformer::token_logprobs(const Tensor& ids, const Tensor& targets, const Tensor* positions,
                                     const Tensor* segments, int32_t ignore_index) const {
+  require_causal_lm(cfg_, "this model");
   const ag::Var h = hidden(ids, positions, segments);
   return lm_head_frozen_.defined() ? ag::lm_head_logprobs_frozen(h, lm_head_frozen_, targets, ignore_index)
                                    : ag::lm_head_logprobs(h, lm_head_, targets, ignore_index);
+}
+
+ag::Var Transformer::rewards(const Tensor& ids, const Tensor* positions, const Tensor* segments,
+                             const Tensor& last_rows) const {
+  require_reward_model(cfg_, "this model");
+  if (last_rows.dtype() != DType::I32 || last_rows.dim() != 1)
+    fail("rewards: last_rows must be I32 (M), got {}", last_rows.shape().str());
+  const ag::Var h = hidden(ids, positions, segments);  // (B, T, C)
+  const int64_t rows = ids.size(0) * ids.size(1), C = cfg_.hidden_size;
+  const int32_t* r = last_rows.data<int32_t>();
+  for (int64_t m = 0; m < last_rows.numel(); ++m)
+    if (r[m] < 0 || r[m] >= rows) fail("rewards: last_rows[{}] = {} is outside [0, B*T = {})", m, r[m], rows);
+  // Gathering rows of the (B*T, C) states is an embedding lookup with them as the table.
+  const ag::Var last = ag::embedding(ag::reshape(h, Shape{rows, C}), last_rows);  // (M, C)
+  return ag::reshape(ag::linear(last, score_), Shape{last_rows.numel()});         // (M, 1) -> (M)
 }
 
 }  // namespace baimo

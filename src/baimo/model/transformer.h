@@ -1,6 +1,8 @@
 // Transformer: the decoder-only language model of the Llama / Qwen2 / Mistral family.
 //   x = embed_tokens[ids]; for each layer: x = DecoderBlock(x) (nn/block.h); x = norm(x)
 //   logits = x lm_head^T   (lm_head = embed_tokens when tie_word_embeddings)
+//   or, for a reward model (config().is_reward_model(): score.weight, no lm_head; model/reward_model.h):
+//   reward = x[last token of each sequence] score^T
 // Contract:
 // - Parameters are f32 autograd leaves named and shaped as param_layout(config) says (HF names);
 //   a tied model has no lm_head.weight parameter (the embedding gets both gradients).
@@ -94,6 +96,15 @@ class Transformer {
   ag::Var token_logprobs(const Tensor& ids, const Tensor& targets, const Tensor* positions = nullptr,
                          const Tensor* segments = nullptr, int32_t ignore_index = -100) const;
 
+  // ---- reward models (config().head == SequenceClassification) ----
+  // The reward of each sequence: score(h[last_rows[m]]) where h = hidden(ids, positions, segments)
+  // flattened to (B*T, C). last_rows: I32 (M), each the flat row index b*T+t of a sequence's last
+  // token -> (M). Differentiable in the trunk and the score head. baimo::Error on a causal LM (no
+  // score head) or a row outside [0, B*T).
+  ag::Var rewards(const Tensor& ids, const Tensor* positions, const Tensor* segments, const Tensor& last_rows) const;
+  // The score head (num_labels = 1, C); undefined for a causal LM.
+  const ag::Var& score_weight() const { return score_; }
+
   // ---- LoRA (model/lora.h) and fine-tuning ----
   // Attaches `adapter` (nullptr: detaches). Its pairs must match this model's layers and shapes
   // (baimo::Error naming the pair otherwise). Dropout starts off (see set_lora_dropout).
@@ -119,7 +130,7 @@ class Transformer {
   ModelConfig cfg_;
   std::vector<Param> params_;
   std::map<std::string, size_t> index_;
-  ag::Var embed_, lm_head_;
+  ag::Var embed_, lm_head_, score_;
   nn::RMSNorm norm_;
   std::vector<nn::DecoderBlock> blocks_;
   // Frozen base (empty otherwise); embed_frozen_ / lm_head_frozen_ replace embed_ / lm_head_ when set.

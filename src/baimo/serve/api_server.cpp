@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "baimo/eval/reward_scores.h"
+#include "baimo/model/reward_model.h"
 #include "baimo/serve/api_error.h"
 #include "baimo/serve/choice_assembler.h"
 #include "baimo/serve/guarded_http_server.h"
@@ -28,7 +30,7 @@ bool same_key(const std::string& a, const std::string& b) {
 
 // Metric label for a path: the known routes, everything else "other" (bounded cardinality).
 std::string route_label(const std::string& path) {
-  for (const char* r : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics"})
+  for (const char* r : {"/v1/chat/completions", "/v1/completions", "/v1/rewards", "/v1/models", "/health", "/metrics"})
     if (path == r) return r;
   if (path.rfind("/v1/models/", 0) == 0) return "/v1/models/{id}";
   if (find_web_asset(path)) return "/ (web)";
@@ -41,6 +43,22 @@ std::string new_id(Endpoint e) {
   return fmt::format("{}-{:x}{:06x}", e == Endpoint::Chat ? "chatcmpl" : "cmpl", boot & 0xffffffffffULL,
                      counter.fetch_add(1));
 }
+
+// 400 for a route the served model's kind does not have: generation on a reward model, or
+// /v1/rewards on a chat model.
+ApiError wrong_model_kind(const ModelContext& m, bool reward_model) {
+  return ApiError(400,
+                  reward_model ? fmt::format("The model '{}' is a reward model ({}): it scores conversations and does "
+                                             "not generate. Use POST /v1/rewards.",
+                                             m.model_id, m.architecture)
+                               : fmt::format("The model '{}' is a chat model ({}): it has no score head, so "
+                                             "/v1/rewards is not available. Serve a reward model (baimo rm) for rewards.",
+                                             m.model_id, m.architecture),
+                  "invalid_request_error", "model", "wrong_model_kind");
+}
+
+// Conversations per scoring forward of /v1/rewards.
+constexpr int64_t kRewardBatch = 8;
 
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -56,17 +74,24 @@ struct InFlight {
 }  // namespace
 
 ApiServer::ApiServer(BatchScheduler& scheduler, ModelContext model, ServeOptions options)
-    : scheduler_(scheduler), model_(std::move(model)), options_(std::move(options)),
-      started_unix_(unix_now()) {
+    : scheduler_(&scheduler), model_(std::move(model)), options_(std::move(options)), started_unix_(unix_now()) {
+  // One client address alone never takes every thread.
+  start(std::max(std::clamp(2 * (scheduler.n_slots() + static_cast<int>(scheduler.queue_capacity())) + 16, 64, 1024),
+                 options_.max_client_connections + 64));
+}
+
+ApiServer::ApiServer(std::shared_ptr<const RewardScorer> rewards, ModelContext model, ServeOptions options)
+    : rewards_(std::move(rewards)), model_(std::move(model)), options_(std::move(options)), started_unix_(unix_now()) {
+  start(std::max(64, options_.max_client_connections + 64));
+}
+
+void ApiServer::start(int http_threads) {
   ConnectionLimits limits;
   limits.stream.head_timeout = options_.head_timeout;
   limits.stream.body_timeout = options_.body_timeout;
   limits.max_client_connections = options_.max_client_connections;
   http_ = std::make_unique<GuardedHttpServer>(limits, [this] { metrics_.count_request("connection", 429); });
-  int threads = options_.http_threads;
-  if (threads <= 0)  // one client address alone never takes every thread
-    threads = std::max(std::clamp(2 * (scheduler_.n_slots() + static_cast<int>(scheduler_.queue_capacity())) + 16, 64, 1024),
-                       options_.max_client_connections + 64);
+  const int threads = options_.http_threads > 0 ? options_.http_threads : http_threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http_->set_payload_max_length(options_.max_body_bytes);
   http_->set_keep_alive_timeout(5);
@@ -180,18 +205,22 @@ void ApiServer::routes() {
                                       "model", "model_not_found"));
     res.set_content(dump_json(models_json(model_.model_id, started_unix_)["data"][0]), "application/json");
   });
+  s.Post("/v1/rewards", [this](const httplib::Request& req, httplib::Response& res) { handle_rewards(req, res); });
   s.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     json h = {{"status", draining_ ? "shutting_down" : "ok"},
               {"model", model_.model_id},
-              {"slots", scheduler_.n_slots()},
-              {"active_slots", scheduler_.active_slots()},
-              {"queue_length", scheduler_.queue_length()},
-              {"ctx", scheduler_.ctx()}};
+              {"slots", scheduler_ ? scheduler_->n_slots() : 0},
+              {"active_slots", scheduler_ ? scheduler_->active_slots() : 0},
+              {"queue_length", scheduler_ ? scheduler_->queue_length() : 0},
+              {"ctx", scheduler_ ? scheduler_->ctx() : model_.ctx}};
+    if (rewards_) h["kind"] = "reward_model";
     if (draining_) res.status = 503;
     res.set_content(dump_json(h), "application/json");
   });
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.prometheus_text(scheduler_.queue_length(), scheduler_.active_slots(), scheduler_.n_slots()),
+    res.set_content(scheduler_ ? metrics_.prometheus_text(scheduler_->queue_length(), scheduler_->active_slots(),
+                                                          scheduler_->n_slots())
+                               : metrics_.prometheus_text(0, 0, 0),
                     "text/plain; version=0.0.4; charset=utf-8");
   });
   s.Get("/(|index\\.html|chat\\.js|markdown\\.js|style\\.css)", [](const httplib::Request& req, httplib::Response& res) {
@@ -212,13 +241,14 @@ void ApiServer::handle_completion(const httplib::Request& req, httplib::Response
   CompletionRequest r;
   try {
     if (draining_) throw ApiError(503, "The server is shutting down.", "server_error", "", "shutting_down");
+    if (!scheduler_) throw wrong_model_kind(model_, true);
     r = parse_completion_request(req.body, endpoint);
     PreparedGeneration p = prepare_generation(r, model_);
-    channel = scheduler_.submit(std::move(p.prompt), std::move(p.options), r.n);
+    channel = scheduler_->submit(std::move(p.prompt), std::move(p.options), r.n);
     if (!channel)
       throw ApiError(429,
                      fmt::format("The server is busy: {} requests are already waiting for a slot. Retry after a second.",
-                                 scheduler_.queue_length()),
+                                 scheduler_->queue_length()),
                      "rate_limit_error", "", "rate_limit_exceeded");
   } catch (const ApiError& e) {
     return send_error(res, e);
@@ -307,6 +337,52 @@ void ApiServer::handle_completion(const httplib::Request& req, httplib::Response
           channel->cancel();
         }
       });
+}
+
+void ApiServer::handle_rewards(const httplib::Request& req, httplib::Response& res) {
+  InFlight in_flight(in_flight_);
+  try {
+    if (draining_) throw ApiError(503, "The server is shutting down.", "server_error", "", "shutting_down");
+    if (!rewards_) throw wrong_model_kind(model_, false);
+    const RewardRequest r = parse_reward_request(req.body);
+    if (!r.model.empty() && r.model != model_.model_id)
+      throw ApiError(404, fmt::format("The model '{}' does not exist.", r.model), "invalid_request_error", "model",
+                     "model_not_found");
+    std::vector<std::vector<int32_t>> seqs;
+    int64_t prompt_tokens = 0;
+    for (size_t i = 0; i < r.conversations.size(); ++i) {
+      std::vector<ChatMessage> messages;
+      for (const RequestMessage& m : r.conversations[i]) messages.push_back({m.role, m.content});
+      seqs.push_back(encode_conversation(*rewards_, messages));
+      const auto n = static_cast<int64_t>(seqs.back().size());
+      if (n > model_.ctx)
+        throw ApiError(400,
+                       fmt::format("This model's maximum context length is {} tokens. However, conversation {} has "
+                                   "{} tokens. Please reduce the length of the messages.",
+                                   model_.ctx, i, n),
+                       "invalid_request_error", r.conversations.size() == 1 ? "messages" : fmt::format("input[{}]", i),
+                       "context_length_exceeded");
+      prompt_tokens += n;
+    }
+    std::vector<float> rewards;
+    {
+      std::lock_guard<std::mutex> lock(reward_mutex_);
+      rewards = score_sequences(*rewards_->model, seqs, kRewardBatch);
+    }
+    metrics_.add_tokens(prompt_tokens, 0);
+    json data = json::array();
+    for (size_t i = 0; i < rewards.size(); ++i)
+      data.push_back({{"object", "reward"}, {"index", i}, {"reward", rewards[i]}});
+    res.set_content(dump_json({{"object", "list"},
+                               {"model", model_.model_id},
+                               {"data", data},
+                               {"usage", {{"prompt_tokens", prompt_tokens}, {"total_tokens", prompt_tokens}}}}),
+                    "application/json");
+  } catch (const ApiError& e) {
+    send_error(res, e);
+  } catch (const Error& e) {  // bad input found below the API layer (tokenizer, model)
+    send_error(res, ApiError(400, e.what(), "invalid_request_error"));
+  }
 }
 
 }  // namespace baimo::serve

@@ -2,6 +2,13 @@
 // Routes: POST /v1/chat/completions, POST /v1/completions (JSON or SSE with stream=true),
 // GET /v1/models, GET /v1/models/{id}, GET /health, GET /metrics (Prometheus text), and the
 // embedded web page at / (web_assets.h).
+// A reward model (model/reward_model.h) is served by the second constructor: no scheduler, no
+// generation; POST /v1/rewards scores conversations (eval/reward_scores.h, the numbers of
+// `baimo rm score`): {"model"?, "messages": [...]} or {"input": [[...], ...]} ->
+// {"object": "list", "model", "data": [{"object": "reward", "index", "reward"}], "usage":
+// {"prompt_tokens"}}; 400 context_length_exceeded for a conversation longer than the context.
+// The chat/completions routes of a reward model, and /v1/rewards of a chat model, are 400s with
+// code "wrong_model_kind" naming the model's kind. One scoring forward runs at a time.
 // Contract:
 // - HTTP threads only parse, validate, enqueue and stream; the scheduler thread runs the model.
 // - Errors use OpenAI's shape (api_error.h): 400 bad JSON/field/context length, 401 missing or
@@ -26,6 +33,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "baimo/infer/batch_scheduler.h"
@@ -37,6 +45,10 @@ namespace httplib {
 struct Request;
 struct Response;
 }  // namespace httplib
+
+namespace baimo {
+struct RewardScorer;
+}  // namespace baimo
 
 namespace baimo::serve {
 
@@ -58,6 +70,9 @@ struct ServeOptions {
 class ApiServer {
  public:
   ApiServer(BatchScheduler& scheduler, ModelContext model, ServeOptions options);
+  // A reward model: /v1/rewards only (model.tokenizer, chat_template are the scorer's; ctx limits
+  // a conversation's tokens).
+  ApiServer(std::shared_ptr<const RewardScorer> rewards, ModelContext model, ServeOptions options);
   ~ApiServer();
   // Binds the listening socket; returns the port. Throws baimo::Error when it cannot.
   int bind();
@@ -68,11 +83,15 @@ class ApiServer {
 
  private:
   void routes();
+  void start(int http_threads);  // the HTTP server, its thread pool and the routes
+  void handle_rewards(const httplib::Request& req, httplib::Response& res);
   void handle_completion(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
   bool authorized(const httplib::Request& req, httplib::Response& res);
   void send_error(httplib::Response& res, const ApiError& e);
 
-  BatchScheduler& scheduler_;
+  BatchScheduler* scheduler_ = nullptr;              // a chat model's; null for a reward model
+  std::shared_ptr<const RewardScorer> rewards_;      // a reward model's; null for a chat model
+  std::mutex reward_mutex_;                          // one scoring forward at a time
   ModelContext model_;
   ServeOptions options_;
   ServerMetrics metrics_;

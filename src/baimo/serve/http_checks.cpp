@@ -67,7 +67,7 @@ std::optional<std::string> bearer_key(const std::string& authorization) {
 }
 
 std::string allowed_methods(const std::string& path) {
-  if (path == "/v1/chat/completions" || path == "/v1/completions") return "POST";
+  if (path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/rewards") return "POST";
   if (path == "/v1/models" || path.rfind("/v1/models/", 0) == 0 || path == "/health" || path == "/metrics" ||
       find_web_asset(path))
     return "GET, HEAD";

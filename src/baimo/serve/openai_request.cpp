@@ -103,12 +103,25 @@ std::string message_content(const json& v, const std::string& name) {
   return text;
 }
 
-std::vector<RequestMessage> parse_messages(const json& v) {
-  if (!v.is_array()) wrong_type("messages", "an array", v);
-  if (v.empty()) bad_request("messages", "invalid_value", "'messages' must hold at least one message.");
+// The request body: a JSON object, else 400 invalid_json.
+json parse_body_object(std::string_view body) {
+  json j;
+  try {
+    j = json::parse(body);
+  } catch (const json::exception& e) {
+    bad_request("", "invalid_json", "The request body is not valid JSON: {}", e.what());
+  }
+  if (!j.is_object()) bad_request("", "invalid_json", "The request body must be a JSON object, got {}.", type_name(j));
+  return j;
+}
+
+// `field` names the array in errors: "messages", or "input[2]" for a reward request's conversation.
+std::vector<RequestMessage> parse_messages(const json& v, const std::string& field = "messages") {
+  if (!v.is_array()) wrong_type(field, "an array", v);
+  if (v.empty()) bad_request(field, "invalid_value", "'{}' must hold at least one message.", field);
   std::vector<RequestMessage> out;
   for (size_t i = 0; i < v.size(); ++i) {
-    std::string name = fmt::format("messages[{}]", i);
+    std::string name = fmt::format("{}[{}]", field, i);
     const json& m = v[i];
     if (!m.is_object()) wrong_type(name, "an object", m);
     for (auto it = m.begin(); it != m.end(); ++it)
@@ -199,13 +212,7 @@ void check_metadata(const json& v) {
 }  // namespace
 
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint) {
-  json j;
-  try {
-    j = json::parse(body);
-  } catch (const json::exception& e) {
-    bad_request("", "invalid_json", "The request body is not valid JSON: {}", e.what());
-  }
-  if (!j.is_object()) bad_request("", "invalid_json", "The request body must be a JSON object, got {}.", type_name(j));
+  const json j = parse_body_object(body);
   const bool chat = endpoint == Endpoint::Chat;
   CompletionRequest r;
   r.endpoint = endpoint;
@@ -302,6 +309,41 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
       }
     }
   }
+  return r;
+}
+
+RewardRequest parse_reward_request(std::string_view body) {
+  const json j = parse_body_object(body);
+  RewardRequest r;
+  bool have_messages = false, have_input = false;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    if (v.is_null() && k != "messages" && k != "input") continue;  // null = absent
+    if (k == "model") {
+      r.model = as_string(v, k);
+    } else if (k == "user") {
+      as_string(v, k);
+    } else if (k == "messages") {
+      r.conversations.push_back(parse_messages(v));
+      have_messages = true;
+    } else if (k == "input") {
+      if (!v.is_array()) wrong_type(k, "an array of conversations (arrays of messages)", v);
+      if (v.empty()) bad_request(k, "invalid_value", "'input' must hold at least one conversation.");
+      if (v.size() > kMaxRewardConversations)
+        bad_request(k, "invalid_value", "'input' holds {} conversations; at most {} per request.", v.size(),
+                    kMaxRewardConversations);
+      for (size_t i = 0; i < v.size(); ++i) r.conversations.push_back(parse_messages(v[i], fmt::format("input[{}]", i)));
+      have_input = true;
+    } else {
+      bad_request(k, "unknown_parameter", "Unrecognized request argument supplied: {}", k);
+    }
+  }
+  if (have_messages && have_input)
+    bad_request("input", "invalid_value", "Give either 'messages' (one conversation) or 'input' (several), not both.");
+  if (!have_messages && !have_input)
+    bad_request("messages", "missing_required_parameter",
+                "Missing required parameter: 'messages' (one conversation) or 'input' (a list of conversations).");
   return r;
 }
 

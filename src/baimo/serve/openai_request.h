@@ -1,5 +1,5 @@
-// OpenAI request bodies for POST /v1/chat/completions and POST /v1/completions, parsed and
-// checked field by field.
+// OpenAI request bodies for POST /v1/chat/completions and POST /v1/completions (and baimo's
+// POST /v1/rewards, parse_reward_request below), parsed and checked field by field.
 // Contract:
 // - parse_completion_request(body, endpoint) returns a CompletionRequest or throws ApiError 400
 //   whose `param` names the field (e.g. "messages[1].content", "temperature") and whose message
@@ -15,6 +15,7 @@
 //   max_tokens >= 1. baimo extensions: top_k >= 0, min_p [0, 1], repetition_penalty > 0.
 // - Checks that need the model (model name, token ids < vocab, context length) are the server's.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -57,5 +58,16 @@ struct CompletionRequest {
 };
 
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint);
+
+// POST /v1/rewards (a reward model's endpoint, baimo's own): {"model"?: str, "user"?: str} and
+// either "messages": [messages] (one conversation) or "input": [[messages], ...] (1 to
+// kMaxRewardConversations). Messages are checked as chat's are; errors are ApiError 400 naming
+// the field ("input[1][0].role"); unknown fields, both or neither of messages / input are 400s.
+struct RewardRequest {
+  std::string model;
+  std::vector<std::vector<RequestMessage>> conversations;
+};
+inline constexpr size_t kMaxRewardConversations = 256;
+RewardRequest parse_reward_request(std::string_view body);
 
 }  // namespace baimo::serve

@@ -28,6 +28,7 @@ struct ModelContext {
   int64_t ctx = 0;         // positions per slot
   int64_t vocab_size = 0;  // the model's
   std::vector<int32_t> eos_ids;  // config.json eos_token_id(s), besides the tokenizer's
+  std::string architecture;      // the transformers class (config.h), named in wrong-kind errors
 };
 
 struct PreparedGeneration {

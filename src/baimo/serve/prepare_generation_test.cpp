@@ -16,7 +16,7 @@ const Tokenizer& byte_tokenizer() {
   return tok;
 }
 
-ModelContext context(int64_t ctx) { return ModelContext{&byte_tokenizer(), ChatTemplateKind::ChatML, "tiny", ctx, 258, {}}; }
+ModelContext context(int64_t ctx) { return ModelContext{&byte_tokenizer(), ChatTemplateKind::ChatML, "tiny", ctx, 258, {}, "Qwen2ForCausalLM"}; }
 
 ApiError error_of(const std::string& body, Endpoint e, int64_t ctx = 64) {
   try {
@@ -76,7 +76,7 @@ TEST(PrepareGeneration, BosPrependedOnceForAddBosModels) {
   tok.set_bos_id(256);
   tok.set_add_bos(true);
   for (ChatTemplateKind kind : {ChatTemplateKind::Llama3, ChatTemplateKind::Plain}) {
-    ModelContext m{&tok, kind, "tiny", 64, 260, {}};
+    ModelContext m{&tok, kind, "tiny", 64, 260, {}, "LlamaForCausalLM"};
     auto c = prepare_generation(parse_completion_request(R"({"model": "tiny", "prompt": "ab"})", Endpoint::Completion), m);
     EXPECT_EQ(c.prompt, (std::vector<int32_t>{256, 'a', 'b'}));
     auto ids = prepare_generation(parse_completion_request(R"({"model": "tiny", "prompt": [5, 6]})", Endpoint::Completion), m);

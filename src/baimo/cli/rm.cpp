@@ -21,6 +21,7 @@
 #include "baimo/autograd/ops.h"
 #include "baimo/autograd/tape.h"
 #include "baimo/cli/command.h"
+#include "baimo/cli/rm_command.h"
 #include "baimo/data/chat_records.h"
 #include "baimo/eval/reward_scores.h"
 #include "baimo/io/safetensors.h"
@@ -128,8 +129,10 @@ void run_rm_grad(const RmArgs& a) {
 }
 
 BAIMO_COMMAND(63, [](CLI::App& root) {
-  auto* rm = root.add_subcommand("rm", "Reward models: make one from a causal LM, score conversations");
+  auto* rm = root.add_subcommand("rm", "Reward models: train one on preference pairs, make one from a causal LM, "
+                                      "score conversations");
   rm->require_subcommand(1);
+  add_rm_train(rm);
   auto i = std::make_shared<RmArgs>();
   auto* init = rm->add_subcommand("init", "A causal LM -> a reward model (trunk + random score head, no lm_head)");
   init->add_option("--model", i->model, "Causal LM model directory")->required();

@@ -5,7 +5,9 @@
 // baimo rm score --model RM --data FILE [--out scores.jsonl] [--format auto|openai|sharegpt|alpaca]
 //                [--chat-template NAME] [--batch N]
 //     One JSON line {"record": i, "reward": r} per chat record of FILE (data/chat_records.h), i from 0,
-//     to stdout or --out (written atomically). Each conversation is rendered whole with the model's
+//     to stdout or --out (written atomically); for a file of preference pairs (data/preference_records.h,
+//     detected by "chosen" in its first record) {"record": i, "chosen": r+, "rejected": r-} per pair and
+//     the pairwise accuracy on stderr. Each conversation is rendered whole with the model's
 //     chat template (eval/reward_scores.h). POST /v1/rewards of `baimo serve` gives the same numbers.
 // baimo rm grad  --model RM --pairs FILE.safetensors --dump-dir DIR          (a debug path)
 //     One Bradley-Terry loss -mean log sigmoid(r+ - r-) over the pairs of FILE: chosen_ids (P, T),
@@ -23,6 +25,7 @@
 #include "baimo/cli/command.h"
 #include "baimo/cli/rm_command.h"
 #include "baimo/data/chat_records.h"
+#include "baimo/data/preference_records.h"
 #include "baimo/eval/reward_scores.h"
 #include "baimo/io/safetensors.h"
 #include "baimo/model/reward_model.h"
@@ -54,13 +57,40 @@ void run_rm_init(const RmArgs& a) {
               static_cast<long long>(rm.config().hidden_size), static_cast<unsigned long long>(a.seed));
 }
 
+// Whether the data's first record is a preference pair (has "chosen"): JSON array or JSONL, gzipped or not.
+bool holds_pairs(const std::string& path) {
+  const std::string text = read_file_gunzip(path);
+  const size_t start = text.find_first_not_of(" \t\r\n");
+  if (start == std::string::npos) return false;
+  nlohmann::json first;
+  if (text[start] == '[') {
+    const nlohmann::json all = nlohmann::json::parse(text, nullptr, false);
+    if (all.is_array() && !all.empty()) first = all[0];
+  } else {
+    first = nlohmann::json::parse(text.substr(start, text.find('\n', start) - start), nullptr, false);
+  }
+  return first.is_object() && first.contains("chosen");
+}
+
 void run_rm_score(const RmArgs& a) {
   if (!a.out.empty()) prepare_output_file(a.out);
   const RewardScorer scorer = load_reward_scorer(a.model, a.chat_template);
-  const std::vector<ChatRecord> records = read_chat_records(a.data, chat_format_from_name(a.format));
+  // Chat records: one conversation each. Preference pairs: prompt + chosen and prompt + rejected.
+  const bool pairs = holds_pairs(a.data);
   std::vector<std::vector<ChatMessage>> conversations;
-  conversations.reserve(records.size());
-  for (const ChatRecord& r : records) conversations.push_back(template_messages(r));
+  if (pairs) {
+    for (const PreferenceRecord& r : read_preference_records(a.data))
+      for (const std::string* answer : {&r.chosen, &r.rejected}) {
+        ChatRecord c;
+        c.messages = r.prompt;
+        c.messages.push_back({"assistant", *answer});
+        c.tools = r.tools;
+        conversations.push_back(template_messages(c));
+      }
+  } else {
+    for (const ChatRecord& r : read_chat_records(a.data, chat_format_from_name(a.format)))
+      conversations.push_back(template_messages(r));
+  }
   std::vector<float> rewards;
   try {
     rewards = score_conversations(scorer, conversations, a.batch);
@@ -68,14 +98,23 @@ void run_rm_score(const RmArgs& a) {
     fail("{}: {}", a.data, e.what());
   }
   std::string text;
-  for (size_t i = 0; i < rewards.size(); ++i)
-    text += nlohmann::json{{"record", i}, {"reward", rewards[i]}}.dump() + "\n";
-  if (a.out.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    return;
+  size_t right = 0;
+  if (pairs) {
+    for (size_t i = 0; i < rewards.size() / 2; ++i) {
+      text += nlohmann::json{{"record", i}, {"chosen", rewards[2 * i]}, {"rejected", rewards[2 * i + 1]}}.dump() + "\n";
+      right += rewards[2 * i] > rewards[2 * i + 1];
+    }
+  } else {
+    for (size_t i = 0; i < rewards.size(); ++i)
+      text += nlohmann::json{{"record", i}, {"reward", rewards[i]}}.dump() + "\n";
   }
-  write_file_atomic(a.out, text);
-  std::fprintf(stderr, "scored %zu conversations -> %s\n", rewards.size(), a.out.c_str());
+  if (a.out.empty()) std::fwrite(text.data(), 1, text.size(), stdout);
+  else write_file_atomic(a.out, text);
+  if (pairs)
+    std::fprintf(stderr, "pairwise accuracy %.4f (%zu of %zu pairs: chosen scored above rejected)\n",
+                 rewards.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(rewards.size() / 2), right,
+                 rewards.size() / 2);
+  if (!a.out.empty()) std::fprintf(stderr, "scored %zu conversations -> %s\n", rewards.size(), a.out.c_str());
 }
 
 // chosen_ids / rejected_ids (P, T) with their lengths (P) -> the padded batch of one side.
@@ -143,7 +182,7 @@ BAIMO_COMMAND(63, [](CLI::App& root) {
   auto s = std::make_shared<RmArgs>();
   auto* score = rm->add_subcommand("score", "Score chat records with a reward model: one JSON line per record");
   score->add_option("--model", s->model, "Reward-model directory")->required();
-  score->add_option("--data", s->data, "Chat records: JSON array or JSONL (OpenAI, ShareGPT or Alpaca)")->required();
+  score->add_option("--data", s->data, "Chat records (OpenAI, ShareGPT, Alpaca) or preference pairs: JSON array or JSONL")->required();
   score->add_option("--out", s->out, "Write the JSON lines here (atomically) instead of stdout");
   score->add_option("--format", s->format, "auto | openai | sharegpt | alpaca")->capture_default_str();
   score->add_option("--chat-template", s->chat_template, "chatml | llama3 | plain (default: from the model)");

@@ -29,6 +29,10 @@ RewardScorer load_reward_scorer(const std::string& dir, const std::string& chat_
 std::vector<int32_t> encode_conversation(const RewardScorer& s, std::span<const ChatMessage> messages) {
   const RenderedChat r = render_chat_ids(*s.tokenizer, s.chat_template, messages);
   std::vector<int32_t> ids(r.ids.begin(), r.ids.end());
+  // Ending with an answer: cut after its end-of-turn token (ChatML's "\n" after <|im_end|> is not part
+  // of the turn), the position `baimo rm train` scores.
+  if (!messages.empty() && messages.back().role == "assistant" && !r.assistant_spans.empty())
+    ids.resize(r.assistant_spans.back().end);
   prepend_bos_once(*s.tokenizer, ids);
   return ids;
 }

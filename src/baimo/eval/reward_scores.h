@@ -7,9 +7,10 @@
 //   is a GGUF file or a directory without tokenizer.json. chat_template: "" = the model's
 //   (tokenizer_config.json's Jinja template, detected as `baimo sft` and chat do), else a name.
 // - encode_conversation: the whole conversation, rendered with the template WITHOUT a generation
-//   prompt (render_chat_ids: the final assistant turn and its end-of-turn marker included), the BOS
-//   prepended once when the tokenizer wants it (infer/inference_model.h prepend_bos_once). The
-//   reward is the score at its last token (the end-of-turn marker for ChatML / Llama-3).
+//   prompt (render_chat_ids: the final assistant turn and its end-of-turn marker included, anything
+//   the template puts after that marker left out), the BOS prepended once when the tokenizer wants it
+//   (infer/inference_model.h prepend_bos_once). The reward is the score at its last token (the
+//   end-of-turn marker for ChatML / Llama-3): the token `baimo rm train` scores.
 // - score_conversations: one reward per conversation, in order, `batch` per forward (no gradient).
 //   A conversation longer than the model's context is a baimo::Error naming its index.
 #pragma once

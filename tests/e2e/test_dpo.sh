@@ -20,6 +20,7 @@ PID=""
 cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/kill_resume.sh"
 export OMP_NUM_THREADS=2
 losses() { grep -v '"event"' "$1/metrics.jsonl" | grep -o '"step": [0-9]*, "loss": [^,]*'; }
 
@@ -43,16 +44,7 @@ done
 "$BAIMO" plot "$T/a" --metric logps/chosen >"$T/plot.log" 2>&1 || { cat "$T/plot.log"; fail "plot --metric"; }
 grep -q "logps/chosen" "$T/a/logps_chosen.svg" || fail "the plot does not name its metric"
 
-"$BAIMO" "${ARGS[@]}" --out "$T/b" >"$T/b1.log" 2>&1 & PID=$!
-for _ in $(seq 1 6000); do grep -q '^step 5/' "$T/b1.log" 2>/dev/null && break; sleep 0.01; done
-grep -q '^step 5/' "$T/b1.log" || { cat "$T/b1.log"; fail "never reached step 5"; }
-kill -9 "$PID"; wait "$PID" 2>/dev/null || true; PID=""
-"$BAIMO" "${ARGS[@]}" --out "$T/b" --resume >"$T/b2.log" 2>&1 || { cat "$T/b2.log"; fail "resume"; }
-grep -q "resumed at step [48]" "$T/b2.log" || { cat "$T/b2.log"; fail "did not resume from a checkpoint"; }
-for f in model.safetensors optimizer.safetensors; do
-  cmp "$T/a/checkpoints/step_0000008/$f" "$T/b/checkpoints/step_0000008/$f" || fail "$f differs after kill -9 + resume"
-done
-diff <(losses "$T/a") <(losses "$T/b") || fail "per-step losses differ after kill -9 + resume"
+kill_resume_matches "$T/a" "$T/b" 5 8 "$BAIMO" "${ARGS[@]}"
 echo "full: log 2 at the start, TRL metrics, kill -9 + resume bit-identical"
 
 # ---- data parallel: 2 ranks = 1 process ----

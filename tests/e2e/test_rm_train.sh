@@ -17,8 +17,8 @@ PID=""
 cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/kill_resume.sh"
 export OMP_NUM_THREADS=2
-losses() { grep -v '"event"' "$1/metrics.jsonl" | grep -o '"step": [0-9]*, "loss": [^,]*'; }
 
 "$BAIMO" data arithmetic --out "$T/data" --train 120 --held-out 40 --digits 2 --second-digits 1 --ops + --seed 1 \
   >/dev/null 2>&1 || fail "data arithmetic"
@@ -42,16 +42,7 @@ acc = float(re.search(r"pairwise accuracy ([0-9.]+)", open(sys.argv[2]).read()).
 assert abs(val - acc) < 1e-3, (val, acc)
 PY
 
-"$BAIMO" "${ARGS[@]}" --out "$T/b" >"$T/b1.log" 2>&1 & PID=$!
-for _ in $(seq 1 6000); do grep -q '^step 7/' "$T/b1.log" 2>/dev/null && break; sleep 0.01; done
-grep -q '^step 7/' "$T/b1.log" || { cat "$T/b1.log"; fail "never reached step 7"; }
-kill -9 "$PID"; wait "$PID" 2>/dev/null || true; PID=""
-"$BAIMO" "${ARGS[@]}" --out "$T/b" --resume >"$T/b2.log" 2>&1 || { cat "$T/b2.log"; fail "resume"; }
-grep -q "resumed at step [5]\|resumed at step 10" "$T/b2.log" || { cat "$T/b2.log"; fail "did not resume from a checkpoint"; }
-for f in model.safetensors optimizer.safetensors; do
-  cmp "$T/a/checkpoints/step_0000010/$f" "$T/b/checkpoints/step_0000010/$f" || fail "$f differs after kill -9 + resume"
-done
-diff <(losses "$T/a") <(losses "$T/b") || fail "per-step losses differ after kill -9 + resume"
+kill_resume_matches "$T/a" "$T/b" 7 10 "$BAIMO" "${ARGS[@]}"
 echo "full: a sequence-classification model, rm score = held-out accuracy, kill -9 + resume bit-identical"
 
 "$BAIMO" "${COMMON[@]}" --lora --lora-r 4 --lr 1e-3 --steps 3 --checkpoint-interval 0 --out "$T/l" >"$T/l.log" 2>&1 \

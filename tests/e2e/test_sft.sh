@@ -21,6 +21,7 @@ PID=""
 cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/kill_resume.sh"
 export OMP_NUM_THREADS=2
 losses() { grep -v '"event"' "$1/metrics.jsonl" | grep -o '"step": [0-9]*, "loss": [^,]*'; }
 
@@ -37,16 +38,7 @@ for f in config.json model.safetensors tokenizer.json tokenizer_config.json; do
 done
 grep -q "im_start" "$T/a/final/tokenizer_config.json" || fail "no chat template in final/tokenizer_config.json"
 
-"$BAIMO" "${ARGS[@]}" --out "$T/b" >"$T/b1.log" 2>&1 & PID=$!
-for _ in $(seq 1 3000); do grep -q '^step 6/' "$T/b1.log" 2>/dev/null && break; sleep 0.01; done
-grep -q '^step 6/' "$T/b1.log" || { cat "$T/b1.log"; fail "never reached step 6"; }
-kill -9 "$PID"; wait "$PID" 2>/dev/null || true; PID=""
-"$BAIMO" "${ARGS[@]}" --out "$T/b" --resume >"$T/b2.log" 2>&1 || { cat "$T/b2.log"; fail "resume"; }
-grep -q "resumed at step [48]" "$T/b2.log" || { cat "$T/b2.log"; fail "did not resume from a checkpoint"; }
-for f in model.safetensors optimizer.safetensors; do
-  cmp "$T/a/checkpoints/step_0000012/$f" "$T/b/checkpoints/step_0000012/$f" || fail "$f differs after kill -9 + resume"
-done
-diff <(losses "$T/a") <(losses "$T/b") || fail "per-step losses differ after kill -9 + resume"
+kill_resume_matches "$T/a" "$T/b" 6 12 "$BAIMO" "${ARGS[@]}"
 echo "full: kill -9 + resume bit-identical"
 "$BAIMO" generate --model "$T/a/final" --prompt "hi" --max-tokens 8 --chat-template chatml >"$T/gen.log" 2>&1 \
   || { cat "$T/gen.log"; fail "generate on the fine-tuned model"; }

@@ -152,13 +152,20 @@ TEST(GuardedHttpServer, HeaderCountAndSizeAreCapped) {
   send_all(fd, "GET /ok HTTP/1.1\r\nX-Big: " + std::string(3000, 'a') + "\r\n\r\n");
   EXPECT_EQ(read_until_closed(fd).rfind("HTTP/1.1 431", 0), 0u);
   ::close(fd);
-  // Ten headers are fine.
+  // Ten headers are fine. The server frees the two closed connections' places (the cap is 2 per
+  // address) on its own threads, so a 429 may come first on a loaded machine: retry for a while.
   std::string ten = "GET /ok HTTP/1.1\r\nConnection: close\r\n";
   for (int i = 0; i < 9; ++i) ten += "X-H" + std::to_string(i) + ": 1\r\n";
-  fd = connect_to(s.port);
-  send_all(fd, ten + "\r\n");
-  EXPECT_EQ(read_until_closed(fd).rfind("HTTP/1.1 200", 0), 0u);
-  ::close(fd);
+  std::string got;
+  for (const auto t0 = Clock::now(); Clock::now() - t0 < 5s;) {
+    fd = connect_to(s.port);
+    send_all(fd, ten + "\r\n");
+    got = read_until_closed(fd);
+    ::close(fd);
+    if (got.rfind("HTTP/1.1 429", 0) != 0) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
 }
 
 TEST(GuardedHttpServer, ConnectionsPerClientAddressAreCapped) {

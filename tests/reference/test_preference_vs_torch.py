@@ -32,9 +32,10 @@ T = 24
 PAIRS = [(4, 5, 7), (6, 3, 4), (3, 8, 6)]
 # sequences per row: (pair, 0 = chosen / 1 = rejected); a pair's answers lie in different rows
 ROWS = [[(0, 0), (1, 1)], [(1, 0), (2, 1)], [(2, 0), (0, 1)]]
-LOSSES = [  # (loss, beta, label smoothing, simpo gamma)
-    ("sigmoid", 0.1, 0.0, 0.5), ("sigmoid", 0.5, 0.2, 0.5), ("ipo", 0.3, 0.0, 0.5), ("hinge", 0.8, 0.0, 0.5),
-    ("simpo", 2.0, 0.1, 0.7), ("orpo", 0.25, 0.0, 0.5)]
+LOSSES = [  # (loss, beta, label smoothing, simpo gamma, rpo alpha)
+    ("sigmoid", 0.1, 0.0, 0.5, 0.0), ("sigmoid", 0.5, 0.2, 0.5, 0.0), ("ipo", 0.3, 0.0, 0.5, 0.0),
+    ("hinge", 0.8, 0.0, 0.5, 0.0), ("simpo", 2.0, 0.1, 0.7, 0.0), ("orpo", 0.25, 0.0, 0.5, 0.0),
+    ("sigmoid", 0.1, 0.0, 0.5, 0.6)]  # the last: DPO + NLL (RPO)
 
 
 def make_pairs(rng, V):
@@ -78,9 +79,10 @@ def group_sums(model, b):
     return sums, counts
 
 
-def torch_loss(kind, beta, eps, gamma, sums, counts, ref):
+def torch_loss(kind, beta, eps, gamma, rpo, sums, counts, ref):
     """The per-pair losses of train/preference_loss.h (TRL's definitions), mean over pairs; rewards."""
     pc, pr, nc, nr = sums[0::2], sums[1::2], counts[0::2], counts[1::2]
+    nll = -pc / nc  # RPO's term: the chosen answer's mean token NLL
     rc, rr = ref[0::2], ref[1::2]
     if kind in ("ipo", "simpo", "orpo"):  # average log-probs
         pc, pr, rc, rr = pc / nc, pr / nr, rc / nc, rr / nr
@@ -97,6 +99,7 @@ def torch_loss(kind, beta, eps, gamma, sums, counts, ref):
     else:  # orpo
         log_odds = (pc - pr) - (torch.log1p(-torch.exp(pc)) - torch.log1p(-torch.exp(pr)))
         losses = -pc - beta * F.logsigmoid(log_odds)
+    losses = losses + rpo * nll
     if kind in ("simpo", "orpo"):
         rewards = (beta * pc, beta * pr)
     else:
@@ -104,15 +107,16 @@ def torch_loss(kind, beta, eps, gamma, sums, counts, ref):
     return losses.mean(), rewards
 
 
-def train_step(model_dir, pairs_path, kind, beta, eps, gamma, dump, extra=()):
+def train_step(model_dir, pairs_path, kind, beta, eps, gamma, rpo, dump, extra=()):
     cmd = [BAIMO, "train-step", "--model", model_dir, "--pairs", pairs_path, "--loss", kind, "--beta", str(beta),
-           "--label-smoothing", str(eps), "--simpo-gamma", str(gamma), "--steps", "1"] + list(extra)
+           "--label-smoothing", str(eps), "--simpo-gamma", str(gamma), "--rpo-alpha", str(rpo),
+           "--steps", "1"] + list(extra)
     if dump:
         cmd += ["--dump-dir", dump]
     return subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="2"))
 
 
-def compare(tag, r, dump, model, params, b, kind, beta, eps, gamma, ref):
+def compare(tag, r, dump, model, params, b, kind, beta, eps, gamma, rpo, ref):
     if r.returncode != 0:
         failures.append(f"{tag}: baimo train-step failed: {r.stderr.strip()}")
         return
@@ -121,7 +125,7 @@ def compare(tag, r, dump, model, params, b, kind, beta, eps, gamma, ref):
     for p in params.values():
         p.grad = None
     sums, counts = group_sums(model, b)
-    loss, (rew_c, rew_r) = torch_loss(kind, beta, eps, gamma, sums, counts, torch.from_numpy(ref).double())
+    loss, (rew_c, rew_r) = torch_loss(kind, beta, eps, gamma, rpo, sums, counts, torch.from_numpy(ref).double())
     loss.backward()
     errs = {"loss": check(f"{tag}: loss", got["loss"][0], loss.item()),
             "logps": check(f"{tag}: logps", got["logps"], sums.detach().numpy()),
@@ -156,33 +160,34 @@ def run(name, cfg, workdir, lora):
         st.write(adapter_path, adapter)
         extra = ["--lora-adapter", adapter_path, "--lora-r", str(R), "--lora-alpha", str(ALPHA),
                  "--lora-targets", "q,k,v,o,gate,up,down"]
-        for kind, beta, eps, gamma in LOSSES[:1] + LOSSES[-1:]:
+        for kind, beta, eps, gamma, rpo in LOSSES[:1] + LOSSES[5:]:  # sigmoid, orpo, rpo
             model = LoraReference(cfg, weights, adapter, ALPHA / R)
             params = {}
             for n in adapter:
                 module = n[len("base_model.model."):].rsplit(".lora_", 1)[0]
                 params[n] = getattr(model.branches[module], "lora_A" if ".lora_A." in n else "lora_B")
-            dump = os.path.join(workdir, f"dump_lora_{kind}")
-            r = train_step(model_dir, pairs_path, kind, beta, eps, gamma, dump, extra)
-            compare(f"{name} LoRA {kind}", r, dump, model, params, b, kind, beta, eps, gamma, ref)
+            dump = os.path.join(workdir, f"dump_lora_{kind}_{rpo}")
+            r = train_step(model_dir, pairs_path, kind, beta, eps, gamma, rpo, dump, extra)
+            compare(f"{name} LoRA {kind} rpo {rpo}", r, dump, model, params, b, kind, beta, eps, gamma, rpo, ref)
         return
 
-    for kind, beta, eps, gamma in LOSSES:
+    for kind, beta, eps, gamma, rpo in LOSSES:
         model = Reference(cfg, weights)
-        dump = os.path.join(workdir, f"dump_{kind}_{eps}")
-        r = train_step(model_dir, pairs_path, kind, beta, eps, gamma, dump)
-        compare(f"{name} {kind} beta {beta} eps {eps}", r, dump, model, model.params, b, kind, beta, eps, gamma, ref)
+        dump = os.path.join(workdir, f"dump_{kind}_{eps}_{rpo}")
+        r = train_step(model_dir, pairs_path, kind, beta, eps, gamma, rpo, dump)
+        compare(f"{name} {kind} beta {beta} eps {eps} rpo {rpo}", r, dump, model, model.params, b, kind, beta, eps,
+                gamma, rpo, ref)
 
     # clear errors: the reference sums missing for a loss that needs them; an unknown loss
     no_ref = os.path.join(workdir, "no_ref.safetensors")
     st.write(no_ref, dict(b, groups=b["groups"].astype(np.int32)))
-    r = train_step(model_dir, no_ref, "sigmoid", 0.1, 0.0, 0.5, None)
+    r = train_step(model_dir, no_ref, "sigmoid", 0.1, 0.0, 0.5, 0.0, None)
     if r.returncode != 1 or "ref_logps" not in r.stderr:
         failures.append(f"{name}: missing ref_logps: exit {r.returncode}, stderr {r.stderr.strip()!r}")
-    r = train_step(model_dir, no_ref, "simpo", 2.0, 0.0, 0.5, None)  # no reference needed
+    r = train_step(model_dir, no_ref, "simpo", 2.0, 0.0, 0.5, 0.0, None)  # no reference needed
     if r.returncode != 0:
         failures.append(f"{name}: simpo without ref_logps failed: {r.stderr.strip()!r}")
-    r = train_step(model_dir, pairs_path, "dpo", 0.1, 0.0, 0.5, None)
+    r = train_step(model_dir, pairs_path, "dpo", 0.1, 0.0, 0.5, 0.0, None)
     if r.returncode != 1 or "sigmoid, ipo, hinge, simpo, orpo" not in r.stderr:
         failures.append(f"{name}: unknown loss: exit {r.returncode}, stderr {r.stderr.strip()!r}")
 

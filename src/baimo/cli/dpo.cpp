@@ -1,5 +1,5 @@
 // baimo dpo --model SFT_MODEL --data PREFS... --out DIR [--loss sigmoid|ipo|hinge|simpo|orpo] [--beta 0.1]
-//           [--label-smoothing 0] [--simpo-gamma 0.5] [--lora [--lora-r R ...]] [--eval-data FILE...]
+//           [--label-smoothing 0] [--simpo-gamma 0.5] [--rpo-alpha 0] [--lora [--lora-r R ...]] [--eval-data FILE...]
 //           [--max-len 1024 --max-prompt-len 512 --batch 8 --epochs 3 | --steps N] [--run-config FILE.json] ...
 // Preference tuning without a reward model: the Trainer over the DPO objective
 // (train/objectives/dpo.h) on chosen / rejected pairs (data/preference_records.h), rendered with the

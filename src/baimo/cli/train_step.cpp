@@ -1,5 +1,5 @@
 // baimo train-step --model DIR (--batch FILE | --pairs FILE --loss TYPE [--beta B] [--label-smoothing E]
-//                  [--simpo-gamma G]) [--steps N] [--lr ..] [--beta1 ..] [--beta2 ..] [--eps ..]
+//                  [--simpo-gamma G] [--rpo-alpha A]) [--steps N] [--lr ..] [--beta1 ..] [--beta2 ..] [--eps ..]
 //                  [--weight-decay ..] [--decay-all] [--clip ..] [--dump-dir DIR] [--out DIR]
 //                  [--lora-adapter FILE --lora-r R --lora-alpha A [--rslora] [--lora-targets LIST]]
 // Runs N full training steps (forward, cross-entropy, backward, optional global-norm clipping,
@@ -45,7 +45,7 @@ namespace {
 struct TrainStepArgs {
   std::string model, batch, pairs, dump_dir, out;
   std::string loss = "sigmoid";
-  float beta = 0.1f, label_smoothing = 0.f, simpo_gamma = 0.5f;
+  float beta = 0.1f, label_smoothing = 0.f, simpo_gamma = 0.5f, rpo_alpha = 0.f;
   int steps = 1;
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f, clip = 0.0f;
   bool decay_all = false;
@@ -215,6 +215,7 @@ void run_train_step(const TrainStepArgs& a) {
   popts.beta = a.beta;
   popts.label_smoothing = a.label_smoothing;
   popts.simpo_gamma = a.simpo_gamma;
+  popts.rpo_alpha = a.rpo_alpha;
   const bool lora = !a.lora_adapter.empty();
   if (lora && !a.out.empty()) fail("--out saves a full model; it cannot be combined with --lora-adapter");
   Transformer model = Transformer::load(a.model);
@@ -333,6 +334,7 @@ BAIMO_COMMAND(90, [](CLI::App& root) {
   sub->add_option("--beta", a->beta, "Preference loss beta (default 0.1)");
   sub->add_option("--label-smoothing", a->label_smoothing, "Label smoothing of the sigmoid / simpo loss (default 0)");
   sub->add_option("--simpo-gamma", a->simpo_gamma, "SimPO target reward margin gamma (default 0.5)");
+  sub->add_option("--rpo-alpha", a->rpo_alpha, "RPO: weight of the chosen answers' mean token NLL (default 0)");
   sub->add_option("--steps", a->steps, "Number of steps (default 1)")->check(CLI::PositiveNumber);
   sub->add_option("--lr", a->lr, "Learning rate (default 1e-3)");
   sub->add_option("--beta1", a->beta1, "AdamW beta1 (default 0.9)");

@@ -34,6 +34,8 @@ const RunKeys& dpo_keys() {
       {"beta", KeyKind::Num, 0.1, "Strength of the KL leash (DPO's beta; ORPO's lambda)"},
       {"label_smoothing", KeyKind::Num, 0.0, "sigmoid: share of labels assumed flipped (cDPO), in [0, 0.5)"},
       {"simpo_gamma", KeyKind::Num, 0.5, "simpo: the target reward margin gamma"},
+      {"rpo_alpha", KeyKind::Num, 0.0,
+       "RPO: weight of the chosen answers' mean token NLL added to the loss (keeps chosen log-probs up; 0: off)"},
       {"debug_dump_pairs", KeyKind::Str, "",
        "Benchmarks: write the rows and reference log-probs of the first steps x grad_accum micro-batches to this "
        "safetensors file and exit"},
@@ -65,6 +67,8 @@ PreferenceConfig parse_preference_config(const json& merged, const std::string& 
     if (!(c.loss.label_smoothing >= 0 && c.loss.label_smoothing < 0.5f))
       fail("{}: \"label_smoothing\" must be within [0, 0.5), got {}", where, c.loss.label_smoothing);
     c.loss.simpo_gamma = r.f32("simpo_gamma");
+    c.loss.rpo_alpha = r.f32("rpo_alpha");
+    if (!(c.loss.rpo_alpha >= 0)) fail("{}: \"rpo_alpha\" must be >= 0, got {}", where, c.loss.rpo_alpha);
     c.debug_dump_pairs = r.str("debug_dump_pairs");
   } else {
     c.center_rewards = r.f32("center_rewards");

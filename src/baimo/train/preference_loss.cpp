@@ -50,6 +50,7 @@ void check(const PreferenceBatch& b, const PreferenceLossOptions& o) {
     fail("preference loss {}: label_smoothing {} must be in [0, 0.5]", name, o.label_smoothing);
   if (o.label_smoothing != 0 && o.type != PreferenceLossType::Sigmoid && o.type != PreferenceLossType::Simpo)
     fail("preference loss {}: label_smoothing applies to sigmoid and simpo only", name);
+  if (!(o.rpo_alpha >= 0)) fail("preference loss {}: rpo_alpha {} must be >= 0", name, o.rpo_alpha);
 }
 
 std::vector<float> values(const ag::Var& v) {
@@ -121,6 +122,11 @@ PreferenceLossResult preference_loss(const PreferenceBatch& b, const PreferenceL
       losses = ag::sub(ag::neg(c), ag::scale(ag::log_sigmoid(log_odds), beta));
       break;
     }
+  }
+  if (o.rpo_alpha > 0) {  // + alpha * the chosen answer's mean token NLL
+    std::vector<float> per_token(B);
+    for (size_t i = 0; i < B; ++i) per_token[i] = -o.rpo_alpha / b.chosen_tokens[i];
+    losses = ag::add(losses, ag::mul(pc, constant(per_token)));
   }
   res.loss = ag::mean(losses);
   return res;

@@ -23,10 +23,12 @@
 //       The NLL term is the pair's mean over its chosen tokens (TRL averages over all chosen tokens
 //       of the batch; per-pair means keep micro-batch splitting exact). a+, a- must be < 0.
 //   label_smoothing applies to sigmoid and simpo only (another type with eps != 0 is an error).
+// - RPO (TRL DPOConfig.rpo_alpha = alpha > 0, any type): l_i += alpha * (-a+), the chosen answer's
+//   mean token NLL (per pair, as ORPO's term), which keeps the chosen log-probs from falling.
 // - Rewards (per pair, detached; TRL's logged rewards): sigmoid, hinge: beta (pi - ref) on sums;
 //   ipo: beta (a - refa) on averages (TRL averages every log-prob for ipo); simpo, orpo: beta a.
 // - Bad input (sizes differ, a count <= 0, missing reference sums, beta <= 0, eps outside
-//   [0, 0.5]) throws baimo::Error.
+//   [0, 0.5], rpo_alpha < 0) throws baimo::Error.
 #pragma once
 #include <string>
 #include <vector>
@@ -48,6 +50,7 @@ struct PreferenceLossOptions {
   float beta = 0.1f;
   float label_smoothing = 0;
   float simpo_gamma = 0.5f;
+  float rpo_alpha = 0;  // weight of the chosen answers' NLL added to the loss (0: off)
 };
 
 struct PreferenceBatch {  // B pairs

@@ -83,6 +83,7 @@ Want expected(const Pairs& p, const PreferenceLossOptions& o) {
         break;
       }
     }
+    l += o.rpo_alpha * -ac;  // RPO: the chosen answer's mean token NLL
     w.loss += l / B;
   }
   return w;
@@ -97,6 +98,8 @@ std::vector<PreferenceLossOptions> all_options() {
   v.push_back({PreferenceLossType::Simpo, 2.f, 0.f, 0.7f});
   v.push_back({PreferenceLossType::Simpo, 2.f, 0.1f, 0.7f});
   v.push_back({PreferenceLossType::Orpo, 0.25f, 0.f, 0.5f});
+  v.push_back({PreferenceLossType::Sigmoid, 0.1f, 0.f, 0.5f, 0.7f});  // RPO
+  v.push_back({PreferenceLossType::Ipo, 0.3f, 0.f, 0.5f, 1.5f});
   return v;
 }
 
@@ -111,7 +114,7 @@ TEST_F(PreferenceLoss, ValuesAndRewardsMatchTheFormulas) {
   const Pairs p;
   for (const PreferenceLossOptions& o : all_options()) {
     SCOPED_TRACE(::testing::Message() << preference_loss_name(o.type) << " beta " << o.beta << " eps "
-                                      << o.label_smoothing);
+                                      << o.label_smoothing << " rpo " << o.rpo_alpha);
     const Want w = expected(p, o);
     const PreferenceLossResult r = preference_loss(batch_of(p, leaf(p.pc), leaf(p.pr), o.type), o);
     ASSERT_EQ(r.loss.numel(), 1);
@@ -194,6 +197,9 @@ TEST_F(PreferenceLoss, NamesAndErrors) {
   o.type = PreferenceLossType::Ipo;
   EXPECT_THROW(preference_loss(b, o), Error);  // smoothing is for sigmoid and simpo only
   o.label_smoothing = 0;
+  o.rpo_alpha = -1;
+  EXPECT_THROW(preference_loss(b, o), Error);
+  o.rpo_alpha = 0;
   o.type = PreferenceLossType::Orpo;
   b.ref_chosen.clear();  // not needed: fine
   EXPECT_NO_THROW(preference_loss(b, o));

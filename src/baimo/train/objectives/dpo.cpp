@@ -73,7 +73,7 @@ DpoObjective::PairLoss DpoObjective::pair_loss(const PreferenceRows& rows, std::
   }
   PreferenceLossResult r = preference_loss(b, loss_);
   const size_t P = rows.pairs;
-  double rc = 0, rr = 0, acc = 0, lc = 0, lr = 0;
+  double rc = 0, rr = 0, acc = 0, lc = 0, lr = 0, nll = 0;
   const float* c = lp.chosen.value().data<float>();
   const float* j = lp.rejected.value().data<float>();
   for (size_t i = 0; i < P; ++i) {
@@ -82,19 +82,25 @@ DpoObjective::PairLoss DpoObjective::pair_loss(const PreferenceRows& rows, std::
     acc += r.chosen_rewards[i] > r.rejected_rewards[i] ? 1.0 : 0.0;
     lc += c[i];
     lr += j[i];
+    nll -= c[i] / rows.chosen_tokens[i];
   }
   const double n = static_cast<double>(P);
-  return {r.loss,
-          {{"rewards/chosen", static_cast<float>(rc / n)},
-           {"rewards/rejected", static_cast<float>(rr / n)},
-           {"rewards/accuracies", static_cast<float>(acc / n)},
-           {"rewards/margins", static_cast<float>((rc - rr) / n)},
-           {"logps/chosen", static_cast<float>(lc / n)},
-           {"logps/rejected", static_cast<float>(lr / n)}}};
+  PairLoss out{r.loss,
+               {{"rewards/chosen", static_cast<float>(rc / n)},
+                {"rewards/rejected", static_cast<float>(rr / n)},
+                {"rewards/accuracies", static_cast<float>(acc / n)},
+                {"rewards/margins", static_cast<float>((rc - rr) / n)},
+                {"logps/chosen", static_cast<float>(lc / n)},
+                {"logps/rejected", static_cast<float>(lr / n)}}};
+  if (loss_.rpo_alpha > 0) out.metrics.push_back({"nll_loss", static_cast<float>(nll / n)});
+  return out;
 }
 
 json DpoObjective::extra_trajectory() const {
-  return {{"objective", "dpo"}, {"loss", preference_loss_name(loss_.type)}, {"beta", loss_.beta}};
+  return {{"objective", "dpo"},
+          {"loss", preference_loss_name(loss_.type)},
+          {"beta", loss_.beta},
+          {"rpo_alpha", loss_.rpo_alpha}};
 }
 
 }  // namespace baimo::train

@@ -5,24 +5,14 @@
 #    killed with SIGKILL mid-run and resumed, it ends bit-identical to an uninterrupted run;
 #  - mpirun -np 2 (2 pairs of every 4 each) = 1 process;
 #  - LoRA (the reference is the base with the adapter off): a PEFT adapter that generate --lora applies;
-#    every other loss (ipo, hinge, simpo, orpo) runs and writes its final model;
+#    every other loss (ipo, hinge, simpo, orpo) runs and writes its final model; RPO logs nll_loss;
 #  - bad input (identical chosen and rejected, an empty answer, a malformed line, an unknown loss) is a
 #    clear error naming the file / line / field, exit 1, nothing written to --out.
 # Usage: bash test_dpo.sh path/to/baimo
 set -euo pipefail
 BAIMO=$(realpath "$1")
-SHARED=${BAIMO_SHARED:-$(realpath -m "$(dirname "$0")/../../../shared")}
-BASE="$SHARED/models/base-small-zh-en"
+source "$(dirname "$0")/finetune_env.sh"
 PREFS="$SHARED/data/prefs"
-[ -d "$BASE" ] || { echo "SKIP: $BASE not found"; exit 0; }
-T=$(mktemp -d)
-PID=""
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-source "$(dirname "$0")/kill_resume.sh"
-export OMP_NUM_THREADS=2
-losses() { grep -v '"event"' "$1/metrics.jsonl" | grep -o '"step": [0-9]*, "loss": [^,]*'; }
 
 # ---- full DPO: log 2 before training, TRL's metrics, kill -9 + resume bit-identical ----
 ARGS=(dpo --model "$BASE" --data "$PREFS/dpo_en_demo.json" --max-len 160 --max-prompt-len 64 --batch 4 --steps 8
@@ -82,7 +72,12 @@ for loss in ipo hinge simpo orpo; do
   [ -f "$T/$loss/final/model.safetensors" ] || fail "--loss $loss wrote no final model"
   case $loss in simpo|orpo) ! grep -q "^reference log-probs" "$T/$loss.log" || fail "$loss needs no reference pass" ;; esac
 done
-echo "LoRA adapter and every loss"
+"$BAIMO" dpo --model "$BASE" --data "$PREFS/dpo_zh_demo.json" --rpo-alpha 1 --max-len 96 --max-prompt-len 32 \
+  --batch 2 --steps 2 --val-fraction 0 --seed 1 --threads 2 --lr 1e-4 --peak-gflops 1 --out "$T/rpo" >"$T/rpo.log" 2>&1 \
+  || { cat "$T/rpo.log"; fail "--rpo-alpha 1"; }
+grep -q '"nll_loss"' "$T/rpo/metrics.jsonl" || fail "an RPO run logs nll_loss"
+! grep -q '"nll_loss"' "$T/ipo/metrics.jsonl" || fail "nll_loss without --rpo-alpha"
+echo "LoRA adapter, every loss, RPO"
 
 # ---- bad input: clear errors, nothing written ----
 printf '{"prompt": "hi", "chosen": "a", "rejected": "b"}\n{"prompt": "hi", "chosen": "same", "rejected": "same"}\n' >"$T/same.jsonl"
@@ -98,6 +93,9 @@ grep -q "broken.jsonl" "$T/bad3.log" || { cat "$T/bad3.log"; fail "the error sho
 "$BAIMO" dpo --model "$BASE" --data "$PREFS/dpo_zh_demo.json" --loss kto --steps 1 --out "$T/bad" >"$T/bad4.log" 2>&1 \
   && fail "an unknown loss should fail"
 grep -q "sigmoid" "$T/bad4.log" || { cat "$T/bad4.log"; fail "the error should list the losses"; }
+"$BAIMO" dpo --model "$BASE" --data "$PREFS/dpo_zh_demo.json" --rpo-alpha -1 --steps 1 --out "$T/bad" >"$T/bad5.log" 2>&1 \
+  && fail "a negative rpo_alpha should fail"
+grep -q "rpo_alpha" "$T/bad5.log" || { cat "$T/bad5.log"; fail "the error should name rpo_alpha"; }
 [ ! -e "$T/bad" ] || fail "a failed run wrote $T/bad"
 echo "bad input: clear errors, nothing written"
 echo "PASS"

@@ -9,16 +9,7 @@
 # Usage: bash test_rm_train.sh path/to/baimo
 set -euo pipefail
 BAIMO=$(realpath "$1")
-SHARED=${BAIMO_SHARED:-$(realpath -m "$(dirname "$0")/../../../shared")}
-BASE="$SHARED/models/base-small-zh-en"
-[ -d "$BASE" ] || { echo "SKIP: $BASE not found"; exit 0; }
-T=$(mktemp -d)
-PID=""
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-source "$(dirname "$0")/kill_resume.sh"
-export OMP_NUM_THREADS=2
+source "$(dirname "$0")/finetune_env.sh"
 
 "$BAIMO" data arithmetic --out "$T/data" --train 120 --held-out 40 --digits 2 --second-digits 1 --ops + --seed 1 \
   >/dev/null 2>&1 || fail "data arithmetic"

@@ -12,18 +12,8 @@
 set -euo pipefail
 BAIMO=$(realpath "$1")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-SHARED=${BAIMO_SHARED:-$(realpath -m "$ROOT/../shared")}
-BASE="$SHARED/models/base-small-zh-en"
+source "$(dirname "$0")/finetune_env.sh"
 DATA="$SHARED/data/sft"
-[ -d "$BASE" ] || { echo "SKIP: $BASE not found"; exit 0; }
-T=$(mktemp -d)
-PID=""
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-source "$(dirname "$0")/kill_resume.sh"
-export OMP_NUM_THREADS=2
-losses() { grep -v '"event"' "$1/metrics.jsonl" | grep -o '"step": [0-9]*, "loss": [^,]*'; }
 
 # ---- full fine-tune: kill -9 + resume is bit-identical ----
 ARGS=(sft --model "$BASE" --data "$DATA/identity.json" --name Baimo --author "the baimo team" --max-len 128

@@ -12,20 +12,15 @@
 #include <chrono>
 #include <deque>
 #include <cstdio>
-#include <filesystem>
 
 #include "baimo/cli/command.h"
 #include "baimo/cli/preference_run.h"
 #include "baimo/cli/train_run.h"
-#include "baimo/convert/peft_adapter.h"
 #include "baimo/io/safetensors.h"
-#include "baimo/model/model_dir.h"
-#include "baimo/train/mfu.h"
 #include "baimo/train/objectives/dpo.h"
 
 namespace baimo::cli {
 namespace {
-namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 // The micro-batches of the first steps x grad_accum draws as I32 tensors ids_K, targets_K,
@@ -62,7 +57,6 @@ void run_dpo(const RunFlags& flags) {
   std::string where;
   json merged = merge_run_settings(flags, train::dpo_keys(), where);
   train::PreferenceConfig cfg = train::parse_preference_config(merged, where, train::PreferenceStage::Dpo);
-  train::TrainerOptions& topt = cfg.settings.trainer;
   start_finetune(cfg);
   FinetuneTokenizer ft = open_finetune_tokenizer(cfg);
   PreferenceData data = load_preference_data(cfg, ft);
@@ -77,29 +71,9 @@ void run_dpo(const RunFlags& flags) {
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   train::resolve_finetune_steps(cfg, static_cast<int64_t>(data.split.train.size()));
   if (!cfg.debug_dump_pairs.empty()) return dump_pairs(objective, cfg, cfg.debug_dump_pairs);
-  if (topt.peak_gflops == 0) topt.peak_gflops = train::measure_sgemm_peak_gflops();
-  write_run_files(cfg, ft, train::finetune_path_keys());
-  write_held_out_pairs(cfg, data);
-
-  train::Trainer trainer(objective, topt);
-  const bool resumed = resume_if_asked(trainer, cfg);
-  print_run_summary(fmt::format("dpo, loss {}, beta {}", train::preference_loss_name(cfg.loss.type), cfg.loss.beta).c_str(),
-                    cfg, model, adapter, data.split.train.size());
-  if (!resumed && !data.split.held_out.empty()) evaluate_before_training(trainer);
-  std::fflush(stdout);
-  run_with_progress(trainer, topt.steps);
-
-  if (topt.rank == 0) {
-    const std::string final_dir = (fs::path(topt.out_dir) / "final").string();
-    if (adapter) {
-      save_peft_adapter(final_dir, *adapter, fs::absolute(cfg.model).lexically_normal().string());
-    } else {
-      ModelDirSave save;
-      save.tokenizer_json = run_tokenizer_path(cfg);
-      model.save(final_dir, save);
-    }
-    std::printf("final %s -> %s\n", adapter ? "adapter" : "model", final_dir.c_str());
-  }
+  train_preference_objective(
+      cfg, ft, data, model, adapter, objective,
+      fmt::format("dpo, loss {}, beta {}", train::preference_loss_name(cfg.loss.type), cfg.loss.beta), false);
 }
 
 }  // namespace

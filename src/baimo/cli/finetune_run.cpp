@@ -10,8 +10,10 @@
 #include "baimo/convert/gguf_model_io.h"
 #include "baimo/convert/gguf_model_meta.h"
 #include "baimo/convert/gguf_tokenizer.h"
+#include "baimo/convert/peft_adapter.h"
 #include "baimo/convert/training_base.h"
 #include "baimo/io/gguf_reader.h"
+#include "baimo/model/lora_merge.h"
 #include "baimo/model/model_dir.h"
 #include "baimo/tokenizer/add_special_tokens.h"
 #include "baimo/tokenizer/chat_template_jinja.h"
@@ -133,6 +135,26 @@ bool resume_if_asked(train::Trainer& trainer, const train::FinetuneConfig& cfg) 
   std::printf("no checkpoint in %s: starting fresh\n",
               (fs::path(cfg.settings.trainer.out_dir) / "checkpoints").string().c_str());
   return false;
+}
+
+void save_final_model(const train::FinetuneConfig& cfg, Transformer& model, const std::optional<LoraAdapter>& adapter,
+                      bool merge_adapter) {
+  if (cfg.settings.trainer.rank != 0) return;
+  const std::string final_dir = (fs::path(cfg.settings.trainer.out_dir) / "final").string();
+  if (adapter && !merge_adapter) {
+    save_peft_adapter(final_dir, *adapter, fs::absolute(cfg.model).lexically_normal().string());
+    std::printf("final adapter -> %s\n", final_dir.c_str());
+    return;
+  }
+  if (adapter) {  // one model directory: the base with the adapter merged in
+    model.attach_lora(nullptr);
+    merge_lora(model, *adapter);
+  }
+  ModelDirSave save;
+  save.tokenizer_json = run_tokenizer_path(cfg);
+  model.save(final_dir, save);
+  std::printf("final %s%s -> %s\n", model.config().is_reward_model() ? "reward model" : "model",
+              adapter ? " (adapter merged)" : "", final_dir.c_str());
 }
 
 }  // namespace baimo::cli

@@ -8,7 +8,8 @@
 //     (f32 Vars without gradients, or the GGUF's / --base-dtype's blocks) with a fresh adapter attached;
 //   - write_run_files: OUT/tokenizer/{tokenizer.json, tokenizer_config.json (the chat template)} and
 //     OUT/run_config.json (paths absolute), rank 0 only, then a barrier;
-//   - resume_if_asked: --resume / --resume-from, printing what happened.
+//   - resume_if_asked: --resume / --resume-from, printing what happened;
+//   - save_final_model: OUT/final, rank 0 only.
 #pragma once
 #include <cstddef>
 #include <functional>
@@ -55,5 +56,10 @@ void write_run_files(train::FinetuneConfig& cfg, const FinetuneTokenizer& ft,
 
 // True when a checkpoint was restored.
 bool resume_if_asked(train::Trainer& trainer, const train::FinetuneConfig& cfg);
+
+// Rank 0 writes OUT/final: a LoRA run's adapter in the PEFT layout (over cfg.model), or with
+// `merge_adapter` the base with the adapter merged in; a model directory carries the run's tokenizer.
+void save_final_model(const train::FinetuneConfig& cfg, Transformer& model, const std::optional<LoraAdapter>& adapter,
+                      bool merge_adapter = false);
 
 }  // namespace baimo::cli

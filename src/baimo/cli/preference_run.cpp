@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "baimo/cli/train_run.h"
 #include "baimo/data/sft_packing.h"
+#include "baimo/train/mfu.h"
 #include "baimo/util/file_io.h"
 
 namespace baimo::cli {
@@ -83,17 +85,28 @@ void write_held_out_pairs(const train::PreferenceConfig& cfg, const PreferenceDa
   write_file_atomic((fs::path(cfg.settings.trainer.out_dir) / "held_out.jsonl").string(), text);
 }
 
-void print_run_summary(const char* stage, const train::PreferenceConfig& cfg, const Transformer& model,
-                       const std::optional<LoraAdapter>& adapter, size_t train_pairs) {
-  const train::TrainerOptions& topt = cfg.settings.trainer;
+void train_preference_objective(train::PreferenceConfig& cfg, const FinetuneTokenizer& ft, const PreferenceData& data,
+                                Transformer& model, const std::optional<LoraAdapter>& adapter,
+                                train::Objective& objective, const std::string& stage, bool merge_adapter) {
+  train::TrainerOptions& topt = cfg.settings.trainer;
+  if (topt.peak_gflops == 0) topt.peak_gflops = train::measure_sgemm_peak_gflops();
+  write_run_files(cfg, ft, train::finetune_path_keys());
+  write_held_out_pairs(cfg, data);
+
+  train::Trainer trainer(objective, topt);
+  const bool resumed = resume_if_asked(trainer, cfg);
   const ModelConfig& mc = model.config();
   const int64_t trainable = adapter ? adapter->numel() : mc.parameter_count();
   std::printf("%s (%s): %.2fM parameters, %.3fM trainable (%.2f%%), %lld steps of %lld pairs x %lld "
               "(%zu training pairs), lr %g -> %g, %d threads\n",
-              stage, adapter ? "LoRA" : "full", mc.parameter_count() / 1e6, trainable / 1e6,
+              stage.c_str(), adapter ? "LoRA" : "full", mc.parameter_count() / 1e6, trainable / 1e6,
               100.0 * trainable / std::max<int64_t>(1, mc.parameter_count()), static_cast<long long>(topt.steps),
-              static_cast<long long>(cfg.batch), static_cast<long long>(topt.grad_accum), train_pairs, topt.lr,
-              topt.min_lr, omp_get_max_threads());
+              static_cast<long long>(cfg.batch), static_cast<long long>(topt.grad_accum), data.split.train.size(),
+              topt.lr, topt.min_lr, omp_get_max_threads());
+  if (!resumed && !data.split.held_out.empty()) evaluate_before_training(trainer);
+  std::fflush(stdout);
+  run_with_progress(trainer, topt.steps);
+  save_final_model(cfg, model, adapter, merge_adapter);
 }
 
 }  // namespace baimo::cli

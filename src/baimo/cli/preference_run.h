@@ -1,7 +1,7 @@
 // What `baimo rm train` and `baimo dpo` share around their objectives: the preference pairs read,
 // rendered with the run's chat template and split (or --eval-data held out), the objective's options,
 // the held-out pairs written to OUT/held_out.jsonl ({"prompt": [messages], "chosen", "rejected"},
-// what `rm score` and other tools read), and the final model or adapter saved to OUT/final.
+// what `rm score` and other tools read), and the run once the objective is built.
 #pragma once
 #include <optional>
 #include <string>
@@ -25,8 +25,11 @@ train::PairObjectiveOptions pair_objective_options(const train::PreferenceConfig
 
 void write_held_out_pairs(const train::PreferenceConfig& cfg, const PreferenceData& data);
 
-// "rm (full): 10.1M parameters, ... trainable, N steps of B pairs ..."
-void print_run_summary(const char* stage, const train::PreferenceConfig& cfg, const Transformer& model,
-                       const std::optional<LoraAdapter>& adapter, size_t train_pairs);
+// The run once its objective is built (steps resolved): the run files and held-out pairs, the trainer
+// (resume, the held-out evaluation before the first step), a summary line "STAGE (full|LoRA): ...",
+// the steps with progress, and OUT/final (save_final_model, `merge_adapter` as there).
+void train_preference_objective(train::PreferenceConfig& cfg, const FinetuneTokenizer& ft, const PreferenceData& data,
+                                Transformer& model, const std::optional<LoraAdapter>& adapter,
+                                train::Objective& objective, const std::string& stage, bool merge_adapter);
 
 }  // namespace baimo::cli

@@ -23,12 +23,10 @@
 #include "baimo/cli/command.h"
 #include "baimo/cli/finetune_run.h"
 #include "baimo/cli/train_run.h"
-#include "baimo/convert/peft_adapter.h"
 #include "baimo/data/chat_records.h"
 #include "baimo/data/sft_examples.h"
 #include "baimo/data/sft_packing.h"
 #include "baimo/io/safetensors.h"
-#include "baimo/model/model_dir.h"
 #include "baimo/train/mfu.h"
 #include "baimo/train/objectives/sft.h"
 #include "baimo/train/sft_config.h"
@@ -158,17 +156,7 @@ void run_sft(const RunFlags& flags) {
   std::fflush(stdout);
   run_with_progress(trainer, topt.steps);
 
-  if (topt.rank == 0) {
-    const std::string final_dir = (out / "final").string();
-    if (adapter) {
-      save_peft_adapter(final_dir, *adapter, so.base_model);
-    } else {
-      ModelDirSave save;
-      save.tokenizer_json = so.tokenizer_json;
-      model.save(final_dir, save);
-    }
-    std::printf("final %s -> %s\n", adapter ? "adapter" : "model", final_dir.c_str());
-  }
+  save_final_model(cfg, model, adapter);
 }
 
 }  // namespace

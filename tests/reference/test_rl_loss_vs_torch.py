@@ -13,6 +13,10 @@ mean shifted back, dual clip, each normalisation; GRPO with each normalisation, 
 beta, clip-higher, unscaled rewards (Dr. GRPO), old log-probs absent; and, split into two
 micro-batches with the whole batch's counts, the parts' losses add up to the whole's. Missing
 reference log-probs and a bad normalisation name are clear errors.
+Through a tiny model (torch_reference_model.py, both configs of test_lora_vs_torch.py): `baimo
+train-step --rl` computes Transformer::token_logprobs of 4 responses (one per row, prompt tokens
+and padding with target -100) -> grpo_loss; its token log-probs, loss and every parameter gradient
+must match torch's for each normalisation (with beta > 0 and clip-higher).
 
 Usage: /usr/bin/python3 test_rl_loss_vs_torch.py path/to/baimo"""
 import os
@@ -26,6 +30,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_io as st  # noqa: E402
 from ref_checks import relative_check  # noqa: E402
+from test_lora_vs_torch import CONFIGS, random_model  # noqa: E402
+from torch_reference_model import Reference  # noqa: E402
 
 TOL = 1e-4
 N, T, G = 8, 9, 4
@@ -274,11 +280,77 @@ def main(workdir):
         failures.append(f"bad norm: exit {r.returncode}, stderr {r.stderr.strip()!r}")
 
 
+# ---- through a tiny model ----
+ROWS = [(3, 9), (5, 4), (2, 11), (6, 7)]  # (prompt, response) tokens per row; rows of MT = 16 slots
+MT = 16
+
+
+def run_model(name, cfg, workdir):
+    rng = np.random.default_rng(11)
+    model_dir, weights = random_model(BAIMO, cfg, workdir, rng)
+    V = cfg["vocab_size"]
+    ids = np.zeros((len(ROWS), MT), np.int64)
+    targets = np.full((len(ROWS), MT), -100, np.int64)
+    for i, (p, r) in enumerate(ROWS):
+        full = rng.integers(0, V, p + r + 1)
+        ids[i, :p + r] = full[:-1]
+        targets[i, p - 1:p + r] = full[p:]  # the response tokens are the targets from the prompt's end on
+    mask = (targets != -100).astype(np.float64)
+    tg = torch.from_numpy(targets)
+
+    def token_logps(model):
+        lg = model.logits(torch.from_numpy(ids))
+        return torch.log_softmax(lg, -1).gather(-1, tg.clamp(min=0)[..., None])[..., 0] * torch.from_numpy(mask)
+
+    with torch.no_grad():
+        lp0 = token_logps(Reference(cfg, weights)).numpy()
+    old = (lp0 + rng.normal(0.0, 0.3, lp0.shape) * mask).astype(np.float32)
+    ref = (lp0 + rng.normal(0.0, 0.4, lp0.shape) * mask).astype(np.float32)
+    rewards = torch.tensor([1.0, 0.0, 0.3, 0.9], dtype=torch.float64)
+    adv = ((rewards - rewards.view(-1, 2).mean(1).repeat_interleave(2)) /
+           (rewards.view(-1, 2).std(1).repeat_interleave(2) + 1e-4)).numpy().astype(np.float32)
+    rl_path = os.path.join(workdir, "rl.safetensors")
+    st.write(rl_path, dict(input_ids=ids, targets=targets, advantages=adv, old_logps=old, ref_logps=ref))
+    for norm in ("grpo", "dapo", "dr_grpo"):
+        c = dict(norm=norm, L=MT, beta=0.04, eps_low=0.2, eps_high=0.28)
+        dump = os.path.join(workdir, f"dump_{norm}")
+        cmd = [BAIMO, "train-step", "--model", model_dir, "--rl", rl_path, "--rl-norm", norm, "--beta", "0.04",
+               "--eps-low", "0.2", "--eps-high", "0.28", "--max-completion-length", str(MT), "--steps", "1",
+               "--dump-dir", dump]
+        r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="2"))
+        tag = f"{name} model grpo {norm}"
+        if r.returncode != 0:
+            failures.append(f"{tag}: baimo train-step --rl failed: {r.stderr.strip()}")
+            continue
+        got, got_grads = st.read(os.path.join(dump, "outputs.safetensors")), st.read(os.path.join(dump, "grads.safetensors"))
+        model = Reference(cfg, weights)
+        lp = token_logps(model)
+        m = torch.from_numpy(mask)
+        a = torch.from_numpy(adv).double()[:, None].expand(-1, MT)
+        pg, _ = policy_term(lp, torch.from_numpy(old).double(), a, 0.2, 0.28, 0)
+        per_token = pg + 0.04 * kl_estimate(lp, torch.from_numpy(ref).double(), "k3")
+        loss = normalise(per_token, m, norm, max_len=MT)
+        loss.backward()
+        errs = {"loss": relative_check(failures, f"{tag}: loss", got["loss"][:1], [loss.item()], TOL),
+                "logps": relative_check(failures, f"{tag}: logps", got["logps"], lp.detach().numpy(), TOL)}
+        if set(got_grads) != set(model.params):
+            failures.append(f"{tag}: gradient names differ: {set(got_grads) ^ set(model.params)}")
+        for k, p in model.params.items():
+            if k in got_grads:
+                errs["grad " + k] = relative_check(failures, f"{tag}: grad {k}", got_grads[k], p.grad.numpy(), TOL)
+        worst = max(errs, key=errs.get)
+        print(f"{tag}: loss {got['loss'][0]:.6f}, {len(errs)} comparisons, worst relative error {errs[worst]:.2e} "
+              f"({worst})")
+
+
 if __name__ == "__main__":
     BAIMO = os.path.abspath(sys.argv[1])
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory(prefix="baimo_rl_ref_") as d:
         main(d)
+    for name, cfg in CONFIGS.items():
+        with tempfile.TemporaryDirectory(prefix="baimo_rl_ref_") as d:
+            run_model(name, cfg, d)
     if failures:
         print("FAILED:")
         for f in failures:

@@ -16,7 +16,8 @@ reference log-probs and a bad normalisation name are clear errors.
 Through a tiny model (torch_reference_model.py, both configs of test_lora_vs_torch.py): `baimo
 train-step --rl` computes Transformer::token_logprobs of 4 responses (one per row, prompt tokens
 and padding with target -100) -> grpo_loss; its token log-probs, loss and every parameter gradient
-must match torch's for each normalisation (with beta > 0 and clip-higher).
+must match torch's for each normalisation (with beta > 0 and clip-higher); a file without the
+advantages, or beta > 0 without the reference log-probs, is a clear error.
 
 Usage: /usr/bin/python3 test_rl_loss_vs_torch.py path/to/baimo"""
 import os
@@ -341,6 +342,16 @@ def run_model(name, cfg, workdir):
         worst = max(errs, key=errs.get)
         print(f"{tag}: loss {got['loss'][0]:.6f}, {len(errs)} comparisons, worst relative error {errs[worst]:.2e} "
               f"({worst})")
+
+    # clear errors: the advantages missing; beta > 0 without the reference log-probs
+    base = [BAIMO, "train-step", "--model", model_dir, "--steps", "1"]
+    for needle, tensors, beta in (("advantages", dict(input_ids=ids, targets=targets), "0"),
+                                  ("reference log-probs", dict(input_ids=ids, targets=targets, advantages=adv), "0.04")):
+        bad = os.path.join(workdir, "bad_rl.safetensors")
+        st.write(bad, tensors)
+        r = subprocess.run(base + ["--rl", bad, "--beta", beta], capture_output=True, text=True)
+        if r.returncode != 1 or needle not in r.stderr:
+            failures.append(f"{name}: --rl without {needle}: exit {r.returncode}, stderr {r.stderr.strip()!r}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 // baimo train-step --model DIR (--batch FILE | --pairs FILE --loss TYPE [--beta B] [--label-smoothing E]
-//                  [--simpo-gamma G] [--rpo-alpha A]) [--steps N] [--lr ..] [--beta1 ..] [--beta2 ..] [--eps ..]
+//                  [--simpo-gamma G] [--rpo-alpha A] | --rl FILE [--beta B] [--rl-norm N] [--eps-low E]
+//                  [--eps-high E] [--max-completion-length L]) [--steps N] [--lr ..] [--beta1 ..] [--beta2 ..] [--eps ..]
 //                  [--weight-decay ..] [--decay-all] [--clip ..] [--dump-dir DIR] [--out DIR]
 //                  [--lora-adapter FILE --lora-r R --lora-alpha A [--rslora] [--lora-targets LIST]]
 // Runs N full training steps (forward, cross-entropy, backward, optional global-norm clipping,
@@ -23,6 +24,13 @@
 // outputs.safetensors with loss (N), logps (2 * P: the first step's policy sums in group order),
 // chosen_rewards and rejected_rewards (P, first step), and grads.safetensors as above
 // (tests/reference/test_preference_vs_torch.py).
+// --rl: a GRPO batch instead (train/rl_loss.h): the batch file above, one response per row (its
+// tokens: those whose target is not -100, the mask), plus advantages (B) F32 and optionally
+// old_logps and ref_logps (B, T) F32 (absent: old = the policy's own log-probs; ref needed with
+// --beta > 0). Each step: Transformer::token_logprobs (B, T) -> grpo_loss (--beta, --eps-low,
+// --eps-high, --rl-norm grpo|dapo|dr_grpo, --max-completion-length) -> backward. --dump-dir writes
+// outputs.safetensors with loss (N) and logps (B, T) (the first step's token log-probs) and
+// grads.safetensors as above (tests/reference/test_rl_loss_vs_torch.py).
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -36,6 +44,7 @@
 #include "baimo/train/optimizer.h"
 #include "baimo/train/param_groups.h"
 #include "baimo/train/preference_loss.h"
+#include "baimo/train/rl_loss.h"
 #include "baimo/util/error.h"
 #include "baimo/util/output_path.h"
 
@@ -43,7 +52,10 @@ namespace baimo::cli {
 namespace {
 
 struct TrainStepArgs {
-  std::string model, batch, pairs, dump_dir, out;
+  std::string model, batch, pairs, rl, dump_dir, out;
+  std::string rl_norm = "grpo";
+  float eps_low = 0.2f, eps_high = 0.2f;
+  int64_t max_completion_length = 0;
   std::string loss = "sigmoid";
   float beta = 0.1f, label_smoothing = 0.f, simpo_gamma = 0.5f, rpo_alpha = 0.f;
   int steps = 1;
@@ -198,6 +210,30 @@ Pairs read_pairs(const std::string& path, const ModelConfig& cfg, train::Prefere
   return p;
 }
 
+// A GRPO batch: the rows plus the mask of response tokens and the constants of the loss.
+struct RlRows {
+  Batch rows;
+  std::vector<float> mask, advantages, old_logps, ref_logps;
+};
+
+RlRows read_rl(const std::string& path, const ModelConfig& cfg) {
+  RlRows r;
+  r.rows = read_batch(path, cfg);
+  SafetensorsFile f(path);
+  const int64_t B = r.rows.ids.shape().d[0], T = r.rows.ids.shape().d[1];
+  const int32_t* tg = r.rows.targets.data<int32_t>();
+  r.mask.resize(static_cast<size_t>(B * T));
+  for (size_t i = 0; i < r.mask.size(); ++i) r.mask[i] = tg[i] != -100 ? 1.f : 0.f;
+  r.advantages.resize(static_cast<size_t>(B));
+  f->read_f32_checked("advantages", {B}, r.advantages);
+  for (auto [name, v] : {std::pair{"old_logps", &r.old_logps}, std::pair{"ref_logps", &r.ref_logps}}) {
+    if (!f->find(name)) continue;
+    v->resize(static_cast<size_t>(B * T));
+    f->read_f32_checked(name, {B, T}, *v);
+  }
+  return r;
+}
+
 std::vector<float> values(const ag::Var& v) {
   const float* x = v.value().data<float>();
   return {x, x + v.numel()};
@@ -208,8 +244,8 @@ std::vector<int64_t> dims(const Shape& s) { return std::vector<int64_t>(s.d, s.d
 void run_train_step(const TrainStepArgs& a) {
   namespace fs = std::filesystem;
   if (a.steps < 1) fail("--steps {}: expected at least 1", a.steps);
-  if (a.batch.empty() == a.pairs.empty()) fail("give exactly one of --batch and --pairs");
-  const bool preference = !a.pairs.empty();
+  if (a.batch.empty() + a.pairs.empty() + a.rl.empty() != 2) fail("give exactly one of --batch, --pairs and --rl");
+  const bool preference = !a.pairs.empty(), rl = !a.rl.empty();
   train::PreferenceLossOptions popts;
   popts.type = train::parse_preference_loss(a.loss);
   popts.beta = a.beta;
@@ -220,7 +256,13 @@ void run_train_step(const TrainStepArgs& a) {
   if (lora && !a.out.empty()) fail("--out saves a full model; it cannot be combined with --lora-adapter");
   Transformer model = Transformer::load(a.model);
   const Pairs pairs = preference ? read_pairs(a.pairs, model.config(), popts.type) : Pairs{};
-  const Batch batch = preference ? pairs.rows : read_batch(a.batch, model.config());
+  const RlRows rl_rows = rl ? read_rl(a.rl, model.config()) : RlRows{};
+  train::GrpoOptions gopts;
+  gopts.clip = {a.eps_low, a.eps_high, 0.f};
+  gopts.beta = a.beta;
+  gopts.norm = train::parse_loss_norm(a.rl_norm);
+  gopts.scale.max_completion_length = a.max_completion_length;
+  const Batch batch = preference ? pairs.rows : rl ? rl_rows.rows : read_batch(a.batch, model.config());
   LoraAdapter adapter;
   std::vector<ag::Var> params;
   std::vector<SafetensorWrite> grad_specs;  // names and shapes of the dumped gradients (data filled later)
@@ -249,7 +291,7 @@ void run_train_step(const TrainStepArgs& a) {
     // The first step of a dump computes the logits explicitly (they are dumped); every other step goes
     // through the fused head + loss (Transformer::loss), the path training uses.
     const bool dump = step == 0 && !a.dump_dir.empty();
-    const bool dump_logits = dump && !preference;
+    const bool dump_logits = dump && !preference && !rl;
     ag::Var logits = dump_logits ? model.logits(batch.ids, batch.positions_or_null(), batch.segments_or_null()) : ag::Var();
     ag::Var loss;
     if (preference) {
@@ -271,6 +313,13 @@ void run_train_step(const TrainStepArgs& a) {
         chosen_rewards = r.chosen_rewards;
         rejected_rewards = r.rejected_rewards;
       }
+    } else if (rl) {
+      const ag::Var lp = model.token_logprobs(batch.ids, batch.targets, batch.positions_or_null(),
+                                              batch.segments_or_null());
+      const Shape& s = batch.ids.shape();
+      train::GrpoBatch gb{s.d[0], s.d[1], lp, rl_rows.old_logps, rl_rows.ref_logps, rl_rows.advantages, rl_rows.mask};
+      loss = train::grpo_loss(gb, gopts).loss;
+      if (dump) first_logps = values(lp);
     } else {
       loss = dump_logits ? ag::cross_entropy(logits, batch.targets)
                          : model.loss(batch.ids, batch.targets, batch.positions_or_null(), batch.segments_or_null());
@@ -303,6 +352,8 @@ void run_train_step(const TrainStepArgs& a) {
       outputs.push_back({"logps", {2 * pairs.n_pairs}, first_logps});
       outputs.push_back({"chosen_rewards", {pairs.n_pairs}, chosen_rewards});
       outputs.push_back({"rejected_rewards", {pairs.n_pairs}, rejected_rewards});
+    } else if (rl) {
+      outputs.push_back({"logps", dims(batch.ids.shape()), first_logps});
     } else {
       outputs.push_back({"logits", dims(logits_shape), first_logits});
     }
@@ -330,8 +381,14 @@ BAIMO_COMMAND(90, [](CLI::App& root) {
   sub->add_option("--pairs", a->pairs, "A preference batch instead of --batch: the same tensors plus groups (B, T) "
                   "(2i = chosen answer of pair i, 2i+1 rejected, -1 elsewhere) and ref_logps (2 * pairs) F32 for "
                   "losses with a reference model");
+  sub->add_option("--rl", a->rl, "A GRPO batch instead of --batch: the same tensors (one response per row) plus "
+                  "advantages (B) F32, optional old_logps and ref_logps (B, T) F32");
+  sub->add_option("--rl-norm", a->rl_norm, "GRPO loss normalisation of --rl: grpo, dapo or dr_grpo (default grpo)");
+  sub->add_option("--eps-low", a->eps_low, "GRPO lower clip range (default 0.2)");
+  sub->add_option("--eps-high", a->eps_high, "GRPO upper clip range (default 0.2)");
+  sub->add_option("--max-completion-length", a->max_completion_length, "dr_grpo's constant L");
   sub->add_option("--loss", a->loss, "Preference loss of --pairs: sigmoid, ipo, hinge, simpo or orpo (default sigmoid)");
-  sub->add_option("--beta", a->beta, "Preference loss beta (default 0.1)");
+  sub->add_option("--beta", a->beta, "Preference loss beta; with --rl the weight of the k3 KL (default 0.1)");
   sub->add_option("--label-smoothing", a->label_smoothing, "Label smoothing of the sigmoid / simpo loss (default 0)");
   sub->add_option("--simpo-gamma", a->simpo_gamma, "SimPO target reward margin gamma (default 0.5)");
   sub->add_option("--rpo-alpha", a->rpo_alpha, "RPO: weight of the chosen answers' mean token NLL (default 0)");

@@ -2,7 +2,8 @@
 # baimo eval run --api end to end: base-small (the shared 10M qwen2 with ChatML tokens) served by
 # `baimo serve` on a free loopback port, scored over the OpenAI API -- multiple choice through
 # /v1/completions with echo + logprobs + max_tokens 0, generation through /v1/chat/completions
-# (and /v1/completions with --raw) -- and the same tasks scored locally with --model: the same
+# (and /v1/completions with --raw) -- and the same tasks (a Chinese one too: byte offsets inside
+# characters) scored locally with --model: the same
 # acc / acc_norm / acc_norm_chars / exact_match values (greedy), the same per-example
 # log-likelihoods (within float rounding), the same samples with --samples 2 (same seeds). Then
 # clear errors: an unreachable URL, an unknown --api-model (the server's 404), --api with --model.
@@ -24,7 +25,7 @@ export OMP_NUM_THREADS=2
 start_server --model "$MODEL" --model-name small --parallel 4
 API="$BASE/v1"
 
-COMMON=(--tasks arith_mc,arith_gen --limit 8 --shots 1 --max-tokens 8 --batch 4)
+COMMON=(--tasks arith_mc,reverse_mc_zh,arith_gen --limit 8 --shots 1 --max-tokens 8 --batch 4)
 "$BAIMO" eval run --model "$MODEL" "${COMMON[@]}" --out "$T/local.json" --log-samples "$T/local.jsonl" \
   >"$T/local.txt" 2>"$T/local.err" || { cat "$T/local.err"; fail "eval run --model"; }
 "$BAIMO" eval run --api "$API" "${COMMON[@]}" --out "$T/api.json" --log-samples "$T/api.jsonl" \
@@ -64,8 +65,9 @@ for local, api, names in [("local", "api", ["acc", "acc_norm", "acc_norm_chars",
             lv, av = lr[task]["metrics"][m]["value"], ar[task]["metrics"].get(m, {}).get("value")
             check(av == lv, f"{api}: {task} {m}: api {av} != local {lv}")
             check(ar[task]["metrics"][m]["n"] == lr[task]["metrics"][m]["n"], f"{api}: {task} {m}: n differs")
-    check(aj["model"].endswith(" small") and aj["model"].startswith("http://127.0.0.1:"), f"{api}: model {aj['model']}")
-    check(aj["settings"].get("api", "").endswith("/v1"), f"{api}: settings.api missing")
+    check(aj["model"] == "small", f"{api}: model {aj['model']}")
+    check(aj["settings"].get("api", "").startswith("http://127.0.0.1:") and aj["settings"]["api"].endswith("/v1"),
+          f"{api}: settings.api {aj['settings'].get('api')}")
 _, ar = metrics(f"{T}/api.json")
 check("eot_rate" in ar["arith_gen"]["metrics"], "no eot_rate over the API (chat answers)")
 # Per example: the same log-likelihoods and answers.

@@ -7,7 +7,8 @@
 // one JSONL line to --report, and one JSONL record per example to --log-samples.
 // --api scores a served model over the OpenAI API instead (eval/api_backend.h; --batch requests in
 // flight); it excludes the options that load a model here (--model, --lora, --dtype, --ctx,
-// --chat-template: the server's apply). The results' "model" is then the URL and the model name.
+// --chat-template: the server's apply). The results' "model" is then the served model's name and
+// settings.api the URL.
 #include "baimo/cli/eval_run.h"
 #include "baimo/cli/threads_flag.h"
 
@@ -72,7 +73,7 @@ void run(const RunArgs& a) {
     o.api_key = a.api_key;
     o.concurrency = a.s.batch;
     auto api = std::make_unique<eval::ApiBackend>(o);
-    model_name = a.api + " " + api->model();
+    model_name = api->model();
     template_name = "server";
     backend = std::move(api);
   } else {

@@ -37,6 +37,7 @@ struct GeneratedSample {
   int64_t tokens = 0;
   bool stopped = false;
   int32_t last_id = -1;  // the last generated token (the EOS / end-of-turn id when it stopped on one)
+  bool end_of_turn = false;  // set by the evaluation backend (eval/backend.h), not by batch_generate
 };
 
 std::vector<std::vector<GeneratedSample>> batch_generate(std::shared_ptr<const ModelWeights> weights,

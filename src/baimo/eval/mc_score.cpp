@@ -30,11 +30,39 @@ double log_prob(const float* row, int64_t V, int32_t id) {
 
 }  // namespace
 
+ContextSplit split_context(const std::string& context) {
+  const size_t keep = context.find_last_not_of(" \t\r\n");
+  ContextSplit r;
+  r.context = keep == std::string::npos ? "" : context.substr(0, keep + 1);
+  r.moved = context.substr(r.context.size());
+  return r;
+}
+
+int64_t utf8_chars(std::string_view s) {
+  int64_t chars = 0;
+  for (char ch : s) chars += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;  // not a continuation byte
+  return chars;
+}
+
+McResult mc_result(std::vector<double> loglik, std::span<const int64_t> bytes, std::span<const int64_t> chars) {
+  McResult res;
+  std::vector<double> norm, norm_chars;
+  for (size_t k = 0; k < loglik.size(); ++k) {
+    norm.push_back(loglik[k] / static_cast<double>(std::max<int64_t>(1, bytes[k])));
+    const int64_t c = k < chars.size() ? chars[k] : bytes[k];
+    norm_chars.push_back(loglik[k] / static_cast<double>(std::max<int64_t>(1, c)));
+  }
+  res.loglik = std::move(loglik);
+  res.pred = argmax(res.loglik);
+  res.pred_norm = argmax(norm);
+  res.pred_norm_chars = argmax(norm_chars);
+  return res;
+}
+
 McRequest encode_mc(const Tokenizer& tok, const std::string& context, std::span<const std::string> choices) {
   McRequest r;
-  const size_t keep = context.find_last_not_of(" \t\r\n");
-  const std::string ctx = keep == std::string::npos ? "" : context.substr(0, keep + 1);
-  const std::string moved = context.substr(ctx.size());  // trailing whitespace -> continuation
+  const ContextSplit split = split_context(context);
+  const std::string& ctx = split.context;
   const std::vector<int32_t> ctx_ids = encode_text(tok, ctx);
   r.context = ctx_ids;
   prepend_bos_once(tok, r.context);
@@ -43,14 +71,12 @@ McRequest encode_mc(const Tokenizer& tok, const std::string& context, std::span<
     r.context.push_back(static_cast<int32_t>(*tok.eos_id()));
   }
   for (const std::string& c : choices) {
-    const std::string cont = moved + c;
+    const std::string cont = split.moved + c;
     std::vector<int32_t> whole = encode_text(tok, ctx + cont);
     if (whole.size() <= ctx_ids.size()) fail("choice '{}' encodes to no token after its context", c);
     r.choices.emplace_back(whole.begin() + static_cast<std::ptrdiff_t>(ctx_ids.size()), whole.end());
     r.choice_bytes.push_back(static_cast<int64_t>(cont.size()));
-    int64_t chars = 0;
-    for (char ch : cont) chars += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;  // not a continuation byte
-    r.choice_chars.push_back(chars);
+    r.choice_chars.push_back(utf8_chars(cont));
   }
   return r;
 }
@@ -115,19 +141,13 @@ std::vector<McResult> score_mc(Engine& engine, std::span<const McRequest> reques
     int64_t row = 0;
     for (size_t e = i; e < j; ++e) {
       const McRequest& r = requests[e];
-      McResult& res = out[e];
-      std::vector<double> norm, norm_chars;
+      std::vector<double> loglik;
       for (size_t k = 0; k < r.choices.size(); ++k) {
         double s = 0;
         for (int32_t id : r.choices[k]) s += log_prob(logits.data() + (row++) * V, V, id);
-        res.loglik.push_back(s);
-        norm.push_back(s / static_cast<double>(std::max<int64_t>(1, r.choice_bytes[k])));
-        const int64_t chars = k < r.choice_chars.size() ? r.choice_chars[k] : r.choice_bytes[k];
-        norm_chars.push_back(s / static_cast<double>(std::max<int64_t>(1, chars)));
+        loglik.push_back(s);
       }
-      res.pred = argmax(res.loglik);
-      res.pred_norm = argmax(norm);
-      res.pred_norm_chars = argmax(norm_chars);
+      out[e] = mc_result(std::move(loglik), r.choice_bytes, r.choice_chars);
     }
     i = j;
     if (progress) progress(static_cast<int64_t>(i));

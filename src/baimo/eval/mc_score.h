@@ -17,12 +17,14 @@
 // Results: pred = argmax loglik (first on ties); pred_norm = argmax loglik / bytes, bytes = the
 // choice's continuation text length in UTF-8 bytes, leading space included; pred_norm_chars the
 // same divided by its length in characters (code points: lm-eval's acc_norm; for ASCII choices
-// both agree, for Chinese a character is 3 bytes).
+// both agree, for Chinese a character is 3 bytes). mc_result computes them from the log-likelihoods
+// and the lengths; split_context is encode_mc's split of a context (text, trailing whitespace).
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "baimo/infer/engine.h"
@@ -43,6 +45,14 @@ struct McResult {
 };
 
 McRequest encode_mc(const Tokenizer& tok, const std::string& context, std::span<const std::string> choices);
+
+struct ContextSplit {
+  std::string context;  // without its trailing whitespace
+  std::string moved;    // that whitespace, the start of every continuation
+};
+ContextSplit split_context(const std::string& context);
+int64_t utf8_chars(std::string_view s);  // code points (bytes that are not continuation bytes)
+McResult mc_result(std::vector<double> loglik, std::span<const int64_t> bytes, std::span<const int64_t> chars);
 
 std::vector<McResult> score_mc(Engine& engine, std::span<const McRequest> requests,
                                const std::function<void(int64_t done)>& progress = {});

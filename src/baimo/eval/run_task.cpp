@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <chrono>
 
-#include "baimo/eval/batch_generate.h"
 #include "baimo/eval/extract.h"
-#include "baimo/eval/mc_score.h"
+#include "baimo/eval/local_backend.h"
 #include "baimo/eval/prompts.h"
 #include "baimo/eval/stats.h"
-#include "baimo/infer/engine.h"
 #include "baimo/util/error.h"
 
 namespace baimo::eval {
@@ -19,39 +17,25 @@ Metric metric(std::string name, const std::vector<double>& v) {
   return {std::move(name), r.mean, r.stderr_, r.n};
 }
 
-int64_t context_of(const InferenceModel& m, const EvalSettings& s) {
-  const int64_t max = m.config().max_position_embeddings;
-  if (s.ctx > max) fail("--ctx {} exceeds the model's max_position_embeddings {}", s.ctx, max);
-  return s.ctx > 0 ? s.ctx : std::min<int64_t>(max, 2048);
-}
-
-TaskResult run_mc(const InferenceModel& m, const Task& t, size_t n, const EvalSettings& s, const SampleLog& log,
+TaskResult run_mc(EvalBackend& b, const Task& t, size_t n, const EvalSettings& s, const SampleLog& log,
                   const ProgressFn& progress) {
-  std::vector<McRequest> reqs;
-  size_t most = 1;
-  for (size_t i = 0; i < n; ++i) {
-    const McExample& e = t.mc_test[i];
-    reqs.push_back(encode_mc(*m.tokenizer, mc_context(t, i, s.shots, s.seed), e.choices));
-    most = std::max(most, e.choices.size());
-  }
-  Engine engine(m.weights, std::max(s.batch, static_cast<int>(most)), context_of(m, s));
-  std::vector<McResult> res = score_mc(engine, reqs, [&](int64_t done) {
+  std::vector<McItem> items;
+  for (size_t i = 0; i < n; ++i) items.push_back({mc_context(t, i, s.shots, s.seed), t.mc_test[i].choices});
+  std::vector<McScored> res = b.score_mc(items, [&](int64_t done) {
     if (progress) progress(done, static_cast<int64_t>(n));
   });
   std::vector<double> acc, acc_norm, acc_norm_chars;
   for (size_t i = 0; i < n; ++i) {
     const int gold = t.mc_test[i].gold;
-    acc.push_back(res[i].pred == gold);
-    acc_norm.push_back(res[i].pred_norm == gold);
-    acc_norm_chars.push_back(res[i].pred_norm_chars == gold);
+    const McResult& r = res[i].result;
+    acc.push_back(r.pred == gold);
+    acc_norm.push_back(r.pred_norm == gold);
+    acc_norm_chars.push_back(r.pred_norm_chars == gold);
     if (log) {
-      nlohmann::json j = {{"task", t.name},           {"index", i},
-                          {"gold", gold},             {"pred", res[i].pred},
-                          {"pred_norm", res[i].pred_norm}, {"pred_norm_chars", res[i].pred_norm_chars}, {"loglik", res[i].loglik},
-                          {"choice_bytes", reqs[i].choice_bytes}, {"choice_chars", reqs[i].choice_chars}, {"context_ids", reqs[i].context}};
-      nlohmann::json ids = nlohmann::json::array();
-      for (auto& c : reqs[i].choices) ids.push_back(c);
-      j["choice_ids"] = ids;
+      nlohmann::json j = {{"task", t.name},  {"index", i},
+                          {"gold", gold},    {"pred", r.pred},
+                          {"pred_norm", r.pred_norm}, {"pred_norm_chars", r.pred_norm_chars}, {"loglik", r.loglik}};
+      j.update(res[i].log);
       log(j);
     }
   }
@@ -61,35 +45,26 @@ TaskResult run_mc(const InferenceModel& m, const Task& t, size_t n, const EvalSe
   return r;
 }
 
-TaskResult run_gen(const InferenceModel& m, const Task& t, size_t n, const EvalSettings& s, const SampleLog& log,
+TaskResult run_gen(EvalBackend& b, const Task& t, size_t n, const EvalSettings& s, const SampleLog& log,
                    const ProgressFn& progress) {
-  std::vector<std::vector<int32_t>> prompts;
-  std::vector<std::string> texts;
+  std::vector<GenPrompt> prompts;
   for (size_t i = 0; i < n; ++i) {
-    std::string p = s.raw_prompts ? gen_raw_prompt(t, i, s.shots, s.seed)
-                                  : render_chat(m.chat_template, gen_messages(t, i, s.shots, s.seed), true);
-    prompts.push_back(encode_prompt(m, p));
-    texts.push_back(std::move(p));
+    GenPrompt p;
+    p.raw = s.raw_prompts;
+    if (p.raw) p.text = gen_raw_prompt(t, i, s.shots, s.seed);
+    else p.messages = gen_messages(t, i, s.shots, s.seed);
+    prompts.push_back(std::move(p));
   }
-  BatchGenerateOptions o;
-  o.slots = s.batch;
-  o.threads = s.threads;
-  o.ctx = context_of(m, s);
-  o.max_tokens = s.max_tokens;
-  o.samples = s.samples;
-  o.temperature = s.samples > 1 ? s.temperature : 0.0f;
-  o.seed = s.seed;
-  o.eos_ids = m.eos_ids;
-  if (s.raw_prompts) o.stop = {"\n"};
-  else o.stop = {chat_end_of_turn(m.chat_template)};
-  auto out = batch_generate(m.weights, m.tokenizer, prompts, o, [&](int64_t done) {
+  GenSettings g;
+  g.max_tokens = s.max_tokens;
+  g.samples = s.samples;
+  g.temperature = s.samples > 1 ? s.temperature : 0.0f;
+  g.seed = s.seed;
+  GenOutput gen = b.generate(prompts, g, [&](int64_t done) {
     if (progress) progress(done, static_cast<int64_t>(n));
   });
-  // A chat model's answer should end with the template's end-of-turn token (not the base model's
-  // end-of-document EOS): eot_rate counts those.
-  std::optional<uint32_t> eot;
-  if (!s.raw_prompts && m.chat_template != ChatTemplateKind::Plain)
-    eot = m.tokenizer->token_to_id(chat_end_of_turn(m.chat_template));
+  const auto& out = gen.samples;
+  const bool eot = b.end_of_turn_known(s.raw_prompts);
   std::vector<double> em, no_answer, eos, eot_stops, len;
   std::vector<int64_t> ks;  // pass@k for k = 1, 2, 4, ... <= samples
   for (int64_t k = 1; s.samples > 1 && k <= s.samples; k *= 2) ks.push_back(k);
@@ -105,7 +80,7 @@ TaskResult run_gen(const InferenceModel& m, const Task& t, size_t n, const EvalS
       if (k == 0) first = c;
       correct += c.correct;
       eos.push_back(g.stopped);
-      const bool ended_turn = eot && g.stopped && g.last_id == static_cast<int32_t>(*eot);
+      const bool ended_turn = eot && g.end_of_turn;
       eot_stops.push_back(ended_turn);
       len.push_back(static_cast<double>(g.tokens));
       samples.push_back({{"text", g.text}, {"extracted", c.extracted ? nlohmann::json(c.answer) : nlohmann::json()},
@@ -115,7 +90,7 @@ TaskResult run_gen(const InferenceModel& m, const Task& t, size_t n, const EvalS
     em.push_back(first.correct);
     no_answer.push_back(!first.extracted);
     for (size_t q = 0; q < ks.size(); ++q) pass[q].push_back(pass_at_k(s.samples, correct, ks[q]));
-    if (log) log({{"task", t.name}, {"index", i}, {"prompt", texts[i]}, {"answer", e.answer}, {"samples", samples}});
+    if (log) log({{"task", t.name}, {"index", i}, {"prompt", gen.prompt_log[i]}, {"answer", e.answer}, {"samples", samples}});
   }
   TaskResult r;
   r.kind = "generation";
@@ -130,10 +105,16 @@ TaskResult run_gen(const InferenceModel& m, const Task& t, size_t n, const EvalS
 
 TaskResult run_task(const InferenceModel& m, const Task& task, const EvalSettings& s, const SampleLog& log,
                     const ProgressFn& progress) {
+  LocalBackend b(m, s.batch, s.ctx, s.threads);
+  return run_task(b, task, s, log, progress);
+}
+
+TaskResult run_task(EvalBackend& b, const Task& task, const EvalSettings& s, const SampleLog& log,
+                    const ProgressFn& progress) {
   if (task.size() == 0) fail("task {} has no test examples", task.name);
   const size_t n = s.limit > 0 ? std::min<size_t>(task.size(), static_cast<size_t>(s.limit)) : task.size();
   const auto t0 = std::chrono::steady_clock::now();
-  TaskResult r = task.generation ? run_gen(m, task, n, s, log, progress) : run_mc(m, task, n, s, log, progress);
+  TaskResult r = task.generation ? run_gen(b, task, n, s, log, progress) : run_mc(b, task, n, s, log, progress);
   r.task = task.name;
   r.n = static_cast<int64_t>(n);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

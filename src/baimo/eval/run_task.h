@@ -1,4 +1,4 @@
-// Scores one task on a model and returns its metrics (per metric: mean over the test examples,
+// Scores one task on a model (a backend, eval/backend.h: loaded here or served over the API) and returns its metrics (per metric: mean over the test examples,
 // standard error of the mean, n), plus one JSON record per example for --log-samples.
 // Multiple choice (eval/mc_score.h): acc (argmax of the summed continuation log-probs == gold) and
 //   acc_norm (argmax of the sum divided by the choice's UTF-8 bytes == gold), acc_norm_chars (divided
@@ -9,8 +9,9 @@
 //   exact_match: the first sample's extracted answer equals the reference; no_answer: share of
 //   first samples without an extractable answer (counted wrong, never dropped); eos_rate: share of
 //   samples that stopped by themselves (EOS / end-of-turn token, or the raw newline stop) instead of
-//   running into max_tokens; eot_rate (chat templates with an end-of-turn token): share of samples
-//   that ended with that token (a chat answer that stops, not a base model's end-of-document EOS); mean_tokens: generated tokens per sample; with samples n > 1 also
+//   running into max_tokens; eot_rate (when the backend knows it: a local chat template with an
+//   end-of-turn token, or any chat answer over the API, where finish_reason "stop" ends the turn):
+//   share of samples that ended with that token (a chat answer that stops, not a base model's end-of-document EOS); mean_tokens: generated tokens per sample; with samples n > 1 also
 //   pass@k for k = 1, 2, 4, ... <= n (unbiased estimator, eval/stats.h) per example, averaged.
 // limit > 0 keeps the first `limit` test examples.
 #pragma once
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "baimo/eval/backend.h"
 #include "baimo/eval/task.h"
 #include "baimo/infer/inference_model.h"
 
@@ -55,6 +57,9 @@ struct TaskResult {
 using SampleLog = std::function<void(const nlohmann::json&)>;
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;
 
+TaskResult run_task(EvalBackend& backend, const Task& task, const EvalSettings& s, const SampleLog& log = {},
+                    const ProgressFn& progress = {});
+// The same on a model loaded here (eval/local_backend.h with s.batch slots, s.ctx, s.threads).
 TaskResult run_task(const InferenceModel& m, const Task& task, const EvalSettings& s, const SampleLog& log = {},
                     const ProgressFn& progress = {});
 

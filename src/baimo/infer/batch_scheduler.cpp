@@ -41,8 +41,11 @@ std::shared_ptr<RequestChannel> BatchScheduler::submit(std::vector<int32_t> prom
   if (static_cast<int64_t>(prompt.size()) >= options_.ctx)
     fail("the prompt has {} tokens; the context holds {}", prompt.size(), options_.ctx);
   if (n < 1) fail("n must be at least 1, got {}", n);
-  options.max_tokens =
-      static_cast<int>(max_tokens_in_context(options_.ctx, static_cast<int64_t>(prompt.size()), options.max_tokens));
+  if (options.max_tokens < 0 || (options.max_tokens == 0 && !options.prompt_logprobs))
+    fail("max_tokens must be at least 1 (0 only with prompt_logprobs), got {}", options.max_tokens);
+  if (options.max_tokens > 0)
+    options.max_tokens =
+        static_cast<int>(max_tokens_in_context(options_.ctx, static_cast<int64_t>(prompt.size()), options.max_tokens));
   auto channel = std::make_shared<RequestChannel>(n, static_cast<int64_t>(prompt.size()));
   {
     std::lock_guard lock(mu_);
@@ -138,6 +141,10 @@ bool BatchScheduler::admit_one() {
   active->prompt = prompt;
   GenerationOptions options = w.options;
   options.sampling.seed += static_cast<uint64_t>(w.next);
+  active->score_prompt = options.prompt_logprobs && w.next == 0;
+  active->prompt_only = options.max_tokens == 0;
+  if (active->prompt_only) options.max_tokens = 1;  // the Sequence is never asked for a token
+  if (active->score_prompt) source = -1, target_len = 0;  // every prompt position's logits are needed
   if (++w.next == w.n) {
     active->seq = std::make_unique<Sequence>(*tokenizer_, std::move(w.prompt), std::move(options));
     waiting_.pop_front();
@@ -196,11 +203,18 @@ void BatchScheduler::step() {
       if (!chunks_.empty()) continue;
       take = std::min(remaining, options_.prefill_chunk);  // always make progress
     }
-    chunks_.push_back({static_cast<int>(s), std::span<const int32_t>(a->prompt.data() + a->prefilled, take)});
+    chunks_.push_back({static_cast<int>(s), std::span<const int32_t>(a->prompt.data() + a->prefilled, take),
+                       a->score_prompt});
     chunk_slot_.push_back(static_cast<int>(s));
     budget -= take;
   }
   if (chunks_.empty()) return;
+  chunk_row_.clear();
+  int64_t rows = 0;
+  for (const Engine::Chunk& c : chunks_) {
+    chunk_row_.push_back(rows);
+    rows += c.all_logits ? static_cast<int64_t>(c.tokens.size()) : 1;
+  }
 
   try {
     engine_->forward(chunks_, logits_);
@@ -223,14 +237,37 @@ void BatchScheduler::step() {
     Slot& slot = slots_[s];
     Active& a = *slot.active;
     slot.cached.insert(slot.cached.end(), chunks_[c].tokens.begin(), chunks_[c].tokens.end());
+    const int64_t len = static_cast<int64_t>(chunks_[c].tokens.size());
+    const size_t last_row = static_cast<size_t>(chunk_row_[c] + (chunks_[c].all_logits ? len - 1 : 0));
     if (!a.decoding) {
-      a.prefilled += static_cast<int64_t>(chunks_[c].tokens.size());
+      if (a.score_prompt) {
+        const int top = std::max(0, a.seq->options().top_logprobs);
+        a.prompt_lps.resize(a.prompt.size());
+        for (int64_t k = 0; k < len; ++k) {
+          const size_t next = static_cast<size_t>(a.prefilled + k + 1);
+          if (next >= a.prompt.size()) break;
+          const float* row = logits_.data() + static_cast<size_t>(chunk_row_[c] + k) * vocab;
+          a.prompt_lps[next] = token_logprob(std::span<const float>(row, vocab), a.prompt[next], top);
+        }
+      }
+      a.prefilled += len;
       if (a.prefilled < static_cast<int64_t>(a.prompt.size())) continue;  // more prompt to go
       a.decoding = true;
+      if (a.score_prompt) a.channel->set_prompt_logprobs(std::move(a.prompt_lps));
+      if (a.prompt_only) {
+        std::shared_ptr<RequestChannel> channel = a.channel;
+        const int index = a.index;
+        finish_slot(s);
+        TokenStep end;
+        end.finished = true;
+        end.finish_reason = "length";
+        channel->push(SeqEvent{index, std::move(end), now});
+        continue;
+      }
     }
     TokenStep t;
     try {
-      t = a.seq->accept(std::span<float>(logits_.data() + c * vocab, vocab));
+      t = a.seq->accept(std::span<float>(logits_.data() + last_row * vocab, vocab));
     } catch (const std::exception& e) {  // e.g. a sampled id the tokenizer cannot decode
       std::shared_ptr<RequestChannel> channel = a.channel;
       finish_slot(s);

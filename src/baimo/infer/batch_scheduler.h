@@ -10,6 +10,10 @@
 //   sequence takes the free slot sharing the longest prompt prefix (else the least recently used),
 //   or copies a longer shared prefix from any other slot (KvCache::copy_prefix). A request's n
 //   sequences (n > 1) share their prompt: the later ones wait for the first one's prefill and copy it.
+// - GenerationOptions::prompt_logprobs: the request's first sequence prefills its whole prompt
+//   (no prefix reuse) with every position's logits and hands the prompt tokens' log-probs to the
+//   channel (infer/prompt_logprobs.h); with max_tokens 0 each sequence then ends at once with one
+//   event (id -1, no text, finish_reason "length").
 // - Sequence i of a request samples with seed + i. Greedy results do not depend on the batch.
 // - cancel() on a channel frees its slots at the next step; a full queue makes submit() return
 //   nullptr (the caller answers 429). stop() fails every open request and joins the thread.
@@ -78,6 +82,9 @@ class BatchScheduler {
     int64_t prefilled = 0;    // prompt tokens whose K/V are in the slot
     int32_t next_token = -1;  // sampled, fed at the next step
     bool decoding = false;
+    bool score_prompt = false;  // prompt_logprobs, first sequence: all logits of the prefill
+    bool prompt_only = false;   // max_tokens 0: ends when the prompt is in
+    std::vector<PromptLogprob> prompt_lps;
   };
   struct Slot {
     std::unique_ptr<Active> active;  // null: free
@@ -109,6 +116,7 @@ class BatchScheduler {
   // Step buffers, reused.
   std::vector<Engine::Chunk> chunks_;
   std::vector<int> chunk_slot_;
+  std::vector<int64_t> chunk_row_;  // first logits row of each chunk
   std::vector<float> logits_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "baimo/infer/engine.h"
 #include "baimo/infer/model_weights.h"
 #include "baimo/model/transformer.h"
 #include "baimo/util/error.h"
@@ -172,6 +173,43 @@ TEST_F(SchedulerTest, FullQueueRefusesAndStopFailsOpenRequests) {
   }
   EXPECT_NE(b->error().find("shutting down"), std::string::npos);
   EXPECT_EQ(s->submit(ids("late"), greedy(3)), nullptr);
+}
+
+TEST_F(SchedulerTest, PromptLogprobsMatchOneForwardAndMaxTokensZeroGeneratesNothing) {
+  const std::vector<int32_t> prompt = ids(std::string(150, 'p') + " scored over several prefill chunks");
+  Engine engine(model, 1, 512);
+  std::vector<float> logits;
+  std::vector<Engine::Chunk> one = {{0, prompt, true}};
+  engine.forward(one, logits);
+  const size_t V = 257;
+  BatchScheduler s(model, tok, opts(2));
+  drain(*s.submit(ids(std::string(150, 'p')), greedy(2)), 1);  // a cached prefix that must not be reused
+  GenerationOptions o = greedy(0);
+  o.prompt_logprobs = true;
+  o.top_logprobs = 2;
+  auto ch = s.submit(prompt, o, 2);
+  std::vector<SeqEvent> events;
+  while (ch->wait(events, std::chrono::milliseconds(2000))) {
+  }
+  EXPECT_EQ(ch->error(), "");
+  ASSERT_EQ(events.size(), 2u);  // one end event per sequence, no token
+  for (const SeqEvent& e : events) {
+    EXPECT_EQ(e.step.id, -1);
+    EXPECT_TRUE(e.step.finished);
+    EXPECT_EQ(e.step.finish_reason, "length");
+  }
+  const std::vector<PromptLogprob> lps = ch->prompt_logprobs();
+  ASSERT_EQ(lps.size(), prompt.size());
+  for (size_t i = 1; i < prompt.size(); ++i) {
+    PromptLogprob want = token_logprob(std::span<const float>(logits.data() + (i - 1) * V, V), prompt[i], 2);
+    EXPECT_NEAR(lps[i].logprob, want.logprob, 1e-4) << i;
+    ASSERT_EQ(lps[i].top.size(), 2u);
+  }
+  // With tokens to generate, the answer is the one without prompt log-probs.
+  o.max_tokens = 5;
+  auto with = drain(*s.submit(prompt, o), 1)[0];
+  EXPECT_EQ(with, drain(*s.submit(prompt, greedy(5)), 1)[0]);
+  EXPECT_THROW(s.submit(prompt, greedy(0)), Error);
 }
 
 TEST_F(SchedulerTest, MaxTokensCappedByContext) {

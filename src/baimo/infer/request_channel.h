@@ -6,6 +6,8 @@
 //   error, shutdown); events pushed before stay readable.
 // - wait() moves every pending event into `out` (appending) and returns true while the request may
 //   still produce events or has unread ones; false once it is over and drained.
+// - With GenerationOptions::prompt_logprobs the scheduler sets prompt_logprobs() (entry i: token
+//   i of the prompt given tokens 0..i-1; entry 0 is empty) before the request's first event.
 // - cancel() (client gone) is seen by the scheduler at its next step, which frees the slots.
 // Thread-safe.
 #pragma once
@@ -18,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "baimo/infer/prompt_logprobs.h"
 #include "baimo/infer/sequence.h"
 
 namespace baimo {
@@ -48,6 +51,10 @@ class RequestChannel {
     return error_;
   }
   int64_t prompt_tokens() const { return prompt_tokens_; }
+  std::vector<PromptLogprob> prompt_logprobs() const {
+    std::lock_guard lock(mu_);
+    return prompt_logprobs_;
+  }
   std::chrono::steady_clock::time_point created() const { return created_; }
 
   // ---- producer (scheduler thread) ----
@@ -58,6 +65,10 @@ class RequestChannel {
       events_.push_back(std::move(e));
     }
     cv_.notify_all();
+  }
+  void set_prompt_logprobs(std::vector<PromptLogprob> lps) {
+    std::lock_guard lock(mu_);
+    prompt_logprobs_ = std::move(lps);
   }
   void fail(std::string message) {
     {
@@ -80,6 +91,7 @@ class RequestChannel {
   std::deque<SeqEvent> events_;
   int open_sequences_;
   std::string error_;
+  std::vector<PromptLogprob> prompt_logprobs_;
   std::atomic<bool> cancelled_{false};
   const std::chrono::steady_clock::time_point created_;
 };

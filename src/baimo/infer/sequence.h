@@ -31,6 +31,9 @@ struct GenerationOptions {
   bool ignore_eos = false;
   int top_logprobs = -1;         // -1 off, 0 = chosen token only, k = k alternatives
   std::vector<int32_t> eos_ids;  // more end-of-sequence ids (e.g. config.json eos_token_id)
+  // BatchScheduler only: report the prompt tokens' log-probs (RequestChannel::prompt_logprobs, with
+  // top_logprobs alternatives); max_tokens may then be 0 (score the prompt, generate nothing).
+  bool prompt_logprobs = false;
 };
 
 struct TokenStep {

@@ -239,11 +239,13 @@ void ApiServer::handle_completion(const httplib::Request& req, httplib::Response
   auto in_flight = std::make_shared<InFlight>(in_flight_);
   std::shared_ptr<RequestChannel> channel;
   CompletionRequest r;
+  std::vector<int32_t> echo_ids;  // the prompt, kept for echo
   try {
     if (draining_) throw ApiError(503, "The server is shutting down.", "server_error", "", "shutting_down");
     if (!scheduler_) throw wrong_model_kind(model_, true);
     r = parse_completion_request(req.body, endpoint);
     PreparedGeneration p = prepare_generation(r, model_);
+    if (r.echo) echo_ids = p.prompt;
     channel = scheduler_->submit(std::move(p.prompt), std::move(p.options), r.n);
     if (!channel)
       throw ApiError(429,
@@ -289,6 +291,20 @@ void ApiServer::handle_completion(const httplib::Request& req, httplib::Response
       return send_error(res, draining_ || err.find("shutting down") != std::string::npos
                                  ? ApiError(503, "The server is shutting down.", "server_error", "", "shutting_down")
                                  : ApiError(500, "Generation failed: " + err, "server_error"));
+    }
+    if (r.echo) {
+      const Tokenizer& tok = *model_.tokenizer;
+      const auto bos = tok.bos_id();
+      const bool text_prompt = !r.prompt_tokens;
+      const bool bos_added = text_prompt && bos && !echo_ids.empty() && echo_ids[0] == static_cast<int32_t>(*bos) &&
+                             !r.prompt.starts_with(tok.token_bytes(*bos));
+      std::string text = r.prompt;
+      if (!text_prompt) {
+        text.clear();
+        for (int32_t id : echo_ids)
+          if (!tok.is_special(static_cast<uint32_t>(id))) text += tok.token_bytes(static_cast<uint32_t>(id));
+      }
+      assembler->echo_prompt(text, echo_ids, channel->prompt_logprobs(), text_prompt, bos_added);
     }
     res.set_content(dump_json(assembler->whole(channel->prompt_tokens())), "application/json");
     return;

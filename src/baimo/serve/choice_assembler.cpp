@@ -33,7 +33,7 @@ void ChoiceAssembler::stream_event(const SeqEvent& e, std::string& out) {
   const bool first = !started_[i];
   started_[i] = true;
   last_time_[i] = e.time;
-  ++completion_tokens_;
+  if (e.step.id >= 0) ++completion_tokens_;
   auto lps = token_logprobs(e.step);
   if (first || !e.step.text.empty() || !lps.empty())
     out += sse_event(chunk_json(meta_, i, first, e.step.text, "", lps, text_bytes_[i]));
@@ -53,7 +53,7 @@ void ChoiceAssembler::add_event(const SeqEvent& e) {
   ChoiceResult& c = choices_[e.index];
   started_[e.index] = true;
   last_time_[e.index] = e.time;
-  ++completion_tokens_;
+  if (e.step.id >= 0) ++completion_tokens_;
   c.text += e.step.text;
   for (auto& lp : token_logprobs(e.step)) c.logprobs.push_back(std::move(lp));
   if (e.step.finished) {
@@ -66,8 +66,34 @@ bool ChoiceAssembler::all_finished() const {
   return std::all_of(finished_.begin(), finished_.end(), [](bool f) { return f; });
 }
 
+void ChoiceAssembler::echo_prompt(const std::string& prompt_text, const std::vector<int32_t>& ids,
+                                  const std::vector<PromptLogprob>& lps, bool text_prompt, bool bos_added) {
+  echo_ = true;
+  echo_text_ = prompt_text;
+  echo_logprobs_.clear();
+  if (!meta_.logprobs) return;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    TokenLogprob t;
+    t.token = std::string(tok_.token_bytes(static_cast<uint32_t>(ids[i])));
+    t.in_text = text_prompt ? !(i == 0 && bos_added) : !tok_.is_special(static_cast<uint32_t>(ids[i]));
+    t.null_logprob = i == 0 || i >= lps.size();
+    if (!t.null_logprob) {
+      t.logprob = lps[i].logprob;
+      for (const auto& [id, l] : lps[i].top)
+        t.top.emplace_back(std::string(tok_.token_bytes(static_cast<uint32_t>(id))), l);
+    }
+    echo_logprobs_.push_back(std::move(t));
+  }
+}
+
 nlohmann::json ChoiceAssembler::whole(int64_t prompt_tokens) const {
-  return completion_json(meta_, choices_, Usage{prompt_tokens, completion_tokens_});
+  if (!echo_) return completion_json(meta_, choices_, Usage{prompt_tokens, completion_tokens_});
+  std::vector<ChoiceResult> choices = choices_;
+  for (ChoiceResult& c : choices) {
+    c.text = echo_text_ + c.text;
+    c.logprobs.insert(c.logprobs.begin(), echo_logprobs_.begin(), echo_logprobs_.end());
+  }
+  return completion_json(meta_, choices, Usage{prompt_tokens, completion_tokens_});
 }
 
 }  // namespace baimo::serve

@@ -4,6 +4,12 @@
 // of its events' text in order. Log-probs (when asked) list every generated token -- one entry per
 // token counted in usage.completion_tokens, special tokens (EOS, end of turn) included, as their
 // text -- with the token's bytes and its alternatives; a streamed special token gets its own chunk.
+// Events without a token (id -1: a max_tokens 0 request's end) count no completion token.
+// echo_prompt (completions' echo, non-streaming): whole() puts `prompt_text` before every choice's
+// text and, with log-probs, the prompt's tokens before its tokens: each token's bytes, its log-prob
+// from `lps` (entry i for token i; token 0 null), its alternatives. Tokens outside the text
+// (text_offset does not advance over them): a BOS the server prepended (`bos_added`), and, for a
+// token-id prompt (`text_prompt` false), special tokens.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -27,6 +33,8 @@ class ChoiceAssembler {
   // Non-streaming: records the event; whole() builds the answer once every choice finished.
   void add_event(const SeqEvent& e);
   nlohmann::json whole(int64_t prompt_tokens) const;
+  void echo_prompt(const std::string& prompt_text, const std::vector<int32_t>& ids, const std::vector<PromptLogprob>& lps,
+                   bool text_prompt, bool bos_added);
 
   int64_t completion_tokens() const { return completion_tokens_; }
   bool all_finished() const;
@@ -39,6 +47,9 @@ class ChoiceAssembler {
   ResponseMeta meta_;
   const Tokenizer& tok_;
   std::vector<ChoiceResult> choices_;
+  bool echo_ = false;
+  std::string echo_text_;
+  std::vector<TokenLogprob> echo_logprobs_;
   std::vector<bool> started_, finished_;
   std::vector<size_t> text_bytes_;
   std::vector<std::chrono::steady_clock::time_point> last_time_;

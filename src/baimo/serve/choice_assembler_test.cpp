@@ -77,5 +77,40 @@ TEST(ChoiceAssembler, StreamedSpecialTokensCarryTheirLogprobs) {
   EXPECT_EQ(a.completion_tokens(), 4);
 }
 
+TEST(ChoiceAssembler, EchoPutsThePromptAndItsLogprobsFirst) {
+  // max_tokens 0: one event without a token ends the choice.
+  ChoiceAssembler a(ResponseMeta{Endpoint::Completion, "cmpl-3", 0, "m", true, false}, 1, byte_tokenizer());
+  SeqEvent end;
+  end.step.finished = true;
+  end.step.finish_reason = "length";
+  a.add_event(end);
+  std::vector<PromptLogprob> lps(3);
+  lps[1].logprob = -1.25;
+  lps[1].top = {{'b', -0.5f}};
+  lps[2].logprob = -0.0625;
+  a.echo_prompt("ab ", {'a', 'b', ' '}, lps, true, false);
+  json j = a.whole(3);
+  EXPECT_EQ(j["usage"]["completion_tokens"], 0);
+  const json& c = j["choices"][0];
+  EXPECT_EQ(c["text"], "ab ");
+  EXPECT_EQ(c["finish_reason"], "length");
+  EXPECT_EQ(c["logprobs"]["tokens"], json({"a", "b", " "}));
+  EXPECT_EQ(c["logprobs"]["token_logprobs"], json({nullptr, -1.25, -0.0625}));
+  EXPECT_EQ(c["logprobs"]["text_offset"], json({0, 1, 2}));
+  EXPECT_TRUE(c["logprobs"]["top_logprobs"][0].is_null());
+  EXPECT_EQ(c["logprobs"]["top_logprobs"][1]["b"], -0.5);
+
+  // A BOS the server added is no part of the text; the answer follows the prompt.
+  ChoiceAssembler b(ResponseMeta{Endpoint::Completion, "cmpl-4", 0, "m", true, false}, 1, byte_tokenizer());
+  b.add_event(event('c', "c", true));
+  b.echo_prompt("a", {256, 'a'}, {{}, {-2.0, {}}}, true, true);
+  const json jd = b.whole(2);
+  const json& d = jd["choices"][0];
+  EXPECT_EQ(d["text"], "ac");
+  EXPECT_EQ(d["logprobs"]["tokens"], json({"<|endoftext|>", "a", "c"}));
+  EXPECT_EQ(d["logprobs"]["text_offset"], json({0, 0, 1}));
+  EXPECT_EQ(d["logprobs"]["token_logprobs"], json({nullptr, -2.0, -0.5}));
+}
+
 }  // namespace
 }  // namespace baimo::serve

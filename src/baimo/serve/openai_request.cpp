@@ -228,9 +228,8 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
     const json& v = it.value();
-    // Completions' no-op forms of unsupported fields: echo=false, best_of=1 or n, suffix empty.
-    if (!chat && v.is_null() && (k == "suffix" || k == "best_of" || k == "echo")) continue;
-    if (!chat && k == "echo" && v.is_boolean() && !v.get<bool>()) continue;
+    // Completions' no-op forms of unsupported fields: best_of=1 or n, suffix empty.
+    if (!chat && v.is_null() && (k == "suffix" || k == "best_of")) continue;
     if (!chat && k == "suffix" && v.is_string() && v.get<std::string>().empty()) continue;
     if (!chat && k == "best_of" && v.is_number_integer() && v.get<int64_t>() == 1) continue;
     if (v.is_null() && k != "model" && k != "messages" && k != "prompt") continue;  // null = absent
@@ -256,7 +255,8 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
       } else {
         wrong_type("prompt", "a string, an array of one string or an array of token ids", v);
       }
-    } else if (k == "max_tokens") max_tokens = integer_in(v, k, 1, INT32_MAX);
+    } else if (k == "max_tokens") max_tokens = integer_in(v, k, chat ? 1 : 0, INT32_MAX);
+    else if (!chat && k == "echo") r.echo = as_bool(v, k);
     else if (chat && k == "max_completion_tokens") max_completion_tokens = integer_in(v, k, 1, INT32_MAX);
     else if (k == "temperature") r.temperature = static_cast<float>(number_in(v, k, 0, 2));
     else if (k == "top_p") r.top_p = static_cast<float>(number_in(v, k, 0, 1));
@@ -291,6 +291,10 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
     bad_request("max_tokens", "invalid_value", "'max_tokens' ({}) and 'max_completion_tokens' ({}) disagree.",
                 *max_tokens, *max_completion_tokens);
   r.max_tokens = max_completion_tokens ? max_completion_tokens : max_tokens;
+  if (r.max_tokens == 0 && !r.echo)
+    bad_request("max_tokens", "invalid_value", "'max_tokens' is 0: that is only allowed with 'echo' true (the prompt's log-probs).");
+  if (r.echo && r.stream)
+    bad_request("echo", "unsupported_parameter", "'echo' is not supported with 'stream' by this server.");
   // top_p 0 keeps only the most likely token: greedy decoding, as temperature 0.
   if (r.top_p == 0.0f) r.top_p = 1.0f, r.temperature = 0.0f;
   if (chat && top_logprobs && !logprobs_flag.value_or(false))

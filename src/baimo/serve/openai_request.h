@@ -5,14 +5,16 @@
 //   whose `param` names the field (e.g. "messages[1].content", "temperature") and whose message
 //   says what was expected. Malformed JSON, a body that is not an object, unknown fields and fields
 //   baimo does not implement (tools -- named even beside tool_choice --, response_format other than
-//   text, echo=true, ...) are all 400s. Checked, then ignored because they change nothing here:
+//   text, suffix, ...) are all 400s. Checked, then ignored because they change nothing here:
 //   a message's `name`, response_format {"type": "text"}, store, metadata (<= 16 strings),
 //   parallel_tool_calls. A JSON null counts as "absent" for optional fields, as in OpenAI's API.
 // - Ranges follow OpenAI: temperature [0, 2], top_p [0, 1] (0 is greedy: it becomes temperature 0
 //   and top_p 1), presence/frequency_penalty [-2, 2],
 //   n [1, 16], stop: a string or up to 4 non-empty strings, logit_bias: token-id keys with values in
 //   [-100, 100], top_logprobs [0, 20] (needs logprobs=true), completions' logprobs [0, 5],
-//   max_tokens >= 1. baimo extensions: top_k >= 0, min_p [0, 1], repetition_penalty > 0.
+//   max_tokens >= 1 (completions: 0 with echo, only the prompt is scored). Completions' echo=true
+//   puts the prompt before the answer's text and, with logprobs, its tokens' log-probs before the
+//   answer's (the first one null); not with stream. baimo extensions: top_k >= 0, min_p [0, 1], repetition_penalty > 0.
 // - Checks that need the model (model name, token ids < vocab, context length) are the server's.
 #pragma once
 #include <cstddef>
@@ -50,6 +52,7 @@ struct CompletionRequest {
   std::vector<std::string> stop;
   int n = 1;
   std::optional<uint64_t> seed;
+  bool echo = false;       // completions: the prompt (and its log-probs) starts the answer
   bool logprobs = false;   // chat: logprobs=true; completions: logprobs given
   int top_logprobs = 0;    // alternatives per token (chat top_logprobs, completions logprobs)
   std::string user;

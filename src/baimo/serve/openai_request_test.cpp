@@ -72,6 +72,12 @@ TEST(OpenAIRequest, CompletionForms) {
   r = parse_completion_request(R"({"model": "m", "prompt": ["one"], "max_tokens": 3})", Endpoint::Completion);
   EXPECT_EQ(r.prompt, "one");
   EXPECT_EQ(r.max_tokens, 3);
+  EXPECT_FALSE(r.echo);
+  r = parse_completion_request(R"({"model": "m", "prompt": "a b", "echo": true, "logprobs": 0, "max_tokens": 0})",
+                               Endpoint::Completion);
+  EXPECT_TRUE(r.echo);
+  EXPECT_TRUE(r.logprobs);
+  EXPECT_EQ(r.max_tokens, 0);
 }
 
 // What common OpenAI clients send and baimo can honour or safely ignore (issue 11).
@@ -131,7 +137,9 @@ TEST(OpenAIRequest, ErrorsNameTheField) {
   expect_error(base + R"("frobnicate": 1})", "frobnicate", "Unrecognized request argument supplied: frobnicate");
   expect_error(base + R"("seed": "x"})", "seed", "expected an integer");
   expect_error(base + R"("temperature": 1e999})", "", "not valid JSON");
-  expect_error(R"({"model": "m", "prompt": "x", "echo": true})", "echo", "not supported", Endpoint::Completion);
+  expect_error(R"({"model": "m", "prompt": "x", "echo": true, "stream": true})", "echo", "not supported", Endpoint::Completion);
+  expect_error(R"({"model": "m", "prompt": "x", "max_tokens": 0})", "max_tokens", "only allowed with 'echo'", Endpoint::Completion);
+  expect_error(R"({"model": "m", "prompt": "x", "echo": 1})", "echo", "expected a boolean", Endpoint::Completion);
   expect_error(R"({"model": "m", "prompt": "x", "logprobs": 6})", "logprobs", "maximum", Endpoint::Completion);
   expect_error(R"({"model": "m", "prompt": ["a", "b"]})", "prompt", "one prompt per request", Endpoint::Completion);
   expect_error(R"({"model": "m", "prompt": [1, -2]})", "prompt[1]", "minimum", Endpoint::Completion);

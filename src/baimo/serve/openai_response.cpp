@@ -40,10 +40,10 @@ json logprobs_json(Endpoint e, const std::vector<TokenLogprob>& lps, size_t text
   size_t offset = text_offset_start;
   for (const auto& t : lps) {
     tokens.push_back(t.token);
-    token_lps.push_back(t.logprob);
+    token_lps.push_back(t.null_logprob ? json(nullptr) : json(t.logprob));
     json top = json::object();
     for (const auto& [tok, lp] : t.top) top[tok] = lp;
-    tops.push_back(top);
+    tops.push_back(t.null_logprob ? json(nullptr) : top);
     offsets.push_back(offset);
     if (t.in_text) offset += t.token.size();
   }

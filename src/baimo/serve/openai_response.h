@@ -3,6 +3,7 @@
 // Contract: pure builders, no I/O. Chat chunks carry the role only in a choice's first delta; a
 // choice's last chunk carries finish_reason ("stop" | "length"); when include_usage is on every
 // chunk has "usage": null and the final usage chunk has empty choices (as OpenAI does).
+// Completions with echo: the choice's text and log-probs start with the prompt's (ChoiceAssembler).
 // Serialise with dump_json (api_error.h): token strings may hold half a UTF-8 character.
 #pragma once
 #include <cstdint>
@@ -19,9 +20,10 @@ namespace baimo::serve {
 
 struct TokenLogprob {
   std::string token;  // the token's bytes (a special token's text)
-  float logprob = 0;
+  double logprob = 0;
   std::vector<std::pair<std::string, float>> top;  // alternatives, best first
   bool in_text = true;  // false for special tokens: not part of the answer's text (text_offset)
+  bool null_logprob = false;  // an echoed prompt's first token: nothing before it (JSON null)
 };
 
 struct ChoiceResult {

@@ -56,6 +56,7 @@ PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelCon
   o.max_tokens = static_cast<int>(max_tokens);
   o.stop.insert(o.stop.end(), r.stop.begin(), r.stop.end());
   o.top_logprobs = r.logprobs ? r.top_logprobs : -1;
+  o.prompt_logprobs = r.echo;  // the echoed prompt's log-probs (and max_tokens 0: nothing else)
   o.eos_ids = m.eos_ids;
   SamplingParams& s = o.sampling;
   s.temperature = r.temperature;

@@ -7,7 +7,7 @@
 #  - judge (the base model as its own judge, default template and a template file): runs, sums to n,
 #    both orders' margins logged; prompts from a preference file and an SFT file;
 #  - errors: a causal LM as --rm, a reward model as --judge, a bad prompt line, a template without a
-#    placeholder, no scorer.
+#    placeholder, no scorer, answers longer than the reward model's context.
 # Usage: bash test_eval_winrate.sh path/to/baimo
 set -euo pipefail
 BAIMO=$(realpath "$1")
@@ -121,4 +121,12 @@ printf '{question} {answer_a}' >"$T/tmpl_bad.txt"
 grep -q "tmpl_bad.txt.*{answer_b}" "$T/e4.log" || { cat "$T/e4.log"; fail "message for a template without {answer_b}"; }
 "$BAIMO" "${W[@]}" --model-a "$BASE" --model-b "$BASE" >"$T/e5.log" 2>&1 && fail "no scorer"
 grep -q "\-\-rm" "$T/e5.log" || { cat "$T/e5.log"; fail "message without a scorer"; }
-echo "errors: causal LM as --rm, reward model as --judge, bad prompt line, template, no scorer"
+cp -r "$T/rm" "$T/rm_short"
+$PY - "$T/rm_short/config.json" <<'PYEOF'
+import json, sys
+c = json.load(open(sys.argv[1])); c["max_position_embeddings"] = 20; json.dump(c, open(sys.argv[1], "w"))
+PYEOF
+"$BAIMO" "${W[@]}" --model-a "$BASE" --model-b "$T/other" --rm "$T/rm_short" >"$T/e6.log" 2>&1 && fail "answers past the reward model's context"
+grep -q "prompts.jsonl: record 1, line 1: .*longer than the reward model's context 20" "$T/e6.log" \
+  || { cat "$T/e6.log"; fail "message for a conversation longer than the reward model's context"; }
+echo "errors: causal LM as --rm, reward model as --judge, bad prompt line, template, no scorer, too long for the reward model"

@@ -105,10 +105,14 @@ void run(const WinrateArgs& a) {
   if (!a.rm.empty()) {
     const RewardScorer rm = load_reward_scorer(a.rm);
     std::vector<std::vector<ChatMessage>> scored;  // a_i, b_i next to each other (same batch)
+    const int64_t rm_ctx = rm.config().max_position_embeddings;
     for (size_t i : differ)
       for (const auto* ans : {&ans_a[i], &ans_b[i]}) {
         scored.push_back(convs[i]);
         scored.back().push_back({"assistant", ans->text});
+        if (const size_t len = encode_conversation(rm, scored.back()).size(); static_cast<int64_t>(len) > rm_ctx)
+          fail("{}: the prompt with model {}'s answer is {} tokens, longer than the reward model's context {} "
+               "(lower --max-tokens or leave the prompt out)", prompts[i].where, ans == &ans_a[i] ? "a" : "b", len, rm_ctx);
       }
     const std::vector<float> r = score_conversations(rm, scored, a.batch);
     for (size_t k = 0; k < differ.size(); ++k) {

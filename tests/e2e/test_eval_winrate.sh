@@ -7,7 +7,7 @@
 #  - judge (the base model as its own judge, default template and a template file): runs, sums to n,
 #    both orders' margins logged; prompts from a preference file and an SFT file;
 #  - errors: a causal LM as --rm, a reward model as --judge, a bad prompt line, a template without a
-#    placeholder, no scorer, answers longer than the reward model's context.
+#    placeholder, no scorer, answers longer than the reward model's context, a prompt past the model's.
 # Usage: bash test_eval_winrate.sh path/to/baimo
 set -euo pipefail
 BAIMO=$(realpath "$1")
@@ -129,4 +129,7 @@ PYEOF
 "$BAIMO" "${W[@]}" --model-a "$BASE" --model-b "$T/other" --rm "$T/rm_short" >"$T/e6.log" 2>&1 && fail "answers past the reward model's context"
 grep -q "prompts.jsonl: record 1, line 1: .*longer than the reward model's context 20" "$T/e6.log" \
   || { cat "$T/e6.log"; fail "message for a conversation longer than the reward model's context"; }
-echo "errors: causal LM as --rm, reward model as --judge, bad prompt line, template, no scorer, too long for the reward model"
+{ echo '{"prompt": "short"}'; $PY -c 'import json; print(json.dumps({"prompt": "word " * 1500}))'; } >"$T/long.jsonl"
+"$BAIMO" eval winrate --max-tokens 12 --prompts "$T/long.jsonl" --model-a "$BASE" --model-b "$BASE" --rm "$T/rm" >"$T/e7.log" 2>&1 && fail "a prompt past the context"
+grep -q "long.jsonl: record 2, line 2: the prompt is .* tokens" "$T/e7.log" || { cat "$T/e7.log"; fail "message for a prompt past the context"; }
+echo "errors: causal LM as --rm, reward model as --judge, bad prompt line, template, no scorer, too long for the reward model, a prompt past the context"

@@ -66,8 +66,15 @@ SideStats side_stats(const std::vector<eval::ChatAnswer>& v) {
 }
 
 std::vector<eval::ChatAnswer> answer(const std::string& path, const std::string& lora, const WinrateArgs& a,
+                                     const std::vector<eval::ChatPrompt>& prompts,
                                      const std::vector<std::vector<ChatMessage>>& convs, const char* side) {
   const InferenceModel m = load_inference_model(path, a.dtype, "", lora);
+  const int64_t max = m.config().max_position_embeddings;
+  const int64_t ctx = a.ctx > 0 ? std::min(a.ctx, max) : std::min<int64_t>(max, 2048);
+  for (size_t i = 0; i < convs.size(); ++i)
+    if (const size_t len = encode_chat_prompt(m, convs[i]).size(); static_cast<int64_t>(len) >= ctx)
+      fail("{}: the prompt is {} tokens in model {}'s chat template; its context is {} (leave the prompt out{})",
+           prompts[i].where, len, side, ctx, ctx < max ? " or raise --ctx" : "");
   eval::ChatAnswerOptions o;
   o.slots = a.batch;
   o.ctx = a.ctx;
@@ -93,8 +100,8 @@ void run(const WinrateArgs& a) {
   const std::vector<eval::ChatPrompt> prompts = eval::read_chat_prompts(a.prompts, static_cast<size_t>(a.limit));
   std::vector<std::vector<ChatMessage>> convs;
   for (const auto& p : prompts) convs.push_back(p.messages);
-  const auto ans_a = answer(a.model_a, a.lora_a, a, convs, "a");
-  const auto ans_b = answer(a.model_b, a.lora_b, a, convs, "b");
+  const auto ans_a = answer(a.model_a, a.lora_a, a, prompts, convs, "a");
+  const auto ans_b = answer(a.model_b, a.lora_b, a, prompts, convs, "b");
   const size_t n = prompts.size();
   std::vector<size_t> differ;  // prompts whose answers differ: the ones to score
   for (size_t i = 0; i < n; ++i)

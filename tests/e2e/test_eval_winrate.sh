@@ -3,7 +3,8 @@
 #  - reward model (`baimo rm init` over the base): the same model on both sides -> every answer
 #    identical, all ties, win rate exactly 0.5; the base against a random model of the same shape
 #    (another init seed) -> wins + ties + losses = n, each outcome as the logged rewards say, the
-#    Wilson interval around the rate; the results JSON, --log-samples, the table;
+#    Wilson interval around the rate; the base against itself + a LoRA adapter (--lora-b); the results
+#    JSON, --log-samples, the table;
 #  - judge (the base model as its own judge, default template and a template file): runs, sums to n,
 #    both orders' margins logged; prompts from a preference file and an SFT file;
 #  - errors: a causal LM as --rm, a reward model as --judge, a bad prompt line, a template without a
@@ -51,6 +52,9 @@ printf 'Question: {question}\nFirst answer (A): {answer_a}\nSecond answer (B): {
   --model-b "$BASE" --judge "$BASE" --out "$T/prefs.json" >/dev/null 2>"$T/prefs.err" || { cat "$T/prefs.err"; fail "prompts of a preference file"; }
 "$BAIMO" eval winrate --prompts "$SHARED/data/sft/alpaca_en_demo.json" --limit 3 --max-tokens 8 --model-a "$BASE" \
   --model-b "$T/other" --rm "$T/rm" --out "$T/sft.json" >/dev/null 2>"$T/sft.err" || { cat "$T/sft.err"; fail "prompts of an SFT file"; }
+$PY "$(dirname "$0")/lora_adapter.py" "$BASE" "$T/lora" --r 4 --alpha 8 --b-std 0.08 --seed 3 >/dev/null || fail "LoRA adapter"
+"$BAIMO" "${W[@]}" --limit 3 --model-a "$BASE" --model-b "$BASE" --lora-b "$T/lora" --rm "$T/rm" --out "$T/lora.json" \
+  >/dev/null 2>"$T/lora.err" || { cat "$T/lora.err"; fail "base against base + LoRA"; }
 
 $PY - "$T" <<'PYEOF' || exit 1
 import json, math, sys
@@ -70,10 +74,10 @@ same = json.load(open(f"{T}/same.json"))
 check(same["n"] == 6 and same["ties"] == 6 and same["wins"] == 0 and same["losses"] == 0, f"same model: {same['n']} {same['ties']}")
 check(same["win_rate"] == 0.5 and same["identical_answers"] == 6, f"same model: win rate {same['win_rate']}")
 check(all(s["answer_a"] == s["answer_b"] for s in same["samples"]), "same model: same answers")
-for name in ("diff", "judge", "judge2", "prefs", "sft"):
+for name in ("diff", "judge", "judge2", "prefs", "sft", "lora"):
     r = json.load(open(f"{T}/{name}.json"))
     n = r["n"]
-    check(n == {"judge2": 3, "prefs": 3, "sft": 3}.get(name, 6), f"{name}: n {n}")
+    check(n == {"judge2": 3, "prefs": 3, "sft": 3, "lora": 3}.get(name, 6), f"{name}: n {n}")
     check(r["wins"] + r["ties"] + r["losses"] == n, f"{name}: the outcomes do not add up to n")
     check(abs(r["win_rate"] - (r["wins"] + r["ties"] / 2) / n) < 1e-12, f"{name}: win rate")
     lo, hi = wilson(r["win_rate"], n)
@@ -90,6 +94,9 @@ for s in diff["samples"]:
         continue
     want = "win" if s["reward_a"] > s["reward_b"] else "loss" if s["reward_b"] > s["reward_a"] else "tie"
     check(s["outcome"] == want, f"diff sample {s['index']}: {s['outcome']} with rewards {s['reward_a']} {s['reward_b']}")
+lora = json.load(open(f"{T}/lora.json"))
+check(lora["lora_b"].endswith("/lora") and lora["lora_a"] == "", "the LoRA is recorded for side b")
+check(lora["identical_answers"] < 3, "the LoRA changes the answers")
 logged = [json.loads(l) for l in open(f"{T}/diff.jsonl")]
 check(logged == diff["samples"], "--log-samples holds the JSON's samples")
 check(diff["samples"][3]["messages"][-1]["content"] == "Name a color." and "record 4, line 5" in diff["samples"][3]["where"],
@@ -104,7 +111,7 @@ for s in judge["samples"]:
     check(s["outcome"] == want, f"judge sample {s['index']}: {s['outcome']} with margins {a} {b}")
 sys.exit(0 if ok else 1)
 PYEOF
-echo "reward model: same model all ties (0.5), different models add up; judge in both orders; preference / SFT prompts"
+echo "reward model: same model all ties (0.5), different models and a LoRA add up; judge in both orders; preference / SFT prompts"
 
 # Errors.
 "$BAIMO" "${W[@]}" --model-a "$BASE" --model-b "$BASE" --rm "$BASE" >"$T/e1.log" 2>&1 && fail "a causal LM as --rm"

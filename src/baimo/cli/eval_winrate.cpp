@@ -15,6 +15,7 @@
 // results JSON with every answer (--out, atomically) and one JSON line per prompt (--log-samples).
 #include "baimo/cli/eval_winrate.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -193,7 +194,7 @@ void run(const WinrateArgs& a) {
         {"model_a", a.model_a}, {"lora_a", a.lora_a}, {"model_b", a.model_b}, {"lora_b", a.lora_b}, {"scorer", scorer},
         {"settings",
          {{"prompts", a.prompts}, {"limit", a.limit}, {"max_tokens", a.max_tokens}, {"temperature", a.temperature},
-          {"seed", a.seed}, {"batch", a.batch}, {"dtype", a.dtype}}},
+          {"seed", a.seed}, {"batch", a.batch}, {"ctx", a.ctx}, {"dtype", a.dtype}}},
         {"n", t.n()}, {"wins", t.wins}, {"ties", t.ties}, {"losses", t.losses},
         {"identical_answers", n - differ.size()}, {"win_rate", rate},
         {"ci95", {ci.low, ci.high}}, {"interval", "wilson score, ties as half wins"},

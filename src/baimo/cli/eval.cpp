@@ -8,6 +8,7 @@
 #include "baimo/cli/command.h"
 #include "baimo/cli/threads_flag.h"
 #include "baimo/cli/eval_run.h"
+#include "baimo/cli/eval_winrate.h"
 #include "baimo/infer/inference_model.h"
 #include "baimo/infer/perplexity.h"
 #include "baimo/util/error.h"
@@ -69,6 +70,7 @@ BAIMO_COMMAND(45, [](CLI::App& root) {
   add_threads_flag(sub, a->threads);
   sub->callback([a] { run_perplexity(*a); });
   add_eval_run(*ev);
+  add_eval_winrate(*ev);
 });
 
 }  // namespace baimo::cli

@@ -1,8 +1,5 @@
 #include "baimo/convert/training_base.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <map>
 #include <memory>
@@ -11,6 +8,7 @@
 #include "baimo/convert/gguf_model_io.h"
 #include "baimo/convert/gguf_model_meta.h"
 #include "baimo/io/gguf_reader.h"
+#include "baimo/io/mapped_pages.h"
 #include "baimo/kernels/backend.h"
 #include "baimo/model/model_dir.h"
 #include "baimo/model/open_model.h"
@@ -35,7 +33,7 @@ struct FrozenStorage {
 // Q8_0 / Q4_0: the backend's packed copy replaces the rows (w.data = nullptr; the products, dx and
 // row lookups read it), so the matrix is held once. `rows` is the buffer w.data points into (freed
 // here) or empty when w.data points into the file mapping (whose pages are dropped from this
-// process, as infer/gguf_model does: MADV_DONTNEED on a read-only mapping). Other types keep rows.
+// process, as infer/gguf_model does: io/mapped_pages.h). Other types keep rows.
 void pack_or_keep(FrozenStorage& st, WeightMatrix& w, std::vector<uint8_t> rows) {
   std::shared_ptr<const void> packed = backend().pack_weights(w);
   if (!packed) {
@@ -43,12 +41,7 @@ void pack_or_keep(FrozenStorage& st, WeightMatrix& w, std::vector<uint8_t> rows)
     return;
   }
   st.packed.push_back(std::move(packed));
-  if (rows.empty()) {
-    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-    const auto b = (reinterpret_cast<uintptr_t>(w.data) + page - 1) / page * page;
-    const auto e = (reinterpret_cast<uintptr_t>(w.data) + w.bytes()) / page * page;
-    if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
-  }
+  if (rows.empty()) drop_mapped_pages(w.data, w.bytes());
   w.data = nullptr;
 }
 
@@ -104,7 +97,9 @@ WeightMatrix gguf_frozen_matrix(FrozenStorage& st, const ModelConfig& c, const P
     own = std::move(buf);
     w.data = own.data();
   }
+  const bool copied = !own.empty();
   pack_or_keep(st, w, std::move(own));
+  if (copied) drop_mapped_pages(t.data, t.n_bytes);  // the file's rows were read into `own`
   return w;
 }
 
@@ -121,6 +116,8 @@ Transformer frozen_from_gguf(const std::string& path) {
       std::vector<float>& v = vecs[p.name];
       v.resize(static_cast<size_t>(p.numel()));
       read_gguf_tensor_f32(*st->reader, cfg, p, v);
+      const GgufTensorInfo& t = gguf_param_tensor(*st->reader, p);
+      drop_mapped_pages(t.data, t.n_bytes);
     }
   }
   Transformer m(cfg, std::move(frozen), st);
@@ -188,7 +185,11 @@ Transformer load_training_base(const std::string& path, BaseStorage storage, DTy
   if (mp.is_dir()) return Transformer::load(path);
   const GgufReader g(path);
   Transformer m(gguf_read_config(g));
-  for (const auto& p : m.params()) read_gguf_tensor_f32(g, m.config(), p.spec, values(p.var));
+  for (const auto& p : m.params()) {  // the file's pages of each tensor leave once it is converted
+    read_gguf_tensor_f32(g, m.config(), p.spec, values(p.var));
+    const GgufTensorInfo& t = gguf_param_tensor(g, p.spec);
+    drop_mapped_pages(t.data, t.n_bytes);
+  }
   return m;
 }
 

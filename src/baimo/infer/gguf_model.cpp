@@ -1,8 +1,5 @@
 #include "baimo/infer/gguf_model.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -10,6 +7,7 @@
 #include "baimo/convert/gguf_model_io.h"
 #include "baimo/convert/gguf_model_meta.h"
 #include "baimo/io/gguf_reader.h"
+#include "baimo/io/mapped_pages.h"
 #include "baimo/kernels/backend.h"
 #include "baimo/quant/row_convert.h"
 #include "baimo/util/error.h"
@@ -60,22 +58,18 @@ class Loader {
         std::memcpy(buf.data() + hf_row_from_gguf(r, c_.head_dim) * rb, data + r * rb, rb);
       w.data = st_.keep(std::move(buf));
     }
+    if (w.data != t.data) drop_mapped_pages(t.data, t.n_bytes);  // copied: the file's rows are not read again
     return w;
   }
 
   // Adds the packed copy the fast kernels read (Q8_0 / Q4_0). The file pages the packing just read
-  // are dropped from this process (MADV_DONTNEED on a read-only file mapping: a later access, e.g.
-  // an embedding row lookup, reads them again from the page cache), so resident memory holds the
-  // weights once.
+  // are dropped from this process (io/mapped_pages.h: a later access, e.g. an embedding row lookup,
+  // reads them again from the page cache), so resident memory holds the weights once.
   void pack(WeightMatrix& w) {
     std::shared_ptr<const void> packed = backend().pack_weights(w);
     if (!packed) return;
     st_.packed.push_back(std::move(packed));
-    if (!from_file(w.data)) return;
-    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-    const auto b = (reinterpret_cast<uintptr_t>(w.data) + page - 1) / page * page;
-    const auto e = (reinterpret_cast<uintptr_t>(w.data) + w.bytes()) / page * page;
-    if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+    if (from_file(w.data)) drop_mapped_pages(w.data, w.bytes());
   }
 
   bool from_file(const void* p) const {

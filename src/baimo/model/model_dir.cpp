@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "baimo/io/mapped_pages.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 
@@ -131,6 +132,9 @@ void read_model_dir_tensors(const std::string& dir, const ModelConfig& cfg,
       }
       if (!done.insert(t.name).second) fail("{}: tensor \"{}\" appears in two shards", path, t.name);
       f->read_f32_checked(t.name, it->second->shape, dest(*it->second));
+      // Copied: its pages of the mapping leave this process now, so a load's peak is the destinations
+      // plus one tensor's pages, not plus the whole file (io/mapped_pages.h).
+      drop_mapped_pages(t.bytes.data(), t.bytes.size());
     }
   }
   for (const auto& s : layout)

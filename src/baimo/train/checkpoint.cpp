@@ -9,6 +9,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "baimo/io/mapped_pages.h"
 #include "baimo/io/safetensors.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
@@ -264,6 +265,7 @@ void load_module(const CheckpointModule& m, const fs::path& dir) {
     for (const auto& [name, var] : m.params) {
       Tensor& t = var.node()->value;
       f->read_f32_checked(name, dims(t.shape()), {t.data<float>(), static_cast<size_t>(t.numel())});
+      drop_mapped_pages(f->get(name).bytes.data(), f->get(name).bytes.size());  // copied: io/mapped_pages.h
     }
   }
   if (!m.optimizer) return;
@@ -279,12 +281,15 @@ void load_module(const CheckpointModule& m, const fs::path& dir) {
   if (f->tensors().size() != 2 * names.size())
     fail("{}: {} tensors, expected {} (exp_avg and exp_avg_sq of {} parameters)", opt_path, f->tensors().size(),
          2 * names.size(), names.size());
+  // Each tensor's pages of the mapping leave once copied (io/mapped_pages.h): the state of a full
+  // fine-tune is twice the model, and its file should not stay resident beside it.
+  auto read = [&](const std::string& name, Tensor& t) {
+    f->read_f32_checked(name, dims(t.shape()), {t.data<float>(), static_cast<size_t>(t.numel())});
+    drop_mapped_pages(f->get(name).bytes.data(), f->get(name).bytes.size());
+  };
   for (size_t i = 0; i < names.size(); ++i) {
-    Tensor& mo = opt.exp_avg(i);
-    Tensor& v = opt.exp_avg_sq(i);
-    f->read_f32_checked("exp_avg/" + names[i], dims(mo.shape()), {mo.data<float>(), static_cast<size_t>(mo.numel())});
-    f->read_f32_checked("exp_avg_sq/" + names[i], dims(v.shape()),
-                        {v.data<float>(), static_cast<size_t>(v.numel())});
+    read("exp_avg/" + names[i], opt.exp_avg(i));
+    read("exp_avg_sq/" + names[i], opt.exp_avg_sq(i));
   }
   opt.set_steps(opt_step);
 }

@@ -89,11 +89,11 @@ void print_run_summary(const char* stage, const train::PreferenceConfig& cfg, co
   const ModelConfig& mc = model.config();
   const int64_t trainable = adapter ? adapter->numel() : mc.parameter_count();
   std::printf("%s (%s): %.2fM parameters, %.3fM trainable (%.2f%%), %lld steps of %lld pairs x %lld "
-              "(%zu training pairs), lr %g -> %g, %d threads\n",
+              "(%zu training pairs), lr %g -> %g, %d threads%s\n",
               stage, adapter ? "LoRA" : "full", mc.parameter_count() / 1e6, trainable / 1e6,
               100.0 * trainable / std::max<int64_t>(1, mc.parameter_count()), static_cast<long long>(topt.steps),
               static_cast<long long>(cfg.batch), static_cast<long long>(topt.grad_accum), train_pairs, topt.lr,
-              topt.min_lr, omp_get_max_threads());
+              topt.min_lr, omp_get_max_threads(), model.grad_checkpoint() ? ", grad checkpointing" : "");
 }
 
 }  // namespace baimo::cli

@@ -1,6 +1,7 @@
 // ag::checkpoint: a checkpointed block (rmsnorm, q/k/v products, rope, attention over packed
 // segments, swiglu MLP, residuals) gives the value and every gradient of the plain block (input,
-// parameters; an input also used outside the block; two chained blocks), passes a finite-difference
+// parameters; an input also used outside the block; two chained blocks; an input whose gradient
+// must outlive a later recomputation), passes a finite-difference
 // gradcheck, keeps only its output in the arena after forward, recomputes a dropout mask exactly,
 // and is just the function under NoGradGuard.
 #include "baimo/autograd/checkpoint.h"
@@ -81,6 +82,28 @@ TEST(Checkpoint, SameLossAndGradientsAsThePlainBlocks) {
   EXPECT_EQ(ck.loss, plain.loss);
   ASSERT_EQ(ck.grads.size(), plain.grads.size());
   for (size_t i = 0; i < plain.grads.size(); ++i) EXPECT_EQ(ck.grads[i], plain.grads[i]) << "gradient " << i;
+}
+
+TEST(Checkpoint, InputGradientsSurviveAnotherBlocksRecomputation) {
+  // The recomputation of z (recorded before y, so run after it in backward) fills the arena memory
+  // that y's recomputation used: x1's gradient must not live there.
+  auto grads = [](bool ck) {
+    Block b(20);
+    Var leaf1 = random_leaf({B, T, C}, 11), leaf2 = random_leaf({B, T, C}, 12);
+    Var x1 = scale(leaf1, 1.f), x2 = scale(leaf2, 1.f);
+    auto big = [b](const Var& in) {  // 120 arena tensors of (B, T, C)
+      Var s = in;
+      for (int i = 0; i < 60; ++i) s = add(s, linear(in, b.p[5]));
+      return s;
+    };
+    Var z = ck ? checkpoint([big](const std::vector<Var>& v) { return big(v[0]); }, {x2}, b.p) : big(x2);
+    Var y = ck ? b.checkpointed(x1) : b(x1);
+    backward(add(probe(y, 3), probe(z, 4)));
+    std::vector<std::vector<float>> g{copy_of(leaf1.grad()), copy_of(leaf2.grad())};
+    reset_step();
+    return g;
+  };
+  EXPECT_EQ(grads(true), grads(false));
 }
 
 TEST(Checkpoint, GradcheckThroughACheckpointedBlock) {

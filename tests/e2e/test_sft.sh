@@ -5,6 +5,8 @@
 #    a tokenizer_config.json with the chat template, and `baimo chat`-style generation runs on it;
 #  - LoRA: only the adapter trains; the output is a PEFT adapter directory that `generate --lora` applies
 #    and `lora merge` folds in (the same greedy tokens both ways);
+#  - --grad-checkpoint (activation checkpointing): the same loss curve as without, bit for bit, for a
+#    full fine-tune and for LoRA with dropout over packed rows; the summary says so, run_config.json keeps it;
 #  - a base whose tokenizer lacks ChatML's tokens gets them (tokenizer written back, vocabulary grown);
 #  - bad input (a malformed record, a template the tokenizer cannot express under LoRA, an unknown
 #    format) is a clear error naming the file / record / field, exit 1, nothing written to --out.
@@ -71,6 +73,23 @@ g1=$("$BAIMO" generate --model "$BASE" --lora "$T/l/final" --prompt "你好" --m
 g2=$("$BAIMO" generate --model "$T/merged" --prompt "你好" --max-tokens 12 --temperature 0 2>/dev/null)
 [ "$g1" = "$g2" ] || fail "generate --lora ($g1) differs from the merged model ($g2)"
 echo "LoRA: PEFT adapter applied at load == merged"
+
+# ---- --grad-checkpoint: the same losses as without (full, and LoRA with dropout over packed rows) ----
+for mode in full lora; do
+  GARGS=(sft --model "$BASE" --data "$DATA/identity.json" --max-len 128 --batch 4 --steps 3 --val-fraction 0 --seed 5
+         --threads 2 --peak-gflops 1 --checkpoint-interval 0 --lr 1e-3)
+  [ "$mode" = lora ] && GARGS+=(--lora --lora-r 4 --lora-dropout 0.3)
+  "$BAIMO" "${GARGS[@]}" --out "$T/g-$mode" >"$T/g-$mode.log" 2>&1 || { cat "$T/g-$mode.log"; fail "$mode without checkpointing"; }
+  "$BAIMO" "${GARGS[@]}" --grad-checkpoint --out "$T/gc-$mode" >"$T/gc-$mode.log" 2>&1 \
+    || { cat "$T/gc-$mode.log"; fail "$mode --grad-checkpoint"; }
+  grep -q "threads, grad checkpointing$" "$T/gc-$mode.log" || { cat "$T/gc-$mode.log"; fail "summary line"; }
+  grep -q "grad checkpointing" "$T/g-$mode.log" && fail "checkpointing is off by default"
+  grep -q '"grad_checkpoint": true' "$T/gc-$mode/run_config.json" || fail "run_config.json should keep grad_checkpoint"
+  [ "$(losses "$T/g-$mode" | wc -l)" = 3 ] || fail "expected 3 step lines"
+  [ "$(losses "$T/g-$mode")" = "$(losses "$T/gc-$mode")" ] \
+    || { losses "$T/g-$mode"; losses "$T/gc-$mode"; fail "$mode: --grad-checkpoint changed the losses"; }
+done
+echo "grad checkpoint: the same losses (full, LoRA with dropout)"
 
 # ---- a tokenizer without the template's tokens gets them ----
 printf 'the quick brown fox jumps over the lazy dog\n%.0s' $(seq 1 200) >"$T/corpus.txt"

@@ -11,8 +11,10 @@ thread_local bool g_grad_enabled = true;
 void Tape::record(std::function<void()> backward_fn) { ops_.push_back(std::move(backward_fn)); }
 
 void Tape::run_backward() {
-  for (size_t i = ops_.size(); i-- > 0;) ops_[i]();
+  // Taken out first: a closure may record (into the emptied ops_) and run a nested backward.
+  std::vector<std::function<void()>> ops = std::move(ops_);
   ops_.clear();
+  for (size_t i = ops.size(); i-- > 0;) ops[i]();
 }
 
 Tape& tape() {
@@ -37,7 +39,7 @@ void reset_step() {
 
 bool grad_enabled() { return g_grad_enabled; }
 
-NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
-NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
+GradModeGuard::GradModeGuard(bool enabled) : prev_(g_grad_enabled) { g_grad_enabled = enabled; }
+GradModeGuard::~GradModeGuard() { g_grad_enabled = prev_; }
 
 }  // namespace baimo::ag

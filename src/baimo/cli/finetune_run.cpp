@@ -99,6 +99,7 @@ Transformer load_finetune_model(const train::FinetuneConfig& cfg, const Finetune
     model.attach_lora(&*adapter);
     model.set_base_trainable(false);
   }
+  model.set_grad_checkpoint(cfg.settings.grad_checkpoint);
   return model;
 }
 

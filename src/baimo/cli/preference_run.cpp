@@ -98,11 +98,11 @@ void train_preference_objective(train::PreferenceConfig& cfg, const FinetuneToke
   const ModelConfig& mc = model.config();
   const int64_t trainable = adapter ? adapter->numel() : mc.parameter_count();
   std::printf("%s (%s): %.2fM parameters, %.3fM trainable (%.2f%%), %lld steps of %lld pairs x %lld "
-              "(%zu training pairs), lr %g -> %g, %d threads\n",
+              "(%zu training pairs), lr %g -> %g, %d threads%s\n",
               stage.c_str(), adapter ? "LoRA" : "full", mc.parameter_count() / 1e6, trainable / 1e6,
               100.0 * trainable / std::max<int64_t>(1, mc.parameter_count()), static_cast<long long>(topt.steps),
               static_cast<long long>(cfg.batch), static_cast<long long>(topt.grad_accum), data.split.train.size(),
-              topt.lr, topt.min_lr, omp_get_max_threads());
+              topt.lr, topt.min_lr, omp_get_max_threads(), model.grad_checkpoint() ? ", grad checkpointing" : "");
   if (!resumed && !data.split.held_out.empty()) evaluate_before_training(trainer);
   std::fflush(stdout);
   run_with_progress(trainer, topt.steps);

@@ -101,6 +101,7 @@ void run_pretrain(const RunFlags& flags) {
   cfg.train.run_config = saved;
   if (root) write_file_atomic((fs::path(cfg.out) / "run_config.json").string(), saved.dump(2) + "\n");
 
+  model->set_grad_checkpoint(cfg.grad_checkpoint);
   train::LmTrainer trainer(*model, train_data, val_data ? &*val_data : nullptr, cfg.train);
   if (cfg.resume) {
     if (auto step = trainer.resume(cfg.resume_from))
@@ -113,12 +114,13 @@ void run_pretrain(const RunFlags& flags) {
   }
   const ModelConfig& mc = model->config();
   std::printf("pretrain: %.2fM parameters, %lld steps of %lld x %lld x %lld tokens, %s schedule, lr %g -> %g, "
-              "%d threads, sgemm peak %.0f GFLOP/s, %.1f MFLOP/token\n",
+              "%d threads, sgemm peak %.0f GFLOP/s, %.1f MFLOP/token%s\n",
               mc.parameter_count() / 1e6, static_cast<long long>(cfg.train.steps),
               static_cast<long long>(cfg.train.batch), static_cast<long long>(cfg.train.seq),
               static_cast<long long>(cfg.train.grad_accum),
               cfg.train.schedule == train::Schedule::Cosine ? "cosine" : "wsd", cfg.train.lr, cfg.train.min_lr,
-              omp_get_max_threads(), cfg.train.peak_gflops, train::train_flops_per_token(mc, cfg.train.seq) / 1e6);
+              omp_get_max_threads(), cfg.train.peak_gflops, train::train_flops_per_token(mc, cfg.train.seq) / 1e6,
+              cfg.grad_checkpoint ? ", grad checkpointing" : "");
   std::fflush(stdout);
 
   run_with_progress(trainer.trainer(), cfg.train.steps);

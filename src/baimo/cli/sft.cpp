@@ -146,12 +146,13 @@ void run_sft(const RunFlags& flags) {
   const ModelConfig& mc = model.config();
   const int64_t trainable = adapter ? adapter->numel() : mc.parameter_count();
   std::printf("sft (%s): %.2fM parameters, %.3fM trainable (%.2f%%), %lld steps of %lld rows x %lld tokens x %lld "
-              "(%zu rows per epoch, %s), lr %g -> %g, %d threads\n",
+              "(%zu rows per epoch, %s), lr %g -> %g, %d threads%s\n",
               adapter ? "LoRA" : "full", mc.parameter_count() / 1e6, trainable / 1e6,
               100.0 * trainable / std::max<int64_t>(1, mc.parameter_count()), static_cast<long long>(topt.steps),
               static_cast<long long>(cfg.batch), static_cast<long long>(cfg.max_len),
               static_cast<long long>(topt.grad_accum), objective.rows_per_epoch(),
-              cfg.packing ? "packed" : "one conversation per row", topt.lr, topt.min_lr, omp_get_max_threads());
+              cfg.packing ? "packed" : "one conversation per row", topt.lr, topt.min_lr, omp_get_max_threads(),
+              model.grad_checkpoint() ? ", grad checkpointing" : "");
   if (!resumed && !split.held_out.empty()) evaluate_before_training(trainer);
   std::fflush(stdout);
   run_with_progress(trainer, topt.steps);

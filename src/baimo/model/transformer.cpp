@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "baimo/autograd/checkpoint.h"
 #include "baimo/model/init.h"
 #include "baimo/kernels/backend.h"
 #include "baimo/util/error.h"
@@ -294,6 +295,19 @@ void check_packing(const Tensor& ids, const Tensor* positions, const Tensor* seg
       fail("model input positions[{}, {}] = {} is outside [0, max_position_embeddings {})", i / ids.size(1),
            i % ids.size(1), p[i], max_pos);
 }
+
+// block(x) through ag::checkpoint. The closure holds a copy of the block (its Var handles and this
+// forward's LoRA dropout seeds: a later set_lora_dropout or attach_lora does not change the
+// recomputation) and of the positions / segments tensors.
+ag::Var checkpointed_block(const nn::DecoderBlock& block, const ag::Var& x, const Tensor& positions,
+                           const Tensor* segments) {
+  const Tensor seg = segments ? *segments : Tensor();
+  ag::CheckpointFn fn = [block, positions, seg](const std::vector<ag::Var>& in) {
+    return block(in[0], positions, seg.defined() ? &seg : nullptr);
+  };
+  const std::vector<ag::Var> captured = block.vars();
+  return ag::checkpoint(std::move(fn), {x}, captured);
+}
 }  // namespace
 
 ag::Var Transformer::hidden(const Tensor& ids, const Tensor* positions, const Tensor* segments) const {
@@ -307,7 +321,8 @@ ag::Var Transformer::hidden(const Tensor& ids, const Tensor* positions, const Te
   const Tensor default_positions = positions ? Tensor() : Tensor::from_ids({T}, pos);
   const Tensor& rope_positions = positions ? *positions : default_positions;
   ag::Var x = embed_frozen_.defined() ? ag::embedding_frozen(embed_frozen_, ids) : ag::embedding(embed_, ids);  // (B, T, C)
-  for (const auto& b : blocks_) x = b(x, rope_positions, segments);
+  for (const auto& b : blocks_)
+    x = grad_checkpoint_ ? checkpointed_block(b, x, rope_positions, segments) : b(x, rope_positions, segments);
   return norm_(x);
 }
 

@@ -26,6 +26,10 @@
 //   lists only the f32 Vars (norms, biases, any matrix not frozen) and frozen_params() the frozen
 //   matrices: together they are exactly param_layout(config). param(name) of a frozen matrix throws.
 //   save() writes frozen matrices dequantized to f32.
+// - Activation checkpointing: set_grad_checkpoint(true) makes every recording forward keep only each
+//   decoder block's input (ag::checkpoint, autograd/checkpoint.h) and recompute the block during
+//   backward: the same loss and gradients, less activation memory, one more forward of the blocks.
+//   Per Transformer object, like the LoRA attachment; off by default.
 #pragma once
 #include <map>
 #include <memory>
@@ -116,6 +120,9 @@ class Transformer {
   void set_lora_dropout(std::optional<uint64_t> seed);
   // false: every base parameter gets requires_grad = false (and loses any gradient buffer).
   void set_base_trainable(bool trainable);
+  // Activation checkpointing of the decoder blocks (see the contract above).
+  void set_grad_checkpoint(bool on) { grad_checkpoint_ = on; }
+  bool grad_checkpoint() const { return grad_checkpoint_; }
   // Grows the vocabulary to new_vocab rows: embed_tokens (and an untied lm_head) get new rows equal
   // to the mean of their existing rows (HF resize_token_embeddings(mean_resizing=True)'s mean);
   // config().vocab_size is updated. The affected parameter Vars are replaced (build optimizers after
@@ -127,6 +134,7 @@ class Transformer {
   void apply_lora();  // sets every Linear's LoRA branch from lora_ and lora_seed_
   const LoraAdapter* lora_ = nullptr;
   std::optional<uint64_t> lora_seed_;
+  bool grad_checkpoint_ = false;
   ModelConfig cfg_;
   std::vector<Param> params_;
   std::map<std::string, size_t> index_;

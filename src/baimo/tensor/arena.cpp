@@ -67,6 +67,14 @@ Tensor Arena::alloc_zeros(const Shape& shape, DType dtype) {
   return t;
 }
 
+void Arena::rewind(const Mark& m) {
+  if (m.used > used_ || m.block_index > block_index_ || (m.block_index == block_index_ && m.offset > offset_))
+    fail("Arena::rewind: the mark ({} bytes used) is ahead of the arena ({} bytes used)", m.used, used_);
+  block_index_ = m.block_index;
+  offset_ = m.offset;
+  used_ = m.used;
+}
+
 void Arena::reset() {
   // Merge into one block covering the high-water mark (plus slack for alignment padding) so the
   // next step of the same shape allocates nothing.

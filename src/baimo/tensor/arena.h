@@ -3,6 +3,8 @@
 // frees nothing to the OS: if a step needed more than one block, the blocks are merged into a
 // single block of the high-water size, so from the second step on a step does no malloc at all.
 // Not thread-safe: allocate from one thread (kernels parallelize inside, not across allocations).
+// mark() / rewind(m): every tensor allocated after m is dead after rewind(m) (its memory is handed
+// out again); blocks are kept. For scoped scratch inside a step (activation checkpointing).
 #pragma once
 #include <cstddef>
 #include <memory>
@@ -23,6 +25,11 @@ class Arena {
   Tensor alloc(const Shape& shape, DType dtype = DType::F32);  // uninitialized, borrowed
   Tensor alloc_zeros(const Shape& shape, DType dtype = DType::F32);
   void reset();
+  struct Mark {
+    size_t block_index = 0, offset = 0, used = 0;
+  };
+  Mark mark() const { return {block_index_, offset_, used_}; }
+  void rewind(const Mark& m);
   size_t used() const { return used_; }
   size_t high_water() const { return high_water_; }
   size_t capacity() const;

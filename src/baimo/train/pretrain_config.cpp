@@ -41,6 +41,7 @@ PretrainConfig parse_pretrain_config(const json& merged, const std::string& wher
   c.resume = t.resume;
   c.resume_from = t.resume_from;
   c.threads = t.threads;
+  c.grad_checkpoint = t.grad_checkpoint;
   if (c.data.empty()) fail("{}: \"data\" (--data DIR) is required", where);
 
   LmTrainOptions& o = c.train;

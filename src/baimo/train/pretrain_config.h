@@ -29,6 +29,7 @@ struct PretrainConfig {
   std::string resume_from;  // a checkpoint directory ("" = the newest in out); implies resume
   bool resume = false;
   int threads = 0;  // 0 = all cores
+  bool grad_checkpoint = false;  // Transformer::set_grad_checkpoint
   LmTrainOptions train;
   nlohmann::json merged;  // the effective settings (saved as run_config.json)
 };

@@ -148,6 +148,9 @@ RunKeys trainer_keys(const json& overrides) {
       {"spike_warmup", KeyKind::Int, 20, "Accepted steps before the spike test applies"},
       {"spike_ema", KeyKind::Num, 0.98, "Decay of the loss running mean"},
       {"max_rollbacks", KeyKind::Int, 10, "Give up (error) after this many rollbacks"},
+      {"grad_checkpoint", KeyKind::Bool, false,
+       "Activation checkpointing: keep only each block's input, recompute the block in backward (less memory, "
+       "one more forward; same losses)"},
   };
   for (const auto& item : overrides.items()) {
     const std::string name = item.key();  // a plain variable: clang 14 cannot capture structured bindings
@@ -183,6 +186,7 @@ TrainerSettings parse_trainer_settings(json& m, const std::string& where) {
   s.resume_from = r.str("resume_from");
   if (!s.resume_from.empty()) s.resume = true;
   s.threads = static_cast<int>(r.non_negative("threads"));
+  s.grad_checkpoint = r.flag("grad_checkpoint");
   s.seed = static_cast<uint64_t>(r.non_negative("seed"));
   o.steps = r.positive("steps");
   o.grad_accum = r.positive("grad_accum");

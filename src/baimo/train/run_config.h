@@ -6,7 +6,8 @@
 //   the wrong type is a baimo::Error naming the file and the key) < apply_flag (text; a value that
 //   does not parse is an error naming the flag). A key whose default is null may be set to null.
 // - trainer_keys(overrides): the settings every Trainer run shares (out, resume, steps, lr, schedule,
-//   AdamW, clipping, evaluation and checkpoint intervals, seed, threads, time budget, spike guard);
+//   AdamW, clipping, evaluation and checkpoint intervals, seed, threads, time budget, spike guard,
+//   activation checkpointing);
 //   `overrides` replaces defaults by key (a stage's own recipe, e.g. SFT's lower lr).
 // - parse_trainer_settings checks and converts those keys into TrainerOptions (+ seed, threads,
 //   resume); warmup null means min(100, steps/10), written back into `merged` so that a resume with
@@ -47,6 +48,9 @@ struct TrainerSettings {
   TrainerOptions trainer;
   uint64_t seed = 0;
   int threads = 0;  // 0 = all cores
+  // Activation checkpointing of the model's blocks (Transformer::set_grad_checkpoint): the command sets
+  // it on the model; not a trajectory option (the same losses), so a resume may change it.
+  bool grad_checkpoint = false;
   bool resume = false;
   std::string resume_from;  // a checkpoint directory ("" = the newest in out); implies resume
 };

@@ -57,8 +57,10 @@ for x, y in zip(a, b):
 PY
 echo "data parallel: 2 ranks = 1 process"
 
-# ---- LoRA, and the other losses ----
-"$BAIMO" dpo --model "$BASE" --data "$PREFS/dpo_zh_demo.json" --lora --lora-r 4 --max-len 128 --max-prompt-len 48 \
+# ---- LoRA, and the other losses (on 40 pairs: each run's reference pass is over its data) ----
+/usr/bin/python3 -c 'import json, sys; json.dump(json.load(open(sys.argv[1]))[:40], open(sys.argv[2], "w"), ensure_ascii=False)' \
+  "$PREFS/dpo_zh_demo.json" "$T/zh40.json"
+"$BAIMO" dpo --model "$BASE" --data "$T/zh40.json" --lora --lora-r 4 --max-len 128 --max-prompt-len 48 \
   --batch 4 --steps 3 --val-fraction 0 --seed 1 --threads 2 --lr 1e-3 --peak-gflops 1 --out "$T/l" >"$T/l.log" 2>&1 \
   || { cat "$T/l.log"; fail "LoRA run"; }
 grep -q "dpo, loss sigmoid, beta 0.1 (LoRA)" "$T/l.log" || { cat "$T/l.log"; fail "not a LoRA run"; }
@@ -66,13 +68,13 @@ grep -q '"peft_type": "LORA"' "$T/l/final/adapter_config.json" || fail "the LoRA
 "$BAIMO" generate --model "$BASE" --lora "$T/l/final" --prompt "你好" --max-tokens 4 --temperature 0 >/dev/null 2>&1 \
   || fail "generate --lora on the DPO adapter"
 for loss in ipo hinge simpo orpo; do
-  "$BAIMO" dpo --model "$BASE" --data "$PREFS/dpo_zh_demo.json" --loss "$loss" --max-len 96 --max-prompt-len 32 \
+  "$BAIMO" dpo --model "$BASE" --data "$T/zh40.json" --loss "$loss" --max-len 96 --max-prompt-len 32 \
     --batch 2 --steps 2 --val-fraction 0 --seed 1 --threads 2 --lr 1e-4 --peak-gflops 1 --out "$T/$loss" >"$T/$loss.log" 2>&1 \
     || { cat "$T/$loss.log"; fail "--loss $loss"; }
   [ -f "$T/$loss/final/model.safetensors" ] || fail "--loss $loss wrote no final model"
   case $loss in simpo|orpo) ! grep -q "^reference log-probs" "$T/$loss.log" || fail "$loss needs no reference pass" ;; esac
 done
-"$BAIMO" dpo --model "$BASE" --data "$PREFS/dpo_zh_demo.json" --rpo-alpha 1 --max-len 96 --max-prompt-len 32 \
+"$BAIMO" dpo --model "$BASE" --data "$T/zh40.json" --rpo-alpha 1 --max-len 96 --max-prompt-len 32 \
   --batch 2 --steps 2 --val-fraction 0 --seed 1 --threads 2 --lr 1e-4 --peak-gflops 1 --out "$T/rpo" >"$T/rpo.log" 2>&1 \
   || { cat "$T/rpo.log"; fail "--rpo-alpha 1"; }
 grep -q '"nll_loss"' "$T/rpo/metrics.jsonl" || fail "an RPO run logs nll_loss"

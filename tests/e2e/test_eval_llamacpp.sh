@@ -14,7 +14,10 @@
 #   Q8_0: the two engines' int8 kernels differ: both quantize activations to int8 blocks of 32, but
 #         llama.cpp stores each block's scale as f16 and multiplies by it, baimo keeps it in f32
 #         (kernels/cpu/act_quant.h): a per-block relative error up to 2^-11 (plus rounding ties)
-#         that grows through 8 layers and the 16384-row Q8_0 (tied) lm head.
+#         that grows through 8 layers and the 16384-row Q8_0 (tied) lm head. Rounding to int8 is
+#         also discontinuous: f32-level differences (the ~1e-5 above) move single activation quants
+#         by one step. (Measured once with baimo's activation scale rounded to f16 as llama.cpp does,
+#         a change not kept: median 0.017 -> 0.009, max 0.13 -> 0.08.)
 #         Measured: median |diff| ~0.017, max ~0.13 (0.5% relative), against ~0.04 / ~0.36 between
 #         f32 and Q8_0 in either engine. Required: every |diff| <= 0.3 and <= 2% of |loglik|, median
 #         <= 0.05, and the same predicted choice on >= 95% of examples (measured: all).

@@ -34,13 +34,7 @@ PY=/usr/bin/python3
 fail() { echo "FAIL: $*"; exit 1; }
 command -v node >/dev/null 2>&1 || { echo "SKIP: node is not installed: no llama.cpp to compare with"; exit 0; }
 [ -f "$MODEL/config.json" ] || fail "no shared model at $MODEL (set BAIMO_SHARED)"
-if [ ! -f "$JS/node_modules/node-llama-cpp/package.json" ]; then
-  if ! (cd "$JS" && npm install --omit=optional --no-save --no-audit --no-fund --loglevel=error >"${TMPDIR:-/tmp}/baimo-gguf-npm.log" 2>&1); then
-    npm ping >/dev/null 2>&1 && { cat "${TMPDIR:-/tmp}/baimo-gguf-npm.log"; fail "npm install failed in $JS with the registry reachable"; }
-    echo "SKIP: the npm registry is unreachable: no llama.cpp to compare with"
-    exit 0
-  fi
-fi
+source "$JS/ensure_packages.sh"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export OMP_NUM_THREADS=2

@@ -29,15 +29,7 @@ JS=$ROOT/tests/e2e/gguf_js
 SHARED=${BAIMO_SHARED:-$ROOT/../shared}
 PY=/usr/bin/python3
 fail() { echo "FAIL: $*"; exit 1; }
-if [ ! -f "$JS/node_modules/node-llama-cpp/package.json" ]; then
-  # The locked versions, without node-llama-cpp's other platforms' optional binaries (`npm ci`
-  # refuses this lock: it lacks entries for those platform packages).
-  if ! (cd "$JS" && npm install --omit=optional --no-save --no-audit --no-fund --loglevel=error >"${TMPDIR:-/tmp}/baimo-gguf-npm.log" 2>&1); then
-    npm ping >/dev/null 2>&1 && { cat "${TMPDIR:-/tmp}/baimo-gguf-npm.log"; fail "npm install failed in $JS with the registry reachable"; }
-    echo "SKIP: the npm registry is unreachable: no llama.cpp to compare with"
-    exit 0
-  fi
-fi
+source "$JS/ensure_packages.sh"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export OMP_NUM_THREADS=2

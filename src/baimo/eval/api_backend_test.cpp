@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "baimo/util/error.h"
+#include "baimo/util/error_of.h"
 
 namespace baimo::eval {
 namespace {
@@ -66,15 +67,6 @@ struct FakeServer {
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/v1"; }
 };
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(ApiBackend, ScoresChoicesAfterTheContextAndNamesUrlAndFieldOnErrors) {
   FakeServer server;

@@ -3,20 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "baimo/util/error.h"
+#include "baimo/util/error_of.h"
 
 namespace baimo::eval {
 namespace {
 using json = nlohmann::json;
 const std::string kUrl = "http://h:1/v1/completions";
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // "Answer:" + " 42": tokens "Answer", ":", " 4", "2".
 json echo_answer() {

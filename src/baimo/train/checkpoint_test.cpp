@@ -8,6 +8,7 @@
 #include "baimo/train/param_groups.h"
 #include "baimo/train/trainer_test_util.h"
 #include "baimo/util/error.h"
+#include "baimo/util/error_of.h"
 #include "baimo/util/file_io.h"
 #include "baimo/util/temp_dir.h"
 
@@ -33,15 +34,6 @@ struct ModelAndOptimizer {
     opt.set_steps(7);
   }
 };
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "baimo/util/error.h"
+#include "baimo/util/error_of.h"
 
 using namespace baimo;
 using namespace baimo::train;
@@ -15,14 +16,6 @@ const PretrainKey& key(const std::string& name) {
   for (const auto& k : pretrain_keys())
     if (name == k.name) return k;
   throw std::runtime_error("no key " + name);
-}
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 json base() {
   json j = pretrain_defaults();

@@ -12,6 +12,7 @@
 #include "baimo/train/checkpoint.h"
 #include "baimo/train/objectives/toy.h"
 #include "baimo/util/error.h"
+#include "baimo/util/error_of.h"
 #include "baimo/util/file_io.h"
 #include "baimo/util/temp_dir.h"
 
@@ -117,15 +118,6 @@ ToyRun toy_run(const TrainerOptions& o, bool resume, int64_t stop_after = -1, co
   }
   for (const auto& p : obj.params()) r.weights.insert(r.weights.end(), p.value().data<float>(), p.value().data<float>() + p.numel());
   return r;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

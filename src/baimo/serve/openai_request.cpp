@@ -328,6 +328,8 @@ RewardRequest parse_reward_request(std::string_view body) {
       r.model = as_string(v, k);
     } else if (k == "user") {
       as_string(v, k);
+    } else if (k == "items") {  // eval/rewards.h url:URL sends its items besides "input": not used here
+      if (!v.is_array()) wrong_type(k, "an array", v);
     } else if (k == "messages") {
       r.conversations.push_back(parse_messages(v));
       have_messages = true;

@@ -62,7 +62,8 @@ struct CompletionRequest {
 
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint);
 
-// POST /v1/rewards (a reward model's endpoint, baimo's own): {"model"?: str, "user"?: str} and
+// POST /v1/rewards (a reward model's endpoint, baimo's own): {"model"?: str, "user"?: str,
+// "items"?: array (ignored: what eval/rewards.h url:URL sends for other reward servers)} and
 // either "messages": [messages] (one conversation) or "input": [[messages], ...] (1 to
 // kMaxRewardConversations). Messages are checked as chat's are; errors are ApiError 400 naming
 // the field ("input[1][0].role"); unknown fields, both or neither of messages / input are 400s.

@@ -33,6 +33,10 @@ TEST(RewardRequest, OneConversationOrSeveral) {
   ASSERT_EQ(r.conversations.size(), 2u);
   EXPECT_EQ(r.conversations[1][0].role, "system");
   EXPECT_EQ(r.conversations[1][1].content, "x");
+  // eval/rewards.h url:URL sends its items beside the conversations: accepted, not used.
+  r = parse_reward_request(R"({"items": [{"completion": "b"}], "input": [[{"role": "assistant", "content": "b"}]]})");
+  ASSERT_EQ(r.conversations.size(), 1u);
+  EXPECT_EQ(error_of(R"({"items": 1, "input": [[{"role": "user", "content": "a"}]]})").param, "items");
 }
 
 TEST(RewardRequest, ErrorsNameTheField) {

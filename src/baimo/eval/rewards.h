@@ -12,7 +12,9 @@
 // - length:MAX: 0 when tokens <= MAX, else -(tokens - MAX) / MAX (a soft overlong penalty). MAX > 0.
 // - stop: 1 when the answer ended with the end-of-turn token (item.stopped).
 // - model:DIR: a reward model in process (eval/reward_scores.h) scoring the item's messages plus
-//   {"role": "assistant", "content": completion}, with ctx.chat_template and ctx.batch.
+//   {"role": "assistant", "content": completion}, with ctx.chat_template and ctx.batch. It runs
+//   forwards on the calling thread's tape and resets it (model/reward_model.h score_sequences): call
+//   score() outside a training step (after sampling, before the loss's forward) or on another thread.
 // - command:CMD: `/bin/sh -c CMD` (util/subprocess.h) once per score(); its stdin gets one JSON object
 //   per item per line ({"messages", "prompt", "completion", "answer", "stopped", "tokens"}), its stdout
 //   must hold one number per line, one line per item. A non-zero exit (with its stderr's tail), a

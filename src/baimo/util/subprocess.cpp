@@ -113,7 +113,12 @@ ShellResult run_shell(const std::string& command, std::string_view input, std::c
       if (out_r.fd >= 0) fds[n++] = {out_r.fd, POLLIN, 0};
       if (err_r.fd >= 0) fds[n++] = {err_r.fd, POLLIN, 0};
       const int ready = ::poll(fds, n, ms_left(deadline));
-      if (ready < 0 && errno != EINTR) fail("command '{}': poll failed: {}", command, std::strerror(errno));
+      if (ready < 0 && errno != EINTR) {
+        const int e = errno;
+        ::kill(-pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        fail("command '{}': poll failed: {}", command, std::strerror(e));
+      }
       if (ready <= 0) {
         r.timed_out = Clock::now() >= deadline;
         continue;

@@ -1,6 +1,6 @@
-// Batched generation for evaluation: many prompts through infer's BatchScheduler (one Engine with
-// `slots` slots, continuous batching, prompt prefix reuse across slots) — the server's scheduler,
-// not a second decoding loop.
+// Batched generation for evaluation: a thin view of infer/rollout.h's generate_rollouts (the one
+// generation loop: the server's BatchScheduler, continuous batching, prompt prefix reuse across
+// slots) that keeps what evaluation reads of each sample.
 // Contract: prompts (each 1 <= size < ctx, else baimo::Error naming its index) are submitted all at
 // once, `samples` sequences each (sequence i of prompt p samples with seed + p * samples + i;
 // temperature 0 = greedy, then the result does not depend on the batch). Returns, per prompt, its

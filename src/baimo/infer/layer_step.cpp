@@ -124,6 +124,10 @@ void LayerStep::attend_rows(int64_t r0, int64_t r1, float* scratch) const {
 
 void embed_rows(const ModelWeights& w, const StepRows& rows, int64_t r0, int64_t r1) {
   const int64_t C = w.config.hidden_size;
+  if (w.embed.data == nullptr) {  // a packed-only Q8_0 / Q4_0 table (a frozen training base)
+    backend().weight_rows(w.embed, rows.ids + r0, r1 - r0, rows.x + r0 * C);
+    return;
+  }
   const auto* table = static_cast<const uint8_t*>(w.embed.data);
   const size_t row_bytes = w.embed.row_bytes();
   for (int64_t i = r0; i < r1; ++i)

@@ -42,7 +42,7 @@ WeightMatrix convert_matrix(Storage& st, const float* src, int64_t rows, int64_t
 
 void check_matrix(const WeightMatrix& m, int64_t rows, int64_t cols, const std::string& where,
                   const std::string& name) {
-  if (m.data == nullptr) fail("{}: tensor {} is missing", where, name);
+  if (!m.defined()) fail("{}: tensor {} is missing", where, name);
   if (m.rows != rows || m.cols != cols)
     fail("{}: tensor {} has shape ({}, {}), expected ({}, {})", where, name, m.rows, m.cols, rows, cols);
 }
@@ -83,7 +83,11 @@ ModelWeights weights_from_transformer(const Transformer& model, DType type) {
   w.config = m.config();
   fill_model_weights(
       w,
-      [&](const ParamSpec& s) { return convert_matrix(*st, param_data(m, s.name), s.shape[0], s.shape[1], type); },
+      [&](const ParamSpec& s) {
+        for (const Transformer::FrozenParam& f : m.frozen_params())
+          if (f.spec.name == s.name) return f.w;  // a frozen base keeps its blocks (and packed copy)
+        return convert_matrix(*st, param_data(m, s.name), s.shape[0], s.shape[1], type);
+      },
       [&](const ParamSpec& s) { return param_data(m, s.name); });
   w.storage = st;
   return w;

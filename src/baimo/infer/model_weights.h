@@ -8,6 +8,9 @@
 // - weights_from_transformer converts every matrix to `type` with quant/row_convert (a matrix whose
 //   row length is no multiple of the block size stays F32), packs Q8_0/Q4_0 matrices
 //   (quant/weight_pack.h); embed/lm_head are converted too. F32 shares the Transformer's buffers.
+//   A frozen base's matrices (Transformer::frozen_params) are taken as they are, whatever `type`
+//   (their blocks, and a Q8_0 / Q4_0 packed-only copy: data == nullptr, which the engine reads
+//   through the backend). An attached LoRA adapter is NOT included (infer/live_weights.h merges it).
 // - load_inference_weights(path): a Hugging Face model directory (config.json + safetensors) or a GGUF
 //   file, as model/open_model.h decides (by content: a GGUF named x.bin loads too; infer/gguf_model.h);
 //   chat_template from tokenizer_config.json / GGUF metadata.

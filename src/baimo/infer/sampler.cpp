@@ -20,6 +20,7 @@ Sampler::Sampler(SamplingParams params) : params_(std::move(params)), rng_(param
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
   const auto& p = params_;
   const int32_t V = static_cast<int32_t>(logits.size());
+  last_logprob_ = 0;
   for (auto [tok, bias] : p.logit_bias)
     if (tok >= 0 && tok < V) logits[tok] += bias;
   if (p.repetition_penalty != 1 || p.presence_penalty != 0 || p.frequency_penalty != 0) {
@@ -79,11 +80,18 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
   double total = 0;
   for (size_t i = 0; i < keep; ++i) total += weight(i);
   double r = std::uniform_real_distribution<double>(0.0, total)(rng_);
+  size_t chosen = keep - 1;
   for (size_t i = 0; i < keep; ++i) {
     r -= weight(i);
-    if (r <= 0) return candidates_[i].second;
+    if (r <= 0) {
+      chosen = i;
+      break;
+    }
   }
-  return candidates_[keep - 1].second;
+  // From the scaled logit itself (not log of its weight): exact for tokens far below the top one.
+  const int32_t id = candidates_[chosen].second;
+  last_logprob_ = static_cast<float>(static_cast<double>(logits[id] / p.temperature - mx) - std::log(total));
+  return id;
 }
 
 void log_softmax_row(std::span<const float> logits, std::span<float> out) {

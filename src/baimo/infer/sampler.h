@@ -3,6 +3,9 @@
 // presence / frequency penalties over the tokens seen so far, then greedy (temperature == 0) or
 // temperature -> top-k -> top-p -> min-p -> draw. The RNG is owned per sequence and seeded, so the
 // same seed and the same logits give the same tokens.
+// last_logprob(): the log-prob of the token sample() last returned under the distribution it was
+// drawn from (bias, penalties, temperature, top-k, top-p, min-p applied; renormalised over the kept
+// tokens): log p = l/T - log sum_kept exp(l'/T). 0 when greedy (temperature 0: a point mass).
 // logits: (V) floats, modified in place by the penalties.
 #pragma once
 #include <cstdint>
@@ -31,12 +34,14 @@ class Sampler {
   // history: tokens the penalties look at (prompt + generated, as the caller chooses).
   int32_t sample(std::span<float> logits, std::span<const int32_t> history);
   const SamplingParams& params() const { return params_; }
+  float last_logprob() const { return last_logprob_; }
 
  private:
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::vector<std::pair<float, int32_t>> candidates_;  // reused across calls
   std::unordered_map<int32_t, int> counts_;            // reused across calls
+  float last_logprob_ = 0;
 };
 
 // Log-softmax of one logits row into out (same length); used for per-token log-probs.

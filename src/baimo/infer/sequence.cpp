@@ -75,6 +75,7 @@ TokenStep Sequence::accept(std::span<float> logits) {
   TokenStep step;
   step.id = sampler_.sample(work_, tokens_);
   step.logprob = logits[static_cast<size_t>(step.id)] - lse;
+  step.sample_logprob = sampler_.last_logprob();
   if (options_.top_logprobs > 0) {
     const size_t k = std::min(V, static_cast<size_t>(options_.top_logprobs));
     candidates_.resize(V);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# baimo data arithmetic end to end: the four files exist and are JSONL of the documented shapes
+# baimo data arithmetic end to end: the five files exist and are JSONL of the documented shapes
 # (sft_train: OpenAI chat records; prefs_*: {"prompt": [user turn], "chosen", "rejected"}; eval_held_out:
-# {"prompt", "answer", "extract": "exact"}), answers are right and rejected ones wrong, the same seed
+# {"prompt", "answer", "extract": "exact"}; rl_train: {"prompt", "answer"} of the train problems), answers are right and rejected ones wrong, the same seed
 # gives the same bytes (another seed other bytes), train and held-out share no problem (commutative
 # ops normalised), bad flags are clear errors that write nothing, and the files feed the tools that
 # read them: `baimo sft` trains 2 steps on sft_train.jsonl (a tiny model from `baimo init --config
@@ -21,7 +21,7 @@ PY=/usr/bin/python3
 [ "$(cat "$T/out.txt")" = "$T/a" ] || fail "stdout is not the directory: $(cat "$T/out.txt")"
 [ "$(wc -l <"$T/err.txt")" -eq 1 ] || fail "summary is not one line: $(cat "$T/err.txt")"
 grep -q "300 train + 60 held-out" "$T/err.txt" || fail "summary: $(cat "$T/err.txt")"
-for f in sft_train prefs_train prefs_held_out eval_held_out; do
+for f in sft_train prefs_train prefs_held_out eval_held_out rl_train; do
   [ -s "$T/a/$f.jsonl" ] || fail "$f.jsonl missing"
 done
 [ -z "$(find "$T/a" -name '*.tmp.*')" ] || fail "temporary files left"
@@ -32,7 +32,7 @@ d = sys.argv[1]
 def load(name):
     with open(f"{d}/{name}.jsonl", encoding="utf-8") as f:
         return [json.loads(l) for l in f]
-sft, pt, ph, ev = (load(n) for n in ("sft_train", "prefs_train", "prefs_held_out", "eval_held_out"))
+sft, pt, ph, ev, rl = (load(n) for n in ("sft_train", "prefs_train", "prefs_held_out", "eval_held_out", "rl_train"))
 assert (len(sft), len(pt), len(ph), len(ev)) == (300, 300, 60, 60), (len(sft), len(pt), len(ph), len(ev))
 OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "×": lambda a, b: a * b,
        "加": lambda a, b: a + b, "减": lambda a, b: a - b, "乘以": lambda a, b: a * b}
@@ -57,7 +57,10 @@ for rs in (pt, ph):
 for r in ev:
     assert list(r) == ["prompt", "answer", "extract"] and r["extract"] == "exact", r
     assert r["answer"] == str(problem(r["prompt"])[1]), r
-# The same train problems in sft and prefs, the same held-out problems in prefs and eval.
+for r in rl:
+    assert list(r) == ["prompt", "answer"] and r["answer"] == str(problem(r["prompt"])[1]), r
+# The same train problems in sft, prefs and rl, the same held-out problems in prefs and eval.
+assert [r["messages"][0]["content"] for r in sft] == [r["prompt"] for r in rl]
 assert [r["messages"][0]["content"] for r in sft] == [r["prompt"][0]["content"] for r in pt]
 assert [r["prompt"][0]["content"] for r in ph] == [r["prompt"] for r in ev]
 train = [problem(r["messages"][0]["content"])[0] for r in sft]
@@ -71,7 +74,7 @@ PY
 # Determinism: the same flags, the same bytes; another seed, other problems.
 "$BAIMO" data arithmetic --out "$T/b" --train 300 --held-out 60 --seed 3 --digits 2 --ops +,-,* \
   --zh-fraction 0.3 >/dev/null 2>&1 || fail "second run"
-for f in sft_train prefs_train prefs_held_out eval_held_out; do
+for f in sft_train prefs_train prefs_held_out eval_held_out rl_train; do
   cmp -s "$T/a/$f.jsonl" "$T/b/$f.jsonl" || fail "$f.jsonl differs between runs of the same seed"
 done
 "$BAIMO" data arithmetic --out "$T/c" --train 300 --held-out 60 --seed 4 --digits 2 --ops +,-,* \

@@ -8,7 +8,9 @@
 //   prefs_train.jsonl     {"prompt": [{"role": "user", "content": PROMPT}], "chosen": ANSWER,
 //   prefs_held_out.jsonl   "rejected": WRONG}   (reward model / DPO pairs; held-out: the held-out problems)
 //   eval_held_out.jsonl   {"prompt": PROMPT, "answer": ANSWER, "extract": "exact"}   (`baimo eval run
-//                         --tasks`: exact match of the whole greedy answer, whitespace trimmed)
+//                         --tasks`: exact match of the whole greedy answer, whitespace trimmed; also
+//                         `baimo grpo --eval-data`)
+//   rl_train.jsonl        {"prompt": PROMPT, "answer": ANSWER}   (`baimo grpo --data`: the train problems)
 // The train files hold the same train problems in the same order. Prints a one-line summary on
 // stderr and DIR on stdout. Bad flags (an unknown op, digits out of 1..6, more problems than the
 // digits and ops allow) are errors naming the flag.
@@ -49,6 +51,7 @@ ojson sft_record(const ArithmeticProblem& p) {
 ojson pref_record(const ArithmeticProblem& p) {
   return {{"prompt", {user_turn(p)}}, {"chosen", p.answer}, {"rejected", p.rejected}};
 }
+ojson rl_record(const ArithmeticProblem& p) { return {{"prompt", p.prompt}, {"answer", p.answer}}; }
 ojson eval_record(const ArithmeticProblem& p) {
   return {{"prompt", p.prompt}, {"answer", p.answer}, {"extract", "exact"}};
 }
@@ -80,10 +83,12 @@ void run_arithmetic(ArithmeticArgs a) {
   write_jsonl(dir / "prefs_train.jsonl", s.train, pref_record);
   write_jsonl(dir / "prefs_held_out.jsonl", s.held_out, pref_record);
   write_jsonl(dir / "eval_held_out.jsonl", s.held_out, eval_record);
+  write_jsonl(dir / "rl_train.jsonl", s.train, rl_record);
   fsync_dir(a.out);
   std::fprintf(stderr,
                "arithmetic: %zu train + %zu held-out problems (digits %d/%d, ops %s, seed %llu, zh %.2f; %llu distinct "
-               "in the space) -> %s: sft_train.jsonl prefs_train.jsonl prefs_held_out.jsonl eval_held_out.jsonl\n",
+               "in the space) -> %s: sft_train.jsonl prefs_train.jsonl prefs_held_out.jsonl eval_held_out.jsonl "
+               "rl_train.jsonl\n",
                s.train.size(), s.held_out.size(), a.opts.digits, a.opts.second_digits, fmt::format("{}", fmt::join(a.ops, ",")).c_str(),
                static_cast<unsigned long long>(a.opts.seed), a.opts.zh_fraction,
                static_cast<unsigned long long>(arithmetic_space_size(a.opts)), a.out.c_str());
@@ -98,10 +103,12 @@ BAIMO_COMMAND(31, [](CLI::App& root) {
       "Generate a verifiable arithmetic task: SFT conversations, preference pairs (chosen = the right "
       "answer, rejected = a plausible wrong one: off by one or ten, a dropped carry, swapped digits, the "
       "wrong op) and a held-out exact-match eval file for `baimo eval run`. Train and held-out never share "
-      "a problem; the same flags give the same bytes on every machine.");
+      "a problem; the same flags give the same bytes on every machine. rl_train.jsonl holds the train "
+      "problems as prompts with answers for `baimo grpo`.");
   auto a = std::make_shared<ArithmeticArgs>();
   sub->add_option("--out", a->out,
-                  "Output directory: sft_train.jsonl, prefs_train.jsonl, prefs_held_out.jsonl, eval_held_out.jsonl")
+                  "Output directory: sft_train.jsonl, prefs_train.jsonl, prefs_held_out.jsonl, eval_held_out.jsonl, "
+                  "rl_train.jsonl")
       ->required();
   sub->add_option("--train", a->train, "Train problems")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{100000000}));
   sub->add_option("--held-out", a->held_out, "Held-out problems")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{100000000}));

@@ -73,6 +73,11 @@ std::vector<ChatPrompt> parse_chat_prompts(std::string_view text, const std::str
         } else {
           w.bad("prompt", "expected a \"prompt\" (string) or \"messages\" (list) field, as the file's first record has");
         }
+        if (auto a = rec.find("answer"); a != rec.end() && !a->is_null()) {
+          if (a->is_string()) out.back().answer = a->get<std::string>();
+          else if (a->is_number()) out.back().answer = a->dump();
+          else w.bad("answer", "expected a string or a number");
+        }
       });
       break;
     case Kind::Sft:

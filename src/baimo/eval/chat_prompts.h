@@ -5,7 +5,9 @@
 //   appended to the system prompt as the chat readers do);
 // - a prompt record: {"prompt": "text", "system"?: "text"} (one user turn, an optional system
 //   prompt first) or {"messages": [{"role", "content"}...]} ending with a user (or tool) turn
-//   (chat_records.h's OpenAI rules), "tools"? as there. Every record must be one of the two;
+//   (chat_records.h's OpenAI rules), "tools"? as there; an optional "answer" (a string or a number:
+//   the reference answer of a verifiable task, what `baimo grpo`'s match reward compares with).
+//   Every record must be one of the two;
 // - anything else is an SFT file (data/chat_records.h, any format): each conversation up to its
 //   last assistant turn (that turn and anything after it left out).
 // Errors (baimo::Error) name the file, the record and, for JSONL, the line ("FILE: record N, line L")
@@ -23,6 +25,7 @@ namespace baimo::eval {
 struct ChatPrompt {
   std::vector<ChatMessage> messages;  // optional system, then turns; ends with a user turn
   std::string where;                  // "file: record N[, line L]"
+  std::string answer;                 // the record's "answer" ("" when it has none)
 };
 
 std::vector<ChatPrompt> read_chat_prompts(const std::string& path, size_t limit = 0);

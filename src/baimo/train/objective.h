@@ -22,6 +22,9 @@
 //     and logged as "val_<name>". token_loss(): the loss is a cross-entropy per token (the Trainer
 //     then also logs the validation perplexity).
 //   - tokens_per_micro_batch() (global, all ranks) and flops_per_token() feed tokens/s and MFU.
+//   - loss_has_scale(): the loss is positive with a typical size, so "far above its running mean" is a
+//     spike (cross-entropy, preference losses); false for losses that sit around 0 or change sign
+//     (policy gradients): the Trainer's spike guard then rejects only non-finite losses and gradients.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -60,6 +63,7 @@ class Objective {
   virtual std::optional<float> evaluate() { return std::nullopt; }
   virtual std::vector<std::pair<std::string, float>> eval_metrics() const { return {}; }
   virtual bool token_loss() const { return true; }
+  virtual bool loss_has_scale() const { return true; }
   virtual nlohmann::json state() const = 0;
   virtual nlohmann::json restore(const nlohmann::json& state, const std::string& where, bool rollback) = 0;
   virtual nlohmann::json trajectory() const = 0;

@@ -34,6 +34,10 @@ int64_t decay_start(const TrainerOptions& o) {
 
 Trainer::Trainer(Objective& objective, TrainerOptions opts)
     : obj_(objective), opts_(std::move(opts)), guard_(opts_.spike) {
+  if (!obj_.loss_has_scale()) {  // e.g. a policy-gradient loss around 0: only non-finite values are spikes
+    opts_.spike.factor = 0;
+    guard_ = SpikeGuard(opts_.spike);
+  }
   const auto& o = opts_;
   if (o.steps < 1 || o.grad_accum < 1) fail("steps and grad_accum must be positive (got {}, {})", o.steps, o.grad_accum);
   if (!(o.lr > 0) || o.min_lr < 0 || o.min_lr > o.lr) fail("need 0 <= min_lr <= lr and lr > 0");

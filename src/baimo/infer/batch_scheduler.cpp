@@ -81,6 +81,29 @@ void BatchScheduler::run() {
   fail_all("the server is shutting down");
 }
 
+// Sequence::accept for every chunk whose sequence samples after this step (a decoding slot, or a
+// prefill that completes its prompt and generates), in parallel over the chunks: each sequence
+// reads only its own logits row and owns its sampler, so the results do not depend on the threads.
+void BatchScheduler::sample_all(size_t vocab) {
+  const auto n = static_cast<int64_t>(chunks_.size());
+  steps_.assign(chunks_.size(), TokenStep{});
+  step_errors_.assign(chunks_.size(), std::string());
+#pragma omp parallel for schedule(dynamic, 1) if (n > 1)
+  for (int64_t c = 0; c < n; ++c) {
+    const Active& a = *slots_[chunk_slot_[c]].active;
+    const int64_t len = static_cast<int64_t>(chunks_[c].tokens.size());
+    const bool samples =
+        a.decoding || (a.prefilled + len >= static_cast<int64_t>(a.prompt.size()) && !a.prompt_only);
+    if (!samples) continue;
+    const size_t last_row = static_cast<size_t>(chunk_row_[c] + (chunks_[c].all_logits ? len - 1 : 0));
+    try {
+      steps_[c] = a.seq->accept(std::span<float>(logits_.data() + last_row * vocab, vocab));
+    } catch (const std::exception& e) {
+      step_errors_[c] = e.what();
+    }
+  }
+}
+
 void BatchScheduler::fail_all(const std::string& message) {
   for (size_t s = 0; s < slots_.size(); ++s)
     if (slots_[s].active) {
@@ -231,6 +254,7 @@ void BatchScheduler::step() {
   }
 
   const size_t vocab = static_cast<size_t>(engine_->config().vocab_size);
+  sample_all(vocab);
   const auto now = std::chrono::steady_clock::now();
   for (size_t c = 0; c < chunks_.size(); ++c) {
     const int s = chunk_slot_[c];
@@ -238,7 +262,6 @@ void BatchScheduler::step() {
     Active& a = *slot.active;
     slot.cached.insert(slot.cached.end(), chunks_[c].tokens.begin(), chunks_[c].tokens.end());
     const int64_t len = static_cast<int64_t>(chunks_[c].tokens.size());
-    const size_t last_row = static_cast<size_t>(chunk_row_[c] + (chunks_[c].all_logits ? len - 1 : 0));
     if (!a.decoding) {
       if (a.score_prompt) {
         const int top = std::max(0, a.seq->options().top_logprobs);
@@ -265,15 +288,13 @@ void BatchScheduler::step() {
         continue;
       }
     }
-    TokenStep t;
-    try {
-      t = a.seq->accept(std::span<float>(logits_.data() + last_row * vocab, vocab));
-    } catch (const std::exception& e) {  // e.g. a sampled id the tokenizer cannot decode
+    if (!step_errors_[c].empty()) {  // e.g. a sampled id the tokenizer cannot decode
       std::shared_ptr<RequestChannel> channel = a.channel;
       finish_slot(s);
-      channel->fail(std::string("decoding failed: ") + e.what());
+      channel->fail("decoding failed: " + step_errors_[c]);
       continue;
     }
+    TokenStep t = std::move(steps_[c]);
     // The slot is free before the consumer hears of the end (active_slots() is exact then).
     a.next_token = t.id;
     std::shared_ptr<RequestChannel> channel = a.channel;

@@ -15,6 +15,7 @@
 //   channel (infer/prompt_logprobs.h); with max_tokens 0 each sequence then ends at once with one
 //   event (id -1, no text, finish_reason "length").
 // - Sequence i of a request samples with seed + i. Greedy results do not depend on the batch.
+//   The sequences of a step sample (Sequence::accept) in parallel on the scheduler's OpenMP threads.
 // - cancel() on a channel frees its slots at the next step; a full queue makes submit() return
 //   nullptr (the caller answers 429). stop() fails every open request and joins the thread.
 #pragma once
@@ -96,6 +97,7 @@ class BatchScheduler {
   bool admit_one();
   void finish_slot(int slot);
   void fail_all(const std::string& message);
+  void sample_all(size_t vocab);  // steps_ / step_errors_ of this step's chunks
 
   std::shared_ptr<const ModelWeights> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;
@@ -118,6 +120,8 @@ class BatchScheduler {
   std::vector<int> chunk_slot_;
   std::vector<int64_t> chunk_row_;  // first logits row of each chunk
   std::vector<float> logits_;
+  std::vector<TokenStep> steps_;          // per chunk: the sampled step (when its sequence samples)
+  std::vector<std::string> step_errors_;  // per chunk: why accept() failed, else empty
 };
 
 }  // namespace baimo

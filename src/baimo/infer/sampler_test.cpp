@@ -152,3 +152,46 @@ TEST(Sampler, TopPAndMinPOnALargeVocabularyMatchBruteForce) {
     ASSERT_GE(std::exp(static_cast<double>(l[t] - l[order[0]])), 0.05 - 1e-6);
   }
 }
+
+TEST(Sampler, LastLogprobIsUnderTheTruncatedRenormalisedDistribution) {
+  // probs 0.4 0.3 0.2 0.1; temperature 0.5 squares them (then renormalises).
+  const std::vector<float> base = logits_of({0.4, 0.3, 0.2, 0.1});
+  auto tempered = [](std::vector<double> p, std::vector<int> keep, int id) {
+    double z = 0;
+    for (int k : keep) z += p[static_cast<size_t>(k)] * p[static_cast<size_t>(k)];
+    return std::log(p[static_cast<size_t>(id)] * p[static_cast<size_t>(id)] / z);
+  };
+  const std::vector<double> p{0.4, 0.3, 0.2, 0.1};
+  struct Case {
+    int top_k;
+    float top_p;
+    std::vector<int> keep;
+  };
+  // top-p 0.8 after temperature 0.5: masses 0.533 0.3 ... -> keeps 2 tokens.
+  for (const Case& c : {Case{0, 1.0f, {0, 1, 2, 3}}, Case{3, 1.0f, {0, 1, 2}}, Case{0, 0.8f, {0, 1}}}) {
+    SamplingParams sp;
+    sp.temperature = 0.5f;
+    sp.top_k = c.top_k;
+    sp.top_p = c.top_p;
+    sp.seed = 4;
+    Sampler s(sp);
+    for (int i = 0; i < 50; ++i) {
+      auto l = base;
+      const int id = s.sample(l, {});
+      ASSERT_NE(std::find(c.keep.begin(), c.keep.end(), id), c.keep.end());
+      EXPECT_NEAR(s.last_logprob(), tempered(p, c.keep, id), 1e-5) << c.top_k << " " << c.top_p << " " << id;
+    }
+  }
+  SamplingParams one;
+  one.top_k = 1;
+  Sampler s1(one);
+  auto l = base;
+  s1.sample(l, {});
+  EXPECT_EQ(s1.last_logprob(), 0.0f);
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  Sampler g(greedy);
+  l = base;
+  g.sample(l, {});
+  EXPECT_EQ(g.last_logprob(), 0.0f);
+}

@@ -67,7 +67,7 @@ TokenStep Sequence::accept(std::span<float> logits) {
   float mx = -std::numeric_limits<float>::infinity();
   for (float l : logits) mx = std::max(mx, l);
   double z = 0;
-  for (float l : logits) z += std::exp(static_cast<double>(l - mx));
+  for (float l : logits) z += static_cast<double>(std::exp(l - mx));  // float exp, double sum
   const float lse = mx + static_cast<float>(std::log(z));
 
   work_.resize(V);

@@ -69,6 +69,6 @@ bad no_answer "noanswer.jsonl: record 2, line 2" --data "$T/noanswer.jsonl" --va
 bad unknown_reward "nosuch" --data "$T/d/rl_train.jsonl" --reward nosuch
 bad group "group" --data "$T/d/rl_train.jsonl" --group 1
 bad command_exit "exit" --data "$T/d/rl_train.jsonl" --val-fraction 0 --reward 'command:cat >/dev/null; exit 3'
-bad command_text "not a number" --data "$T/d/rl_train.jsonl" --val-fraction 0 --reward 'command:while read l; do echo abc; done'
+bad command_text "not a finite number" --data "$T/d/rl_train.jsonl" --val-fraction 0 --reward 'command:while read l; do echo abc; done'
 echo "bad input: clear errors"
 echo "PASS"

@@ -1,6 +1,7 @@
 #include "baimo/train/grpo_config.h"
 
 #include <cmath>
+#include <string_view>
 
 #include "baimo/util/error.h"
 
@@ -17,7 +18,6 @@ const RunKeys& grpo_keys() {
         json{{"steps", nullptr},
              {"lr", nullptr},
              {"min_lr", nullptr},
-             {"epochs", 1.0},
              {"weight_decay", 0.0},
              {"beta2", 0.999},
              {"eval_interval", 20},
@@ -42,6 +42,8 @@ const RunKeys& grpo_keys() {
         {"eval_prompts", KeyKind::Int, 0, "Held-out prompts answered greedily at each evaluation (0: all)"},
         {"slots", KeyKind::Int, 16, "Sequences the rollout engine decodes at once"},
     };
+    for (RunKey& key : k)
+      if (std::string_view(key.name) == "epochs") key.default_value = 1.0;  // passes over the prompts
     k.insert(k.begin() + 5, std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
     return k;
   }();

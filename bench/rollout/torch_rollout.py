@@ -21,25 +21,13 @@ sys.path.insert(0, os.path.join(here, "..", "train_step"))
 from torch_llama import rope_tables, rotate_half  # noqa: E402
 from torch_packed import load_model  # noqa: E402
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--model", required=True)
-ap.add_argument("--prompts", type=int, default=16)
-ap.add_argument("--prompt-len", type=int, default=32)
-ap.add_argument("--new", type=int, default=128)
-ap.add_argument("--reps", type=int, default=3)
-ap.add_argument("--threads", type=int, default=2)
-a = ap.parse_args()
-torch.set_num_threads(a.threads)
-cfg, model = load_model(a.model)
-model.eval()
-B, P = a.prompts, a.prompt_len
-T_max = P + a.new
-cos_all, sin_all = rope_tables(cfg, T_max)
-prompts = torch.tensor([[(1 + 131 * p + 17 * j) % cfg.vocab for j in range(P)] for p in range(B)], dtype=torch.long)
-head_w = model.embed_tokens.weight if model.lm_head is None else model.lm_head.weight
+
+def synthetic_prompts(cfg, B, P):
+    """Row p is ids (1 + 131 p + 17 j) mod V, j < P (as bench_rollout.cpp and bench_grpo.cpp build them)."""
+    return torch.tensor([[(1 + 131 * p + 17 * j) % cfg.vocab for j in range(P)] for p in range(B)], dtype=torch.long)
 
 
-def attention(attn, x, pos, kc, vc):
+def attention(cfg, attn, x, pos, kc, vc, cos_all, sin_all):
     """x (B, T, C) at positions pos..pos+T-1; writes K/V into the caches, attends over 0..pos+T-1."""
     Bx, T, _ = x.shape
     q = attn.q_proj(x).view(Bx, T, cfg.heads, cfg.head_dim).transpose(1, 2)
@@ -63,35 +51,58 @@ def attention(attn, x, pos, kc, vc):
     return attn.o_proj(y)
 
 
-def forward(ids, pos, caches):
-    """Logits of the last position of each row (B, V)."""
-    x = model.embed_tokens(ids)
-    for layer, (kc, vc) in zip(model.layers, caches):
-        x = x + attention(layer.self_attn, layer.input_layernorm(x), pos, kc, vc)
-        x = x + layer.mlp(layer.post_attention_layernorm(x))
-    return model.norm(x[:, -1]) @ head_w.t()
-
-
-def rollout(seed, new):
+def rollout(cfg, model, prompts, new, seed):
+    """Samples `new` tokens (temperature 1, no EOS stop) after each row of prompts (B, P) with a KV cache,
+    under torch.no_grad(): (tokens (B, new), their log-probs (B, new))."""
     torch.manual_seed(seed)
+    B, P = prompts.shape
+    T_max = P + new
+    cos_all, sin_all = rope_tables(cfg, T_max)
+    head_w = model.embed_tokens.weight if model.lm_head is None else model.lm_head.weight
     caches = [(torch.zeros(B, cfg.kv_heads, T_max, cfg.head_dim), torch.zeros(B, cfg.kv_heads, T_max, cfg.head_dim))
               for _ in model.layers]
+
+    def forward(ids, pos):
+        """Logits of the last position of each row (B, V)."""
+        x = model.embed_tokens(ids)
+        for layer, (kc, vc) in zip(model.layers, caches):
+            x = x + attention(cfg, layer.self_attn, layer.input_layernorm(x), pos, kc, vc, cos_all, sin_all)
+            x = x + layer.mlp(layer.post_attention_layernorm(x))
+        return model.norm(x[:, -1]) @ head_w.t()
+
     tokens, logprobs = [], []
-    logits = forward(prompts, 0, caches)
-    for t in range(new):
-        lp = F.log_softmax(logits, dim=-1)
-        nxt = torch.multinomial(lp.exp(), 1)  # (B, 1)
-        tokens.append(nxt)
-        logprobs.append(lp.gather(1, nxt))
-        if t + 1 < new:
-            logits = forward(nxt, P + t, caches)
+    with torch.no_grad():
+        logits = forward(prompts, 0)
+        for t in range(new):
+            lp = F.log_softmax(logits, dim=-1)
+            nxt = torch.multinomial(lp.exp(), 1)  # (B, 1)
+            tokens.append(nxt)
+            logprobs.append(lp.gather(1, nxt))
+            if t + 1 < new:
+                logits = forward(nxt, P + t)
     return torch.cat(tokens, 1), torch.cat(logprobs, 1)
 
 
-with torch.no_grad():
-    rollout(0, min(a.new, 8))  # a short warm-up
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--prompts", type=int, default=16)
+    ap.add_argument("--prompt-len", type=int, default=32)
+    ap.add_argument("--new", type=int, default=128)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    cfg, model = load_model(a.model)
+    model.eval()
+    prompts = synthetic_prompts(cfg, a.prompts, a.prompt_len)
+    rollout(cfg, model, prompts, min(a.new, 8), 0)  # a short warm-up
     for rep in range(a.reps):
         t0 = time.perf_counter()
-        toks, _ = rollout(rep + 1, a.new)
+        toks, _ = rollout(cfg, model, prompts, a.new, rep + 1)
         s = time.perf_counter() - t0
         print(json.dumps({"tokens": toks.numel(), "seconds": s}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

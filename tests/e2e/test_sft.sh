@@ -73,6 +73,15 @@ g1=$("$BAIMO" generate --model "$BASE" --lora "$T/l/final" --prompt "你好" --m
 g2=$("$BAIMO" generate --model "$T/merged" --prompt "你好" --max-tokens 12 --temperature 0 2>/dev/null)
 [ "$g1" = "$g2" ] || fail "generate --lora ($g1) differs from the merged model ($g2)"
 echo "LoRA: PEFT adapter applied at load == merged"
+# trainable tokens (default auto): the template markers' rows are in the adapter; GGUF export refuses it
+grep -q "^LoRA trainable tokens: <|im_start|>=[0-9]* <|im_end|>=[0-9]* (embedding and tied head rows)" "$T/l.log" \
+  || { cat "$T/l.log"; fail "LoRA should train the template's token rows by default"; }
+grep -q '"trainable_token_indices"' "$T/l/final/adapter_config.json" || fail "adapter_config.json lacks trainable_token_indices"
+"$BAIMO" lora export --model "$BASE" --adapter "$T/l/final" --out "$T/l.gguf" >"$T/le.log" 2>&1 \
+  && fail "lora export of an adapter with token rows should fail"
+grep -q "cannot hold; merge it instead" "$T/le.log" || { cat "$T/le.log"; fail "lora export message"; }
+[ ! -e "$T/l.gguf" ] || fail "the refused export wrote $T/l.gguf"
+echo "LoRA: template token rows trained, merged and applied at load; GGUF export refused"
 
 # ---- --grad-checkpoint: the same losses as without (full, and LoRA with dropout over packed rows) ----
 for mode in full lora; do

@@ -8,6 +8,10 @@ attention_bias and an untied head; Qwen2 with GQA, q/k/v bias and tied embedding
 logits, the first loss, the gradient of every A and B (under PEFT names) and the second step's loss
 (after one AdamW step on the adapter only) must match torch to a relative error
 max|baimo - torch| / max|torch| <= 1e-4. Bad adapter files are clear errors.
+With trainable token rows (PEFT trainable_token_indices, `--lora-tokens`): the rows replace their
+embedding rows and, tied, the head's (torch: PEFT's index_copy of the rows into the weight), their
+gradient (embed_tokens.token_adapter.trainable_tokens_delta) and the step after (AdamW without decay
+on the rows) must match as well.
 
 Usage: /usr/bin/python3 test_lora_vs_torch.py path/to/baimo"""
 import json
@@ -66,11 +70,19 @@ class LoraBranch(torch.nn.Module):
         return self.scaling * ((x @ self.lora_A.t()) @ self.lora_B.t())
 
 
-class LoraReference(Reference):
-    """The frozen reference model with a LoRA branch added to every adapted linear layer."""
+TOKEN_ROWS = "base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta"
 
-    def __init__(self, cfg, weights, adapter, scaling):
+
+class LoraReference(Reference):
+    """The frozen reference model with a LoRA branch added to every adapted linear layer and, when the
+    adapter has token rows, PEFT's TrainableTokensLayer: W' = W.index_copy(0, ids, rows) in the
+    embedding and (tied) the head."""
+
+    def __init__(self, cfg, weights, adapter, scaling, token_ids=None):
         super().__init__(cfg, weights)
+        self.token_ids = torch.tensor(token_ids) if token_ids else None
+        self.token_rows = (torch.nn.Parameter(torch.tensor(adapter[TOKEN_ROWS], dtype=torch.float64))
+                           if token_ids else None)
         for p in self.params.values():
             p.requires_grad_(False)
         self.branches = {}
@@ -79,6 +91,16 @@ class LoraReference(Reference):
                 module = name[len("base_model.model."):-len(".lora_A.weight")]
                 b_name = name.replace(".lora_A.", ".lora_B.")
                 self.branches[module] = LoraBranch(adapter[name], adapter[b_name], scaling)
+
+    def logits(self, ids, positions=None, segments=None):
+        if self.token_rows is None:
+            return super().logits(ids, positions, segments)
+        base = self.params["model.embed_tokens.weight"]
+        self.params["model.embed_tokens.weight"] = base.index_copy(0, self.token_ids, self.token_rows)
+        try:
+            return super().logits(ids, positions, segments)
+        finally:
+            self.params["model.embed_tokens.weight"] = base
 
     def _lin(self, x, name):
         y = super()._lin(x, name)
@@ -164,26 +186,47 @@ def run(name, cfg, workdir):
     tok_path = os.path.join(workdir, "batch.safetensors")
     st.write(tok_path, {"input_ids": inputs.astype(np.int64), "targets": targets.astype(np.int64)})
 
-    for rslora in (False, True):
-        tag = f"{name} {'rslora' if rslora else 'alpha/r'}"
+    # Token rows: the last two ids (the "template markers") and a common one, as inputs and targets.
+    token_ids = [V - 1, V - 2, 3]
+    tok_inputs, tok_targets = inputs.copy(), targets.copy()
+    tok_inputs[0, 6], tok_inputs[1, 2], tok_inputs[2, 9] = V - 1, V - 2, V - 1
+    tok_targets[0, 7], tok_targets[1, 3], tok_targets[2, 15] = V - 2, V - 1, 3
+    tok_batch = os.path.join(workdir, "batch_tokens.safetensors")
+    st.write(tok_batch, {"input_ids": tok_inputs.astype(np.int64), "targets": tok_targets.astype(np.int64)})
+    tok_adapter = dict(adapter)
+    embed = weights["model.embed_tokens.weight"]
+    tok_adapter[TOKEN_ROWS] = (embed[token_ids] + rng.normal(0.0, 0.1, (3, embed.shape[1]))).astype(np.float32)
+    tok_adapter_path = os.path.join(workdir, "adapter_tokens.safetensors")
+    st.write(tok_adapter_path, tok_adapter)
+
+    for rslora, tokens in ((False, False), (True, False), (False, True)):
+        tag = f"{name} {'rslora' if rslora else 'alpha/r'}{' tokens' if tokens else ''}"
         scaling = ALPHA / np.sqrt(R) if rslora else ALPHA / R
-        dump = os.path.join(workdir, "dump_rs" if rslora else "dump")
-        r = train_step(model_dir, tok_path, adapter_path, ["--rslora"] if rslora else [], dump)
+        dump = os.path.join(workdir, f"dump_{rslora}_{tokens}")
+        extra = (["--rslora"] if rslora else []) + (["--lora-tokens", ",".join(map(str, token_ids))] if tokens else [])
+        r = train_step(model_dir, tok_batch if tokens else tok_path, tok_adapter_path if tokens else adapter_path,
+                       extra, dump)
         if r.returncode != 0:
             failures.append(f"{tag}: baimo train-step failed: {r.stderr.strip()}")
             continue
         got_out = st.read(os.path.join(dump, "outputs.safetensors"))
         got_grads = st.read(os.path.join(dump, "grads.safetensors"))
 
-        ref = LoraReference(cfg, weights, adapter, scaling)
+        ref = LoraReference(cfg, weights, tok_adapter if tokens else adapter, scaling, token_ids if tokens else None)
         names = sorted(adapter)
         branch_params = []
         for n in names:
             module = n[len("base_model.model."):].rsplit(".lora_", 1)[0]
             part = "lora_A" if ".lora_A." in n else "lora_B"
             branch_params.append(getattr(ref.branches[module], part))
-        opt = torch.optim.AdamW(branch_params, lr=LR, betas=(BETA1, BETA2), eps=EPS, weight_decay=WD)
-        ids_t, tgt_t = torch.from_numpy(inputs), torch.from_numpy(targets)
+        groups = [{"params": list(branch_params), "weight_decay": WD}]
+        if tokens:  # baimo's lora_groups: the rows in a group without decay
+            names.append(TOKEN_ROWS)
+            branch_params.append(ref.token_rows)
+            groups.append({"params": [ref.token_rows], "weight_decay": 0.0})
+        opt = torch.optim.AdamW(groups, lr=LR, betas=(BETA1, BETA2), eps=EPS)
+        ids_t = torch.from_numpy(tok_inputs if tokens else inputs)
+        tgt_t = torch.from_numpy(tok_targets if tokens else targets)
         errs = {}
         for step in range(2):
             opt.zero_grad()

@@ -12,6 +12,9 @@
 // dW_tile (+)= G^T h_chunk. The frozen form uses the products linear_frozen uses (int8 activation
 // blocks for Q8_0 / Q4_0 through weight_matmul, f32 tiles otherwise; weight_matmul_t for dh), on row
 // slices of W (cpu::row_slice). Deterministic for a fixed thread count (fixed tile order).
+// Token rows (TokenRows, PEFT's trainable tokens on a tied head): Head::logits overwrites the replaced
+// columns of each tile with h . values[k]; backward takes those columns of the tile's gradient out
+// (zeroing them before the dh / dW products) and pushes them to dh (through values) and d(values).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -35,6 +38,25 @@ struct Head {
   Var var;              // the f32 weight, or undefined
   WeightMatrix frozen;  // the frozen weight when var is undefined (a view: the caller keeps it alive)
   int64_t V = 0, C = 0;
+  TokenRows rows;                             // replaced rows (trainable tokens), or empty
+  std::vector<std::pair<int32_t, int32_t>> sel;  // (id, k) of rows, by id
+
+  // The replaced columns of the tile [v0, v0 + n): out[i, id - v0] = hb[i] . values[k].
+  void replace(const float* hb, int64_t r, int64_t v0, int64_t n, float* out) const {
+    if (sel.empty()) return;
+    const float* vv = rows.values.value().data<float>();
+    for (const auto& [id, k] : sel) {
+      if (id < v0 || id >= v0 + n) continue;
+      const float* v = vv + static_cast<int64_t>(k) * C;
+      for (int64_t i = 0; i < r; ++i) {
+        const float* x = hb + i * C;
+        float d = 0.f;
+#pragma omp simd reduction(+ : d)
+        for (int64_t j = 0; j < C; ++j) d += x[j] * v[j];
+        out[i * n + (id - v0)] = d;
+      }
+    }
+  }
 
   // out (r, n) = hb (r, C) W[v0 : v0 + n]^T
   void logits(const float* hb, int64_t r, int64_t v0, int64_t n, float* out) const {
@@ -47,6 +69,7 @@ struct Head {
       else
         backend().weight_matmul_f32(s, hb, r, out);
     }
+    replace(hb, r, v0, n, out);
   }
   // dh (r, C) (+)= g (r, n) W[v0 : v0 + n]
   void input_grad(const float* g, int64_t r, int64_t v0, int64_t n, float* dh, bool accumulate) const {
@@ -164,9 +187,14 @@ void head_backward(const Var& h, const Head& head, const Kept& k, const float* c
   const int64_t V = head.V, C = head.C, N = detail::rows_of(h.value()), kept = k.count;
   const Chunks ch = k.ch;
   const bool want_h = h.requires_grad(), want_w = head.var.defined() && head.var.requires_grad();
-  bool acc_h = false, acc_w = false;
+  const bool want_v = !head.rows.empty() && head.rows.values.requires_grad();
+  bool acc_h = false, acc_w = false, acc_v = false;
   float* dh = want_h ? h.grad_for_write(acc_h) : nullptr;
   float* dW = want_w ? head.var.grad_for_write(acc_w) : nullptr;
+  float* dV = want_v ? head.rows.values.grad_for_write(acc_v) : nullptr;
+  if (dV && !acc_v) std::fill(dV, dV + head.rows.values.numel(), 0.f);
+  const float* vv = head.rows.empty() ? nullptr : head.rows.values.value().data<float>();
+  std::vector<float> gsel(static_cast<size_t>(ch.rows));
   // Ignored rows get no gradient: dh starts from zero (or what it holds) and kept rows are added.
   if (dh && !acc_h) std::fill(dh, dh + N * C, 0.f);
   if (dW && !acc_w && kept == 0) std::fill(dW, dW + V * C, 0.f);
@@ -184,10 +212,35 @@ void head_backward(const Var& h, const Head& head, const Kept& k, const float* c
       head.logits(hb.data(), r, v0, n, tile.data());
       // kept rows only: the ignore index never matches (kx holds real targets)
       backend().logsoftmax_tile_bwd(tile.data(), kx + c0, ls + c0, coef + c0, r, n, v0, -1);
+      // Replaced columns: their gradient goes to the token rows (and through them to h), not to W.
+      std::vector<std::pair<int32_t, std::vector<float>>> taken;
+      for (const auto& [id, k] : head.sel) {
+        if (id < v0 || id >= v0 + n) continue;
+        for (int64_t i = 0; i < r; ++i) {
+          gsel[static_cast<size_t>(i)] = tile[i * n + (id - v0)];
+          tile[i * n + (id - v0)] = 0.f;
+        }
+        taken.emplace_back(k, std::vector<float>(gsel.begin(), gsel.begin() + r));
+      }
       if (dh) head.input_grad(tile.data(), r, v0, n, dhb.data(), v0 > 0);
       if (dW)
         backend().gemm(true, false, n, C, r, 1.f, tile.data(), n, hb.data(), C, (c0 == 0 && !acc_w) ? 0.f : 1.f,
                        dW + v0 * C, C);
+      for (const auto& [k, g] : taken) {
+        const float* v = vv + static_cast<int64_t>(k) * C;
+        float* dv = dV ? dV + static_cast<int64_t>(k) * C : nullptr;
+        for (int64_t i = 0; i < r; ++i) {
+          const float gi = g[static_cast<size_t>(i)];
+          if (dh) {
+            float* d = dhb.data() + i * C;
+            for (int64_t j = 0; j < C; ++j) d[j] += gi * v[j];
+          }
+          if (dv) {
+            const float* x = hb.data() + i * C;
+            for (int64_t j = 0; j < C; ++j) dv[j] += gi * x[j];
+          }
+        }
+      }
     }
     if (dh)
       for (int64_t i = 0; i < r; ++i) {
@@ -209,7 +262,7 @@ Var head_loss(const Var& h, const Head& head, const Tensor& targets, int32_t ign
   for (int64_t i = 0; i < k.count; ++i) total += picked[static_cast<size_t>(i)];
   Tensor out = alloc({1});
   out.data<float>()[0] = k.count ? static_cast<float>(-total / static_cast<double>(k.count)) : 0.f;
-  Var y = make_output(out, should_record(h, head.var));
+  Var y = make_output(out, should_record(h, head.var, head.rows.values));
   if (y.requires_grad()) {
     tape().record([h, head, y, k] {
       if (!y.has_grad()) return;
@@ -234,7 +287,7 @@ Var head_logprobs(const Var& h, const Head& head, const Tensor& targets, int32_t
   std::fill(o, o + N, 0.f);
   const int32_t* ix = k.idx.data<int32_t>();
   for (int64_t i = 0; i < k.count; ++i) o[ix[i]] = picked.data<float>()[i];
-  Var y = make_output(out, should_record(h, head.var));
+  Var y = make_output(out, should_record(h, head.var, head.rows.values));
   if (y.requires_grad()) {
     tape().record([h, head, y, k] {
       if (!y.has_grad()) return;
@@ -253,6 +306,26 @@ Var head_logprobs(const Var& h, const Head& head, const Tensor& targets, int32_t
 namespace {
 
 // The head of an f32 weight Var, checked against h and targets (errors name the op).
+// The replaced rows of a head (V, C): checked, and listed by id.
+void set_rows(const char* name, Head& head, const TokenRows& rows) {
+  using namespace detail;
+  if (rows.empty()) return;
+  require_i32(name, rows.ids, "rows.ids");
+  require_f32(name, rows.values, "rows.values");
+  const int64_t K = rows.ids.numel();
+  if (rows.values.value().dim() != 2 || rows.values.size(0) != K || rows.values.size(1) != head.C)
+    fail("{}: rows.values {} must be ({}, {})", name, rows.values.shape().str(), K, head.C);
+  const int32_t* id = rows.ids.data<int32_t>();
+  for (int64_t k = 0; k < K; ++k) {
+    if (id[k] < 0 || id[k] >= head.V) fail("{}: token row id {} is outside [0, {})", name, id[k], head.V);
+    head.sel.emplace_back(id[k], static_cast<int32_t>(k));
+  }
+  std::sort(head.sel.begin(), head.sel.end());
+  for (size_t i = 1; i < head.sel.size(); ++i)
+    if (head.sel[i].first == head.sel[i - 1].first) fail("{}: token row id {} is listed twice", name, head.sel[i].first);
+  head.rows = rows;
+}
+
 Head f32_head(const char* name, const Var& h, const Var& weight, const Tensor& targets, int32_t ignore_index) {
   using namespace detail;
   require_f32(name, h, "h");
@@ -287,28 +360,39 @@ Head frozen_head(const char* name, const Var& h, const WeightMatrix& w, const Te
   return head;
 }
 
+Head with_rows(const char* name, Head head, const TokenRows& rows) {
+  set_rows(name, head, rows);
+  return head;
+}
+
 }  // namespace
 
 Var lm_head_loss(const Var& h, const Var& weight, const Tensor& targets, int32_t ignore_index,
-                 const LmHeadChunks& chunks) {
-  return head_loss(h, f32_head("lm_head_loss", h, weight, targets, ignore_index), targets, ignore_index, chunks);
+                 const LmHeadChunks& chunks, const TokenRows& rows) {
+  return head_loss(h, with_rows("lm_head_loss", f32_head("lm_head_loss", h, weight, targets, ignore_index), rows),
+                   targets, ignore_index, chunks);
 }
 
 Var lm_head_loss_frozen(const Var& h, const WeightMatrix& w, const Tensor& targets, int32_t ignore_index,
-                        const LmHeadChunks& chunks) {
-  return head_loss(h, frozen_head("lm_head_loss_frozen", h, w, targets, ignore_index), targets, ignore_index, chunks);
+                        const LmHeadChunks& chunks, const TokenRows& rows) {
+  return head_loss(
+      h, with_rows("lm_head_loss_frozen", frozen_head("lm_head_loss_frozen", h, w, targets, ignore_index), rows),
+      targets, ignore_index, chunks);
 }
 
 Var lm_head_logprobs(const Var& h, const Var& weight, const Tensor& targets, int32_t ignore_index,
-                     const LmHeadChunks& chunks) {
-  return head_logprobs(h, f32_head("lm_head_logprobs", h, weight, targets, ignore_index), targets, ignore_index,
-                       chunks);
+                     const LmHeadChunks& chunks, const TokenRows& rows) {
+  return head_logprobs(
+      h, with_rows("lm_head_logprobs", f32_head("lm_head_logprobs", h, weight, targets, ignore_index), rows), targets,
+      ignore_index, chunks);
 }
 
 Var lm_head_logprobs_frozen(const Var& h, const WeightMatrix& w, const Tensor& targets, int32_t ignore_index,
-                            const LmHeadChunks& chunks) {
-  return head_logprobs(h, frozen_head("lm_head_logprobs_frozen", h, w, targets, ignore_index), targets,
-                       ignore_index, chunks);
+                            const LmHeadChunks& chunks, const TokenRows& rows) {
+  return head_logprobs(
+      h,
+      with_rows("lm_head_logprobs_frozen", frozen_head("lm_head_logprobs_frozen", h, w, targets, ignore_index), rows),
+      targets, ignore_index, chunks);
 }
 
 }  // namespace baimo::ag

@@ -67,6 +67,23 @@ Var add(const Var& a, const Var& b);
 // ignore index are an error. All rows ignored -> loss 0 with zero gradient.
 Var cross_entropy(const Var& logits, const Tensor& targets, int32_t ignore_index = -100);
 
+// Token rows (PEFT's trainable tokens, model/lora.h): rows of an embedding / head weight replaced by
+// trainable values. ids: I32 (K), distinct; values: (K, C) F32 (row k replaces weight row ids[k]).
+// empty() (values undefined): no rows replaced.
+struct TokenRows {
+  Tensor ids;
+  Var values;
+  bool empty() const { return !values.defined(); }
+};
+// x: (..., C), the embedding of ids (..., numel = rows of x) -> x with every row whose id is one of
+// rows.ids replaced by its value row. Gradients: dx gets dy of the other rows (0 for replaced ones),
+// d(values)[k] the sum of dy over the rows of ids[k].
+Var replace_rows(const Var& x, const Tensor& ids, const TokenRows& rows);
+// logits: (..., V) = h W^T, h: (..., C) -> logits with column ids[k] = h . values[k] (the head with
+// rows ids[k] of W replaced). Gradients: dlogits = dy with those columns 0, dh += dy[:, ids[k]]
+// values[k], d(values)[k] = sum_n dy[n, ids[k]] h[n].
+Var replace_columns(const Var& logits, const Var& h, const TokenRows& rows);
+
 // Fused LM head + cross-entropy: cross_entropy(linear(h, weight), targets, ignore_index) (resp.
 // cross_entropy(linear_frozen(h, w), ...), the same products) without ever holding the (rows, V)
 // logits or their gradient: rows whose target != ignore_index are processed in chunks of `rows`,
@@ -77,23 +94,25 @@ Var cross_entropy(const Var& logits, const Tensor& targets, int32_t ignore_index
 // rows of h, values in [0, V) or ignore_index (anything else is an error, as for cross_entropy).
 // -> (1): the mean over counted rows; all rows ignored -> 0 with zero gradient. Deterministic for a
 // fixed thread count.
+// `rows` (optional): head rows replaced by trainable token rows (replace_columns' semantics, fused:
+// their logits are h . values[k]; d(values) is accumulated, W's replaced rows get no gradient).
 struct LmHeadChunks {
   int64_t rows = 0;
   int64_t cols = 0;
 };
 Var lm_head_loss(const Var& h, const Var& weight, const Tensor& targets, int32_t ignore_index = -100,
-                 const LmHeadChunks& chunks = {});
+                 const LmHeadChunks& chunks = {}, const TokenRows& rows = {});
 Var lm_head_loss_frozen(const Var& h, const WeightMatrix& w, const Tensor& targets, int32_t ignore_index = -100,
-                        const LmHeadChunks& chunks = {});
+                        const LmHeadChunks& chunks = {}, const TokenRows& rows = {});
 // The per-row log-probs through the same fused head: token_logprobs(linear(h, weight), targets)
 // (resp. linear_frozen) -> (rows): log_softmax(h W^T)[r, targets[r]], 0 where targets[r] ==
 // ignore_index; same chunking, checks and determinism as lm_head_loss (one implementation: the mean
 // loss is the case dy_r = -1/count). Backward for any upstream dy (rows): dlogits_r = dy_r (onehot -
 // softmax_r), pushed to h (and to weight when it requires grad); ignored rows get no gradient.
 Var lm_head_logprobs(const Var& h, const Var& weight, const Tensor& targets, int32_t ignore_index = -100,
-                     const LmHeadChunks& chunks = {});
+                     const LmHeadChunks& chunks = {}, const TokenRows& rows = {});
 Var lm_head_logprobs_frozen(const Var& h, const WeightMatrix& w, const Tensor& targets, int32_t ignore_index = -100,
-                            const LmHeadChunks& chunks = {});
+                            const LmHeadChunks& chunks = {}, const TokenRows& rows = {});
 
 // ---- small ops that objectives compose ----
 // log_softmax(logits)[r, targets[r]] -> (rows) (shape of targets); 0 where target == ignore.

@@ -1,5 +1,6 @@
 #include "baimo/cli/finetune_run.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -77,6 +78,24 @@ FinetuneTokenizer open_finetune_tokenizer(const train::FinetuneConfig& cfg) {
   return ft;
 }
 
+std::vector<int32_t> resolve_trainable_tokens(const std::string& spec, const FinetuneTokenizer& ft) {
+  if (spec == "none") return {};
+  std::vector<int32_t> ids;
+  if (spec == "auto") {
+    for (const std::string& m : chat_template_special_tokens(ft.kind))
+      if (auto id = ft.tok.token_to_id(m)) {
+        const auto i = static_cast<int32_t>(*id);
+        if (std::find(ids.begin(), ids.end(), i) == ids.end()) ids.push_back(i);
+      }
+    return ids;
+  }
+  ids = parse_token_ids(spec, "--lora-trainable-tokens");
+  for (int32_t id : ids)
+    if (id >= static_cast<int32_t>(ft.tok.vocab_size()))
+      fail("--lora-trainable-tokens: id {} is outside the tokenizer's vocabulary of {}", id, ft.tok.vocab_size());
+  return ids;
+}
+
 Transformer load_finetune_model(const train::FinetuneConfig& cfg, const FinetuneTokenizer& ft,
                                 std::optional<LoraAdapter>& adapter,
                                 const std::function<Transformer(Transformer)>& convert) {
@@ -95,7 +114,18 @@ Transformer load_finetune_model(const train::FinetuneConfig& cfg, const Finetune
     model.resize_vocab(std::max<int64_t>(model.config().vocab_size, static_cast<int64_t>(ft.tok.vocab_size())));
   if (convert) model = convert(std::move(model));
   if (cfg.lora) {
-    adapter.emplace(LoraAdapter::create(model.config(), cfg.lora_config, cfg.settings.seed));
+    LoraConfig lc = cfg.lora_config;
+    lc.trainable_tokens = resolve_trainable_tokens(cfg.lora_trainable_tokens, ft);
+    adapter.emplace(LoraAdapter::create(model.config(), lc, cfg.settings.seed));
+    if (adapter->token_rows.defined()) {
+      const Tensor rows = model.embedding_rows(lc.trainable_tokens);
+      std::copy_n(rows.data<float>(), rows.numel(), adapter->token_rows.value().data<float>());
+      std::string names;
+      for (int32_t id : lc.trainable_tokens)
+        names += fmt::format(" {}={}", ft.tok.id_to_token(static_cast<uint32_t>(id)), id);
+      std::printf("LoRA trainable tokens:%s (embedding%s rows)\n", names.c_str(),
+                  model.config().tie_word_embeddings ? " and tied head" : "");
+    }
     model.attach_lora(&*adapter);
     model.set_base_trainable(false);
   }

@@ -3,9 +3,12 @@
 //   - open_finetune_tokenizer: the start model's tokenizer and chat template (its own, else ChatML, or
 //     --template); the template's markers the tokenizer lacks are added for a full fine-tune (new
 //     embedding rows, mean-initialised by the model's resize_vocab) and refused for LoRA (the rows
-//     would stay untrained);
+//     would stay untrained: trainable token rows replace rows of the base's embedding, and a row the
+//     base lacks would need the frozen base's vocabulary grown, which neither the adapter over the
+//     original base nor PEFT's token adapter can carry);
 //   - load_finetune_model: the model to train: f32 weights for a full fine-tune; for LoRA a frozen base
-//     (f32 Vars without gradients, or the GGUF's / --base-dtype's blocks) with a fresh adapter attached;
+//     (f32 Vars without gradients, or the GGUF's / --base-dtype's blocks) with a fresh adapter attached,
+//     its trainable token rows (--lora-trainable-tokens, resolve_trainable_tokens) copied from the base;
 //   - write_run_files: OUT/tokenizer/{tokenizer.json, tokenizer_config.json (the chat template)} and
 //     OUT/run_config.json (paths absolute), rank 0 only, then a barrier;
 //   - resume_if_asked: --resume / --resume-from, printing what happened;
@@ -42,6 +45,10 @@ struct FinetuneTokenizer {
   size_t new_ids = 0;  // markers added
 };
 FinetuneTokenizer open_finetune_tokenizer(const train::FinetuneConfig& cfg);
+
+// The ids of --lora-trainable-tokens: auto -> the template's markers the tokenizer has (in the
+// template's order), none -> {}, else the listed ids (each inside the tokenizer's vocabulary).
+std::vector<int32_t> resolve_trainable_tokens(const std::string& spec, const FinetuneTokenizer& ft);
 
 // `adapter` gets the LoRA adapter (attached) of a LoRA run; `convert` (when given) turns the loaded
 // model into the one to train before the adapter is made (e.g. a causal LM into a reward model).

@@ -1,5 +1,6 @@
 // baimo sft --model BASE --data FILE... --out DIR [--lora [--lora-r R --lora-alpha A --lora-dropout P
-//           --lora-targets q,k,v,o,gate,up,down --rslora --base-dtype q8_0]] [--run-config FILE.json]
+//           --lora-targets q,k,v,o,gate,up,down --rslora --base-dtype q8_0 --lora-trainable-tokens auto|none|IDS]]
+//           [--run-config FILE.json]
 //           [--format auto|openai|alpaca|sharegpt] [--template auto|chatml|llama3] [--name N --author A]
 //           [--max-len 1024 --long truncate|skip --no-packing --batch 8 --epochs 3 | --steps N] [--eval-data FILE...] ...
 // Instruction tuning (InstructGPT step 1): the Trainer over the SFT objective (train/objectives/sft.h),
@@ -9,7 +10,9 @@
 // The chat template is the base's (tokenizer_config.json / GGUF, else ChatML) or --template. A full
 // fine-tune of a base whose tokenizer lacks the template's markers adds them (tokenizer written to
 // OUT/tokenizer/, embedding rows initialised as the mean row); a LoRA run cannot (the new rows would
-// stay untrained) and says so. Writes OUT/run_config.json, OUT/metrics.jsonl, OUT/checkpoints/step_N
+// stay untrained) and says so. A LoRA run trains the embedding (and tied head) rows of the template's
+// markers by default (--lora-trainable-tokens auto: PEFT's trainable_token_indices), so that it learns
+// to end its turns. Writes OUT/run_config.json, OUT/metrics.jsonl, OUT/checkpoints/step_N
 // and OUT/final: a model directory with tokenizer.json and tokenizer_config.json (its chat template),
 // or, with --lora, a PEFT adapter directory (adapter_config.json + adapter_model.safetensors).
 #include <omp.h>

@@ -2,7 +2,8 @@
 //                  [--simpo-gamma G] [--rpo-alpha A] | --rl FILE [--beta B] [--rl-norm N] [--eps-low E]
 //                  [--eps-high E] [--max-completion-length L]) [--steps N] [--lr ..] [--beta1 ..] [--beta2 ..] [--eps ..]
 //                  [--weight-decay ..] [--decay-all] [--clip ..] [--dump-dir DIR] [--out DIR]
-//                  [--lora-adapter FILE --lora-r R --lora-alpha A [--rslora] [--lora-targets LIST]]
+//                  [--lora-adapter FILE --lora-r R --lora-alpha A [--rslora] [--lora-targets LIST]
+//                   [--lora-tokens IDS]]
 // Runs N full training steps (forward, cross-entropy, backward, optional global-norm clipping,
 // AdamW) of a model directory on one fixed batch and prints each step's loss. The batch is a
 // safetensors file with integer tensors input_ids (B, T) and targets (B, T) (-100 = ignored), and
@@ -15,6 +16,8 @@
 // --lora-adapter: a safetensors file with an adapter's A and B under PEFT names (model/lora.h) is
 // attached to the frozen base; the steps train the adapter only and grads.safetensors holds its
 // gradients under those names (tests/reference/test_lora_vs_torch.py). --out is not available then.
+// --lora-tokens: the adapter also trains these token rows (PEFT trainable_token_indices, model/lora.h):
+// the file holds them as kTokenRowsName (K, hidden), and they get a gradient under that name.
 // --pairs: a preference batch instead (train/preference_loss.h): the batch file above (packed rows)
 // plus groups (B, T) (integers: 2 * P groups for P pairs, group 2i = the answer tokens of pair i's
 // chosen sequence, 2i + 1 of its rejected one, -1 elsewhere) and, for a loss with a reference model,
@@ -61,7 +64,7 @@ struct TrainStepArgs {
   int steps = 1;
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f, clip = 0.0f;
   bool decay_all = false;
-  std::string lora_adapter, lora_targets = "all";
+  std::string lora_adapter, lora_targets = "all", lora_tokens;
   int64_t lora_r = 8;
   float lora_alpha = 16.0f;
   bool rslora = false;
@@ -99,6 +102,7 @@ LoraAdapter read_adapter(const TrainStepArgs& a, const ModelConfig& cfg) {
   lc.alpha = a.lora_alpha;
   lc.rslora = a.rslora;
   lc.targets = parse_lora_targets(a.lora_targets);
+  if (!a.lora_tokens.empty()) lc.trainable_tokens = parse_token_ids(a.lora_tokens, "--lora-tokens");
   lc.validate("--lora-r / --lora-alpha / --lora-targets");
   LoraAdapter ad = LoraAdapter::zeros(cfg, lc);
   SafetensorsFile f(a.lora_adapter);
@@ -106,11 +110,16 @@ LoraAdapter read_adapter(const TrainStepArgs& a, const ModelConfig& cfg) {
     f->read_f32_checked(p.spec.a_name, {lc.r, p.spec.in}, {p.a.value().data<float>(), size_t(p.a.numel())});
     f->read_f32_checked(p.spec.b_name, {p.spec.out, lc.r}, {p.b.value().data<float>(), size_t(p.b.numel())});
   }
-  if (f->tensors().size() != 2 * ad.pairs.size()) {
+  if (ad.token_rows.defined())
+    f->read_f32_checked(kTokenRowsName, {static_cast<int64_t>(lc.trainable_tokens.size()), cfg.hidden_size},
+                        {ad.token_rows.value().data<float>(), size_t(ad.token_rows.numel())});
+  if (f->tensors().size() != 2 * ad.pairs.size() + (ad.token_rows.defined() ? 1 : 0)) {
     for (const auto& t : f->tensors())
       if (std::none_of(ad.pairs.begin(), ad.pairs.end(),
                        [&](const LoraAdapter::Pair& p) { return p.spec.a_name == t.name || p.spec.b_name == t.name; }))
-        fail("{}: tensor \"{}\" is not an A or B of the LoRA targets \"{}\"", a.lora_adapter, t.name, a.lora_targets);
+        if (!(ad.token_rows.defined() && t.name == kTokenRowsName))
+          fail("{}: tensor \"{}\" is not an A or B of the LoRA targets \"{}\"", a.lora_adapter, t.name,
+               a.lora_targets);
   }
   return ad;
 }
@@ -276,6 +285,10 @@ void run_train_step(const TrainStepArgs& a) {
       params.push_back(p.b);
       grad_specs.push_back({p.spec.b_name, {p.spec.out, adapter.config.r}, {}});
     }
+    if (adapter.token_rows.defined()) {
+      params.push_back(adapter.token_rows);
+      grad_specs.push_back({kTokenRowsName, {adapter.token_rows.size(0), adapter.token_rows.size(1)}, {}});
+    }
   } else {
     params = model.param_vars();
     for (const auto& p : model.params()) grad_specs.push_back({p.spec.name, p.spec.shape, {}});
@@ -408,6 +421,8 @@ BAIMO_COMMAND(90, [](CLI::App& root) {
   sub->add_option("--lora-alpha", a->lora_alpha, "LoRA alpha of --lora-adapter (default 16)");
   sub->add_flag("--rslora", a->rslora, "LoRA scaling alpha / sqrt(r) instead of alpha / r");
   sub->add_option("--lora-targets", a->lora_targets, "LoRA target modules: q,k,v,o,gate,up,down or all (default all)");
+  sub->add_option("--lora-tokens", a->lora_tokens,
+                  "Token ids whose embedding (and tied head) rows the adapter trains too; the file holds them");
   sub->callback([a] { run_train_step(*a); });
 });
 

@@ -1,6 +1,7 @@
 #include "baimo/convert/gguf_lora.h"
 
 #include <cmath>
+#include <fmt/ranges.h>
 #include <cstring>
 #include <deque>
 #include <vector>
@@ -24,6 +25,13 @@ void export_gguf_lora(const std::string& base, const std::string& adapter_dir, c
   const ModelConfig cfg = mp.is_dir() ? load_model_dir_config(base) : gguf_read_config(GgufReader(base));
   const LoraAdapter adapter = load_peft_adapter(adapter_dir, cfg);
   const LoraConfig& lc = adapter.config;
+  // llama.cpp's LoRA adapters add B A products to matrices; a replaced row of token_embd (and of the
+  // tied output, which has no tensor of its own in a tied GGUF) has no place there.
+  if (adapter.token_rows.defined())
+    fail("{}: the adapter trains token rows (trainable_token_indices {}), which a llama.cpp GGUF LoRA adapter "
+         "cannot hold; merge it instead (baimo lora merge --model {} --adapter {} --out DIR) and convert the merged "
+         "model to GGUF",
+         adapter_dir, fmt::format("[{}]", fmt::join(lc.trainable_tokens, ", ")), base, adapter_dir);
 
   GgufWriter w;
   w.set_string("general.architecture", gguf_arch(cfg));

@@ -11,6 +11,10 @@
 //   written with alpha' = alpha * sqrt(r) so that the product is the same.
 // - llama architecture: GGUF stores q/k rows permuted per head (convert/gguf_model_meta.h), so
 //   lora_b of attn_q / attn_k gets the same row permutation (B A's rows are W's rows).
+// - An adapter with trainable token rows (trainable_token_indices) is refused with a baimo::Error
+//   that says to merge it instead: llama.cpp's adapter format holds only B A pairs, and a tied
+//   GGUF has no output tensor for the head's copy of those rows. Dropping them would silently lose
+//   the end-of-turn rows that make a LoRA SFT model stop.
 // Errors (bad base, adapter not fitting it) are baimo::Error naming the file and tensor; nothing is
 // written then.
 #pragma once

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <fmt/ranges.h>
 #include <filesystem>
 #include <map>
@@ -63,6 +64,28 @@ std::vector<ParamRole> parse_targets(const json& v, const std::string& where) {
   }
 }
 
+// trainable_token_indices: a list of ids (the input embedding) or {"embed_tokens": [ids]}; another
+// module (a second embedding) is refused.
+std::vector<int32_t> parse_token_indices(const json& v, const std::string& where) {
+  const json* list = &v;
+  if (v.is_object()) {
+    if (v.size() != 1 || (v.begin().key() != "embed_tokens" && v.begin().key() != "model.embed_tokens"))
+      fail("{}: field \"trainable_token_indices\" = {}: baimo trains token rows of embed_tokens only (a list of ids, "
+           "or {{\"embed_tokens\": [ids]}})",
+           where, v.dump(-1, ' ', false, json::error_handler_t::replace));
+    list = &v.begin().value();
+  }
+  if (!list->is_array()) fail("{}: field \"trainable_token_indices\" must be a list of token ids, got {}", where, json_type(*list));
+  std::vector<int32_t> ids;
+  for (const json& e : *list) {
+    if (!e.is_number_integer() || e.get<int64_t>() < 0 || e.get<int64_t>() > INT32_MAX)
+      fail("{}: field \"trainable_token_indices\" entry {} is not a token id", where,
+           e.dump(-1, ' ', false, json::error_handler_t::replace));
+    ids.push_back(static_cast<int32_t>(e.get<int64_t>()));
+  }
+  return ids;
+}
+
 constexpr int64_t kMaxRank = 65536;  // far above any real adapter; keeps a bad file from allocating terabytes
 
 // A JSON number as a float, refusing what a float cannot hold.
@@ -104,7 +127,7 @@ LoraConfig parse_peft_adapter_config(std::string_view text, const std::string& w
   }
   for (const char* key : {"fan_in_fan_out", "use_dora", "modules_to_save", "layers_to_transform", "layers_pattern",
                           "rank_pattern", "alpha_pattern", "lora_bias", "layer_replication", "target_parameters",
-                          "use_qalora", "trainable_token_indices"})
+                          "use_qalora"})
     if (const json* v = field(key); v && !is_unset(*v))
       fail("{}: option \"{}\" = {} is not supported by baimo (it must be absent, null, false or empty)", where, key,
            v->dump(-1, ' ', false, json::error_handler_t::replace));
@@ -136,6 +159,7 @@ LoraConfig parse_peft_adapter_config(std::string_view text, const std::string& w
   const json* tm = field("target_modules");
   if (!tm) fail("{}: field \"target_modules\" is missing", where);
   lc.targets = parse_targets(*tm, where);
+  if (const json* tt = field("trainable_token_indices"); tt && !is_unset(*tt)) lc.trainable_tokens = parse_token_indices(*tt, where);
   lc.validate(where);
   return lc;
 }
@@ -157,8 +181,10 @@ LoraAdapter load_peft_adapter(const std::string& dir, const ModelConfig& base) {
   auto locate = [&](const std::string& name, std::vector<int64_t> want) -> const SafetensorInfo* {
     std::string found = name;
     if (!v.contains(found)) {
-      // An unsaved state_dict keeps the adapter name: ...lora_A.default.weight.
-      const std::string alt = name.substr(0, name.rfind(".weight")) + ".default.weight";
+      // An unsaved state_dict keeps the adapter name: ...lora_A.default.weight,
+      // ...trainable_tokens_delta.default.
+      const size_t w = name.rfind(".weight");
+      const std::string alt = w == std::string::npos ? name + ".default" : name.substr(0, w) + ".default.weight";
       if (v.contains(alt)) found = alt;
     }
     const SafetensorInfo* t = v.find(found);
@@ -178,6 +204,14 @@ LoraAdapter load_peft_adapter(const std::string& dir, const ModelConfig& base) {
     const SafetensorInfo* a = locate(s.a_name, {lc.r, s.in});  // A first: errors in layout order
     located.emplace_back(a, locate(s.b_name, {s.out, lc.r}));
   }
+  const SafetensorInfo* rows = nullptr;
+  if (!lc.trainable_tokens.empty()) {
+    for (int32_t id : lc.trainable_tokens)
+      if (id >= base.vocab_size)
+        fail("{}: trainable_token_indices holds {}, outside the base model's vocabulary of {}", join_path(dir, kPeftConfigFile),
+             id, base.vocab_size);
+    rows = locate(kTokenRowsName, {static_cast<int64_t>(lc.trainable_tokens.size()), base.hidden_size});
+  }
   for (const SafetensorInfo& t : v.tensors())
     if (!used.count(t.name))
       fail("{}: unexpected tensor {}: not a LoRA A/B of target_modules {} for a base model with {} layers "
@@ -189,6 +223,8 @@ LoraAdapter load_peft_adapter(const std::string& dir, const ModelConfig& base) {
     v.read_f32(*located[i].first, std::span<float>(p.a.value().data<float>(), static_cast<size_t>(p.a.numel())));
     v.read_f32(*located[i].second, std::span<float>(p.b.value().data<float>(), static_cast<size_t>(p.b.numel())));
   }
+  if (rows)
+    v.read_f32(*rows, std::span<float>(ad.token_rows.value().data<float>(), static_cast<size_t>(ad.token_rows.numel())));
   return ad;
 }
 
@@ -226,6 +262,8 @@ void write_peft_adapter_files(const std::string& dir, const LoraAdapter& adapter
       {"use_dora", false},
       {"use_rslora", lc.rslora},
   };
+  // PEFT's LoRA with trainable tokens: the ids of embed_tokens (the tied head follows them).
+  if (!lc.trainable_tokens.empty()) j["trainable_token_indices"] = lc.trainable_tokens;
   // Integral alpha is written as an integer, as PEFT users write it (lora_alpha=16).
   if (lc.alpha == static_cast<float>(static_cast<int64_t>(lc.alpha))) j["lora_alpha"] = static_cast<int64_t>(lc.alpha);
   std::vector<SafetensorWrite> tensors;
@@ -234,6 +272,10 @@ void write_peft_adapter_files(const std::string& dir, const LoraAdapter& adapter
     const Tensor& b = p.b.value();
     tensors.push_back({p.spec.a_name, {a.shape()[0], a.shape()[1]}, {a.data<float>(), static_cast<size_t>(a.numel())}});
     tensors.push_back({p.spec.b_name, {b.shape()[0], b.shape()[1]}, {b.data<float>(), static_cast<size_t>(b.numel())}});
+  }
+  if (adapter.token_rows.defined()) {
+    const Tensor& t = adapter.token_rows.value();
+    tensors.push_back({kTokenRowsName, {t.shape()[0], t.shape()[1]}, {t.data<float>(), static_cast<size_t>(t.numel())}});
   }
   write_file_atomic(join_path(dir, kPeftConfigFile), j.dump(2) + "\n");
   save_safetensors(join_path(dir, kPeftWeightsFile), tensors, dtype, {{"format", "pt"}});

@@ -4,7 +4,11 @@
 //                              target_modules (list of q_proj ... down_proj), use_rslora, bias "none",
 //                              fan_in_fan_out false, inference_mode true, use_dora false, ... (the
 //                              fields PEFT's LoraConfig writes, keys sorted as PEFT does)
+//                              [trainable_token_indices: [ids] when the adapter trains token rows]
 //   adapter_model.safetensors  base_model.model.model.layers.N.<module>.lora_{A,B}.weight (lora.h),
+//                              [base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta
+//                               (K, hidden): the token rows, PEFT's TrainableTokensWrapper; a tied
+//                               lm_head saves nothing of its own, as in PEFT]
 //                              metadata {"format": "pt"}
 // Contract:
 // - save_peft_adapter(dir, adapter, base, dtype): writes both files into a staged directory that
@@ -16,7 +20,8 @@
 //   module names (or one name, or "all-linear"; regular expressions are refused);
 //   unsupported options refused by name: fan_in_fan_out, use_dora, modules_to_save, layers_to_transform,
 //   layers_pattern, rank_pattern, alpha_pattern, bias other than "none", lora_bias, layer_replication,
-//   target_parameters; tensors F32/F16/BF16 (converted to f32), named as PEFT saves them (the
+//   target_parameters; trainable_token_indices is read (a list of ids, or {"embed_tokens": [ids]}; ids
+//   inside the base's vocabulary) with its (K, hidden) trainable_tokens_delta; tensors F32/F16/BF16 (converted to f32), named as PEFT saves them (the
 //   adapter name ".default" inside the name, as in an unsaved state_dict, is accepted too), each
 //   with the shape the base config and r imply; every expected tensor present and no other tensor.
 //   Each error is a baimo::Error naming the file and the field or tensor.

@@ -1,5 +1,6 @@
 #include "baimo/infer/lora_weights.h"
 
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -61,6 +62,24 @@ ModelWeights apply_lora(const ModelWeights& base, const LoraAdapter& adapter, co
     m.packed = nullptr;
     st->buffers.push_back(buf);
     if (std::shared_ptr<const void> packed = backend().pack_weights(m)) st->buffers.push_back(std::move(packed));
+  }
+  if (adapter.token_rows.defined()) {
+    WeightMatrix& m = w.embed;
+    if (m.data == nullptr) fail("{}: the embedding has no rows to replace (a packed copy only)", where);
+    const bool tied = base.lm_head.data == base.embed.data;
+    const size_t row = m.row_bytes();
+    std::shared_ptr<uint8_t[]> buf(new uint8_t[m.bytes()]);
+    std::memcpy(buf.get(), m.data, m.bytes());
+    const std::vector<int32_t>& ids = adapter.config.trainable_tokens;
+    const float* v = adapter.token_rows.value().data<float>();
+    for (size_t k = 0; k < ids.size(); ++k)
+      quant::quantize_row(m.type, v + static_cast<int64_t>(k) * m.cols, buf.get() + static_cast<size_t>(ids[k]) * row,
+                          static_cast<size_t>(m.cols));
+    m.data = buf.get();
+    m.packed = nullptr;
+    st->buffers.push_back(buf);
+    if (std::shared_ptr<const void> packed = backend().pack_weights(m)) st->buffers.push_back(std::move(packed));
+    if (tied) w.lm_head = m;
   }
   w.storage = st;
   return w;

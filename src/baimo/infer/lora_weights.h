@@ -10,6 +10,9 @@
 //   model directory, load_inference_model merges in f32 before any --dtype conversion instead.
 //   base's buffers are never written (they may be mmapped or shared with a Transformer); the result's
 //   storage keeps base's alive.
+// - Trainable token rows (model/lora.h): the embedding gets a new buffer of its type with those rows
+//   replaced (quantized like the others, per row), and a tied lm_head is the same new matrix
+//   (re-packed); an untied lm_head keeps its rows (PEFT's behaviour).
 // - The adapter must fit the base (model/lora_merge.h check_lora_fits): baimo::Error naming `where`
 //   and the tensor otherwise, before anything is converted.
 #pragma once

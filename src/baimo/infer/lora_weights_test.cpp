@@ -1,6 +1,7 @@
 // `--lora` at load (infer/lora_weights.h, load_inference_model): the engine on base + adapter gives
 // the logits and greedy tokens of the merged model, from a model directory and from a GGUF, exactly
 // for F32 and within quantization error for Q8_0; a base that does not fit is refused up front.
+// Trainable token rows replace the embedding rows (and a tied head's) at load exactly as the merge does.
 #include "baimo/infer/lora_weights.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include "baimo/convert/peft_adapter.h"
 #include "baimo/infer/engine.h"
 #include "baimo/infer/inference_model.h"
+#include "baimo/kernels/backend.h"
 #include "baimo/model/transformer.h"
 #include "baimo/util/error.h"
 #include "baimo/util/temp_dir.h"
@@ -47,9 +49,10 @@ struct LoraModels {
   TempDir t{"baimo_lora_infer_"};
   std::string base, adapter, merged, tok;
   ModelConfig cfg;
-  explicit LoraModels(const char* arch)
+  explicit LoraModels(const char* arch, std::vector<int32_t> tokens = {}, bool tied = true)
       : base((t.dir / "base").string()), adapter((t.dir / "adapter").string()), merged((t.dir / "merged").string()),
         tok((t.dir / "tokenizer.json").string()), cfg(lora_test::tiny_config(arch)) {
+    cfg.tie_word_embeddings = tied;
     std::vector<std::string> bytes;
     for (int b = 0; b < 256; ++b) bytes.emplace_back(1, static_cast<char>(b));
     Tokenizer::from_bpe(PreTokenizerKind::Cl100k, bytes, {}, {{256, "<|im_start|>", true}, {257, "<|im_end|>", true}})
@@ -57,7 +60,7 @@ struct LoraModels {
     ModelDirSave s;
     s.tokenizer_json = tok;
     Transformer::random(cfg, 9).save(base, s);
-    save_peft_adapter(adapter, lora_test::random_adapter(cfg, 4, 16.0f), base);
+    save_peft_adapter(adapter, lora_test::random_adapter(cfg, 4, 16.0f, false, 3, tokens), base);
     merge_lora_model(base, adapter, merged);
   }
 };
@@ -74,6 +77,27 @@ TEST(LoraAtLoad, ModelDirectoryMatchesTheMergedModel) {
   EXPECT_EQ(logits_of(with.weights, kIds), logits_of(merged.weights, kIds));
   EXPECT_NE(logits_of(with.weights, kIds), logits_of(plain.weights, kIds));  // the adapter does something
   EXPECT_EQ(greedy(with.weights, kIds, 8), greedy(merged.weights, kIds, 8));
+}
+
+// Trainable token rows (the template markers 256, 257 and a plain byte): at load time they replace
+// the embedding rows (and the tied head's) exactly as the merge does; with an untied head only the
+// embedding (PEFT's behaviour), which the merge and the load agree on too.
+TEST(LoraAtLoad, TokenRowsMatchTheMergedModel) {
+  for (const char* arch : {"qwen2", "llama"}) {
+    LoraModels s(arch, {257, 256, 42}, std::string(arch) == "qwen2");
+    const InferenceModel with = load_inference_model(s.base, "", "", s.adapter);
+    const InferenceModel merged = load_inference_model(s.merged);
+    const std::vector<int32_t> ids = {256, 5, 42, 257, 7};
+    EXPECT_EQ(logits_of(with.weights, ids), logits_of(merged.weights, ids)) << arch;
+    EXPECT_EQ(greedy(with.weights, ids, 6), greedy(merged.weights, ids, 6)) << arch;
+    // The rows are the adapter's, not the base's.
+    const LoraAdapter ad = load_peft_adapter(s.adapter, s.cfg);
+    std::vector<float> row(static_cast<size_t>(s.cfg.hidden_size));
+    const int32_t id = 257;
+    backend().weight_rows(with.weights->embed, &id, 1, row.data());
+    EXPECT_EQ(row, std::vector<float>(ad.token_rows.value().data<float>(),
+                                      ad.token_rows.value().data<float>() + s.cfg.hidden_size));
+  }
 }
 
 TEST(LoraAtLoad, GgufBaseMatchesTheMergedModel) {

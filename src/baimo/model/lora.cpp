@@ -38,6 +38,32 @@ void LoraConfig::validate(const std::string& where) const {
   if (!(dropout >= 0 && dropout < 1)) fail("{}: LoRA dropout must be in [0, 1), got {}", where, dropout);
   if (targets.empty()) fail("{}: LoRA needs at least one target module", where);
   for (ParamRole r : targets) target_name(r);
+  for (size_t i = 0; i < trainable_tokens.size(); ++i) {
+    if (trainable_tokens[i] < 0) fail("{}: trainable token id {} is negative", where, trainable_tokens[i]);
+    for (size_t j = 0; j < i; ++j)
+      if (trainable_tokens[j] == trainable_tokens[i])
+        fail("{}: trainable token id {} is listed twice", where, trainable_tokens[i]);
+  }
+}
+
+std::vector<int32_t> parse_token_ids(std::string_view csv, const std::string& where) {
+  std::vector<int32_t> out;
+  size_t start = 0;
+  while (start <= csv.size()) {
+    size_t end = csv.find(',', start);
+    if (end == std::string_view::npos) end = csv.size();
+    std::string item(csv.substr(start, end - start));
+    item.erase(std::remove_if(item.begin(), item.end(), [](unsigned char c) { return std::isspace(c); }), item.end());
+    start = end + 1;
+    if (item.empty()) continue;
+    if (!std::all_of(item.begin(), item.end(), [](unsigned char c) { return std::isdigit(c); }) || item.size() > 9)
+      fail("{}: \"{}\" is not a token id (a non-negative integer)", where, item);
+    const int32_t id = static_cast<int32_t>(std::stol(item));
+    if (std::find(out.begin(), out.end(), id) != out.end()) fail("{}: token id {} is listed twice", where, id);
+    out.push_back(id);
+  }
+  if (out.empty()) fail("{}: \"{}\" lists no token id", where, csv);
+  return out;
 }
 
 std::string lora_target_module(ParamRole role) { return target_name(role).module; }
@@ -111,6 +137,12 @@ LoraAdapter LoraAdapter::zeros(const ModelConfig& cfg, const LoraConfig& lc) {
     p.spec = std::move(s);
     ad.pairs.push_back(std::move(p));
   }
+  if (!lc.trainable_tokens.empty()) {
+    for (int32_t id : lc.trainable_tokens)
+      if (id >= cfg.vocab_size) fail("LoRA: trainable token id {} is outside the vocabulary of {}", id, cfg.vocab_size);
+    ad.token_rows = ag::Var::leaf(Tensor::zeros({static_cast<int64_t>(lc.trainable_tokens.size()), cfg.hidden_size}),
+                                  true, kTokenRowsName);
+  }
   return ad;
 }
 
@@ -138,7 +170,16 @@ const LoraAdapter::Pair* LoraAdapter::find(int64_t layer, ParamRole role) const 
 int64_t LoraAdapter::numel() const {
   int64_t n = 0;
   for (const Pair& p : pairs) n += p.a.numel() + p.b.numel();
+  if (token_rows.defined()) n += token_rows.numel();
   return n;
+}
+
+ag::TokenRows LoraAdapter::tokens() const {
+  ag::TokenRows t;
+  if (!token_rows.defined()) return t;
+  t.ids = Tensor::from_ids({static_cast<int64_t>(config.trainable_tokens.size())}, config.trainable_tokens);
+  t.values = token_rows;
+  return t;
 }
 
 }  // namespace baimo

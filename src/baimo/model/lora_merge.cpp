@@ -49,6 +49,18 @@ void check_lora_fits(const ModelConfig& cfg, const LoraAdapter& adapter, const s
     if (bs.n != 2 || bs[0] != s.out || bs[1] != r)
       fail("{}: LoRA tensor {} should be ({}, {}) (out, r)", where, s.b_name, s.out, r);
   }
+  const std::vector<int32_t>& ids = adapter.config.trainable_tokens;
+  if (ids.empty() != !adapter.token_rows.defined())
+    fail("{}: the adapter lists {} trainable tokens but {} token rows", where, ids.size(),
+         adapter.token_rows.defined() ? "has" : "no");
+  if (adapter.token_rows.defined()) {
+    const Shape& ts = adapter.token_rows.value().shape();
+    if (ts.n != 2 || ts[0] != static_cast<int64_t>(ids.size()) || ts[1] != cfg.hidden_size)
+      fail("{}: {} should be ({}, {}) (trainable tokens, hidden)", where, kTokenRowsName, ids.size(), cfg.hidden_size);
+    for (int32_t id : ids)
+      if (id < 0 || id >= cfg.vocab_size)
+        fail("{}: trainable token id {} is outside the base model's vocabulary of {}", where, id, cfg.vocab_size);
+  }
 }
 
 void merge_lora(Transformer& model, const LoraAdapter& adapter) {
@@ -58,6 +70,13 @@ void merge_lora(Transformer& model, const LoraAdapter& adapter) {
     const ag::Var& w = model.param(p.spec.base_name);
     add_lora_delta(w.value().data<float>(), p.spec.out, p.spec.in, p.a.value().data<float>(),
                    p.b.value().data<float>(), adapter.config.r, scaling);
+  }
+  if (adapter.token_rows.defined()) {
+    float* e = model.param("model.embed_tokens.weight").value().data<float>();
+    const float* v = adapter.token_rows.value().data<float>();
+    const int64_t C = model.config().hidden_size;
+    const std::vector<int32_t>& ids = adapter.config.trainable_tokens;
+    for (size_t k = 0; k < ids.size(); ++k) std::copy_n(v + static_cast<int64_t>(k) * C, C, e + ids[k] * C);
   }
 }
 

@@ -6,9 +6,12 @@
 //   Rows are independent (OpenMP over rows), so the result does not depend on the thread count.
 // - merge_lora(model, adapter): adds every pair of the adapter to the Transformer's f32 parameters in
 //   place (the caller owns them: a freshly loaded model). baimo::Error when the adapter does not fit
-//   the model's config (check_lora_fits).
+//   the model's config (check_lora_fits). Trainable token rows (lora.h) overwrite their rows of
+//   model.embed_tokens.weight (the tied head is the same matrix; an untied lm_head is left as it is,
+//   as PEFT's merge does).
 // - check_lora_fits(cfg, adapter, where): every pair's base matrix exists with the pair's (out, in),
-//   A is (r, in) and B is (out, r); errors name `where` and the tensor.
+//   A is (r, in) and B is (out, r); token rows are (K, hidden) with ids inside the vocabulary; errors
+//   name `where` and the tensor.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -213,9 +213,42 @@ void Transformer::attach_lora(const LoraAdapter* adapter) {
       if (p.a.value().dtype() != DType::F32 || p.b.value().dtype() != DType::F32)
         fail("LoRA adapter: {} and {} must be F32", s.a_name, s.b_name);
     }
+    const std::vector<int32_t>& ids = adapter->config.trainable_tokens;
+    const ag::Var& rows = adapter->token_rows;
+    if (ids.empty() != !rows.defined())
+      fail("LoRA adapter: {} trainable token ids but {}", ids.size(), rows.defined() ? "token rows" : "no token rows");
+    if (rows.defined()) {
+      if (rows.value().dtype() != DType::F32 || rows.value().dim() != 2 ||
+          rows.size(0) != static_cast<int64_t>(ids.size()) || rows.size(1) != cfg_.hidden_size)
+        fail("LoRA adapter: {} is {}, expected ({}, {}) F32 (trainable tokens x hidden size)", kTokenRowsName,
+             rows.shape().str(), ids.size(), cfg_.hidden_size);
+      for (int32_t id : ids)
+        if (id < 0 || id >= cfg_.vocab_size)
+          fail("LoRA adapter: trainable token id {} is outside the vocabulary of {}", id, cfg_.vocab_size);
+    }
   }
   lora_ = adapter;
   apply_lora();
+}
+
+Tensor Transformer::embedding_rows(const std::vector<int32_t>& ids) const {
+  for (int32_t id : ids)
+    if (id < 0 || id >= cfg_.vocab_size) fail("embedding_rows: token id {} is outside [0, {})", id, cfg_.vocab_size);
+  const int64_t C = cfg_.hidden_size;
+  Tensor out = Tensor::zeros({static_cast<int64_t>(ids.size()), C});
+  float* o = out.data<float>();
+  if (embed_frozen_.defined()) {
+    backend().weight_rows(embed_frozen_, ids.data(), static_cast<int64_t>(ids.size()), o);
+  } else {
+    const float* e = embed_.value().data<float>();
+    for (size_t k = 0; k < ids.size(); ++k) std::copy_n(e + ids[k] * C, C, o + static_cast<int64_t>(k) * C);
+  }
+  return out;
+}
+
+ag::TokenRows Transformer::head_tokens() const {
+  if (!lora_ || !cfg_.tie_word_embeddings || cfg_.is_reward_model()) return {};
+  return lora_->tokens();
 }
 
 void Transformer::set_lora_dropout(std::optional<uint64_t> seed) {
@@ -321,6 +354,7 @@ ag::Var Transformer::hidden(const Tensor& ids, const Tensor* positions, const Te
   const Tensor default_positions = positions ? Tensor() : Tensor::from_ids({T}, pos);
   const Tensor& rope_positions = positions ? *positions : default_positions;
   ag::Var x = embed_frozen_.defined() ? ag::embedding_frozen(embed_frozen_, ids) : ag::embedding(embed_, ids);  // (B, T, C)
+  if (lora_ && lora_->token_rows.defined()) x = ag::replace_rows(x, ids, lora_->tokens());
   for (const auto& b : blocks_)
     x = grad_checkpoint_ ? checkpointed_block(b, x, rope_positions, segments) : b(x, rope_positions, segments);
   return norm_(x);
@@ -328,23 +362,27 @@ ag::Var Transformer::hidden(const Tensor& ids, const Tensor* positions, const Te
 
 ag::Var Transformer::lm_head(const ag::Var& h) const {
   require_causal_lm(cfg_, "this model");
-  return lm_head_frozen_.defined() ? ag::linear_frozen(h, lm_head_frozen_) : ag::linear(h, lm_head_);
+  const ag::Var logits = lm_head_frozen_.defined() ? ag::linear_frozen(h, lm_head_frozen_) : ag::linear(h, lm_head_);
+  const ag::TokenRows rows = head_tokens();
+  return rows.empty() ? logits : ag::replace_columns(logits, h, rows);
 }
 
 ag::Var Transformer::loss(const Tensor& ids, const Tensor& targets, const Tensor* positions, const Tensor* segments,
                           int32_t ignore_index) const {
   require_causal_lm(cfg_, "this model");
   const ag::Var h = hidden(ids, positions, segments);
-  return lm_head_frozen_.defined() ? ag::lm_head_loss_frozen(h, lm_head_frozen_, targets, ignore_index)
-                                   : ag::lm_head_loss(h, lm_head_, targets, ignore_index);
+  const ag::TokenRows rows = head_tokens();
+  return lm_head_frozen_.defined() ? ag::lm_head_loss_frozen(h, lm_head_frozen_, targets, ignore_index, {}, rows)
+                                   : ag::lm_head_loss(h, lm_head_, targets, ignore_index, {}, rows);
 }
 
 ag::Var Transformer::token_logprobs(const Tensor& ids, const Tensor& targets, const Tensor* positions,
                                     const Tensor* segments, int32_t ignore_index) const {
   require_causal_lm(cfg_, "this model");
   const ag::Var h = hidden(ids, positions, segments);
-  return lm_head_frozen_.defined() ? ag::lm_head_logprobs_frozen(h, lm_head_frozen_, targets, ignore_index)
-                                   : ag::lm_head_logprobs(h, lm_head_, targets, ignore_index);
+  const ag::TokenRows rows = head_tokens();
+  return lm_head_frozen_.defined() ? ag::lm_head_logprobs_frozen(h, lm_head_frozen_, targets, ignore_index, {}, rows)
+                                   : ag::lm_head_logprobs(h, lm_head_, targets, ignore_index, {}, rows);
 }
 
 ag::Var Transformer::rewards(const Tensor& ids, const Tensor* positions, const Tensor* segments,

@@ -18,7 +18,9 @@
 //   outlive the attachment; nullptr detaches, giving back the base model: the reference model of a
 //   LoRA run is this same model with the adapter off, never a second copy). Attachment is per
 //   Transformer object (copies made before it do not see it). set_base_trainable(false) freezes the
-//   base: backward then writes and allocates no gradient for any base parameter.
+//   base: backward then writes and allocates no gradient for any base parameter. An adapter with
+//   trainable tokens (model/lora.h) replaces their embedding rows (hidden) and, for a tied head, the
+//   same rows of the head (lm_head, loss, token_logprobs); an untied head keeps its rows.
 // - Frozen base (convert/training_base.h builds one): the 2-D parameters named in `frozen` stay in
 //   their storage type (F32/F16/BF16/Q8_0/Q4_0 WeightMatrix over bytes the Transformer keeps alive
 //   through `frozen_storage`), have NO f32 Var and get no gradient; products through them are
@@ -118,6 +120,9 @@ class Transformer {
   // mask of (layer, target) a function of (seed, layer, target, element); nullopt turns it off (eval).
   // Training gives each step its own seed (e.g. derived from the step number) for exact resume.
   void set_lora_dropout(std::optional<uint64_t> seed);
+  // The base embedding rows of ids -> (K, C) f32 (dequantized from a frozen base): the initial
+  // values of an adapter's trainable token rows. baimo::Error for an id outside the vocabulary.
+  Tensor embedding_rows(const std::vector<int32_t>& ids) const;
   // false: every base parameter gets requires_grad = false (and loses any gradient buffer).
   void set_base_trainable(bool trainable);
   // Activation checkpointing of the decoder blocks (see the contract above).
@@ -132,6 +137,7 @@ class Transformer {
  private:
   void wire();        // builds the nn layers from params_ (and re-applies the LoRA attachment)
   void apply_lora();  // sets every Linear's LoRA branch from lora_ and lora_seed_
+  ag::TokenRows head_tokens() const;  // the adapter's token rows when the head is tied, else empty
   const LoraAdapter* lora_ = nullptr;
   std::optional<uint64_t> lora_seed_;
   bool grad_checkpoint_ = false;

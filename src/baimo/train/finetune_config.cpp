@@ -25,6 +25,9 @@ RunKeys finetune_keys(const char* data_help, const char* batch_help, const json&
       {"lora_dropout", KeyKind::Num, 0.05, "Dropout on the LoRA path's input"},
       {"lora_targets", KeyKind::Str, "q,k,v,o,gate,up,down", "Linear layers that get an adapter (or all)"},
       {"rslora", KeyKind::Bool, false, "Rank-stabilised LoRA: scaling alpha / sqrt(r)"},
+      {"lora_trainable_tokens", KeyKind::Str, "auto",
+       "LoRA: token ids whose embedding (and tied head) rows train too (PEFT trainable_token_indices): "
+       "auto (the chat template's markers) | none | IDS (comma-separated)"},
       {"base_dtype", KeyKind::Str, "auto",
        "LoRA: storage of the frozen base: auto (a GGUF's own types, else f32) | f32 | f16 | bf16 | q8_0 | q4_0"},
   };
@@ -72,6 +75,12 @@ void parse_finetune_config(FinetuneConfig& c, const json& merged, const std::str
   c.lora_config.rslora = r.flag("rslora");
   c.lora_config.targets = parse_lora_targets(r.str("lora_targets"));
   c.lora_config.validate(where);
+  c.lora_trainable_tokens = r.str("lora_trainable_tokens");
+  if (c.lora_trainable_tokens != "auto" && c.lora_trainable_tokens != "none") {
+    parse_token_ids(c.lora_trainable_tokens, fmt::format("{}: \"lora_trainable_tokens\"", where));
+    if (!c.lora) fail("{}: \"lora_trainable_tokens\" {} needs --lora (a full fine-tune trains every row)", where,
+                      c.lora_trainable_tokens);
+  }
   c.base_dtype = r.str("base_dtype");
   static const char* dtypes[] = {"auto", "f32", "f16", "bf16", "q8_0", "q4_0"};
   if (std::find(std::begin(dtypes), std::end(dtypes), c.base_dtype) == std::end(dtypes))

@@ -8,6 +8,9 @@
 //   the data is known (resolve_finetune_steps: epochs x units per epoch / (batch x grad_accum), at
 //   least 1, warmup min(100, steps / 10)), and is then written back into merged so that a resume
 //   keeps the schedule. Errors name the key and the source.
+// - lora_trainable_tokens: "auto" (the chat template's markers the tokenizer has: PEFT's
+//   trainable_token_indices, so that a LoRA run learns to end its turns), "none", or ids (checked
+//   here; ids other than auto / none need lora). cli::load_finetune_model resolves it.
 // - eval_data (files) replaces the val_fraction split: every record of data trains, the eval files'
 //   records are held out.
 #pragma once
@@ -34,7 +37,8 @@ struct FinetuneConfig {
   double epochs = 3;
   double val_fraction = 0.05;
   bool lora = false;
-  LoraConfig lora_config;
+  LoraConfig lora_config;             // trainable_tokens filled by the run (resolve_trainable_tokens)
+  std::string lora_trainable_tokens = "auto";  // auto | none | comma-separated ids
   std::string base_dtype = "auto";     // auto | f32 | f16 | bf16 | q8_0 | q4_0: a LoRA run's frozen base
   TrainerSettings settings;            // lr, schedule, out, resume, ... (steps 0 until resolved)
   nlohmann::json merged;               // the effective settings (saved as run_config.json)

@@ -3,7 +3,9 @@
 // GPT / Llama recipe. decay_all = true puts every parameter in one decayed group (torch's
 // default when a model's parameters() go to AdamW unsorted).
 // lora_groups: one group holding every A and B of a LoRA adapter (in layout order, A before B),
-// decayed or not as asked (PEFT / HF Trainer decay LoRA matrices by default).
+// decayed or not as asked (PEFT / HF Trainer decay LoRA matrices by default), then a group without
+// decay holding the adapter's trainable token rows, if any (rows of the embedding, which baimo never
+// decays: decay would pull the rows themselves, not a difference, toward zero).
 #pragma once
 #include <vector>
 
@@ -28,6 +30,7 @@ inline std::vector<ParamGroup> lora_groups(const LoraAdapter& adapter, bool deca
     g.params.push_back(p.a);
     g.params.push_back(p.b);
   }
+  if (adapter.token_rows.defined()) return {g, ParamGroup{{adapter.token_rows}, false}};
   return {g};
 }
 

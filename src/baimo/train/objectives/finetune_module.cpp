@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/ranges.h>
+
 #include "baimo/convert/peft_adapter.h"
 #include "baimo/train/checkpoint.h"
 #include "baimo/train/param_groups.h"
@@ -27,6 +29,7 @@ TrainModule finetune_module(Transformer& model, LoraAdapter* adapter, const Fine
     m.params.emplace_back(p.spec.a_name, p.a);
     m.params.emplace_back(p.spec.b_name, p.b);
   }
+  if (adapter->token_rows.defined()) m.params.emplace_back(kTokenRowsName, adapter->token_rows);
   m.groups = lora_groups(*adapter, o.decay_lora);
   const std::string base = o.base_model;
   const ModelConfig cfg = model.config();
@@ -46,6 +49,12 @@ TrainModule finetune_module(Transformer& model, LoraAdapter* adapter, const Fine
       copy(saved.pairs[i].a, adapter->pairs[i].a);
       copy(saved.pairs[i].b, adapter->pairs[i].b);
     }
+    if (saved.config.trainable_tokens != adapter->config.trainable_tokens)
+      fail("{}: the checkpoint's trainable tokens [{}] are not this run's [{}]", dir,
+           fmt::join(saved.config.trainable_tokens, ", "), fmt::join(adapter->config.trainable_tokens, ", "));
+    if (adapter->token_rows.defined())
+      std::copy_n(saved.token_rows.value().data<float>(), adapter->token_rows.numel(),
+                  adapter->token_rows.value().data<float>());
   };
   return m;
 }

@@ -1,9 +1,10 @@
 // The module a fine-tuning objective trains: the whole model, or the LoRA adapter on a frozen base.
 //   full  (adapter == nullptr): module "model", the Transformer (AdamW groups of train/param_groups.h),
 //         saved as a Hugging Face model directory (tokenizer.json + tokenizer_config.json copied in);
-//   LoRA  (adapter attached to the model): module "lora", the adapter's A and B, saved as a PEFT
+//   LoRA  (adapter attached to the model): module "lora", the adapter's A and B (and its trainable
+//         token rows, kTokenRowsName, with their AdamW moments), saved as a PEFT
 //         adapter directory (convert/peft_adapter.h) naming base_model; loading checks that the
-//         checkpoint's adapter is this run's (rank, matrices).
+//         checkpoint's adapter is this run's (rank, matrices, trainable token ids).
 #pragma once
 #include <string>
 

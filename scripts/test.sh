@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: set-up, release build + all tests (unit, PyTorch reference,
-# end-to-end), unit tests again under ASan+UBSan and each libFuzzer target for a short run (both from
-# one clang build, build-san), and every benchmark in --quick mode so that they keep working.
+# end-to-end), unit tests again under ASan+UBSan, each libFuzzer target for a short run, and every
+# benchmark in --quick mode so that they keep working.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -18,21 +18,17 @@ step "tests (unit, reference, e2e)"
 # keep two test processes from starving each other on a small machine.
 OMP_WAIT_POLICY=PASSIVE ctest --test-dir build --output-on-failure -j "$JOBS"
 
-# One clang build serves both of the next two steps: the library with ASan+UBSan (+ libFuzzer's
-# coverage instrumentation), the unit tests and the fuzz targets linked against it. Not the CLI or
-# the benchmarks: nothing below runs them from this build.
-step "sanitizer build (clang: ASan+UBSan unit tests, libFuzzer targets)"
-CC=clang CXX=clang++ cmake -S . -B build-san -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DBAIMO_SANITIZE=ON -DBAIMO_FUZZ=ON -DBAIMO_BENCH=OFF >/dev/null
-cmake --build build-san -j "$JOBS" --target baimo_tests baimo_fuzz
-
 step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBAIMO_SANITIZE=ON -DBAIMO_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$JOBS" --target baimo_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE \
-  ./build-san/baimo_tests --gtest_brief=1
+  ./build-asan/baimo_tests --gtest_brief=1
 
 step "fuzz targets (libFuzzer, ${FUZZ_SECONDS:=20}s each)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBAIMO_FUZZ=ON >/dev/null
+cmake --build build-fuzz -j "$JOBS"
 shopt -s nullglob
-for f in build-san/fuzz_*; do
+for f in build-fuzz/fuzz_*; do
   [ -x "$f" ] || continue
   name=$(basename "$f")
   corpus=tests/fuzz/corpus/${name#fuzz_}
@@ -49,6 +45,6 @@ for b in bench/*/run; do
 done
 # Reaching this line means every step above passed (set -e): one closing line with the count.
 tests=$(( $(ctest --test-dir build -N | awk '/Total Tests:/ {print $3}') + \
-          $(./build-san/baimo_tests --gtest_list_tests | grep -c '^  ') ))
+          $(./build-asan/baimo_tests --gtest_list_tests | grep -c '^  ') ))
 echo
 echo "summary: $tests passed, 0 failed"

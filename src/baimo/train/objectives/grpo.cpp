@@ -161,28 +161,8 @@ MicroLoss GrpoObjective::forward(int64_t micro) {
 
 std::optional<float> GrpoObjective::evaluate() {
   if (held_out_.empty()) return std::nullopt;
-  size_t n = held_out_.size();
-  if (opts_.eval_prompts > 0) n = std::min(n, static_cast<size_t>(opts_.eval_prompts));
-  if (adapter_) model_.set_lora_dropout(std::nullopt);
-  auto weights = std::make_shared<const ModelWeights>(live_weights(model_));
-  RolloutOptions ro = opts_.rollout;
-  ro.samples = 1;
-  ro.temperature = 0;
-  std::vector<std::vector<RolloutSample>> out = generate_rollouts(weights, tokenizer_, held_out_.first(n), ro);
-  weights.reset();
-  std::vector<RolloutSample> flat;
-  std::vector<size_t> ids;
-  for (size_t p = 0; p < out.size(); ++p) {
-    ids.push_back(p);
-    flat.push_back(std::move(out[p].at(0)));
-  }
-  const RolloutRewards rewards = score_rollouts(reward_, ids, flat, true);
-  const float mean = static_cast<float>(mean_of(rewards.total));
-  eval_metrics_ = {{"reward", mean}};
-  for (const auto& [name, values] : rewards.parts)
-    eval_metrics_.emplace_back("reward/" + name, static_cast<float>(mean_of(values)));
-  add_sample_metrics(flat, eval_metrics_);
-  return -mean;
+  return static_cast<float>(
+      -held_out_reward(model_, adapter_, tokenizer_, held_out_, opts_.eval_prompts, opts_.rollout, reward_, eval_metrics_));
 }
 
 json GrpoObjective::state() const {

@@ -70,6 +70,31 @@ RolloutRewards score_rollouts(const RewardFn& reward, std::span<const size_t> pr
   return r;
 }
 
+double held_out_reward(Transformer& model, LoraAdapter* adapter, const std::shared_ptr<const Tokenizer>& tokenizer,
+                       std::span<const std::vector<int32_t>> held_out, int64_t eval_prompts, RolloutOptions ro,
+                       const RewardFn& reward, Metrics& out) {
+  size_t n = held_out.size();
+  if (eval_prompts > 0) n = std::min(n, static_cast<size_t>(eval_prompts));
+  if (adapter) model.set_lora_dropout(std::nullopt);
+  auto weights = std::make_shared<const ModelWeights>(live_weights(model));
+  ro.samples = 1;
+  ro.temperature = 0;
+  std::vector<std::vector<RolloutSample>> answers = generate_rollouts(weights, tokenizer, held_out.first(n), ro);
+  weights.reset();
+  std::vector<RolloutSample> flat;
+  std::vector<size_t> ids;
+  for (size_t p = 0; p < answers.size(); ++p) {
+    ids.push_back(p);
+    flat.push_back(std::move(answers[p].at(0)));
+  }
+  const RolloutRewards rewards = score_rollouts(reward, ids, flat, true);
+  const double mean = mean_of(rewards.total);
+  out = {{"reward", static_cast<float>(mean)}};
+  for (const auto& [name, values] : rewards.parts) out.emplace_back("reward/" + name, static_cast<float>(mean_of(values)));
+  add_sample_metrics(flat, out);
+  return mean;
+}
+
 LossRows loss_rows(const RolloutBatch& batch, size_t begin, size_t end) {
   LossRows r;
   r.b = static_cast<int64_t>(end - begin);

@@ -77,6 +77,13 @@ Rollouts sample_rollouts(Transformer& model, LoraAdapter* adapter, const std::sh
 RolloutRewards score_rollouts(const RewardFn& reward, std::span<const size_t> prompt_ids,
                               std::span<const RolloutSample> samples, bool held_out);
 
+// The held-out evaluation: greedy answers (one per prompt) of the live `model` to the first
+// eval_prompts (0: all) held-out prompts, scored by `reward` (held_out = true). Returns their mean
+// reward; `out` gets reward, reward/<part>, completion_length, stop_share, entropy.
+double held_out_reward(Transformer& model, LoraAdapter* adapter, const std::shared_ptr<const Tokenizer>& tokenizer,
+                       std::span<const std::vector<int32_t>> held_out, int64_t eval_prompts, RolloutOptions ro,
+                       const RewardFn& reward, Metrics& out);
+
 struct LossRows {
   int64_t b = 0, t = 0;
   std::vector<int32_t> ids, targets;

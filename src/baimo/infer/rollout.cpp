@@ -67,6 +67,7 @@ std::vector<std::vector<RolloutSample>> generate_rollouts(std::shared_ptr<const 
         s.tokens.push_back(e.step.id);
         s.logprobs.push_back(e.step.sample_logprob);
         s.model_logprobs.push_back(e.step.logprob);
+        s.entropy.push_back(e.step.entropy);
         ++generated;
       }
       if (e.step.finished) s.stopped = e.step.finish_reason == "stop";

@@ -13,6 +13,7 @@
 //   the rollout needs; 0 when greedy;
 //   model_logprobs[t]: the raw model log-softmax (temperature 1) at tokens[t], as
 //   Transformer::token_logprobs gives it for prompt + tokens;
+//   entropy[t]: the entropy (nats) of that raw distribution at step t (Sequence's TokenStep::entropy);
 //   text: the decoded text, stop strings removed; stopped: ended by an EOS / end-of-turn id
 //   (tokenizer EOS or eos_ids) or a stop string, not by max_new_tokens or the context's end.
 // - progress(done) after each prompt's samples are complete (done = prompts so far, in order).
@@ -51,6 +52,7 @@ struct RolloutSample {
   std::vector<int32_t> tokens;
   std::vector<float> logprobs;        // (tokens) under the sampling distribution; 0 when greedy
   std::vector<float> model_logprobs;  // (tokens) raw model log-softmax
+  std::vector<float> entropy;         // (tokens) entropy of the raw model distribution
   std::string text;
   bool stopped = false;
 };

@@ -63,11 +63,16 @@ TokenStep Sequence::accept(std::span<float> logits) {
   if (finished_) fail("this sequence has finished; no more tokens");
   const size_t V = logits.size();
   if (V == 0) fail("empty logits row");
-  // Log-softmax normaliser of the raw logits.
+  // Log-softmax normaliser of the raw logits, and in the same pass the distribution's entropy
+  // H = log z - sum_i e_i d_i / z (d_i = l_i - max, e_i = exp(d_i), z = sum_i e_i).
   float mx = -std::numeric_limits<float>::infinity();
   for (float l : logits) mx = std::max(mx, l);
-  double z = 0;
-  for (float l : logits) z += static_cast<double>(std::exp(l - mx));  // float exp, double sum
+  double z = 0, zd = 0;
+  for (float l : logits) {
+    const float d = l - mx, e = std::exp(d);  // float exp, double sums
+    z += static_cast<double>(e);
+    if (e > 0) zd += static_cast<double>(e) * static_cast<double>(d);
+  }
   const float lse = mx + static_cast<float>(std::log(z));
 
   work_.resize(V);
@@ -76,6 +81,7 @@ TokenStep Sequence::accept(std::span<float> logits) {
   step.id = sampler_.sample(work_, tokens_);
   step.logprob = logits[static_cast<size_t>(step.id)] - lse;
   step.sample_logprob = sampler_.last_logprob();
+  step.entropy = static_cast<float>(std::log(z) - zd / z);
   if (options_.top_logprobs > 0) {
     const size_t k = std::min(V, static_cast<size_t>(options_.top_logprobs));
     candidates_.resize(V);

@@ -6,6 +6,8 @@
 // - logprob: log-softmax of the model's raw logits (before bias / penalties / temperature) at id;
 //   sample_logprob: id's log-prob under the distribution the sampler drew it from
 //   (Sampler::last_logprob: temperature / top-k / top-p / min-p applied; 0 when greedy);
+//   entropy: the entropy (nats) of the raw model distribution at this step (the same pass as the
+//   log-softmax normaliser);
 //   top: the top_logprobs most likely ids with their log-probs (descending), when top_logprobs > 0.
 // - text: the text that may be shown now. Bytes of an incomplete UTF-8 character are held back
 //   (StreamingDecoder), and so is any tail that could be the start of a stop string, so that a
@@ -43,6 +45,7 @@ struct TokenStep {
   std::string text;  // safe-to-emit text delta, may be empty
   float logprob = 0;
   float sample_logprob = 0;
+  float entropy = 0;
   std::vector<std::pair<int32_t, float>> top;
   bool finished = false;
   std::string finish_reason;  // "stop" | "length" when finished

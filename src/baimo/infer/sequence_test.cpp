@@ -159,6 +159,19 @@ TEST(Sequence, LogprobsOfRawLogitsWithTopAlternatives) {
   EXPECT_EQ(t.top[1].first, 'b');
   EXPECT_EQ(t.top[2].first, 'a');
   EXPECT_NEAR(t.top[0].second, 3.0 - std::log(z), 1e-5);
+  double h = 0;  // entropy of the raw distribution: -sum p log p
+  for (float x : l) h -= std::exp(x - std::log(z)) * (x - std::log(z));
+  EXPECT_NEAR(t.entropy, h, 1e-5);
+}
+
+TEST(Sequence, EntropyOfUniformAndOfPeakedLogits) {
+  Tokenizer tok = byte_tokenizer();
+  Sequence s(tok, {'c'}, greedy(5));
+  std::vector<float> l(kVocab, 0.5f);
+  EXPECT_NEAR(s.accept(l).entropy, std::log(static_cast<double>(kVocab)), 1e-5);
+  l.assign(kVocab, -1e30f);  // all mass on one id (exp underflows to 0 elsewhere)
+  l['x'] = 0;
+  EXPECT_NEAR(s.accept(l).entropy, 0.0, 1e-7);
 }
 
 TEST(Sequence, SameSeedSameTokens) {

@@ -26,24 +26,16 @@ const RunKeys& grpo_keys() {
     RunKeys own = {
         {"group", KeyKind::Int, 8, "Samples per prompt (advantages are relative to the group; >= 2)"},
         {"iterations", KeyKind::Int, 1, "Optimisation steps per rollout batch (TRL num_iterations)"},
-        {"max_new_tokens", KeyKind::Int, 128, "Tokens per sampled answer at most"},
-        {"temperature", KeyKind::Num, 1.0, "Sampling temperature of the rollouts"},
-        {"top_p", KeyKind::Num, 1.0, "Nucleus sampling of the rollouts (1: off)"},
-        {"top_k", KeyKind::Int, 0, "Top-k sampling of the rollouts (0: off)"},
         {"beta", KeyKind::Num, 0.04, "Weight of the k3 KL to the reference (0: no reference model)"},
         {"epsilon", KeyKind::Num, 0.2, "Clip range of the ratio, below (and above unless --epsilon-high)"},
         {"epsilon_high", KeyKind::Num, nullptr, "Upper clip range (DAPO's clip-higher); default --epsilon"},
         {"loss_norm", KeyKind::Str, "grpo", "Loss normalisation: grpo | dapo (tokens of the batch) | dr_grpo"},
         {"scale_rewards", KeyKind::Bool, true, "Divide advantages by the group's reward std (off: Dr. GRPO)"},
-        {"reward", KeyKind::List, json::array({"match"}),
-         "Rewards, summed: match[:last_number|exact|regex:P|json:F] | regex:P | json | length:MAX | stop | "
-         "model:DIR | command:CMD | url:URL, each optionally @WEIGHT"},
-        {"reward_timeout", KeyKind::Num, 300.0, "Seconds a reward command or endpoint may take per batch"},
-        {"eval_prompts", KeyKind::Int, 0, "Held-out prompts answered greedily at each evaluation (0: all)"},
-        {"slots", KeyKind::Int, 16, "Sequences the rollout engine decodes at once"},
     };
     for (RunKey& key : k)
       if (std::string_view(key.name) == "epochs") key.default_value = 1.0;  // passes over the prompts
+    RunKeys rollout = rl_rollout_keys(json::array({"match"}));
+    own.insert(own.begin() + 2, std::make_move_iterator(rollout.begin()), std::make_move_iterator(rollout.end()));
     k.insert(k.begin() + 5, std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
     return k;
   }();
@@ -53,19 +45,11 @@ const RunKeys& grpo_keys() {
 GrpoConfig parse_grpo_config(const json& merged, const std::string& where) {
   GrpoConfig c;
   parse_finetune_config(c, merged, where, 1e-6, 1e-5);
+  parse_rl_rollout_config(c, where);
   const SettingsReader r{c.merged, where};
   c.group = r.positive("group");
   if (c.group < 2) fail("{}: \"group\" must be at least 2 (advantages are relative to the group), got {}", where, c.group);
   c.iterations = r.positive("iterations");
-  c.max_new_tokens = r.positive("max_new_tokens");
-  if (c.max_new_tokens >= c.max_len)
-    fail("{}: \"max_new_tokens\" {} must be below \"max_len\" {} (the prompt needs room)", where, c.max_new_tokens,
-         c.max_len);
-  c.temperature = r.f32("temperature");
-  if (!(c.temperature > 0)) fail("{}: \"temperature\" must be positive, got {}", where, c.temperature);
-  c.top_p = r.f32("top_p");
-  if (!(c.top_p > 0 && c.top_p <= 1)) fail("{}: \"top_p\" must be within (0, 1], got {}", where, c.top_p);
-  c.top_k = static_cast<int>(r.non_negative("top_k"));
   c.loss.beta = r.f32("beta");
   if (!(c.loss.beta >= 0)) fail("{}: \"beta\" must be >= 0, got {}", where, c.loss.beta);
   c.loss.clip.eps_low = r.f32("epsilon");
@@ -79,12 +63,6 @@ GrpoConfig parse_grpo_config(const json& merged, const std::string& where) {
     fail("{}: \"loss_norm\": {}", where, e.what());
   }
   c.scale_rewards = r.flag("scale_rewards");
-  c.rewards = r.list("reward");
-  if (c.rewards.empty()) fail("{}: \"reward\" needs at least one reward (e.g. --reward match)", where);
-  c.reward_timeout_s = r.f64("reward_timeout");
-  if (!(c.reward_timeout_s > 0)) fail("{}: \"reward_timeout\" must be positive, got {}", where, c.reward_timeout_s);
-  c.eval_prompts = r.non_negative("eval_prompts");
-  c.slots = r.positive("slots");
   return c;
 }
 

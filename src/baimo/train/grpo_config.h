@@ -1,5 +1,5 @@
-// Settings of `baimo grpo` from a run-config JSON object and/or flags: the fine-tuning settings every
-// stage shares (train/finetune_config.h; "batch" counts prompts per rollout batch) plus GRPO's own.
+// Settings of `baimo grpo` from a run-config JSON object and/or flags: the fine-tuning and rollout
+// settings (train/rl_rollout_config.h; "batch" counts prompts per rollout batch) plus GRPO's own.
 // Defaults follow TRL's GRPOTrainer where it has them: 8 samples per prompt, one optimisation step
 // per rollout batch (num_iterations 1), epsilon 0.2 (epsilon_high = epsilon unless given), loss
 // normalisation grpo, rewards scaled by the group's std, temperature 1, 128 new tokens; beta 0.04
@@ -15,21 +15,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "baimo/train/finetune_config.h"
+#include "baimo/train/rl_rollout_config.h"
 #include "baimo/train/rl_loss.h"
 
 namespace baimo::train {
 
 const RunKeys& grpo_keys();
 
-struct GrpoConfig : FinetuneConfig {
-  int64_t group = 8, iterations = 1, max_new_tokens = 128, eval_prompts = 0, slots = 16;
-  float temperature = 1, top_p = 1;
-  int top_k = 0;
+struct GrpoConfig : RlRolloutConfig {
+  int64_t group = 8, iterations = 1;
   GrpoOptions loss;
   bool scale_rewards = true;
-  std::vector<std::string> rewards;  // --reward specs (eval/rewards.h)
-  double reward_timeout_s = 300;
 };
 
 GrpoConfig parse_grpo_config(const nlohmann::json& merged, const std::string& where);

@@ -18,95 +18,22 @@ using json = nlohmann::json;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// Rows [begin, end) of `rows` as the loss sees them: ids (B, T) = row[0 .. len-2] (padded with 0),
-// targets (B, T) = row[t + 1] where that is a completion token, else kIgnoreTarget; T = the longest
-// row - 1. Completion token i of row b sits at column prompt_len[b] - 1 + i.
-struct LossRows {
-  int64_t b = 0, t = 0;
-  std::vector<int32_t> ids, targets;
-  std::vector<float> mask;  // (B, T): 1 at completion tokens
-};
-LossRows loss_rows(const GrpoObjective::Batch& batch, size_t begin, size_t end) {
-  LossRows r;
-  r.b = static_cast<int64_t>(end - begin);
-  for (size_t i = begin; i < end; ++i) r.t = std::max<int64_t>(r.t, static_cast<int64_t>(batch.rows[i].size()) - 1);
-  const size_t T = static_cast<size_t>(r.t);
-  r.ids.assign(static_cast<size_t>(r.b) * T, 0);
-  r.targets.assign(static_cast<size_t>(r.b) * T, kIgnoreTarget);
-  r.mask.assign(static_cast<size_t>(r.b) * T, 0.0f);
-  for (size_t i = begin; i < end; ++i) {
-    const std::vector<int32_t>& row = batch.rows[i];
-    const size_t base = (i - begin) * T;
-    for (size_t t = 0; t + 1 < row.size(); ++t) {
-      r.ids[base + t] = row[t];
-      if (t + 1 >= batch.prompt_len[i]) {
-        r.targets[base + t] = row[t + 1];
-        r.mask[base + t] = 1.0f;
-      }
-    }
-  }
-  return r;
-}
-
-// Per-completion values (one vector per row, one value per completion token) laid out (B, T) as
-// loss_rows does; empty in, empty out.
-std::vector<float> to_layout(const GrpoObjective::Batch& batch, const std::vector<std::vector<float>>& per_row,
-                             size_t begin, size_t end, int64_t t) {
-  if (per_row.empty()) return {};
-  std::vector<float> out((end - begin) * static_cast<size_t>(t), 0.0f);
-  for (size_t i = begin; i < end; ++i) {
-    const size_t base = (i - begin) * static_cast<size_t>(t) + batch.prompt_len[i] - 1;
-    std::copy(per_row[i].begin(), per_row[i].end(), out.begin() + static_cast<ptrdiff_t>(base));
-  }
-  return out;
-}
-
-double mean_of(std::span<const float> v) {
-  double s = 0;
-  for (float x : v) s += x;
-  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
-}
-
-// Rollout summaries shared by training batches and the held-out evaluation.
-void add_sample_metrics(std::span<const RolloutSample> samples, std::vector<std::pair<std::string, float>>& m) {
-  double tokens = 0, stopped = 0;
-  for (const RolloutSample& s : samples) {
-    tokens += static_cast<double>(s.tokens.size());
-    stopped += s.stopped ? 1 : 0;
-  }
-  const double n = std::max<double>(1, static_cast<double>(samples.size()));
-  m.emplace_back("completion_length", static_cast<float>(tokens / n));
-  m.emplace_back("stop_share", static_cast<float>(stopped / n));
-}
-
 json batch_json(const GrpoObjective::Batch& b) {
-  json metrics = json::array();
-  for (const auto& [k, v] : b.metrics) metrics.push_back({k, v});
-  return {{"prompt_ids", b.prompt_ids}, {"rows", b.rows},         {"prompt_len", b.prompt_len},
-          {"advantages", b.advantages}, {"old_logp", b.old_logp}, {"ref_logp", b.ref_logp},
-          {"metrics", metrics}};
+  json j = rollout_batch_json(b);
+  j["advantages"] = b.advantages;
+  return j;
 }
 
 GrpoObjective::Batch batch_from_json(const json& j, const std::string& where) {
+  GrpoObjective::Batch b;
+  static_cast<RolloutBatch&>(b) = rollout_batch_from_json(j, where);
   try {
-    GrpoObjective::Batch b;
-    j.at("prompt_ids").get_to(b.prompt_ids);
-    j.at("rows").get_to(b.rows);
-    j.at("prompt_len").get_to(b.prompt_len);
     j.at("advantages").get_to(b.advantages);
-    j.at("old_logp").get_to(b.old_logp);
-    j.at("ref_logp").get_to(b.ref_logp);
-    for (const json& m : j.at("metrics")) b.metrics.emplace_back(m.at(0).get<std::string>(), m.at(1).get<float>());
-    const size_t n = b.rows.size();
-    if (b.prompt_ids.size() != n || b.prompt_len.size() != n || b.advantages.size() != n)
-      fail("sizes of the rollout batch disagree");
-    return b;
   } catch (const json::exception& e) {
     fail("{}: field \"batch\" is not a rollout batch ({})", where, e.what());
   }
+  if (b.advantages.size() != b.rows.size()) fail("{}: field \"batch\": sizes of the rollout batch disagree", where);
+  return b;
 }
 
 }  // namespace
@@ -139,11 +66,7 @@ GrpoObjective::GrpoObjective(Transformer& model, LoraAdapter* adapter, std::shar
            o.rollout.max_new_tokens, o.rollout.ctx - o.rollout.max_new_tokens);
   if (o.loss.beta > 0 && !adapter_) {
     // The reference of a full fine-tune: the start weights, copied once (LoRA: the base, adapter off).
-    reference_ = std::make_unique<Transformer>(model_.config());
-    for (const Transformer::Param& p : reference_->params()) {
-      ag::Var v = p.var;  // a handle: the reference's own storage
-      v.value().copy_from(model_.param(p.spec.name).value());
-    }
+    reference_ = copy_weights(model_);
   }
   micro_.resize(static_cast<size_t>(o.grad_accum));
   double prompt_tokens = 0;
@@ -155,113 +78,38 @@ GrpoObjective::~GrpoObjective() = default;
 
 std::vector<TrainModule> GrpoObjective::modules() { return {finetune_module(model_, adapter_, opts_.module)}; }
 
-std::vector<std::vector<float>> GrpoObjective::completion_logprobs(const Transformer& model, size_t begin, size_t end) {
-  constexpr size_t kChunk = 16;  // rows per no-gradient forward
-  std::vector<std::vector<float>> out;
-  out.reserve(end - begin);
-  ag::NoGradGuard no_grad;
-  for (size_t c = begin; c < end; c += kChunk) {
-    const size_t c_end = std::min(end, c + kChunk);
-    const LossRows r = loss_rows(batch_, c, c_end);
-    const Shape shape{r.b, r.t};
-    const Tensor ids = Tensor::from_ids(shape, r.ids), targets = Tensor::from_ids(shape, r.targets);
-    const ag::Var lp = model.token_logprobs(ids, targets, nullptr, nullptr, kIgnoreTarget);
-    const float* v = lp.value().data<float>();
-    for (size_t i = c; i < c_end; ++i) {
-      const size_t first = (i - c) * static_cast<size_t>(r.t) + batch_.prompt_len[i] - 1;
-      const size_t n = batch_.rows[i].size() - batch_.prompt_len[i];
-      out.emplace_back(v + first, v + first + n);
-    }
-    ag::reset_step();
-  }
-  return out;
-}
-
 // THE place where prompts are chosen and rollouts sampled.
 void GrpoObjective::sample_batch() {
   const auto& o = opts_;
-  const int64_t local = o.prompts / o.world;
-  std::vector<size_t> prompt_ids(static_cast<size_t>(local));
-  const size_t n_train = train_.size();
-  std::vector<size_t> order;
-  uint64_t order_epoch = UINT64_MAX;
-  for (int64_t p = 0; p < local; ++p) {
-    const uint64_t pos = prompt_position_ + static_cast<uint64_t>(o.rank * local + p);
-    if (pos / n_train != order_epoch) {
-      order_epoch = pos / n_train;
-      order = seeded_permutation(n_train, mix_seed(o.seed, order_epoch));
-    }
-    prompt_ids[static_cast<size_t>(p)] = order[pos % n_train];
-  }
-  prompt_position_ += static_cast<uint64_t>(o.prompts);
-
-  // Generation on the engine over the live weights (dropout off: the policy as it is).
-  auto t0 = Clock::now();
-  if (adapter_) model_.set_lora_dropout(std::nullopt);
-  auto weights = std::make_shared<const ModelWeights>(live_weights(model_));
-  std::vector<std::vector<int32_t>> prompts;
-  for (size_t id : prompt_ids) prompts.push_back(train_[id]);
+  const std::vector<size_t> prompt_ids = next_prompts(prompt_position_, train_.size(), o.prompts, o.rank, o.world, o.seed);
   RolloutOptions ro = o.rollout;
   ro.samples = static_cast<int>(o.group);
   ro.seed = mix_seed(mix_seed(o.seed, batches_), static_cast<uint64_t>(o.rank));
-  std::vector<std::vector<RolloutSample>> groups = generate_rollouts(weights, tokenizer_, prompts, ro);
-  weights.reset();
-  const double generate_s = seconds_since(t0);
+  Rollouts r = sample_rollouts(model_, adapter_, tokenizer_, train_, prompt_ids, ro);
   ++batches_;
 
-  Batch b;
-  std::vector<RolloutSample> flat;
-  double new_tokens = 0;
-  for (size_t p = 0; p < groups.size(); ++p)
-    for (RolloutSample& s : groups[p]) {
-      b.prompt_ids.push_back(prompt_ids[p]);
-      b.prompt_len.push_back(prompts[p].size());
-      std::vector<int32_t> row = prompts[p];
-      row.insert(row.end(), s.tokens.begin(), s.tokens.end());
-      b.rows.push_back(std::move(row));
-      new_tokens += static_cast<double>(s.tokens.size());
-      flat.push_back(std::move(s));
-    }
-  for (const RolloutSample& s : flat)
-    if (s.tokens.empty()) fail("internal: a rollout without tokens");
-
-  t0 = Clock::now();
-  RolloutRewards rewards = reward_(b.prompt_ids, flat, false);
-  if (rewards.total.size() != flat.size())
-    fail("the reward function gave {} rewards for {} samples", rewards.total.size(), flat.size());
-  for (size_t i = 0; i < rewards.total.size(); ++i)
-    if (!std::isfinite(rewards.total[i])) fail("the reward of sample {} is not a finite number ({})", i, rewards.total[i]);
+  auto t0 = Clock::now();
+  const RolloutRewards rewards = score_rollouts(reward_, r.batch.prompt_ids, r.samples, false);
   const double score_s = seconds_since(t0);
   GroupAdvantages adv = group_advantages(rewards.total, o.group, o.scale_rewards);
+  Batch b;
+  static_cast<RolloutBatch&>(b) = std::move(r.batch);
   b.advantages = std::move(adv.advantages);
   batch_ = std::move(b);
 
   t0 = Clock::now();
-  if (o.loss.beta > 0) {
-    if (adapter_) {
-      model_.attach_lora(nullptr);  // the base alone is the reference
-      batch_.ref_logp = completion_logprobs(model_, 0, batch_.rows.size());
-      model_.attach_lora(adapter_);
-    } else {
-      batch_.ref_logp = completion_logprobs(*reference_, 0, batch_.rows.size());
-    }
-  }
-  if (o.iterations > 1) batch_.old_logp = completion_logprobs(model_, 0, batch_.rows.size());
+  if (o.loss.beta > 0) batch_.ref_logp = reference_logprobs(model_, adapter_, reference_.get(), batch_);
+  if (o.iterations > 1) batch_.old_logp = completion_logprobs(model_, batch_, 0, batch_.rows.size());
   const double reference_s = seconds_since(t0);
 
   auto& m = batch_.metrics;
-  const double mean = mean_of(rewards.total);
-  double var = 0;
-  for (float r : rewards.total) var += (r - mean) * (r - mean);
-  m.emplace_back("reward", static_cast<float>(mean));
-  m.emplace_back("reward_std", static_cast<float>(std::sqrt(var / std::max<double>(1, rewards.total.size() - 1.0))));
-  for (const auto& [name, values] : rewards.parts) m.emplace_back("reward/" + name, static_cast<float>(mean_of(values)));
+  add_reward_metrics(rewards, m);
   m.emplace_back("frac_reward_zero_std", static_cast<float>(adv.frac_zero_std));
-  add_sample_metrics(flat, m);
-  m.emplace_back("time/generate_s", static_cast<float>(generate_s));
+  add_sample_metrics(r.samples, m);
+  m.emplace_back("time/generate_s", static_cast<float>(r.generate_s));
   m.emplace_back("time/score_s", static_cast<float>(score_s));
   m.emplace_back("time/reference_s", static_cast<float>(reference_s));
-  m.emplace_back("rollout_tokens_per_s", static_cast<float>(new_tokens / std::max(generate_s, 1e-9)));
+  m.emplace_back("rollout_tokens_per_s", static_cast<float>(r.new_tokens / std::max(r.generate_s, 1e-9)));
   double row_tokens = 0;
   for (const auto& row : batch_.rows) row_tokens += static_cast<double>(row.size());
   mean_row_tokens_ = row_tokens / static_cast<double>(batch_.rows.size());
@@ -277,7 +125,7 @@ int64_t GrpoObjective::draw(int64_t micro) {
   if (opts_.loss.norm != LossNorm::Dapo) return static_cast<int64_t>(mb.end - mb.begin);
   int64_t tokens = 0;
   for (size_t i = mb.begin; i < mb.end; ++i)
-    tokens += static_cast<int64_t>(batch_.rows[i].size() - batch_.prompt_len[i]);
+    tokens += static_cast<int64_t>(batch_.completion_tokens(i));
   return tokens;
 }
 
@@ -313,30 +161,8 @@ MicroLoss GrpoObjective::forward(int64_t micro) {
 
 std::optional<float> GrpoObjective::evaluate() {
   if (held_out_.empty()) return std::nullopt;
-  size_t n = held_out_.size();
-  if (opts_.eval_prompts > 0) n = std::min(n, static_cast<size_t>(opts_.eval_prompts));
-  if (adapter_) model_.set_lora_dropout(std::nullopt);
-  auto weights = std::make_shared<const ModelWeights>(live_weights(model_));
-  RolloutOptions ro = opts_.rollout;
-  ro.samples = 1;
-  ro.temperature = 0;
-  std::vector<std::vector<RolloutSample>> out = generate_rollouts(weights, tokenizer_, held_out_.first(n), ro);
-  weights.reset();
-  std::vector<RolloutSample> flat;
-  std::vector<size_t> ids;
-  for (size_t p = 0; p < out.size(); ++p) {
-    ids.push_back(p);
-    flat.push_back(std::move(out[p].at(0)));
-  }
-  const RolloutRewards rewards = reward_(ids, flat, true);
-  if (rewards.total.size() != flat.size())
-    fail("the reward function gave {} rewards for {} held-out samples", rewards.total.size(), flat.size());
-  const float mean = static_cast<float>(mean_of(rewards.total));
-  eval_metrics_ = {{"reward", mean}};
-  for (const auto& [name, values] : rewards.parts)
-    eval_metrics_.emplace_back("reward/" + name, static_cast<float>(mean_of(values)));
-  add_sample_metrics(flat, eval_metrics_);
-  return -mean;
+  return static_cast<float>(
+      -held_out_reward(model_, adapter_, tokenizer_, held_out_, opts_.eval_prompts, opts_.rollout, reward_, eval_metrics_));
 }
 
 json GrpoObjective::state() const {

@@ -2,10 +2,9 @@
 // clipped ratio, the k3 KL leash to the reference and the grpo / dapo / dr_grpo normalisations of
 // train/rl_loss.h, on rollouts that baimo's own engine samples from the live policy weights
 // (infer/rollout.h: live_weights, generate_rollouts; no copy of a full model's weights, no sync step).
-// A rollout batch, every `iterations` steps: the step's `prompts` prompts (global; rank r of w takes
-// prompts [r*P/w, (r+1)*P/w) of an endless stream, epoch e in the order
-// seeded_permutation(n, mix_seed(seed, e))) each get `group` samples (seed mix_seed(seed, batch
-// number)); the reward callback scores them; advantages are normalised within each group
+// A rollout batch (rollout_batch.h: the prompt stream, sampling, layout, reference log-probs), every
+// `iterations` steps: the step's `prompts` prompts each get `group` samples (seed mix_seed(seed,
+// batch number)); the reward callback scores them; advantages are normalised within each group
 // (group_advantages). With beta > 0 the reference's per-token log-probs are computed then (LoRA: the
 // base with the adapter off; full: a frozen copy of the start weights made at construction), and with
 // iterations > 1 the policy's own (the "old" log-probs of the ratio); iterations == 1 takes the ratio
@@ -17,7 +16,8 @@
 // the global batch exactly.
 // Metrics per step (TRL's names where TRL has them): reward, reward_std, reward/<part>,
 // frac_reward_zero_std, completion_length, stop_share (answers that ended with end-of-turn), kl (mean
-// k3; 0 without reference), clip_ratio/{low,high,region}, ratio_mean, entropy is not computed;
+// k3; 0 without reference), clip_ratio/{low,high,region}, ratio_mean, entropy (of the sampled tokens'
+// raw model distributions, rollout_batch.h);
 // time/{generate,score,reference}_s and rollout_tokens_per_s of the batch.
 // evaluate(): greedy answers to the held-out prompts scored by the reward callback; the validation
 // "loss" is minus their mean reward, eval_metrics() reward, stop_share, completion_length.
@@ -39,19 +39,10 @@
 #include "baimo/tokenizer/tokenizer.h"
 #include "baimo/train/objective.h"
 #include "baimo/train/objectives/finetune_module.h"
+#include "baimo/train/objectives/rollout_batch.h"
 #include "baimo/train/rl_loss.h"
 
 namespace baimo::train {
-
-// Rewards of a batch: total per sample, and each named part (logged as reward/<name>).
-struct RolloutRewards {
-  std::vector<float> total;
-  std::vector<std::pair<std::string, std::vector<float>>> parts;
-};
-// prompts[i] is the index (into the training or held-out prompts, `held_out` says which) of
-// samples[i]'s prompt. Must return one finite total per sample, or throw baimo::Error.
-using RewardFn = std::function<RolloutRewards(std::span<const size_t> prompts, std::span<const RolloutSample> samples,
-                                              bool held_out)>;
 
 struct GrpoObjectiveOptions {
   int64_t prompts = 8;     // global prompts per rollout batch
@@ -88,20 +79,13 @@ class GrpoObjective : public Objective {
   double flops_per_token() const override;
 
   // One rollout batch as laid out for the loss (public for tests and bench/grpo).
-  struct Batch {
-    std::vector<size_t> prompt_ids;           // per completion: its prompt (index into train)
-    std::vector<std::vector<int32_t>> rows;   // per completion: prompt + completion tokens
-    std::vector<size_t> prompt_len;           // per completion
-    std::vector<float> advantages;            // per completion
-    std::vector<std::vector<float>> old_logp, ref_logp;  // per completion, per completion token (or empty)
-    std::vector<std::pair<std::string, float>> metrics;  // the batch's rollout metrics
+  struct Batch : RolloutBatch {
+    std::vector<float> advantages;  // per completion
   };
   const Batch& batch() const { return batch_; }
 
  private:
   void sample_batch();
-  // Per-token log-probs of each completion of rows [begin, end) of batch_ under `model` (no gradient).
-  std::vector<std::vector<float>> completion_logprobs(const Transformer& model, size_t begin, size_t end);
 
   Transformer& model_;
   LoraAdapter* adapter_;

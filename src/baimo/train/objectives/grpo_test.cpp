@@ -192,6 +192,8 @@ TEST(GrpoObjective, KlToTheReferenceIsZeroBeforeAnyUpdate) {
     EXPECT_NEAR(metric(l.metrics, "kl"), 0.0f, 1e-6f) << (lora ? "LoRA" : "full");
     EXPECT_NEAR(metric(l.metrics, "ratio_mean"), 1.0f, 1e-5f);
     EXPECT_NEAR(metric(l.metrics, "completion_length"), 6.0f, 1e-6f);
+    // A random micro model is close to uniform over its 257 ids: the entropy is near log 257.
+    EXPECT_NEAR(metric(l.metrics, "entropy"), std::log(257.0f), 0.5f);
   }
 }
 

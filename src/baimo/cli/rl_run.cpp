@@ -1,0 +1,107 @@
+#include "baimo/cli/rl_run.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "baimo/data/sft_examples.h"
+#include "baimo/infer/inference_model.h"
+#include "baimo/util/error.h"
+#include "baimo/util/file_io.h"
+
+namespace baimo::cli {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+eval::RewardItem reward_item(const eval::ChatPrompt& p, const RolloutSample& s) {
+  eval::RewardItem it;
+  it.messages = json::array();
+  for (const ChatMessage& m : p.messages) it.messages.push_back({{"role", m.role}, {"content", m.content}});
+  it.prompt = eval::question_text(p.messages);
+  it.completion = s.text;
+  it.answer = p.answer;
+  it.stopped = s.stopped;
+  it.tokens = static_cast<int64_t>(s.tokens.size());
+  return it;
+}
+
+std::vector<eval::ChatPrompt> read_prompt_files(const std::vector<std::string>& files) {
+  std::vector<eval::ChatPrompt> out;
+  for (const std::string& f : files)
+    for (eval::ChatPrompt& p : eval::read_chat_prompts(f)) out.push_back(std::move(p));
+  return out;
+}
+
+}  // namespace
+
+// Every --data prompt; held out: --eval-data's, else a seeded val_fraction of them.
+PromptSet load_prompts(const train::RlRolloutConfig& cfg, const FinetuneTokenizer& ft) {
+  PromptSet s;
+  std::vector<eval::ChatPrompt> all = read_prompt_files(cfg.data);
+  if (!cfg.eval_data.empty()) {
+    s.train = std::move(all);
+    s.held_out = read_prompt_files(cfg.eval_data);
+  } else {
+    const std::vector<uint8_t> held = held_out_records(all.size(), cfg.val_fraction, cfg.settings.seed);
+    for (size_t i = 0; i < all.size(); ++i) (held[i] ? s.held_out : s.train).push_back(std::move(all[i]));
+  }
+  const int64_t room = cfg.max_len - cfg.max_new_tokens;
+  const bool need_answers = std::any_of(cfg.rewards.begin(), cfg.rewards.end(),
+                                        [](const std::string& r) { return r.rfind("match", 0) == 0; });
+  auto encode = [&](const std::vector<eval::ChatPrompt>& prompts, std::vector<std::vector<int32_t>>& ids) {
+    for (const eval::ChatPrompt& p : prompts) {
+      if (need_answers && p.answer.empty())
+        fail("{}: field \"answer\" missing: the match reward compares the model's answer with it", p.where);
+      ids.push_back(encode_chat_prompt(ft.tok, ft.kind, p.messages, false));
+      if (static_cast<int64_t>(ids.back().size()) > room)
+        fail("{}: the prompt has {} tokens; with --max-new-tokens {} it must fit in --max-len {} ({} tokens)", p.where,
+             ids.back().size(), cfg.max_new_tokens, cfg.max_len, room);
+    }
+  };
+  encode(s.train, s.train_ids);
+  encode(s.held_out, s.held_out_ids);
+  return s;
+}
+
+void write_held_out_prompts(const train::RlRolloutConfig& cfg, const PromptSet& s) {
+  if (cfg.settings.trainer.rank != 0) return;
+  std::string text;
+  for (const eval::ChatPrompt& p : s.held_out) {
+    json messages = json::array();
+    for (const ChatMessage& m : p.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+    json rec{{"messages", messages}};
+    if (!p.answer.empty()) rec["answer"] = p.answer;
+    text += rec.dump() + "\n";
+  }
+  write_file_atomic((fs::path(cfg.settings.trainer.out_dir) / "held_out.jsonl").string(), text);
+}
+
+// The ids that end an answer: the template's end-of-turn token, the tokenizer's and the config's EOS.
+std::vector<int32_t> end_ids(const FinetuneTokenizer& ft, const ModelConfig& mc) {
+  std::vector<int32_t> ids;
+  auto add = [&](int64_t id) {
+    if (id >= 0 && id < mc.vocab_size && std::find(ids.begin(), ids.end(), id) == ids.end())
+      ids.push_back(static_cast<int32_t>(id));
+  };
+  if (auto eot = ft.tok.token_to_id(chat_end_of_turn(ft.kind))) add(*eot);
+  if (auto eos = ft.tok.eos_id()) add(*eos);
+  for (int64_t e : mc.eos_token_ids) add(e);
+  return ids;
+}
+
+
+train::RewardFn make_reward_fn(std::vector<eval::WeightedReward>& rewards, const PromptSet& prompts) {
+  return [&rewards, &prompts](std::span<const size_t> ids, std::span<const RolloutSample> samples, bool held_out) {
+    const std::vector<eval::ChatPrompt>& from = held_out ? prompts.held_out : prompts.train;
+    std::vector<eval::RewardItem> items;
+    items.reserve(samples.size());
+    for (size_t i = 0; i < samples.size(); ++i) items.push_back(reward_item(from.at(ids[i]), samples[i]));
+    eval::RewardScores scores = eval::score_rewards(rewards, items);
+    return train::RolloutRewards{std::move(scores.total), std::move(scores.parts)};
+  };
+}
+
+}  // namespace baimo::cli

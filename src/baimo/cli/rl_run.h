@@ -1,0 +1,30 @@
+// What `baimo grpo` and `baimo ppo` share on the command line: the prompts (every --data prompt, the
+// held-out ones from --eval-data or a seeded val_fraction, rendered with the chat template's
+// generation prompt; a "match" reward needs each prompt's "answer"; each must leave room for
+// --max-new-tokens in --max-len), OUT/held_out.jsonl, the ids that end an answer (the template's
+// end-of-turn token, the tokenizer's and the config's EOS), and the reward callback over
+// eval/rewards.h specs (their scores summed with their weights).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "baimo/cli/finetune_run.h"
+#include "baimo/eval/chat_prompts.h"
+#include "baimo/eval/rewards.h"
+#include "baimo/train/objectives/rollout_batch.h"
+#include "baimo/train/rl_rollout_config.h"
+
+namespace baimo::cli {
+
+struct PromptSet {
+  std::vector<eval::ChatPrompt> train, held_out;
+  std::vector<std::vector<int32_t>> train_ids, held_out_ids;
+};
+
+PromptSet load_prompts(const train::RlRolloutConfig& cfg, const FinetuneTokenizer& ft);
+void write_held_out_prompts(const train::RlRolloutConfig& cfg, const PromptSet& s);
+std::vector<int32_t> end_ids(const FinetuneTokenizer& ft, const ModelConfig& mc);
+// The callback scores with `rewards` (kept by reference, as `prompts`).
+train::RewardFn make_reward_fn(std::vector<eval::WeightedReward>& rewards, const PromptSet& prompts);
+
+}  // namespace baimo::cli

@@ -5,20 +5,14 @@
 #include "baimo/infer/engine.h"
 #include "baimo/infer/model_weights.h"
 #include "baimo/model/transformer.h"
+#include "baimo/tokenizer/test_byte_tokenizer.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
 namespace {
 
-// A byte-level tokenizer (256 byte tokens + <|endoftext|>) and a random tiny model over it.
-std::shared_ptr<const Tokenizer> byte_tokenizer() {
-  std::vector<std::string> bytes;
-  for (int b = 0; b < 256; ++b) bytes.push_back(std::string(1, static_cast<char>(b)));
-  auto tok = std::make_shared<Tokenizer>(
-      Tokenizer::from_bpe(PreTokenizerKind::Gpt2, bytes, {}, {AddedToken{256, "<|endoftext|>", true}}));
-  tok->set_eos_id(256);
-  return tok;
-}
+// A random tiny model over the byte-level tokenizer (tokenizer/test_byte_tokenizer.h).
+using baimo::test_tokenizers::byte_tokenizer;
 
 std::shared_ptr<const ModelWeights> tiny_model(int64_t max_positions = 512) {
   ModelConfig c;

@@ -9,18 +9,12 @@
 #include "baimo/autograd/tape.h"
 #include "baimo/model/transformer.h"
 #include "baimo/tensor/tensor.h"
+#include "baimo/tokenizer/test_byte_tokenizer.h"
 #include "baimo/tokenizer/tokenizer.h"
 
 namespace baimo::rollout_testing {
 
-inline std::shared_ptr<const Tokenizer> byte_tokenizer() {
-  std::vector<std::string> bytes;
-  for (int b = 0; b < 256; ++b) bytes.push_back(std::string(1, static_cast<char>(b)));
-  auto tok = std::make_shared<Tokenizer>(
-      Tokenizer::from_bpe(PreTokenizerKind::Gpt2, bytes, {}, {AddedToken{256, "<|endoftext|>", true}}));
-  tok->set_eos_id(256);
-  return tok;
-}
+using baimo::test_tokenizers::byte_tokenizer;
 
 inline ModelConfig tiny_config() {
   ModelConfig c;

@@ -12,55 +12,14 @@
 #include "baimo/autograd/tape.h"
 #include "baimo/train/objectives/ppo.h"
 #include "baimo/train/rl_advantages.h"
+#include "baimo/train/objectives/rl_test_util.h"
 #include "baimo/train/trainer.h"
 #include "baimo/util/error.h"
 
 namespace baimo::train {
 namespace {
 
-std::shared_ptr<const Tokenizer> byte_tokenizer() {
-  std::vector<std::string> bytes;
-  for (int b = 0; b < 256; ++b) bytes.push_back(std::string(1, static_cast<char>(b)));
-  auto tok = std::make_shared<Tokenizer>(
-      Tokenizer::from_bpe(PreTokenizerKind::Gpt2, bytes, {}, {AddedToken{256, "<|endoftext|>", true}}));
-  tok->set_eos_id(256);
-  return tok;
-}
-
-ModelConfig byte_config() {
-  ModelConfig c;
-  c.vocab_size = 257;
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = 64;
-  c.tie_word_embeddings = true;
-  c.validate("test");
-  return c;
-}
-
-std::vector<std::vector<int32_t>> prompts(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::vector<int32_t>> out(n);
-  for (auto& p : out)
-    for (size_t t = 0, len = 2 + rng() % 4; t < len; ++t) p.push_back(static_cast<int32_t>(32 + rng() % 60));
-  return out;
-}
-
-// Share of an answer's tokens that are lower-case letters.
-RolloutRewards letter_share(std::span<const size_t>, std::span<const RolloutSample> samples, bool) {
-  RolloutRewards r;
-  for (const RolloutSample& s : samples) {
-    double letters = 0;
-    for (int32_t id : s.tokens) letters += id >= 'a' && id <= 'z';
-    r.total.push_back(static_cast<float>(letters / static_cast<double>(s.tokens.size())));
-  }
-  r.parts.emplace_back("letters", r.total);
-  return r;
-}
+using namespace rl_testing;
 
 PpoObjectiveOptions options() {
   PpoObjectiveOptions o;
@@ -70,26 +29,6 @@ PpoObjectiveOptions options() {
   o.rollout.slots = 8;
   o.seed = 3;
   return o;
-}
-
-TrainerOptions trainer_options(int64_t steps, float lr, int64_t grad_accum = 1) {
-  TrainerOptions t;
-  t.steps = steps;
-  t.grad_accum = grad_accum;
-  t.lr = lr;
-  t.min_lr = lr;
-  t.warmup = 0;
-  t.weight_decay = 0;
-  t.eval_interval = 0;
-  t.beta2 = 0.999f;
-  return t;
-}
-
-float metric(const std::vector<std::pair<std::string, float>>& m, const std::string& name) {
-  for (const auto& [k, v] : m)
-    if (k == name) return v;
-  ADD_FAILURE() << "no metric " << name;
-  return NAN;
 }
 
 RolloutRewards constant(std::span<const size_t>, std::span<const RolloutSample> samples, bool) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "baimo/infer/softmax_row.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
@@ -63,17 +64,23 @@ TokenStep Sequence::accept(std::span<float> logits) {
   if (finished_) fail("this sequence has finished; no more tokens");
   const size_t V = logits.size();
   if (V == 0) fail("empty logits row");
-  // Log-softmax normaliser of the raw logits.
-  float mx = -std::numeric_limits<float>::infinity();
-  for (float l : logits) mx = std::max(mx, l);
-  double z = 0;
-  for (float l : logits) z += static_cast<double>(std::exp(l - mx));  // float exp, double sum
-  const float lse = mx + static_cast<float>(std::log(z));
-
-  work_.resize(V);
-  std::memcpy(work_.data(), logits.data(), V * sizeof(float));
   TokenStep step;
-  step.id = sampler_.sample(work_, tokens_);
+  float lse;
+  if (sampler_.plain(V)) {
+    // The sampler reads the logits without changing them; at temperature 1 its normaliser is the
+    // raw logits' own.
+    step.id = sampler_.sample(logits, tokens_);
+    lse = sampler_.last_raw_lse();
+  } else {
+    work_.resize(V);
+    std::memcpy(work_.data(), logits.data(), V * sizeof(float));
+    step.id = sampler_.sample(work_, tokens_);
+    lse = std::numeric_limits<float>::quiet_NaN();
+  }
+  if (std::isnan(lse)) {  // log-softmax normaliser of the raw logits (float terms, double sum)
+    const float mx = softmax::row_max(logits.data(), V);
+    lse = mx + static_cast<float>(std::log(softmax::exp_sum(logits.data(), V, 1.0f, mx, nullptr, nullptr)));
+  }
   step.logprob = logits[static_cast<size_t>(step.id)] - lse;
   step.sample_logprob = sampler_.last_logprob();
   if (options_.top_logprobs > 0) {

@@ -222,6 +222,7 @@ TEST(Softmax, ExpAndSumsMatchDoublePrecision) {
       for (size_t i = 0; i < n; ++i) {
         const double e = std::exp(static_cast<double>(l[i] / t - mx / t));
         EXPECT_NEAR(w[i], e, 3e-7 * e);
+        EXPECT_EQ(w[i], softmax::exp_nonpos(l[i] / t - mx / t)) << "vector and scalar lanes differ at " << i;
         want += e;
       }
       for (double b : blocks) block_total += b;

@@ -33,10 +33,6 @@ struct ThreadCountScope {
 // Rows of a step from which f32 weights go through BLAS (cache-blocked GEMM) instead of the
 // matrix-vector kernels of weight_matmul, which re-read the weights every 8 rows.
 constexpr int64_t kBlasRows = 16;
-// Steps of fewer rows run in one parallel region (forward_team): up to 31 rows, a decode step of
-// many slots, the weight kernels' register tiles (4 weight rows x 4 activation rows for float
-// weights) beat BLAS, which repacks the whole weight matrix on every call.
-constexpr int64_t kTeamRows = 32;
 
 // y (n, w.rows) = x (n, w.cols) W^T.
 void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y) {
@@ -172,7 +168,10 @@ void Engine::forward(std::span<const Chunk> chunks, std::vector<float>& logits) 
     }
   }
 
-  if (n < kTeamRows) {
+  // Steps of fewer rows than the backend's team_step_rows (32 on AVX-512 CPUs: the float kernels'
+  // 4x4 register tiles beat BLAS, which repacks the weights on every call; else kBlasRows) run in
+  // one parallel region.
+  if (n < std::max(kBlasRows, backend().team_step_rows())) {
     forward_team(n, m, logits);
   } else {
     forward_ops(n, m, logits);

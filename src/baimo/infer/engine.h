@@ -17,8 +17,9 @@
 // Threads: a step with less work than parallel_macs() multiply-adds runs on the calling thread.
 // Both execution strategies run the same step functions (layer_step.h: one description of the
 // embedding, each layer's stages and the final norm), over different row / column ranges:
-// steps of fewer than 16 rows (decode) run in ONE OpenMP parallel region (engine_team.cpp) as a
-// chain of phases whose work items any thread claims (no barriers): the products share their
+// steps of fewer than backend().team_step_rows() rows (decode: 32 on AVX-512 CPUs, else 16) run in
+// ONE OpenMP parallel region (engine_team.cpp) as a chain of phases whose work items any thread
+// claims (no barriers): the products share their
 // output rows out (kernels/team_matmul.h) and the stage's per-row work (bias, rope, KV writes,
 // residual adds, SwiGLU) is fused into their items; larger steps (prefill) run stage by stage
 // (engine.cpp), each product parallel on its own (f32 products through BLAS), the per-row work
@@ -74,9 +75,9 @@ class Engine {
   void reserve(int64_t rows, int64_t out_rows);
   // The step's rows and buffers as layer_step.h takes them (after reserve()).
   StepRows step_rows(int64_t n);
-  // Steps of kBlasRows (16) rows or more: op by op, each op parallel on its own.
+  // Steps of backend().team_step_rows() (32 or 16) rows or more: op by op, each op parallel on its own.
   void forward_ops(int64_t n, int64_t m, std::vector<float>& logits);
-  // The whole step (rows n < 16, m logits rows) in one parallel region; see engine_team.cpp.
+  // The whole step (fewer rows than that, m logits rows) in one parallel region; see engine_team.cpp.
   void forward_team(int64_t n, int64_t m, std::vector<float>& logits);
   // Plans forward_team's products and phases for (n, m, threads) unless the last plan was for them.
   void plan_team(int64_t n, int64_t m, int threads);

@@ -1,4 +1,4 @@
-// Engine::forward_team: a decode-size step (fewer than 16 rows) in ONE OpenMP parallel region,
+// Engine::forward_team: a decode-size step (fewer than 32 rows) in ONE OpenMP parallel region,
 // as a chain of phases whose work items any thread may claim (no barriers):
 //   embedding rows | per layer, one phase per stage of layer_step.h: 1. q,k,v (items aligned to
 //   heads: bias, rope and the k / v cache writes run in the item) 2. attention (one (row, kv head)

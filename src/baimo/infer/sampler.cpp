@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "baimo/infer/softmax_row.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
@@ -17,10 +18,56 @@ Sampler::Sampler(SamplingParams params) : params_(std::move(params)), rng_(param
   if (!(p.repetition_penalty > 0)) fail("repetition_penalty must be > 0, got {}", p.repetition_penalty);
 }
 
+bool Sampler::plain(size_t vocab) const {
+  const auto& p = params_;
+  return p.temperature > 0 && (p.top_k <= 0 || static_cast<size_t>(p.top_k) >= vocab) && p.top_p >= 1 &&
+         p.min_p <= 0 && p.logit_bias.empty() && p.repetition_penalty == 1 && p.presence_penalty == 0 &&
+         p.frequency_penalty == 0;
+}
+
+// The plain draw: weights exp(l / T - max) and their block sums in one vectorised pass, the draw
+// walks the block sums and then one block (not the whole vocabulary term by term).
+int32_t Sampler::sample_plain(std::span<const float> logits) {
+  const float T = params_.temperature;
+  const size_t V = logits.size();
+  weights_.resize(V);
+  blocks_.resize((V + softmax::kBlock - 1) / softmax::kBlock);
+  const float mx_raw = softmax::row_max(logits.data(), V);
+  const float mx = mx_raw / T;  // = max of l / T (division by T > 0 is monotone)
+  const double total = softmax::exp_sum(logits.data(), V, T, mx, weights_.data(), blocks_.data());
+  double r = std::uniform_real_distribution<double>(0.0, total)(rng_);
+  size_t chosen = V - 1;
+  for (size_t b = 0; b < blocks_.size(); ++b) {
+    if (r > blocks_[b]) {
+      r -= blocks_[b];
+      continue;
+    }
+    const size_t end = std::min(V, (b + 1) * softmax::kBlock);
+    chosen = end - 1;
+    for (size_t i = b * softmax::kBlock; i < end; ++i) {
+      r -= static_cast<double>(weights_[i]);
+      if (r <= 0) {
+        chosen = i;
+        break;
+      }
+    }
+    break;
+  }
+  // A zero-weight pick at a block's end (rounding) moves to the last token of positive weight.
+  while (chosen > 0 && weights_[chosen] == 0) --chosen;
+  const int32_t id = static_cast<int32_t>(chosen);
+  const double log_total = std::log(total);
+  last_logprob_ = static_cast<float>(static_cast<double>(logits[chosen] / T - mx) - log_total);
+  last_raw_lse_ = T == 1.0f ? mx_raw + static_cast<float>(log_total) : std::numeric_limits<float>::quiet_NaN();
+  return id;
+}
+
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
   const auto& p = params_;
   const int32_t V = static_cast<int32_t>(logits.size());
   last_logprob_ = 0;
+  last_raw_lse_ = std::numeric_limits<float>::quiet_NaN();
+  if (V > 0 && plain(logits.size())) return sample_plain(logits);
   for (auto [tok, bias] : p.logit_bias)
     if (tok >= 0 && tok < V) logits[tok] += bias;
   if (p.repetition_penalty != 1 || p.presence_penalty != 0 || p.frequency_penalty != 0) {

@@ -35,13 +35,25 @@ class Sampler {
   int32_t sample(std::span<float> logits, std::span<const int32_t> history);
   const SamplingParams& params() const { return params_; }
   float last_logprob() const { return last_logprob_; }
+  // Whether sample() over `vocab` logits is a plain draw at a temperature > 0 over the whole
+  // vocabulary (no bias, penalties, top-k < vocab, top-p or min-p): then it leaves logits unchanged,
+  // runs in vectorised passes (softmax_row.h) and, at temperature 1, keeps the normaliser of the
+  // raw logits, log sum_i exp(logits[i]), for last_raw_lse().
+  bool plain(size_t vocab) const;
+  // After a plain sample() at temperature 1: the raw logits' log-sum-exp; NaN otherwise.
+  float last_raw_lse() const { return last_raw_lse_; }
 
  private:
+  int32_t sample_plain(std::span<const float> logits);
+
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::vector<std::pair<float, int32_t>> candidates_;  // reused across calls
   std::unordered_map<int32_t, int> counts_;            // reused across calls
   float last_logprob_ = 0;
+  float last_raw_lse_ = 0;
+  std::vector<float> weights_;   // plain draws: exp(l / T - max), reused
+  std::vector<double> blocks_;   // and their sums per softmax::kBlock
 };
 
 // Log-softmax of one logits row into out (same length); used for per-token log-probs.

@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
+#include <random>
 #include <set>
 
+#include "baimo/infer/softmax_row.h"
 #include "baimo/util/error.h"
 
 using namespace baimo;
@@ -194,4 +197,81 @@ TEST(Sampler, LastLogprobIsUnderTheTruncatedRenormalisedDistribution) {
   l = base;
   g.sample(l, {});
   EXPECT_EQ(g.last_logprob(), 0.0f);
+}
+
+TEST(Softmax, ExpAndSumsMatchDoublePrecision) {
+  for (float x = -90.0f; x <= 0.0f; x += 0.0137f) {
+    const double want = std::exp(static_cast<double>(x));
+    const float got = softmax::exp_nonpos(x);
+    if (x < -87.3f) EXPECT_EQ(got, 0.0f) << x;
+    else EXPECT_NEAR(got, want, 3e-7 * want) << x;
+  }
+  EXPECT_EQ(softmax::exp_nonpos(0.0f), 1.0f);
+  EXPECT_EQ(softmax::exp_nonpos(-std::numeric_limits<float>::infinity()), 0.0f);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.0f, 4.0f);
+  for (size_t n : {1, 15, 64, 100, 1000}) {
+    std::vector<float> l(n), w(n);
+    for (auto& v : l) v = nd(rng);
+    const float mx = softmax::row_max(l.data(), n);
+    EXPECT_EQ(mx, *std::max_element(l.begin(), l.end()));
+    for (float t : {1.0f, 0.7f}) {
+      std::vector<double> blocks((n + softmax::kBlock - 1) / softmax::kBlock);
+      const double z = softmax::exp_sum(l.data(), n, t, mx / t, w.data(), blocks.data());
+      double want = 0, block_total = 0;
+      for (size_t i = 0; i < n; ++i) {
+        const double e = std::exp(static_cast<double>(l[i] / t - mx / t));
+        EXPECT_NEAR(w[i], e, 3e-7 * e);
+        EXPECT_EQ(w[i], softmax::exp_nonpos(l[i] / t - mx / t)) << "vector and scalar lanes differ at " << i;
+        want += e;
+      }
+      for (double b : blocks) block_total += b;
+      EXPECT_NEAR(z, want, 1e-6 * want);
+      EXPECT_NEAR(block_total, z, 1e-12 * z);
+      EXPECT_EQ(softmax::exp_sum(l.data(), n, t, mx / t, nullptr, nullptr), z);
+    }
+  }
+}
+
+// The plain draw (temperature only, the rollout's case) over a large vocabulary: logits unchanged,
+// the logprob and the raw normaliser are the log-softmax's, frequencies follow the distribution.
+TEST(Sampler, PlainDrawOverALargeVocabulary) {
+  const size_t V = 5000;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 2.0f);
+  std::vector<float> logits(V);
+  for (auto& v : logits) v = nd(rng);
+  logits[4321] = 9.0f;  // p ~ 0.3: in a block of its own far from the start
+  logits[17] = 8.5f;
+  for (float t : {1.0f, 0.8f}) {
+    SamplingParams sp;
+    sp.temperature = t;
+    sp.seed = 11;
+    Sampler s(sp);
+    ASSERT_TRUE(s.plain(V));
+    std::vector<float> scaled(V), lsm(V), raw_lsm(V);
+    for (size_t i = 0; i < V; ++i) scaled[i] = logits[i] / t;
+    log_softmax_row(scaled, lsm);
+    log_softmax_row(logits, raw_lsm);
+    std::map<int, int> h;
+    const int draws = 20000;
+    for (int d = 0; d < draws; ++d) {
+      std::vector<float> l = logits;
+      const int32_t id = s.sample(l, {});
+      ASSERT_EQ(l, logits);
+      ++h[id];
+      EXPECT_NEAR(s.last_logprob(), lsm[static_cast<size_t>(id)], 1e-5f);
+      if (t == 1.0f) EXPECT_NEAR(logits[static_cast<size_t>(id)] - s.last_raw_lse(), raw_lsm[static_cast<size_t>(id)], 1e-5f);
+      else EXPECT_TRUE(std::isnan(s.last_raw_lse()));
+    }
+    for (int id : {4321, 17})
+      EXPECT_NEAR(h[id] / static_cast<double>(draws), std::exp(lsm[static_cast<size_t>(id)]), 0.015) << id << " t " << t;
+  }
+  SamplingParams sp;
+  sp.top_p = 0.9f;
+  EXPECT_FALSE(Sampler(sp).plain(V));
+  sp = {};
+  sp.top_k = 40;
+  EXPECT_FALSE(Sampler(sp).plain(V));
+  EXPECT_TRUE(Sampler(sp).plain(40));
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "baimo/infer/softmax_row.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
@@ -63,25 +64,32 @@ TokenStep Sequence::accept(std::span<float> logits) {
   if (finished_) fail("this sequence has finished; no more tokens");
   const size_t V = logits.size();
   if (V == 0) fail("empty logits row");
-  // Log-softmax normaliser of the raw logits, and in the same pass the distribution's entropy
-  // H = log z - sum_i e_i d_i / z (d_i = l_i - max, e_i = exp(d_i), z = sum_i e_i).
-  float mx = -std::numeric_limits<float>::infinity();
-  for (float l : logits) mx = std::max(mx, l);
-  double z = 0, zd = 0;
-  for (float l : logits) {
-    const float d = l - mx, e = std::exp(d);  // float exp, double sums
-    z += static_cast<double>(e);
-    if (e > 0) zd += static_cast<double>(e) * static_cast<double>(d);
-  }
-  const float lse = mx + static_cast<float>(std::log(z));
-
-  work_.resize(V);
-  std::memcpy(work_.data(), logits.data(), V * sizeof(float));
   TokenStep step;
-  step.id = sampler_.sample(work_, tokens_);
+  float lse;
+  if (sampler_.plain(V)) {
+    // The sampler reads the logits without changing them; at temperature 1 its normaliser is the
+    // raw logits' own.
+    step.id = sampler_.sample(logits, tokens_);
+    lse = sampler_.last_raw_lse();
+  } else {
+    work_.resize(V);
+    std::memcpy(work_.data(), logits.data(), V * sizeof(float));
+    step.id = sampler_.sample(work_, tokens_);
+    lse = std::numeric_limits<float>::quiet_NaN();
+  }
+  if (std::isnan(lse)) {  // log-softmax normaliser of the raw logits (float terms, double sum)
+    const float mx = softmax::row_max(logits.data(), V);
+    lse = mx + static_cast<float>(std::log(softmax::exp_sum(logits.data(), V, 1.0f, mx, nullptr, nullptr)));
+  }
   step.logprob = logits[static_cast<size_t>(step.id)] - lse;
   step.sample_logprob = sampler_.last_logprob();
-  step.entropy = static_cast<float>(std::log(z) - zd / z);
+  // Entropy of the raw distribution, H = lse - sum_i p_i l_i with p_i = e^(l_i - lse): one vectorised
+  // exp pass (the probabilities into work_, free once the token is drawn) and a dot product in double.
+  work_.resize(V);
+  softmax::exp_sum(logits.data(), V, 1.0f, lse, work_.data(), nullptr);
+  double expected_logit = 0;
+  for (size_t i = 0; i < V; ++i) expected_logit += static_cast<double>(work_[i]) * static_cast<double>(logits[i]);
+  step.entropy = static_cast<float>(static_cast<double>(lse) - expected_logit);
   if (options_.top_logprobs > 0) {
     const size_t k = std::min(V, static_cast<size_t>(options_.top_logprobs));
     candidates_.resize(V);

@@ -139,6 +139,10 @@ class Backend {
   virtual void team_matmul_check(std::span<const WeightMatrix* const> ws, TeamLayout layout) = 0;
   virtual void team_matmul_plan(TeamPlan& plan, std::span<const WeightMatrix* const> ws, std::span<float* const> ys,
                                 int64_t batch, TeamLayout layout, int64_t align, int threads) = 0;
+  // Steps of fewer rows than this run through the team form (the engine's one-region decode step);
+  // larger ones op by op, f32 weights through gemm. The CPU: 32 where its float-weight kernels have
+  // AVX-512 register tiles (they beat BLAS, which repacks the weights every call, up to there), else 16.
+  virtual int64_t team_step_rows() const { return 16; }
 
   // Causal attention of new query rows against cached keys/values (decode and chunked prefill).
   // Row r (slot row_slot[r], absolute position row_pos[r]), query head h, kv head h / (H / KV):

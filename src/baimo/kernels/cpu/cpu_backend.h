@@ -56,6 +56,7 @@ class CpuBackend final : public Backend {
   void team_matmul_check(std::span<const WeightMatrix* const> ws, TeamLayout layout) override;
   void team_matmul_plan(TeamPlan& plan, std::span<const WeightMatrix* const> ws, std::span<float* const> ys,
                         int64_t batch, TeamLayout layout, int64_t align, int threads) override;
+  int64_t team_step_rows() const override;
   int64_t kv_attention_scratch(int64_t group, int64_t head_dim) override;
   void kv_attention(const float* q, int64_t rows, const int32_t* row_slot, const int32_t* row_pos, const KvView& kv,
                     int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float* out, float* scratch) override;

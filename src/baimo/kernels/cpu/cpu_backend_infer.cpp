@@ -46,6 +46,8 @@ void CpuBackend::team_matmul_plan(TeamPlan& plan, std::span<const WeightMatrix* 
   cpu::team_matmul_plan(plan, ws, ys, batch, layout, align, threads);
 }
 
+int64_t CpuBackend::team_step_rows() const { return cpu::best_isa() >= cpu::CpuIsa::Avx512Bw ? 32 : 16; }
+
 int64_t CpuBackend::kv_attention_scratch(int64_t group, int64_t head_dim) {
   return cpu::kv_attention_scratch(group, head_dim);
 }

@@ -138,7 +138,8 @@ TEST(WeightMatmul, QuantizedMatchesDequantizedReference) {
 }
 
 // Float weights (F32, F16, BF16): against a double-precision reference over the exactly converted
-// weights, column counts with vector tails, batches across the tile size.
+// weights, column counts with vector tails, batches across the tile sizes (4x4 tiles and their
+// leftover rows / columns).
 TEST(WeightMatmul, FloatWeightsMatchDoubleReference) {
   std::mt19937 rng(4);
   std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -156,7 +157,7 @@ TEST(WeightMatmul, FloatWeightsMatchDoubleReference) {
       std::vector<float> wexact(rows * cols);
       for (size_t i = 0; i < wexact.size(); ++i)
         wexact[i] = t == DType::F32 ? wf[i] : t == DType::F16 ? f16_bits_to_f32(wh[i]) : bf16_bits_to_f32(wb[i]);
-      for (int64_t batch : {1, 3, 8, 10}) {
+      for (int64_t batch : {1, 3, 4, 7, 8, 10, 16}) {
         std::vector<float> x(batch * cols);
         for (auto& v : x) v = nd(rng);
         for (CpuIsa isa : kIsas) {

@@ -14,21 +14,15 @@
 // --time-budget, metrics.jsonl (reward, kl, kl_coef, entropy, clip ratio, value loss, ...:
 // `baimo plot OUT --metric reward`). Writes OUT/run_config.json, OUT/tokenizer/, OUT/held_out.jsonl,
 // OUT/checkpoints/step_N (the value model under modules/value/) and OUT/final (the policy).
-#include <omp.h>
-
-#include <algorithm>
-#include <cstdio>
 #include <filesystem>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "baimo/cli/command.h"
 #include "baimo/cli/finetune_run.h"
 #include "baimo/cli/rl_run.h"
 #include "baimo/cli/train_run.h"
-#include "baimo/train/mfu.h"
 #include "baimo/train/objectives/ppo.h"
 #include "baimo/train/ppo_config.h"
 #include "baimo/util/error.h"
@@ -65,27 +59,16 @@ void run_ppo(const RunFlags& flags) {
   Transformer model = load_finetune_model(cfg, ft, adapter);
   train::ValueModel value = make_value_model(cfg, model);
 
-  eval::RewardContext rctx;
-  rctx.chat_template = chat_template_name(ft.kind);
-  rctx.timeout_s = cfg.reward_timeout_s;
-  std::vector<eval::WeightedReward> rewards = eval::parse_rewards(cfg.rewards, rctx);
+  std::vector<eval::WeightedReward> rewards = parse_run_rewards(cfg, ft);
   train::RewardFn reward_fn = make_reward_fn(rewards, prompts);
 
-  train::TrainerOptions& topt = cfg.settings.trainer;
   train::PpoObjectiveOptions o;
   o.prompts = cfg.batch;
+  o.grad_accum = cfg.settings.trainer.grad_accum;
+  o.rollout = rollout_options(cfg, ft, model.config());
   o.samples = cfg.samples;
-  o.grad_accum = topt.grad_accum;
   o.ppo_epochs = cfg.ppo_epochs;
   o.mini_batches = cfg.mini_batches;
-  o.rollout.slots = static_cast<int>(cfg.slots);
-  o.rollout.ctx = cfg.max_len;
-  o.rollout.max_new_tokens = static_cast<int>(cfg.max_new_tokens);
-  o.rollout.temperature = cfg.temperature;
-  o.rollout.top_p = cfg.top_p;
-  o.rollout.top_k = cfg.top_k;
-  o.rollout.eos_ids = end_ids(ft, model.config());
-  o.rollout.stop = {chat_end_of_turn(ft.kind)};
   o.loss = cfg.loss;
   o.kl_coef = cfg.kl_coef;
   o.target_kl = cfg.target_kl;
@@ -98,39 +81,25 @@ void run_ppo(const RunFlags& flags) {
   o.whiten_advantages = cfg.whiten_advantages;
   o.eval_prompts = cfg.eval_prompts;
   o.seed = cfg.settings.seed;
-  o.module.tokenizer_json = run_tokenizer_path(cfg);
-  o.module.base_model = fs::absolute(cfg.model).lexically_normal().string();
-  o.module.decay_lora = topt.weight_decay > 0;
-  o.rank = topt.rank;
-  o.world = topt.world;
+  o.module = policy_module_options(cfg);
+  o.rank = cfg.settings.trainer.rank;
+  o.world = cfg.settings.trainer.world;
   // Non-owning: ft outlives the objective.
   const std::shared_ptr<const Tokenizer> tokenizer(std::shared_ptr<const void>{}, &ft.tok);
   train::PpoObjective objective(model, adapter ? &*adapter : nullptr, value, tokenizer, prompts.train_ids,
                                 prompts.held_out_ids, reward_fn, o);
   train::resolve_ppo_steps(cfg, static_cast<int64_t>(prompts.train.size()));
-
-  if (topt.peak_gflops == 0) topt.peak_gflops = train::measure_sgemm_peak_gflops();
-  write_run_files(cfg, ft, train::finetune_path_keys());
-  write_held_out_prompts(cfg, prompts);
-  train::Trainer trainer(objective, topt);
-  const bool resumed = resume_if_asked(trainer, cfg);
-  const ModelConfig& mc = model.config();
-  const int64_t trainable = adapter ? adapter->numel() : mc.parameter_count();
   const std::string kl = cfg.target_kl > 0 ? fmt::format("adaptive from {} to target {}", cfg.kl_coef, cfg.target_kl)
                                            : fmt::format("{}", cfg.kl_coef);
-  std::printf("ppo (%s): %.2fM parameters, %.3fM trainable + a value model (%s), %lld steps, %lld prompts x %lld "
-              "samples per rollout batch, %lld epoch(s) x %lld mini-batch(es) each (%zu training / %zu held-out "
-              "prompts), kl_coef %s (%s), rewards %s, lr %g -> %g, %d threads\n",
-              adapter ? "LoRA" : "full", mc.parameter_count() / 1e6, trainable / 1e6,
-              cfg.value_init == "reward" ? "from the reward model" : value.is_lora() ? "LoRA on the base" : "policy copy",
-              static_cast<long long>(topt.steps), static_cast<long long>(cfg.batch), static_cast<long long>(cfg.samples),
-              static_cast<long long>(cfg.ppo_epochs), static_cast<long long>(cfg.mini_batches), prompts.train.size(),
-              prompts.held_out.size(), kl.c_str(), train::kl_estimator_name(cfg.kl_estimator),
-              fmt::format("{}", fmt::join(cfg.rewards, " + ")).c_str(), topt.lr, topt.min_lr, omp_get_max_threads());
-  if (!resumed && !prompts.held_out.empty()) evaluate_before_training(trainer);
-  std::fflush(stdout);
-  run_with_progress(trainer, topt.steps);
-  save_final_model(cfg, model, adapter);
+  run_rl_objective(
+      cfg, ft, prompts, model, adapter, objective, "ppo",
+      fmt::format(" + a value model ({})", cfg.value_init == "reward" ? "from the reward model"
+                                           : value.is_lora()            ? "LoRA on the base"
+                                                                        : "policy copy"),
+      fmt::format("{} prompts x {} samples per rollout batch, {} epoch(s) x {} mini-batch(es) each ({} training / {} "
+                  "held-out prompts), kl_coef {} ({})",
+                  cfg.batch, cfg.samples, cfg.ppo_epochs, cfg.mini_batches, prompts.train.size(), prompts.held_out.size(),
+                  kl, train::kl_estimator_name(cfg.kl_estimator)));
 }
 
 }  // namespace

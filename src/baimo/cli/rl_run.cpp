@@ -1,12 +1,19 @@
 #include "baimo/cli/rl_run.h"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "baimo/cli/train_run.h"
 #include "baimo/data/sft_examples.h"
 #include "baimo/infer/inference_model.h"
+#include "baimo/train/mfu.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 
@@ -102,6 +109,57 @@ train::RewardFn make_reward_fn(std::vector<eval::WeightedReward>& rewards, const
     eval::RewardScores scores = eval::score_rewards(rewards, items);
     return train::RolloutRewards{std::move(scores.total), std::move(scores.parts)};
   };
+}
+
+std::vector<eval::WeightedReward> parse_run_rewards(const train::RlRolloutConfig& cfg, const FinetuneTokenizer& ft) {
+  eval::RewardContext rctx;
+  rctx.chat_template = chat_template_name(ft.kind);
+  rctx.timeout_s = cfg.reward_timeout_s;
+  return eval::parse_rewards(cfg.rewards, rctx);
+}
+
+RolloutOptions rollout_options(const train::RlRolloutConfig& cfg, const FinetuneTokenizer& ft, const ModelConfig& mc) {
+  RolloutOptions o;
+  o.slots = static_cast<int>(cfg.slots);
+  o.ctx = cfg.max_len;
+  o.max_new_tokens = static_cast<int>(cfg.max_new_tokens);
+  o.temperature = cfg.temperature;
+  o.top_p = cfg.top_p;
+  o.top_k = cfg.top_k;
+  o.eos_ids = end_ids(ft, mc);
+  o.stop = {chat_end_of_turn(ft.kind)};
+  return o;
+}
+
+train::FinetuneModuleOptions policy_module_options(const train::RlRolloutConfig& cfg) {
+  train::FinetuneModuleOptions m;
+  m.tokenizer_json = run_tokenizer_path(cfg);
+  m.base_model = fs::absolute(cfg.model).lexically_normal().string();
+  m.decay_lora = cfg.settings.trainer.weight_decay > 0;
+  return m;
+}
+
+void run_rl_objective(train::RlRolloutConfig& cfg, const FinetuneTokenizer& ft, const PromptSet& prompts,
+                      Transformer& model, const std::optional<LoraAdapter>& adapter, train::Objective& objective,
+                      const std::string& stage, const std::string& extra, const std::string& what) {
+  train::TrainerOptions& topt = cfg.settings.trainer;
+  if (topt.peak_gflops == 0) topt.peak_gflops = train::measure_sgemm_peak_gflops();
+  write_run_files(cfg, ft, train::finetune_path_keys());
+  write_held_out_prompts(cfg, prompts);
+  train::Trainer trainer(objective, topt);
+  const bool resumed = resume_if_asked(trainer, cfg);
+  const ModelConfig& mc = model.config();
+  const int64_t trainable = adapter ? adapter->numel() : mc.parameter_count();
+  std::printf("%s (%s): %.2fM parameters, %.3fM trainable (%.2f%%)%s, %lld steps, %s, rewards %s, lr %g -> %g, "
+              "%d threads\n",
+              stage.c_str(), adapter ? "LoRA" : "full", mc.parameter_count() / 1e6, trainable / 1e6,
+              100.0 * trainable / std::max<int64_t>(1, mc.parameter_count()), extra.c_str(),
+              static_cast<long long>(topt.steps), what.c_str(), fmt::format("{}", fmt::join(cfg.rewards, " + ")).c_str(),
+              topt.lr, topt.min_lr, omp_get_max_threads());
+  if (!resumed && !prompts.held_out.empty()) evaluate_before_training(trainer);
+  std::fflush(stdout);
+  run_with_progress(trainer, topt.steps);
+  save_final_model(cfg, model, adapter);
 }
 
 }  // namespace baimo::cli

@@ -59,7 +59,7 @@ void run_grpo(const RunFlags& flags) {
   const std::shared_ptr<const Tokenizer> tokenizer(std::shared_ptr<const void>{}, &ft.tok);
   train::GrpoObjective objective(model, adapter ? &*adapter : nullptr, tokenizer, prompts.train_ids,
                                  prompts.held_out_ids, reward_fn, o);
-  train::resolve_grpo_steps(cfg, static_cast<int64_t>(prompts.train.size()));
+  train::resolve_rl_steps(cfg, static_cast<int64_t>(prompts.train.size()), cfg.iterations);
   run_rl_objective(cfg, ft, prompts, model, adapter, objective, "grpo", "",
                    fmt::format("{} prompts x {} samples per rollout batch, {} step(s) each ({} training / {} held-out "
                                "prompts), beta {}, loss {}",

@@ -88,7 +88,7 @@ void run_ppo(const RunFlags& flags) {
   const std::shared_ptr<const Tokenizer> tokenizer(std::shared_ptr<const void>{}, &ft.tok);
   train::PpoObjective objective(model, adapter ? &*adapter : nullptr, value, tokenizer, prompts.train_ids,
                                 prompts.held_out_ids, reward_fn, o);
-  train::resolve_ppo_steps(cfg, static_cast<int64_t>(prompts.train.size()));
+  train::resolve_rl_steps(cfg, static_cast<int64_t>(prompts.train.size()), cfg.ppo_epochs * cfg.mini_batches);
   const std::string kl = cfg.target_kl > 0 ? fmt::format("adaptive from {} to target {}", cfg.kl_coef, cfg.target_kl)
                                            : fmt::format("{}", cfg.kl_coef);
   run_rl_objective(

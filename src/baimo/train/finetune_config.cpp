@@ -93,8 +93,11 @@ void parse_finetune_config(FinetuneConfig& c, const json& merged, const std::str
 void resolve_finetune_steps(FinetuneConfig& c, int64_t units_per_epoch) {
   if (!c.merged.at("steps").is_null()) return;
   const double per_step = static_cast<double>(c.batch * c.settings.trainer.grad_accum);
-  const int64_t steps =
-      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(c.epochs * static_cast<double>(units_per_epoch) / per_step)));
+  set_resolved_steps(c, static_cast<int64_t>(std::ceil(c.epochs * static_cast<double>(units_per_epoch) / per_step)));
+}
+
+void set_resolved_steps(FinetuneConfig& c, int64_t steps) {
+  steps = std::max<int64_t>(1, steps);
   c.merged["steps"] = steps;
   TrainerOptions& o = c.settings.trainer;
   o.steps = steps;

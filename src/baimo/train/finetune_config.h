@@ -47,6 +47,9 @@ struct FinetuneConfig {
 void parse_finetune_config(FinetuneConfig& c, const nlohmann::json& merged, const std::string& where, double lr_full,
                            double lr_lora);
 void resolve_finetune_steps(FinetuneConfig& c, int64_t units_per_epoch);
+// The tail of resolving "steps" (at least 1), shared with the RL stages: steps and the default warmup
+// written into the options and back into merged.
+void set_resolved_steps(FinetuneConfig& c, int64_t steps);
 // The path keys of finetune_keys (made absolute in run_config.json).
 const std::vector<std::string>& finetune_path_keys();
 

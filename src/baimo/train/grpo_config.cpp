@@ -1,8 +1,5 @@
 #include "baimo/train/grpo_config.h"
 
-#include <cmath>
-#include <string_view>
-
 #include "baimo/util/error.h"
 
 namespace baimo::train {
@@ -11,18 +8,6 @@ using json = nlohmann::json;
 
 const RunKeys& grpo_keys() {
   static const RunKeys keys = [] {
-    RunKeys k = finetune_keys(
-        "Prompt files: {prompt|messages, answer?} JSON/JSONL (also preference pairs or chat data: their prompts); "
-        ".gz read directly",
-        "Prompts per rollout batch (global, over all ranks); each gets --group samples",
-        json{{"steps", nullptr},
-             {"lr", nullptr},
-             {"min_lr", nullptr},
-             {"weight_decay", 0.0},
-             {"beta2", 0.999},
-             {"eval_interval", 20},
-             {"checkpoint_interval", 50},
-             {"keep", 2}});
     RunKeys own = {
         {"group", KeyKind::Int, 8, "Samples per prompt (advantages are relative to the group; >= 2)"},
         {"iterations", KeyKind::Int, 1, "Optimisation steps per rollout batch (TRL num_iterations)"},
@@ -32,12 +17,11 @@ const RunKeys& grpo_keys() {
         {"loss_norm", KeyKind::Str, "grpo", "Loss normalisation: grpo | dapo (tokens of the batch) | dr_grpo"},
         {"scale_rewards", KeyKind::Bool, true, "Divide advantages by the group's reward std (off: Dr. GRPO)"},
     };
-    for (RunKey& key : k)
-      if (std::string_view(key.name) == "epochs") key.default_value = 1.0;  // passes over the prompts
-    RunKeys rollout = rl_rollout_keys(json::array({"match"}));
-    own.insert(own.begin() + 2, std::make_move_iterator(rollout.begin()), std::make_move_iterator(rollout.end()));
-    k.insert(k.begin() + 5, std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
-    return k;
+    return rl_command_keys(
+        "Prompt files: {prompt|messages, answer?} JSON/JSONL (also preference pairs or chat data: their prompts); "
+        ".gz read directly",
+        "Prompts per rollout batch (global, over all ranks); each gets --group samples", std::move(own), 2,
+        json::array({"match"}));
   }();
   return keys;
 }
@@ -64,20 +48,6 @@ GrpoConfig parse_grpo_config(const json& merged, const std::string& where) {
   }
   c.scale_rewards = r.flag("scale_rewards");
   return c;
-}
-
-void resolve_grpo_steps(GrpoConfig& c, int64_t train_prompts) {
-  if (!c.merged.at("steps").is_null()) return;
-  const double batches = std::ceil(c.epochs * static_cast<double>(train_prompts) / static_cast<double>(c.batch));
-  const int64_t steps = std::max<int64_t>(1, static_cast<int64_t>(batches) * c.iterations);
-  c.merged["steps"] = steps;
-  TrainerOptions& o = c.settings.trainer;
-  o.steps = steps;
-  if (c.merged.at("warmup").is_null()) {
-    o.warmup = std::min<int64_t>(100, steps / 10);
-    c.merged["warmup"] = o.warmup;
-  }
-  o.run_config = c.merged;
 }
 
 }  // namespace baimo::train

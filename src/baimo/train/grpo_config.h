@@ -29,7 +29,5 @@ struct GrpoConfig : RlRolloutConfig {
 };
 
 GrpoConfig parse_grpo_config(const nlohmann::json& merged, const std::string& where);
-// Sets "steps" (and warmup) from the prompt count when the run did not give them.
-void resolve_grpo_steps(GrpoConfig& c, int64_t train_prompts);
 
 }  // namespace baimo::train

@@ -1,8 +1,5 @@
 #include "baimo/train/ppo_config.h"
 
-#include <cmath>
-#include <string_view>
-
 #include "baimo/util/error.h"
 
 namespace baimo::train {
@@ -11,18 +8,6 @@ using json = nlohmann::json;
 
 const RunKeys& ppo_keys() {
   static const RunKeys keys = [] {
-    RunKeys k = finetune_keys(
-        "Prompt files: {prompt|messages} JSON/JSONL (also preference pairs or chat data: their prompts); "
-        ".gz read directly",
-        "Prompts per rollout batch (global, over all ranks); each gets --samples answers",
-        json{{"steps", nullptr},
-             {"lr", nullptr},
-             {"min_lr", nullptr},
-             {"weight_decay", 0.0},
-             {"beta2", 0.999},
-             {"eval_interval", 20},
-             {"checkpoint_interval", 50},
-             {"keep", 2}});
     RunKeys own = {
         {"samples", KeyKind::Int, 1, "Answers per prompt"},
         {"ppo_epochs", KeyKind::Int, 4, "Passes over each rollout batch (TRL num_ppo_epochs)"},
@@ -41,12 +26,11 @@ const RunKeys& ppo_keys() {
         {"whiten_advantages", KeyKind::Bool, true, "Whiten the advantages over the rollout batch"},
         {"value_init", KeyKind::Str, "policy", "Value model start: policy | reward (the model:DIR reward model)"},
     };
-    for (RunKey& key : k)
-      if (std::string_view(key.name) == "epochs") key.default_value = 1.0;  // passes over the prompts
-    RunKeys rollout = rl_rollout_keys(json::array());
-    own.insert(own.begin() + 3, std::make_move_iterator(rollout.begin()), std::make_move_iterator(rollout.end()));
-    k.insert(k.begin() + 5, std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
-    return k;
+    return rl_command_keys(
+        "Prompt files: {prompt|messages} JSON/JSONL (also preference pairs or chat data: their prompts); "
+        ".gz read directly",
+        "Prompts per rollout batch (global, over all ranks); each gets --samples answers", std::move(own), 3,
+        json::array());
   }();
   return keys;
 }
@@ -96,20 +80,6 @@ PpoConfig parse_ppo_config(const json& merged, const std::string& where) {
   if (c.value_init == "reward" && c.lora)
     fail("{}: \"value_init\" reward needs a full run (a LoRA value model shares the policy's base)", where);
   return c;
-}
-
-void resolve_ppo_steps(PpoConfig& c, int64_t train_prompts) {
-  if (!c.merged.at("steps").is_null()) return;
-  const double batches = std::ceil(c.epochs * static_cast<double>(train_prompts) / static_cast<double>(c.batch));
-  const int64_t steps = std::max<int64_t>(1, static_cast<int64_t>(batches) * c.ppo_epochs * c.mini_batches);
-  c.merged["steps"] = steps;
-  TrainerOptions& o = c.settings.trainer;
-  o.steps = steps;
-  if (c.merged.at("warmup").is_null()) {
-    o.warmup = std::min<int64_t>(100, steps / 10);
-    c.merged["warmup"] = o.warmup;
-  }
-  o.run_config = c.merged;
 }
 
 }  // namespace baimo::train

@@ -32,7 +32,5 @@ struct PpoConfig : RlRolloutConfig {
 };
 
 PpoConfig parse_ppo_config(const nlohmann::json& merged, const std::string& where);
-// Sets "steps" (and warmup) from the prompt count when the run did not give them.
-void resolve_ppo_steps(PpoConfig& c, int64_t train_prompts);
 
 }  // namespace baimo::train

@@ -1,5 +1,8 @@
 #include "baimo/train/rl_rollout_config.h"
 
+#include <cmath>
+#include <string_view>
+
 #include "baimo/util/error.h"
 
 namespace baimo::train {
@@ -38,6 +41,32 @@ void parse_rl_rollout_config(RlRolloutConfig& c, const std::string& where) {
   if (!(c.reward_timeout_s > 0)) fail("{}: \"reward_timeout\" must be positive, got {}", where, c.reward_timeout_s);
   c.eval_prompts = r.non_negative("eval_prompts");
   c.slots = r.positive("slots");
+}
+
+RunKeys rl_command_keys(const char* data_help, const char* batch_help, RunKeys own, size_t own_first,
+                        const json& default_reward) {
+  RunKeys k = finetune_keys(data_help, batch_help,
+                            json{{"steps", nullptr},
+                                 {"lr", nullptr},
+                                 {"min_lr", nullptr},
+                                 {"weight_decay", 0.0},
+                                 {"beta2", 0.999},
+                                 {"eval_interval", 20},
+                                 {"checkpoint_interval", 50},
+                                 {"keep", 2}});
+  for (RunKey& key : k)
+    if (std::string_view(key.name) == "epochs") key.default_value = 1.0;  // passes over the prompts
+  RunKeys rollout = rl_rollout_keys(default_reward);
+  own.insert(own.begin() + static_cast<ptrdiff_t>(own_first), std::make_move_iterator(rollout.begin()),
+             std::make_move_iterator(rollout.end()));
+  k.insert(k.begin() + 5, std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
+  return k;
+}
+
+void resolve_rl_steps(RlRolloutConfig& c, int64_t train_prompts, int64_t steps_per_batch) {
+  if (!c.merged.at("steps").is_null()) return;
+  const double batches = std::ceil(c.epochs * static_cast<double>(train_prompts) / static_cast<double>(c.batch));
+  set_resolved_steps(c, static_cast<int64_t>(batches) * steps_per_batch);
 }
 
 }  // namespace baimo::train

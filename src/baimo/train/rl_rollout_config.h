@@ -16,6 +16,12 @@
 namespace baimo::train {
 
 RunKeys rl_rollout_keys(const nlohmann::json& default_reward);
+// Every key of an RL command: finetune_keys (data_help; "batch" = batch_help; "epochs" 1 = passes over
+// the prompts; the trainer's RL defaults: lr and steps resolved later, no weight decay, beta2 0.999,
+// evaluation every 20 steps, a checkpoint every 50, keep 2), then `own` with rl_rollout_keys inserted
+// after its first `own_first` keys.
+RunKeys rl_command_keys(const char* data_help, const char* batch_help, RunKeys own, size_t own_first,
+                        const nlohmann::json& default_reward);
 
 struct RlRolloutConfig : FinetuneConfig {
   int64_t max_new_tokens = 128, eval_prompts = 0, slots = 16;
@@ -27,5 +33,8 @@ struct RlRolloutConfig : FinetuneConfig {
 
 // After parse_finetune_config(c, ...).
 void parse_rl_rollout_config(RlRolloutConfig& c, const std::string& where);
+// Sets "steps" (and warmup) when the run did not give them: epochs x train_prompts / batch rollout
+// batches (rounded up) of steps_per_batch optimiser steps each.
+void resolve_rl_steps(RlRolloutConfig& c, int64_t train_prompts, int64_t steps_per_batch);
 
 }  // namespace baimo::train

@@ -16,20 +16,6 @@ struct LiveStorage {
   std::vector<std::shared_ptr<const float[]>> merged;
 };
 
-WeightMatrix& layer_matrix(LayerWeights& L, ParamRole role) {
-  switch (role) {
-    case ParamRole::Q: return L.q;
-    case ParamRole::K: return L.k;
-    case ParamRole::V: return L.v;
-    case ParamRole::O: return L.o;
-    case ParamRole::Gate: return L.gate;
-    case ParamRole::Up: return L.up;
-    case ParamRole::Down: return L.down;
-    default: break;
-  }
-  fail("live_weights: LoRA target role {} is not a layer matrix", static_cast<int>(role));
-}
-
 }  // namespace
 
 ModelWeights live_weights(const Transformer& model) {
@@ -42,7 +28,7 @@ ModelWeights live_weights(const Transformer& model) {
   const float scaling = adapter->config.scaling();
   std::vector<int32_t> ids;
   for (const LoraAdapter::Pair& p : adapter->pairs) {
-    WeightMatrix& m = layer_matrix(w.layers[static_cast<size_t>(p.spec.layer)], p.spec.role);
+    WeightMatrix& m = layer_matrix(w, p.spec.layer, p.spec.role, "live_weights");
     // (out, in) f32 rows of W, from whatever storage it has (packed-only included), then + scaling B A.
     std::shared_ptr<float[]> f(new float[static_cast<size_t>(m.rows * m.cols)]);
     ids.resize(static_cast<size_t>(m.rows));

@@ -17,20 +17,6 @@ struct LoraStorage {
   std::vector<std::shared_ptr<const void>> buffers;
 };
 
-WeightMatrix& layer_matrix(LayerWeights& L, ParamRole role) {
-  switch (role) {
-    case ParamRole::Q: return L.q;
-    case ParamRole::K: return L.k;
-    case ParamRole::V: return L.v;
-    case ParamRole::O: return L.o;
-    case ParamRole::Gate: return L.gate;
-    case ParamRole::Up: return L.up;
-    case ParamRole::Down: return L.down;
-    default: break;
-  }
-  fail("LoRA: parameter role {} is not a layer matrix", static_cast<int>(role));
-}
-
 }  // namespace
 
 ModelWeights apply_lora(const ModelWeights& base, const LoraAdapter& adapter, const std::string& where) {
@@ -40,7 +26,7 @@ ModelWeights apply_lora(const ModelWeights& base, const LoraAdapter& adapter, co
   ModelWeights w = base;
   const float scaling = adapter.config.scaling();
   for (const LoraAdapter::Pair& p : adapter.pairs) {
-    WeightMatrix& m = layer_matrix(w.layers[static_cast<size_t>(p.spec.layer)], p.spec.role);
+    WeightMatrix& m = layer_matrix(w, p.spec.layer, p.spec.role, "LoRA");
     if (m.rows != p.spec.out || m.cols != p.spec.in)
       fail("{}: {} is ({}, {}) in the weights, the adapter expects ({}, {})", where, p.spec.base_name, m.rows, m.cols,
            p.spec.out, p.spec.in);

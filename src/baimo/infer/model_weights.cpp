@@ -75,6 +75,16 @@ WeightSlot weight_slot(ModelWeights& w, const ParamSpec& spec) {
   fail("model weights: parameter {} has no slot", spec.name);
 }
 
+WeightMatrix& layer_matrix(ModelWeights& w, int64_t layer, ParamRole role, const char* who) {
+  ParamSpec spec;
+  spec.name = fmt::format("layer {} role {}", layer, static_cast<int>(role));
+  spec.role = role;
+  spec.layer = layer;
+  const WeightSlot slot = weight_slot(w, spec);
+  if (!slot.matrix) fail("{}: parameter role {} is not a layer matrix", who, static_cast<int>(role));
+  return *slot.matrix;
+}
+
 ModelWeights weights_from_transformer(const Transformer& model, DType type) {
   auto st = std::make_shared<Storage>();
   st->model = std::make_unique<Transformer>(model);  // shallow: shares the parameter buffers

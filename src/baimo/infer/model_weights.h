@@ -57,6 +57,9 @@ struct WeightSlot {
   const float** vector = nullptr;
 };
 WeightSlot weight_slot(ModelWeights& w, const ParamSpec& spec);
+// The matrix of layer `layer` with `role` (q, k, v, o, gate, up, down), through weight_slot;
+// baimo::Error when the role names no layer matrix (`who` names the caller).
+WeightMatrix& layer_matrix(ModelWeights& w, int64_t layer, ParamRole role, const char* who);
 
 // Builds every slot of w by walking param_layout(w.config) (w.layers sized from the config):
 // matrix(spec) gives each matrix, vector(spec) each norm / bias; lm_head = embed when tied.

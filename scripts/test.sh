@@ -26,7 +26,7 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 O
 
 step "fuzz targets (libFuzzer, ${FUZZ_SECONDS:=20}s each)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBAIMO_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j "$JOBS"
+cmake --build build-fuzz -j "$JOBS" --target baimo_fuzz
 shopt -s nullglob
 for f in build-fuzz/fuzz_*; do
   [ -x "$f" ] || continue

@@ -1,6 +1,6 @@
 // baimo eval run (--model M | --api URL [--api-model NAME] [--api-key KEY]) --tasks a,b,... [--limit N] [--seed S] [--batch B] [--shots K]
 //                [--out results.json] [--report FILE] [--log-samples FILE] [--raw] [--max-tokens N]
-//                [--samples N --temperature T] [--ctx N] [--dtype T] [--lora DIR] [--chat-template NAME]
+//                [--samples N --temperature T] [--repetition-penalty R] [--ctx N] [--dtype T] [--lora DIR] [--chat-template NAME]
 // Each task is a built-in suite (eval/builtin_tasks.h) or a task file (eval/gen_reader.h: .csv / .jsonl
 // multiple choice, or .jsonl generation tasks with "prompt" and "answer"; named after the file). Prints a table on stdout,
 // a progress line with ETA per task on stderr; writes the results JSON atomically (--out), appends
@@ -102,6 +102,7 @@ void run(const RunArgs& a) {
   nlohmann::json settings = {{"tasks", a.tasks},        {"limit", a.s.limit},         {"seed", a.s.seed},
                              {"batch", a.s.batch},      {"shots", a.s.shots},         {"raw", a.s.raw_prompts},
                              {"max_tokens", a.s.max_tokens}, {"samples", a.s.samples}, {"temperature", a.s.temperature},
+                             {"repetition_penalty", a.s.repetition_penalty},
                              {"dtype", a.dtype},        {"lora", a.lora},        {"chat_template", template_name}};
   if (!a.api.empty()) settings["api"] = a.api;
   nlohmann::json j = eval::results_json(model_name, settings, results);
@@ -145,6 +146,11 @@ void add_eval_run(CLI::App& ev) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   sub->add_option("--temperature", a->s.temperature, "Sampling temperature when --samples > 1 (default 0.8)");
+  sub->add_option("--repetition-penalty", a->s.repetition_penalty,
+                  "Generation: CTRL-style penalty on tokens already in the prompt or answer (1 = off; llama.cpp's "
+                  "repeat_penalty, vLLM's repetition_penalty)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 10.0f));
   sub->add_option("--ctx", a->s.ctx, "Context in tokens (default: the model's, at most 2048)")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 24))
       ->excludes(api);

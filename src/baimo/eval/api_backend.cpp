@@ -199,6 +199,8 @@ GenOutput ApiBackend::generate(std::span<const GenPrompt> prompts, const GenSett
                  {"temperature", s.temperature},
                  {"n", job.n},
                  {"seed", s.seed + job.prompt * static_cast<uint64_t>(s.samples) + static_cast<uint64_t>(job.first)}};
+    // Not an OpenAI field: vLLM's and baimo serve's extension, sent only when asked for.
+    if (s.repetition_penalty != 1.0f) body["repetition_penalty"] = s.repetition_penalty;
     std::string path;
     if (p.raw) {
       path = "/completions";

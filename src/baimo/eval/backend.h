@@ -48,6 +48,7 @@ struct GenSettings {
   int max_tokens = 32;
   int samples = 1;
   float temperature = 0;
+  float repetition_penalty = 1;  // 1 = off (CTRL-style, as llama.cpp's repeat_penalty and vLLM's)
   uint64_t seed = 0;
 };
 

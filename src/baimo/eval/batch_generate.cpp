@@ -15,6 +15,7 @@ std::vector<std::vector<GeneratedSample>> batch_generate(std::shared_ptr<const M
   r.max_new_tokens = o.max_tokens;
   r.samples = o.samples;
   r.temperature = o.temperature;
+  r.repetition_penalty = o.repetition_penalty;
   r.seed = o.seed;
   r.stop = o.stop;
   r.eos_ids = o.eos_ids;

@@ -26,6 +26,7 @@ struct BatchGenerateOptions {
   int max_tokens = 64;
   int samples = 1;
   float temperature = 0;
+  float repetition_penalty = 1;  // 1 = off
   uint64_t seed = 0;
   std::vector<std::string> stop;
   std::vector<int32_t> eos_ids;

@@ -10,7 +10,11 @@
 using namespace baimo;
 using namespace baimo::eval;
 
-TEST(BatchGenerate, GreedyEqualsOneAtATimeWhateverTheBatch) {
+// Greedy, with and without a repetition penalty (eval run --repetition-penalty): the penalty reaches
+// each sequence's sampler, so the batch gives what generate() gives with the same sampling settings.
+class BatchGenerateGreedy : public ::testing::TestWithParam<float> {};
+
+TEST_P(BatchGenerateGreedy, EqualsOneAtATimeWhateverTheBatch) {
   auto tok = test_fixtures::byte_tokenizer();
   auto w = test_fixtures::byte_model();
   std::vector<std::vector<int32_t>> prompts;
@@ -23,6 +27,7 @@ TEST(BatchGenerate, GreedyEqualsOneAtATimeWhateverTheBatch) {
   o.ctx = 128;
   o.max_tokens = 12;
   o.stop = {"\n"};
+  o.repetition_penalty = GetParam();
   // The reference: generate() (infer/generate.h) on one slot, prompt by prompt.
   std::vector<GeneratedSample> want;
   Engine engine(w, 1, o.ctx);
@@ -30,6 +35,7 @@ TEST(BatchGenerate, GreedyEqualsOneAtATimeWhateverTheBatch) {
     engine.cache().truncate(0, 0);
     GenerationOptions g;
     g.sampling.temperature = 0;
+    g.sampling.repetition_penalty = o.repetition_penalty;
     g.max_tokens = o.max_tokens;
     g.stop = o.stop;
     Sequence seq(*tok, p, g);
@@ -53,6 +59,8 @@ TEST(BatchGenerate, GreedyEqualsOneAtATimeWhateverTheBatch) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(RepetitionPenalty, BatchGenerateGreedy, ::testing::Values(1.0f, 1.3f));
 
 TEST(BatchGenerate, SamplesAndErrors) {
   auto tok = test_fixtures::byte_tokenizer();

@@ -52,6 +52,7 @@ GenOutput LocalBackend::generate(std::span<const GenPrompt> prompts, const GenSe
   o.max_tokens = s.max_tokens;
   o.samples = s.samples;
   o.temperature = s.temperature;
+  o.repetition_penalty = s.repetition_penalty;
   o.seed = s.seed;
   o.eos_ids = m_.eos_ids;
   if (raw) o.stop = {"\n"};

@@ -59,6 +59,7 @@ TaskResult run_gen(EvalBackend& b, const Task& t, size_t n, const EvalSettings& 
   g.max_tokens = s.max_tokens;
   g.samples = s.samples;
   g.temperature = s.samples > 1 ? s.temperature : 0.0f;
+  g.repetition_penalty = s.repetition_penalty;
   g.seed = s.seed;
   GenOutput gen = b.generate(prompts, g, [&](int64_t done) {
     if (progress) progress(done, static_cast<int64_t>(n));

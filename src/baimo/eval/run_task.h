@@ -38,6 +38,7 @@ struct EvalSettings {
   int max_tokens = 32;
   int samples = 1;
   float temperature = 0.8f;  // used when samples > 1 (one sample is always greedy)
+  float repetition_penalty = 1.0f;  // 1 = off; applies to greedy and sampled answers
   int threads = 0;           // compute threads of the generation scheduler (0: the process default)
 };
 

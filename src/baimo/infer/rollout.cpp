@@ -22,6 +22,7 @@ GenerationOptions generation_options(const RolloutOptions& o, size_t p) {
   g.sampling.temperature = o.temperature;
   g.sampling.top_k = o.top_k;
   g.sampling.top_p = o.top_p;
+  g.sampling.repetition_penalty = o.repetition_penalty;
   g.sampling.seed = o.seed + static_cast<uint64_t>(p) * static_cast<uint64_t>(o.samples);
   g.max_tokens = o.max_new_tokens;
   g.stop = o.stop;

@@ -41,6 +41,7 @@ struct RolloutOptions {
   float temperature = 1;  // 0 = greedy
   int top_k = 0;
   float top_p = 1;
+  float repetition_penalty = 1;  // 1 = off; over the prompt and the answer so far (Sampler)
   uint64_t seed = 0;  // sample i of prompt p uses seed + p * samples + i
   std::vector<int32_t> eos_ids;
   std::vector<std::string> stop;

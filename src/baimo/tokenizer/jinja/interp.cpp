@@ -31,6 +31,8 @@ Value global_range(CallArgs& a) {
   if (a.pos.size() >= 2) start = a.pos[0].as_int(), stop = a.pos[1].as_int();
   if (a.pos.size() == 3) step = a.pos[2].as_int();
   if (step == 0) fail("range() arg 3 must not be zero");
+  const long double count = step > 0 ? ((long double)stop - start) / step : ((long double)start - stop) / -step;
+  if (count > kMaxRange) fail("range() is too long (more than {} items)", kMaxRange);
   std::vector<Value> out;
   for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
     if (int64_t(out.size()) >= kMaxRange) fail("range() is too long (more than {} items)", kMaxRange);

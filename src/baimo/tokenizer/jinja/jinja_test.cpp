@@ -154,7 +154,7 @@ TEST(Jinja, UndefinedSemantics) {
 }
 
 TEST(Jinja, RaiseExceptionAndStrftime) {
-  EXPECT_NE(error_of("line\n{{ raise_exception('boom') }}").find("template line 2, column 1: raise_exception: boom"), std::string::npos);
+  EXPECT_NE(error_of("line\n{{ raise_exception('boom') }}").find("template line 2, column 4: raise_exception: boom"), std::string::npos);
   EXPECT_EQ(R("{{ strftime_now('%Y')|length }}"), "4");
 }
 
@@ -174,7 +174,7 @@ TEST(Jinja, SyntaxErrorsNameLineAndColumn) {
 }
 
 TEST(Jinja, RuntimeErrorsNameLineAndColumn) {
-  EXPECT_EQ(error_of("\n\n  {{ 1 < 'a' }}"), "template line 3, column 3: '<' not supported between instances of 'int' and 'str'");
+  EXPECT_EQ(error_of("\n\n  {{ 1 < 'a' }}"), "template line 3, column 6: '<' not supported between instances of 'int' and 'str'");
   EXPECT_NE(error_of("{{ 1 // 0 }}").find("division or modulo by zero"), std::string::npos);
   EXPECT_NE(error_of("{{ 9223372036854775807 + 1 }}").find("overflow"), std::string::npos);
   EXPECT_NE(error_of("{{ range(10000000)|length }}").find("too long"), std::string::npos);

@@ -335,6 +335,8 @@ class Parser {
   ExprPtr binary(std::string op, ExprPtr l, ExprPtr r, const Token& at) {
     ExprPtr b = make(Expr::Kind::Binary, at);
     b->name = std::move(op);
+    b->line = l->line;  // errors point at the start of the expression
+    b->col = l->col;
     b->args.push_back(std::move(l));
     b->args.push_back(std::move(r));
     return b;
@@ -525,13 +527,20 @@ class Parser {
     return e;
   }
 
+  // A token standing for where expression e starts (for error positions).
+  const Token* first_token(const Expr& e) {
+    pos_token_ = Token{Tok::Name, "", e.line, e.col};
+    return &pos_token_;
+  }
+  Token pos_token_{Tok::Eof, "", 0, 0};
+
   ExprPtr parse_postfix(ExprPtr e) {
     while (true) {
       const Token& at = cur();
       if (is_op(".")) {
         next();
         if (cur().type == Tok::Name) {
-          ExprPtr a = make(Expr::Kind::Attr, at);
+          ExprPtr a = make(Expr::Kind::Attr, *first_token(*e));
           a->name = cur().text;
           a->args.push_back(std::move(e));
           e = std::move(a);
@@ -571,12 +580,12 @@ class Parser {
       }
     }
     if (!slice) {
-      ExprPtr i = make(Expr::Kind::Item, at);
+      ExprPtr i = make(Expr::Kind::Item, *first_token(*obj));
       i->args.push_back(std::move(obj));
       i->args.push_back(std::move(parts[0]));
       return i;
     }
-    ExprPtr s = make(Expr::Kind::Slice, at);
+    ExprPtr s = make(Expr::Kind::Slice, *first_token(*obj));
     s->args.push_back(std::move(obj));
     for (auto& p : parts) s->args.push_back(std::move(p));
     return s;
@@ -606,6 +615,8 @@ class Parser {
 
   ExprPtr parse_call(ExprPtr callee, Expr::Kind kind, const Token& at) {
     ExprPtr c = make(kind, at);
+    c->line = callee->line;
+    c->col = callee->col;
     c->args.push_back(std::move(callee));
     parse_args(*c);
     return c;
@@ -641,6 +652,8 @@ class Parser {
     ExprPtr f = make(Expr::Kind::Filter, at);
     f->name = dotted_name();
     if (!has_filter(f->name)) error_at(at, "no filter named '" + f->name + "'");
+    f->line = e->line;
+    f->col = e->col;
     f->args.push_back(std::move(e));
     if (is_op("(")) parse_args(*f);
     return f;
@@ -656,6 +669,8 @@ class Parser {
     const Token& at = cur();
     t->name = dotted_name();
     if (!has_test(t->name)) error_at(at, "no test named '" + t->name + "'");
+    t->line = e->line;
+    t->col = e->col;
     t->args.push_back(std::move(e));
     if (is_op("(")) {
       parse_args(*t);

@@ -339,6 +339,7 @@ Value f_indent(const Value& v, CallArgs& a) {
   for (size_t i = 0; i < lines.size(); ++i) {
     if (i) rv += "\n";
     rv += (i > 0 && (blank || !lines[i].empty())) ? ind + lines[i] : lines[i];
+    if (rv.size() > kMaxText) fail("indent: the result is too large");
   }
   if (flag(a, 1, "first", false)) rv = ind + rv;
   return Value::string(rv);
@@ -390,7 +391,7 @@ Value f_truncate(const Value& v, CallArgs& a) {
   std::string e = end ? end->to_str() : "...";
   std::vector<char32_t> cps = utf8_decode(v.to_str());
   if (int64_t(cps.size()) <= length + leeway) return Value::string(v.to_str());
-  int64_t keep = std::max<int64_t>(0, length - int64_t(utf8_length(e)));
+  int64_t keep = std::clamp<int64_t>(length - int64_t(utf8_length(e)), 0, int64_t(cps.size()));
   std::string head = utf8_encode({cps.begin(), cps.begin() + keep});
   if (flag(a, 1, "killwords", false)) return Value::string(head + e);
   size_t sp = head.rfind(' ');

@@ -209,7 +209,10 @@ class Interp {
     };
     int64_t b = clamp(bound[0], given[0], true), en = clamp(bound[1], given[1], false);
     std::vector<size_t> idx;
-    for (int64_t i = b; step > 0 ? i < en : i > en; i += step) idx.push_back(size_t(i));
+    for (int64_t i = b; step > 0 ? i < en : i > en;) {
+      idx.push_back(size_t(i));
+      if (__builtin_add_overflow(i, step, &i)) break;
+    }
     if (v.is_string()) {
       std::string out;
       for (size_t i : idx) utf8_append(out, cps[i]);

@@ -9,6 +9,7 @@ namespace baimo {
 
 std::string render_jinja(const std::string& template_text, const nlohmann::ordered_json& context) {
   if (!context.is_object()) fail("template context must be a JSON object");
+  jinja::copy_budget_reset();
   jinja::Body body = jinja::parse(jinja::lex(template_text));
   auto root = std::make_shared<jinja::Scope>();
   for (auto it = context.begin(); it != context.end(); ++it) root->vars[it.key()] = jinja::Value::from_json(it.value());

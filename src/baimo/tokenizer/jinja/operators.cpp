@@ -75,6 +75,7 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
       return Value::string(a.s + b.s);
     }
     if (a.is_list() && b.is_list() && a.is_tuple == b.is_tuple) {
+      if (a.list->items.size() + b.list->items.size() > (size_t(1) << 20)) fail("list is too long");
       std::vector<Value> items = a.list->items;
       items.insert(items.end(), b.list->items.begin(), b.list->items.end());
       return Value::make_list(std::move(items), a.is_tuple);
@@ -182,6 +183,7 @@ std::string percent_format(const std::string& fmt, const std::vector<Value>& arg
       const bool left = spec.find('-') != std::string::npos;
       size_t d = spec.find_first_of("123456789");
       size_t width = d == std::string::npos ? 0 : size_t(std::atoi(spec.c_str() + d));
+      if (width > (size_t(1) << 20)) fail("format width is too large");
       size_t n = s.size();
       if (n < width) s = left ? s + std::string(width - n, ' ') : std::string(width - n, ' ') + s;
       out += s;

@@ -12,6 +12,39 @@
 
 namespace baimo::jinja {
 
+namespace {
+thread_local uint64_t copied_bytes = 0;
+void charge(size_t n) {
+  if (n < 256) return;
+  copied_bytes += n;
+  if (copied_bytes > kMaxCopiedBytes) fail("the template copies too much text (more than {} bytes)", kMaxCopiedBytes);
+}
+}  // namespace
+
+void copy_budget_reset() { copied_bytes = 0; }
+
+Value::Value(const Value& o)
+    : kind(o.kind), b(o.b), i(o.i), f(o.f), list(o.list), dict(o.dict), fn(o.fn), loop(o.loop), is_tuple(o.is_tuple) {
+  charge(o.s.size());
+  s = o.s;
+}
+
+Value& Value::operator=(const Value& o) {
+  if (this == &o) return *this;
+  charge(o.s.size());
+  kind = o.kind;
+  b = o.b;
+  i = o.i;
+  f = o.f;
+  s = o.s;
+  list = o.list;
+  dict = o.dict;
+  fn = o.fn;
+  loop = o.loop;
+  is_tuple = o.is_tuple;
+  return *this;
+}
+
 Value Value::undefined(std::string hint) {
   Value v;
   v.s = std::move(hint);

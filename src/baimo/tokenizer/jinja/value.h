@@ -47,6 +47,15 @@ struct Value {
   std::shared_ptr<LoopObj> loop;
   bool is_tuple = false;
 
+  // Copies of long strings are charged to the render's budget (copy_budget_reset), so that no
+  // template can exhaust memory by copying one large string many times.
+  Value() = default;
+  Value(const Value& o);
+  Value& operator=(const Value& o);
+  Value(Value&&) noexcept = default;
+  Value& operator=(Value&&) noexcept = default;
+  ~Value() = default;
+
   static Value undefined(std::string hint = {});
   static Value none();
   static Value boolean(bool v);
@@ -94,6 +103,9 @@ struct LoopObj {
   size_t index0 = 0;
   Value cycle_fn;
 };
+
+inline constexpr uint64_t kMaxCopiedBytes = uint64_t(1) << 30;  // per render
+void copy_budget_reset();
 
 inline constexpr int kMaxNesting = 400;
 int nesting(const Value& v);  // 0 for scalars

@@ -8,7 +8,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
-  python3-torch python3-numpy python3-sentencepiece
+  python3-torch python3-numpy python3-sentencepiece python3-jinja2
   nodejs
   chromium fonts-wqy-microhei
 

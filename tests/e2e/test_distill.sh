@@ -58,13 +58,18 @@ expect_error() {  # expect_error NEEDLE CMD...
   [ "$rc" -eq 1 ] || fail "expected exit 1 from: $* (got $rc: $out)"
   grep -qF -- "$needle" <<<"$out" || fail "expected '$needle' in: $out"
 }
-cat >"$T/other_tok.json" <<'JSON'
-{"version": "1.0", "added_tokens": [{"id": 1499, "content": "<|endoftext|>", "special": true}],
- "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "c": 2, "ab": 700}, "merges": ["a b"]}}
-JSON
+# The base's tokenizer with two ids swapped: same size, another token at those ids.
+/usr/bin/python3 - "$BASE/tokenizer.json" "$T/other_tok.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1], encoding="utf-8"))
+v = t["model"]["vocab"]
+a, b = [k for k, i in v.items() if i in (300, 301)]
+v[a], v[b] = v[b], v[a]
+json.dump(t, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
+PY
 "$BAIMO" init --config "$ROOT/configs/tiny.json" --tokenizer "$T/other_tok.json" --out "$T/other" --seed 2 >/dev/null
 SHORT=(--data "$SHARED/data/sft/identity.json" --max-len 64 --batch 2 --steps 1 --threads 2 --peak-gflops 1)
-expect_error "do not share a tokenizer" "$BAIMO" distill --teacher "$T/teacher" --student "$T/other" --template chatml "${SHORT[@]}" --out "$T/x1"
+expect_error "do not share a tokenizer (id 300 is" "$BAIMO" distill --teacher "$T/teacher" --student "$T/other" "${SHORT[@]}" --out "$T/x1"
 [ ! -e "$T/x1/checkpoints" ] || fail "a refused run wrote checkpoints"
 expect_error "expected forward_kl, reverse_kl or jsd" "$BAIMO" distill --teacher "$T/teacher" --student "$T/student" --loss kl "${SHORT[@]}" --out "$T/x2"
 expect_error "\"beta\" must be within [0, 1]" "$BAIMO" distill --teacher "$T/teacher" --student "$T/student" --loss jsd --beta 2 "${SHORT[@]}" --out "$T/x3"

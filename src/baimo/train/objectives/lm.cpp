@@ -77,10 +77,12 @@ MicroLoss LmObjective::forward(int64_t micro) {
   const Micro& mb = micro_.at(static_cast<size_t>(micro));
   const int64_t rows = opts_.batch / opts_.world;
   Tensor ids = Tensor::from_ids({rows, opts_.seq}, mb.ids), targets = Tensor::from_ids({rows, opts_.seq}, mb.targets);
-  ag::Var loss = lm_loss(model_, ids, targets);
-  if (mb.scale != 1.0f) loss = ag::scale(loss, mb.scale);  // test hook only
-  return {loss, {}};
+  MicroLoss out = batch_loss(ids, targets);
+  if (mb.scale != 1.0f) out.loss = ag::scale(out.loss, mb.scale);  // test hook only
+  return out;
 }
+
+MicroLoss LmObjective::batch_loss(const Tensor& ids, const Tensor& targets) { return {lm_loss(model_, ids, targets), {}}; }
 
 std::optional<float> LmObjective::evaluate() {
   const TokenDataset& data = val_ ? *val_ : train_;

@@ -49,6 +49,12 @@ class LmObjective : public Objective {
   double flops_per_token() const override;
   uint64_t sampler_position() const { return sampler_->position(); }
 
+ protected:
+  // The loss of one micro-batch, ids and targets I32 (rows, seq): the next-token cross-entropy;
+  // distillation (objectives/distill.h) replaces it. evaluate() keeps the cross-entropy.
+  virtual MicroLoss batch_loss(const Tensor& ids, const Tensor& targets);
+  Transformer& model() const { return model_; }
+
  private:
   struct Micro {
     std::vector<int32_t> ids, targets;  // (rows, seq) each

@@ -101,9 +101,10 @@ int64_t SftObjective::draw(int64_t micro) {
 MicroLoss SftObjective::forward(int64_t micro) {
   const Micro& mb = micro_.at(static_cast<size_t>(micro));
   if (adapter_) model_.set_lora_dropout(splitmix64(opts_.seed ^ splitmix64(mb.first_row)));
-  ag::Var loss = sft_batch_loss(model_, mb.batch);
-  return {loss, {}};
+  return batch_loss(mb.batch);
 }
+
+MicroLoss SftObjective::batch_loss(const SftBatch& batch) { return {sft_batch_loss(model_, batch), {}}; }
 
 std::optional<float> SftObjective::evaluate() {
   if (held_out_.empty()) return std::nullopt;

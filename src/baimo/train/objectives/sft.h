@@ -62,6 +62,12 @@ class SftObjective : public Objective {
   void fill_stream_rows(uint64_t first, size_t count, SftBatch& batch) const;
   size_t stream_row_tokens(uint64_t row) const;
 
+ protected:
+  // The loss of one micro-batch (its count = batch.target_count): SFT's cross-entropy on the answer
+  // tokens; distillation (objectives/distill.h) replaces it. evaluate() keeps the cross-entropy.
+  virtual MicroLoss batch_loss(const SftBatch& batch);
+  Transformer& model() const { return model_; }
+
  private:
   const PackedPlan& epoch_plan(uint64_t epoch) const;
 

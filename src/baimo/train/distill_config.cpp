@@ -1,0 +1,73 @@
+#include "baimo/train/distill_config.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "baimo/util/error.h"
+
+namespace baimo::train {
+
+using json = nlohmann::json;
+
+const RunKeys& distill_keys() {
+  static const RunKeys keys = [] {
+    RunKeys k = sft_keys();
+    for (RunKey& key : k) {
+      if (std::strcmp(key.name, "model") == 0) {
+        key.name = "student";
+        key.help = "The student to train: a model directory or GGUF file (e.g. made by `baimo init`)";
+      } else if (std::strcmp(key.name, "data") == 0) {
+        key.help = "Chat data files (OpenAI messages JSONL, Alpaca, ShareGPT: answers only), or one token-shard "
+                   "directory (`baimo data prepare`: every next token)";
+      } else if (std::strcmp(key.name, "lr") == 0) {
+        key.default_value = 5e-4;
+      }
+    }
+    RunKeys own = {
+        {"teacher", KeyKind::Str, "", "The teacher: a model directory or GGUF file (quantized allowed), same tokenizer"},
+        {"loss", KeyKind::Str, "forward_kl", "forward_kl | reverse_kl | jsd (generalised JSD, TRL GKD's convention)"},
+        {"temperature", KeyKind::Num, 1.0, "Softmax temperature of both models (the KLs are scaled by T^2)"},
+        {"beta", KeyKind::Num, 0.5, "JSD's beta: beta KL(p_t || m) + (1 - beta) KL(p_s || m), m = beta p_t + (1 - beta) p_s"},
+        {"ce_weight", KeyKind::Num, 0.0, "Weight of the student's plain next-token cross-entropy added to the loss"},
+    };
+    k.insert(k.begin() + 1, std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
+    return k;
+  }();
+  return keys;
+}
+
+const std::vector<std::string>& distill_path_keys() {
+  static const std::vector<std::string> keys{"student", "teacher", "data", "eval_data", "out", "resume_from"};
+  return keys;
+}
+
+DistillConfig parse_distill_config(const json& merged, const std::string& where) {
+  json m = merged;
+  if (!m.contains("student") || !m["student"].is_string() || m["student"].get<std::string>().empty())
+    fail("{}: \"student\" (--student DIR or FILE.gguf) is required", where);
+  m["model"] = m["student"];
+  m.erase("student");
+  DistillConfig c;
+  static_cast<SftConfig&>(c) = parse_sft_config(m, where);
+  c.merged["student"] = c.merged["model"];
+  c.merged.erase("model");
+  c.settings.trainer.run_config = c.merged;
+  const SettingsReader r{c.merged, where};
+  if (c.lora) fail("{}: \"lora\": distillation trains a full student (LoRA is not supported here)", where);
+  c.teacher = r.str("teacher");
+  if (c.teacher.empty()) fail("{}: \"teacher\" (--teacher DIR or FILE.gguf) is required", where);
+  ag::DistillLossOptions& l = c.distill.loss;
+  l.divergence = parse_divergence(r.str("loss"), where);
+  l.temperature = r.f32("temperature");
+  if (!(l.temperature > 0) || !std::isfinite(l.temperature))
+    fail("{}: \"temperature\" must be > 0, got {}", where, l.temperature);
+  l.beta = r.f32("beta");
+  if (!(l.beta >= 0 && l.beta <= 1)) fail("{}: \"beta\" must be within [0, 1], got {}", where, l.beta);
+  l.ce_weight = r.f32("ce_weight");
+  if (!(l.ce_weight >= 0) || !std::isfinite(l.ce_weight))
+    fail("{}: \"ce_weight\" must be >= 0, got {}", where, l.ce_weight);
+  c.distill.teacher = c.teacher;
+  return c;
+}
+
+}  // namespace baimo::train

@@ -1,0 +1,28 @@
+// DistillConfig: every setting of `baimo distill`: SFT's settings (train/sft_config.h: the data,
+// lengths, batch, epochs, the held-out share, the trainer's keys) with "model" called "student",
+// plus the teacher and the loss (objectives/distill.h): loss forward_kl | reverse_kl | jsd,
+// temperature (> 0), beta (JSD, [0, 1]), ce_weight (>= 0). lr defaults to 5e-4 (a student usually
+// starts far from its teacher), min_lr to lr / 10. LoRA is refused (a full student is trained).
+// The merged settings (run_config.json) keep "student", so a resume reads them back with these keys.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "baimo/train/objectives/distill.h"
+#include "baimo/train/sft_config.h"
+
+namespace baimo::train {
+
+const RunKeys& distill_keys();
+const std::vector<std::string>& distill_path_keys();
+
+struct DistillConfig : SftConfig {
+  std::string teacher;
+  DistillOptions distill;
+};
+
+DistillConfig parse_distill_config(const nlohmann::json& merged, const std::string& where);
+
+}  // namespace baimo::train

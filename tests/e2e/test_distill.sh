@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# `baimo distill` end to end on tiny random-weight models (`baimo init`, configs/tiny.json with the
+# shared base's tokenizer) and ../shared's data:
+#  - chat data (answers only): killed with SIGKILL mid-run and resumed, it ends bit-identical to an
+#    uninterrupted run (weights, AdamW moments, every step's loss); metrics.jsonl has the "distill"
+#    and "ce" parts; OUT/final is a model directory with the tokenizer; the loss falls;
+#  - token shards (`baimo data prepare`), generalised JSD, with a Q8_0 GGUF teacher;
+#  - a resume with another --loss is refused (the trajectory keeps the loss settings);
+#  - a student with another tokenizer, an unknown --loss, beta outside [0, 1]: clear errors, exit 1.
+# Usage: bash test_distill.sh path/to/baimo
+set -euo pipefail
+BAIMO=$(realpath "$1")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$(dirname "$0")/finetune_env.sh"
+
+"$BAIMO" init --config "$ROOT/configs/tiny.json" --tokenizer "$BASE/tokenizer.json" --out "$T/teacher" --seed 1 >/dev/null
+"$BAIMO" init --config "$ROOT/configs/tiny.json" --tokenizer "$BASE/tokenizer.json" --out "$T/student" --seed 2 >/dev/null
+
+# ---- chat data: kill -9 + resume is bit-identical ----
+ARGS=(distill --teacher "$T/teacher" --student "$T/student" --data "$SHARED/data/sft/identity.json" --max-len 128
+      --batch 2 --steps 6 --checkpoint-interval 3 --eval-interval 3 --val-fraction 0.1 --seed 3 --threads 2
+      --lr 2e-3 --peak-gflops 1 --temperature 2 --ce-weight 0.5)
+"$BAIMO" "${ARGS[@]}" --out "$T/a" >"$T/a.log" 2>&1 || { cat "$T/a.log"; fail "uninterrupted chat run"; }
+grep -q "^distill: teacher" "$T/a.log" || { cat "$T/a.log"; fail "summary line"; }
+grep -q "^eval step 0: val_loss" "$T/a.log" || { cat "$T/a.log"; fail "no evaluation before training"; }
+[ "$(losses "$T/a" | wc -l)" = 6 ] || fail "expected 6 step lines"
+grep -q '"distill": ' "$T/a/metrics.jsonl" && grep -q '"ce": ' "$T/a/metrics.jsonl" || fail "distill / ce metrics missing"
+for f in config.json model.safetensors tokenizer.json; do [ -f "$T/a/final/$f" ] || fail "final/$f missing"; done
+/usr/bin/python3 - "$T/a/metrics.jsonl" <<'PY' || fail "the distillation loss did not fall"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip() and "event" not in l and '"loss"' in l]
+assert rows[-1]["distill"] < rows[0]["distill"], (rows[0], rows[-1])
+PY
+kill_resume_matches "$T/a" "$T/b" 4 6 "$BAIMO" "${ARGS[@]}"
+echo "chat: kill -9 + resume bit-identical"
+
+# ---- a resume must keep the loss settings ----
+out=$("$BAIMO" "${ARGS[@]}" --loss reverse_kl --out "$T/a" --resume 2>&1) && fail "resume with another loss accepted"
+grep -q "distill" <<<"$out" || fail "resume with another loss: unclear error: $out"
+
+# ---- token shards, JSD, a Q8_0 GGUF teacher ----
+head -c 60000 "$SHARED/data/pretrain/tinyshakespeare.txt" >"$T/corpus.txt"
+"$BAIMO" data prepare --tokenizer "$BASE/tokenizer.json" --input "$T/corpus.txt" --out "$T/shards" --val-fraction 0.1 \
+  >/dev/null 2>"$T/prep.log" || { cat "$T/prep.log"; fail "data prepare"; }
+"$BAIMO" quantize --model "$T/teacher" --type q8_0 --out "$T/teacher.gguf" >/dev/null 2>&1 || fail "quantize the teacher"
+"$BAIMO" distill --teacher "$T/teacher.gguf" --student "$T/student" --data "$T/shards" --max-len 64 --batch 2 --steps 2 \
+  --loss jsd --beta 0.3 --eval-interval 2 --eval-rows 4 --checkpoint-interval 0 --threads 2 --peak-gflops 1 --out "$T/s" >"$T/s.log" 2>&1 \
+  || { cat "$T/s.log"; fail "token-shard run with a GGUF teacher"; }
+grep -q "token shards" "$T/s.log" || { cat "$T/s.log"; fail "shards summary"; }
+grep -q "^eval step 2: val_loss .* ppl" "$T/s.log" || { cat "$T/s.log"; fail "no validation perplexity"; }
+echo "token shards + jsd + q8_0 GGUF teacher: ok"
+
+# ---- bad input ----
+expect_error() {  # expect_error NEEDLE CMD...
+  local needle=$1; shift
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  [ "$rc" -eq 1 ] || fail "expected exit 1 from: $* (got $rc: $out)"
+  grep -qF -- "$needle" <<<"$out" || fail "expected '$needle' in: $out"
+}
+# The base's tokenizer with two ids swapped: same size, another token at those ids.
+/usr/bin/python3 - "$BASE/tokenizer.json" "$T/other_tok.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1], encoding="utf-8"))
+v = t["model"]["vocab"]
+a, b = [k for k, i in v.items() if i in (300, 301)]
+v[a], v[b] = v[b], v[a]
+json.dump(t, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
+PY
+"$BAIMO" init --config "$ROOT/configs/tiny.json" --tokenizer "$T/other_tok.json" --out "$T/other" --seed 2 >/dev/null
+SHORT=(--data "$SHARED/data/sft/identity.json" --max-len 64 --batch 2 --steps 1 --threads 2 --peak-gflops 1)
+expect_error "do not share a tokenizer (id 300 is" "$BAIMO" distill --teacher "$T/teacher" --student "$T/other" "${SHORT[@]}" --out "$T/x1"
+[ ! -e "$T/x1/checkpoints" ] || fail "a refused run wrote checkpoints"
+expect_error "expected forward_kl, reverse_kl or jsd" "$BAIMO" distill --teacher "$T/teacher" --student "$T/student" --loss kl "${SHORT[@]}" --out "$T/x2"
+expect_error "\"beta\" must be within [0, 1]" "$BAIMO" distill --teacher "$T/teacher" --student "$T/student" --loss jsd --beta 2 "${SHORT[@]}" --out "$T/x3"
+expect_error "\"teacher\" (--teacher" "$BAIMO" distill --student "$T/student" "${SHORT[@]}" --out "$T/x4"
+echo "bad input: clear errors"
+echo "PASS"

@@ -2,16 +2,19 @@
 # Speculative decoding in `baimo generate` and `baimo chat` end to end on random models that share a
 # trained tokenizer: greedy text with --draft-ngram, --draft-model (a smaller model, the target
 # itself, the target converted to q8_0 at load) equals plain greedy text; the statistics line shows
-# the acceptance and tokens per target pass (100% for the target as its own draft); clear errors for
-# a draft with another vocabulary, --draft-k out of range, both kinds of draft at once.
+# the acceptance and tokens per target pass (100% for the target as its own draft); `baimo serve
+# --draft-ngram` answers greedy completions with the plain text and counts drafts in /metrics; clear
+# errors for a draft with another vocabulary, --draft-k out of range, both kinds of draft at once.
 # Usage: bash test_speculative.sh path/to/baimo
 set -euo pipefail
 export LC_ALL=C
 BAIMO=$(realpath "$1")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+SERVER_PID=
+trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+source "$ROOT/tests/e2e/serve_js/serve_helpers.sh"
 
 "$BAIMO" tokenizer train --input "$ROOT/docs/guide.md" --vocab-size 400 --out "$T/tok.json" >/dev/null 2>&1 || fail "tokenizer"
 "$BAIMO" tokenizer train --input "$ROOT/docs/guide.md" --vocab-size 300 --out "$T/tok300.json" >/dev/null 2>&1 || fail "tokenizer 300"
@@ -47,6 +50,29 @@ chat --draft-model "$T/draft" >"$T/chat_model.txt"
 cmp -s "$T/chat.txt" "$T/chat_ngram.txt" || fail "chat with --draft-ngram differs"
 cmp -s "$T/chat.txt" "$T/chat_model.txt" || fail "chat with --draft-model differs"
 
+# serve: n-gram drafts per slot; greedy completions equal those of a server without drafts (the
+# same JSON path: a random model's text holds invalid UTF-8 that JSON replaces).
+complete() {  # complete PROMPT: the completion's text
+  local body
+  body=$(/usr/bin/python3 -c 'import json, sys; print(json.dumps({"model": "target", "prompt": sys.argv[1], "max_tokens": 64, "temperature": 0}))' "$1")
+  curl -sf "$BASE/v1/completions" -H 'Content-Type: application/json' -d "$body" \
+    | /usr/bin/python3 -c 'import json, sys; sys.stdout.write(json.load(sys.stdin)["choices"][0]["text"])' \
+    || { tail -5 "$T/server.log"; fail "serve completion"; }
+}
+prompts=("A model" "the the the model of the" "a b a b a b a b")
+start_server --model "$T/target" --parallel 2 --threads 1
+for i in 0 1 2; do complete "${prompts[$i]}" >"$T/serve_plain$i.txt"; done
+stop_server
+start_server --model "$T/target" --draft-ngram 3 --parallel 2 --threads 1
+for i in 0 1 2; do complete "${prompts[$i]}" >"$T/serve_spec$i.txt"; done
+for i in 0 1 2; do
+  cmp -s "$T/serve_plain$i.txt" "$T/serve_spec$i.txt" || fail "serve --draft-ngram '${prompts[$i]}' differs"
+done
+metrics=$(curl -sf "$BASE/metrics")
+grep -q "^baimo_draft_tokens_total [1-9]" <<<"$metrics" || fail "no drafts in /metrics: $metrics"
+grep -q "^baimo_tokens_per_target_pass [1-9]" <<<"$metrics" || fail "no tokens per pass in /metrics: $metrics"
+stop_server
+
 expect_error() {  # expect_error NEEDLE CMD...
   local needle=$1; shift
   local out rc=0
@@ -64,4 +90,6 @@ expect_error "--draft-ngram must be at least 1" gen --prompt hi --draft-ngram 0
 expect_error "--draft-k needs --draft-model or --draft-ngram" gen --prompt hi --draft-k 4
 expect_error "--draft-k needs --draft-model or --draft-ngram" \
   bash -c "printf 'hi\n' | '$BAIMO' chat --model '$T/target' --draft-k 4"
+expect_error "serve does not run a draft model yet" "$BAIMO" serve --model "$T/target" --port 0 --draft-model "$T/draft"
+expect_error "--draft-k needs --draft-ngram" "$BAIMO" serve --model "$T/target" --port 0 --draft-k 3
 echo "test_speculative: ok"

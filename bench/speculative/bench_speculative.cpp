@@ -7,9 +7,10 @@
 //           of prompts that invite copying (a text and the start of its repetition, English and
 //           Chinese) and one that does not (a free continuation); the end-of-text token ends them as
 //           in plain use. Every speculative run must produce the plain run's tokens (checked).
-//   Order:  per repetition, per prompt: plain, then each draft (A B A B); decode tokens/s = tokens
-//           after the first (which comes from the prefill) / decode seconds, summed over prompts;
-//           medians over repetitions.
+//   Order:  per repetition: plain, then each draft (A B A B), every prompt; decode tokens/s = tokens
+//           after the first (which comes from the prefill) / decode seconds (the draft model's own
+//           prefill of the prompt included: a fresh drafter per run), summed over prompts; medians
+//           over repetitions.
 // Prints per draft: acceptance, tokens per target pass, tokens/s and the ratio to plain; last line
 // `ratio speculative X` = the best draft model's ratio (issue 15's bar: >= 1.5 with a distilled draft).
 #include <omp.h>
@@ -17,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,8 +50,8 @@ const char* kPrompts[] = {
 
 struct Draft {
   std::string name;
-  std::unique_ptr<Drafter> drafter;
-  int k;
+  std::function<std::unique_ptr<Drafter>()> make;  // a fresh drafter per run (the draft's own prefill is timed)
+  int k = 0;
   std::vector<double> tps;
   int64_t drafted = 0, accepted = 0, passes = 0, decoded = 0;
   bool identical = true;
@@ -110,13 +112,20 @@ int main(int argc, char** argv) {
                 target.c_str(), omp_get_max_threads(), prompts.size(), tokens, reps);
 
     std::vector<Draft> drafts;
-    drafts.push_back({"ngram3", std::make_unique<NgramDrafter>(3), 8});
+    auto add = [&](const std::string& name, std::function<std::unique_ptr<Drafter>()> make, int k) {
+      Draft d;
+      d.name = name;
+      d.make = std::move(make);
+      d.k = k;
+      drafts.push_back(std::move(d));
+    };
+    add("ngram3", [] { return std::make_unique<NgramDrafter>(3); }, 8);
     auto add_model = [&](const std::string& name, const std::string& path, const std::string& dtype) {
       const InferenceModel d = load_inference_model(path, dtype);
       check_draft_compatible(m.config(), *m.tokenizer, target, d.config(), *d.tokenizer, path);
       SamplingParams greedy;
       greedy.temperature = 0;
-      drafts.push_back({name, std::make_unique<ModelDrafter>(d.weights, ctx, greedy), 5});
+      add(name, [w = d.weights, ctx, greedy] { return std::make_unique<ModelDrafter>(w, ctx, greedy); }, 5);
     };
     add_model("self_q8_0", target, "q8_0");
     add_model("self_q4_0", target, "q4_0");
@@ -138,7 +147,8 @@ int main(int argc, char** argv) {
       for (Draft& d : drafts) {
         n = 0, s = 0;
         for (size_t p = 0; p < prompts.size(); ++p) {
-          const Outcome o = decode(m, engine, prompts[p], tokens, d.drafter.get(), d.k);
+          const std::unique_ptr<Drafter> drafter = d.make();
+          const Outcome o = decode(m, engine, prompts[p], tokens, drafter.get(), d.k);
           n += o.decoded, s += o.seconds;
           d.identical = d.identical && o.tokens == plain_tokens[p];
           if (r == 0) d.drafted += o.drafted, d.accepted += o.accepted, d.passes += o.passes, d.decoded += o.decoded;

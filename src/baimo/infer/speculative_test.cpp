@@ -288,3 +288,34 @@ TEST(Speculative, BadDraftsAndKAreClearErrors) {
   go.draft_k = 0;
   EXPECT_NE(error_of([&] { generate(engine, 0, seq, {}, go); }).find("--draft-k"), std::string::npos);
 }
+
+// The rule needs the distribution sample() draws from: Sampler::distribution against sample()'s
+// frequencies, with bias, penalties, temperature, top-k, top-p and min-p, the plain path and greedy.
+TEST(Speculative, SamplerDistributionIsWhatSampleDraws) {
+  const std::vector<float> logits = {1.0f, 2.5f, 0.3f, 2.0f, -1.0f, 1.8f, 0.9f, 2.2f};
+  const std::vector<int32_t> history = {1, 1, 3};
+  std::vector<SamplingParams> cases(4);
+  cases[0].temperature = 0.8f, cases[0].top_k = 6, cases[0].top_p = 0.9f, cases[0].repetition_penalty = 1.3f;
+  cases[0].logit_bias[4] = 3.0f;
+  cases[1].temperature = 1.2f, cases[1].min_p = 0.2f, cases[1].presence_penalty = 0.5f, cases[1].frequency_penalty = 0.2f;
+  cases[2].temperature = 1.0f;  // the plain path
+  cases[3].temperature = 0.0f;  // greedy: a point mass
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    cases[ci].seed = 100 + ci;
+    Sampler s(cases[ci]);
+    std::vector<float> probs, work = logits;
+    s.distribution(work, history, probs);
+    ASSERT_EQ(probs.size(), logits.size());
+    double total = 0;
+    for (float p : probs) total += p;
+    EXPECT_NEAR(total, 1.0, 1e-5) << ci;
+    const int N = 40000;
+    std::vector<int> counts(logits.size(), 0);
+    for (int i = 0; i < N; ++i) {
+      work = logits;
+      ++counts[static_cast<size_t>(s.sample(work, history))];
+    }
+    for (size_t t = 0; t < logits.size(); ++t)
+      EXPECT_NEAR(counts[t] / static_cast<double>(N), probs[t], 0.01) << "case " << ci << " token " << t;
+  }
+}

@@ -7,7 +7,8 @@
 //   common prefix with the previous turn, so only new text is prefilled.
 // - Ctrl-C stops the current answer (the partial answer stays in the history), not the program.
 // - --draft-model D / --draft-ngram N: speculative decoding (draft_flags.h); the draft model keeps
-//   its own KV cache across turns the same way.
+//   its own KV cache across turns the same way. After an answer with drafts, its acceptance and
+//   tokens per target pass go to stderr.
 // - Works with stdin from a pipe (no prompts are printed when stdin is not a terminal). When stdout
 //   is not a terminal, a blank line follows every answer, so piped answers stay apart.
 #include <unistd.h>
@@ -137,6 +138,7 @@ void run_chat(const ChatArgs& a) {
     std::fflush(stdout);
     if (r.finish_reason == "cancelled") std::fprintf(stderr, "[stopped]\n");
     else if (r.finish_reason == "length") std::fprintf(stderr, "[answer cut at the token limit]\n");
+    if (drafter && r.drafted > 0) std::fprintf(stderr, "[%s]\n", speculative_stats(r).substr(3).c_str());
     history.push_back({"assistant", r.text});
     cached.assign(seq.tokens().begin(), seq.tokens().begin() + engine.cache().length(0));
   }

@@ -6,6 +6,9 @@
 //   when it no longer fits the context with room for an answer. The KV cache keeps the longest
 //   common prefix with the previous turn, so only new text is prefilled.
 // - Ctrl-C stops the current answer (the partial answer stays in the history), not the program.
+// - --draft-model D / --draft-ngram N: speculative decoding (draft_flags.h); the draft model keeps
+//   its own KV cache across turns the same way. After an answer with drafts, its acceptance and
+//   tokens per target pass go to stderr.
 // - Works with stdin from a pipe (no prompts are printed when stdin is not a terminal). When stdout
 //   is not a terminal, a blank line follows every answer, so piped answers stay apart.
 #include <unistd.h>
@@ -66,10 +69,11 @@ void run_chat(const ChatArgs& a) {
   // (--max-tokens within half the context; a quarter of it when not given.)
   const int64_t answer_room = max_tokens_in_context(ctx / 2, 0, a.gen.max_tokens, ctx / 4);
   Engine engine(m.weights, 1, ctx);
+  GenerationOptions base = a.gen.options(m.eos_ids, m.config().vocab_size);
+  const std::unique_ptr<Drafter> drafter = a.gen.draft.open(m, a.gen.model, ctx, base.sampling);
   const bool tty = isatty(0);
   const bool out_tty = isatty(1);
   install_interrupt_latch();
-  GenerationOptions base = a.gen.options(m.eos_ids, m.config().vocab_size);
   base.stop.push_back(chat_end_of_turn(m.chat_template));
   if (tty)
     std::fprintf(stderr, "baimo chat (%s template, context %lld): /reset, /system TEXT, /exit; end a line with \\ to "
@@ -123,6 +127,7 @@ void run_chat(const ChatArgs& a) {
     GenerateOptions go;
     go.reuse = static_cast<int64_t>(reuse);
     go.cancel = &interrupted();
+    a.gen.draft.apply(drafter.get(), go);
     interrupted().store(false);
     GenerateResult r = generate(engine, 0, seq, [](const TokenStep& t) {
       std::fwrite(t.text.data(), 1, t.text.size(), stdout);
@@ -133,6 +138,7 @@ void run_chat(const ChatArgs& a) {
     std::fflush(stdout);
     if (r.finish_reason == "cancelled") std::fprintf(stderr, "[stopped]\n");
     else if (r.finish_reason == "length") std::fprintf(stderr, "[answer cut at the token limit]\n");
+    if (drafter && r.drafted > 0) std::fprintf(stderr, "[%s]\n", speculative_stats(r).substr(3).c_str());
     history.push_back({"assistant", r.text});
     cached.assign(seq.tokens().begin(), seq.tokens().begin() + engine.cache().length(0));
   }

@@ -1,4 +1,5 @@
 // baimo generate --model M --prompt TEXT [sampling flags] [--logprobs K] [--chat-template T [--system S]]
+//                [--draft-model D | --draft-ngram N] [--draft-k K]   (speculative decoding, draft_flags.h)
 // Streams the continuation of TEXT to stdout (with --chat-template: the answer to TEXT as a user
 // message). Statistics go to stderr; with --logprobs K, one line per token with its log-prob and
 // the K most likely alternatives, also on stderr: streamed beside the text when stdout and stderr
@@ -87,11 +88,13 @@ void run_generate(const GenerateArgs& a) {
   // A --max-tokens below 1 stays as given (GenerationOptions refuses it).
   if (o.max_tokens > 0)
     o.max_tokens = static_cast<int>(max_tokens_in_context(ctx, static_cast<int64_t>(prompt.size()), o.max_tokens));
+  const std::unique_ptr<Drafter> drafter = a.gen.draft.open(m, a.gen.model, ctx, o.sampling);
   Engine engine(m.weights, 1, ctx);
   Sequence seq(*m.tokenizer, prompt, o);
   install_interrupt_latch();
   GenerateOptions go;
   go.cancel = &interrupted();
+  a.gen.draft.apply(drafter.get(), go);
   const bool hold_logprobs = a.logprobs >= 0 && same_output();
   std::vector<std::string> held;
   GenerateResult r = generate(engine, 0, seq, [&](const TokenStep& t) {
@@ -110,9 +113,10 @@ void run_generate(const GenerateArgs& a) {
   for (const std::string& line : held) std::fprintf(stderr, "%s\n", line.c_str());
   if (!a.quiet) {
     const size_t n = r.tokens.size();
-    std::fprintf(stderr, "[prompt %lld tokens%s | generated %zu token%s%s | finish: %s | seed %llu | %d threads]\n",
+    std::fprintf(stderr, "[prompt %lld tokens%s | generated %zu token%s%s%s | finish: %s | seed %llu | %d threads]\n",
                  static_cast<long long>(r.prompt_tokens), rate(r.prefilled_tokens, r.prefill_seconds).c_str(), n,
                  n == 1 ? "" : "s", rate(static_cast<int64_t>(n) - 1, r.decode_seconds).c_str(),
+                 drafter ? speculative_stats(r).c_str() : "",
                  r.finish_reason.c_str(), static_cast<unsigned long long>(o.sampling.seed), threads);
   }
 }

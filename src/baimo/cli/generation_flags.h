@@ -1,4 +1,5 @@
-// Flags shared by `baimo generate` and `baimo chat`: model loading, context, and sampling
+// Flags shared by `baimo generate` and `baimo chat`: model loading, context, sampling and speculative
+// decoding (draft_flags.h)
 // (infer/sampler.h semantics and checks; defaults as llama.cpp: temperature 0.8, top-k 40, top-p 0.95,
 // min-p 0.05). Counts are checked here (--ctx > 0, --max-tokens and --top-k >= 0, --threads > 0).
 // Also the Ctrl-C latch: install_interrupt_latch() makes SIGINT set interrupted() instead of
@@ -12,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "baimo/cli/draft_flags.h"
 #include "baimo/cli/threads_flag.h"
 #include "baimo/infer/sequence.h"
 #include "baimo/util/error.h"
@@ -30,6 +32,7 @@ struct GenerationFlags {
   std::vector<std::string> stop, logit_bias;
   bool ignore_eos = false;
   bool trusted_specials = false;  // special-token text in chat messages becomes control tokens
+  DraftFlags draft;               // speculative decoding
 
   void add_to(CLI::App* sub, int default_max_tokens) {
     max_tokens = default_max_tokens;
@@ -58,6 +61,7 @@ struct GenerationFlags {
     sub->add_flag("--ignore-eos", ignore_eos, "Keep going past end-of-sequence tokens");
     sub->add_flag("--trust-special-tokens", trusted_specials,
                   "Chat messages may spell special tokens (e.g. <|im_end|>); default: message text is plain text");
+    draft.add_to(sub);
   }
 
   GenerationOptions options(const std::vector<int32_t>& eos_ids, int64_t vocab_size) const {

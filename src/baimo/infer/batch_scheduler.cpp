@@ -29,6 +29,10 @@ BatchScheduler::BatchScheduler(std::shared_ptr<const ModelWeights> model, std::s
   if (options_.ctx < 2) fail("--ctx must be at least 2, got {}", options_.ctx);
   if (options_.max_queue < 0) fail("--max-queue must be >= 0, got {}", options_.max_queue);
   if (options_.prefill_chunk < 1 || options_.step_tokens < 1) fail("scheduler chunk sizes must be positive");
+  if (options_.draft_ngram != 0) {
+    ngram_ = std::make_unique<NgramDrafter>(options_.draft_ngram);
+    check_draft_k(options_.draft_k);
+  }
   engine_ = std::make_unique<Engine>(model_, options_.n_slots, options_.ctx);
   slots_.resize(options_.n_slots);
   thread_ = std::thread([this] { run(); });
@@ -86,7 +90,9 @@ void BatchScheduler::run() {
 // reads only its own logits row and owns its sampler, so the results do not depend on the threads.
 void BatchScheduler::sample_all(size_t vocab) {
   const auto n = static_cast<int64_t>(chunks_.size());
-  steps_.assign(chunks_.size(), TokenStep{});
+  steps_.resize(chunks_.size());
+  for (auto& v : steps_) v.clear();
+  verdicts_.assign(chunks_.size(), AcceptResult{});
   step_errors_.assign(chunks_.size(), std::string());
 #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
   for (int64_t c = 0; c < n; ++c) {
@@ -97,7 +103,20 @@ void BatchScheduler::sample_all(size_t vocab) {
     if (!samples) continue;
     const size_t last_row = static_cast<size_t>(chunk_row_[c] + (chunks_[c].all_logits ? len - 1 : 0));
     try {
-      steps_[c] = a.seq->accept(std::span<float>(logits_.data() + last_row * vocab, vocab));
+      if (a.decoding && a.verify.size() > 1) {  // the pending token and its drafts: one row each
+        std::vector<float> p, residual;
+        const std::span<const int32_t> drafts(a.verify.data() + 1, a.verify.size() - 1);
+        std::vector<TokenStep>& out = steps_[c];
+        verdicts_[c] = accept_drafts(
+            *a.seq, std::span<float>(logits_.data() + chunk_row_[c] * vocab, a.verify.size() * vocab), drafts, {},
+            [&](const TokenStep& t) {
+              out.push_back(t);
+              return !t.finished;
+            },
+            p, residual);
+      } else {
+        steps_[c].push_back(a.seq->accept(std::span<float>(logits_.data() + last_row * vocab, vocab)));
+      }
     } catch (const std::exception& e) {
       step_errors_[c] = e.what();
     }
@@ -213,9 +232,20 @@ void BatchScheduler::step() {
   for (size_t s = 0; s < slots_.size(); ++s) {
     Active* a = slots_[s].active.get();
     if (!a || !a->decoding) continue;
-    chunks_.push_back({static_cast<int>(s), std::span<const int32_t>(&a->next_token, 1)});
+    a->verify.assign(1, a->next_token);
+    if (ngram_) {
+      // Drafts that fit the context after the pending token and leave a token for the target's own.
+      const int64_t room = std::min<int64_t>(options_.ctx - engine_->cache().length(static_cast<int>(s)) - 1,
+                                             a->seq->options().max_tokens - a->seq->generated() - 1);
+      if (a->k == 0) a->k = options_.draft_k;
+      if (room > 0) {
+        ngram_->propose(a->seq->tokens(), static_cast<int>(std::min<int64_t>(a->k, room)), proposal_, no_q_);
+        a->verify.insert(a->verify.end(), proposal_.begin(), proposal_.end());
+      }
+    }
+    chunks_.push_back({static_cast<int>(s), a->verify, a->verify.size() > 1});
     chunk_slot_.push_back(static_cast<int>(s));
-    --budget;
+    budget -= static_cast<int64_t>(a->verify.size());
   }
   for (size_t s = 0; s < slots_.size(); ++s) {
     Active* a = slots_[s].active.get();
@@ -260,6 +290,7 @@ void BatchScheduler::step() {
     const int s = chunk_slot_[c];
     Slot& slot = slots_[s];
     Active& a = *slot.active;
+    const bool was_decoding = a.decoding;  // a verification chunk (else a prompt chunk)
     slot.cached.insert(slot.cached.end(), chunks_[c].tokens.begin(), chunks_[c].tokens.end());
     const int64_t len = static_cast<int64_t>(chunks_[c].tokens.size());
     if (!a.decoding) {
@@ -294,13 +325,31 @@ void BatchScheduler::step() {
       channel->fail("decoding failed: " + step_errors_[c]);
       continue;
     }
-    TokenStep t = std::move(steps_[c]);
-    // The slot is free before the consumer hears of the end (active_slots() is exact then).
-    a.next_token = t.id;
+    if (was_decoding && len > 1) {  // speculative: keep the pending token and the accepted drafts
+      const AcceptResult& v = verdicts_[c];
+      const int64_t keep = engine_->cache().length(s) - len + 1 + v.accepted;
+      engine_->cache().truncate(s, keep);
+      slot.cached.resize(static_cast<size_t>(keep));
+      drafted_.fetch_add(v.checked, std::memory_order_relaxed);
+      accepted_.fetch_add(v.accepted, std::memory_order_relaxed);
+      const int drafts = static_cast<int>(len - 1);
+      if (v.accepted == drafts && drafts == a.k) a.k = std::min(a.k + 1, options_.draft_k);
+      else if (2 * v.accepted < drafts) a.k = std::max(a.k - 1, 1);
+    }
+    if (was_decoding) {
+      decode_passes_.fetch_add(1, std::memory_order_relaxed);
+      decoded_.fetch_add(static_cast<int64_t>(steps_[c].size()), std::memory_order_relaxed);
+    }
     std::shared_ptr<RequestChannel> channel = a.channel;
     const int index = a.index;
-    if (t.finished) finish_slot(s);
-    channel->push(SeqEvent{index, std::move(t), now});
+    for (TokenStep& t : steps_[c]) {
+      // The slot is free before the consumer hears of the end (active_slots() is exact then).
+      const bool finished = t.finished;
+      if (!finished) a.next_token = t.id;
+      if (finished) finish_slot(s);
+      channel->push(SeqEvent{index, std::move(t), now});
+      if (finished) break;
+    }
   }
 }
 

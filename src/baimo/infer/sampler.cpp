@@ -62,12 +62,9 @@ int32_t Sampler::sample_plain(std::span<const float> logits) {
   return id;
 }
 
-int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
+void Sampler::adjust(std::span<float> logits, std::span<const int32_t> history) {
   const auto& p = params_;
   const int32_t V = static_cast<int32_t>(logits.size());
-  last_logprob_ = 0;
-  last_raw_lse_ = std::numeric_limits<float>::quiet_NaN();
-  if (V > 0 && plain(logits.size())) return sample_plain(logits);
   for (auto [tok, bias] : p.logit_bias)
     if (tok >= 0 && tok < V) logits[tok] += bias;
   if (p.repetition_penalty != 1 || p.presence_penalty != 0 || p.frequency_penalty != 0) {
@@ -80,8 +77,11 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
       l -= p.presence_penalty + p.frequency_penalty * n;
     }
   }
-  if (p.temperature == 0) return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
 
+size_t Sampler::keep_candidates(std::span<const float> logits) {
+  const auto& p = params_;
+  const int32_t V = static_cast<int32_t>(logits.size());
   // Scaled logits; the normaliser over all of them.
   candidates_.resize(V);
   float mx = -std::numeric_limits<float>::infinity();
@@ -89,6 +89,7 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
     candidates_[i] = {logits[i] / p.temperature, i};
     mx = std::max(mx, candidates_[i].first);
   }
+  scaled_max_ = mx;
   // From here on .first is the unnormalised probability exp(l - max): same order as the logits.
   for (auto& c : candidates_) c.first = std::exp(c.first - mx);
   auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
@@ -124,6 +125,18 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
       if (sorted == n) break;
     }
   }
+  return keep;
+}
+
+int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
+  const auto& p = params_;
+  last_logprob_ = 0;
+  last_raw_lse_ = std::numeric_limits<float>::quiet_NaN();
+  if (!logits.empty() && plain(logits.size())) return sample_plain(logits);
+  adjust(logits, history);
+  if (p.temperature == 0) return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  const size_t keep = keep_candidates(logits);
+  auto weight = [&](size_t i) { return static_cast<double>(candidates_[i].first); };
   double total = 0;
   for (size_t i = 0; i < keep; ++i) total += weight(i);
   double r = std::uniform_real_distribution<double>(0.0, total)(rng_);
@@ -137,9 +150,52 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
   }
   // From the scaled logit itself (not log of its weight): exact for tokens far below the top one.
   const int32_t id = candidates_[chosen].second;
-  last_logprob_ = static_cast<float>(static_cast<double>(logits[id] / p.temperature - mx) - std::log(total));
+  last_logprob_ = static_cast<float>(static_cast<double>(logits[id] / p.temperature - scaled_max_) - std::log(total));
   return id;
 }
+
+void Sampler::distribution(std::span<float> logits, std::span<const int32_t> history, std::vector<float>& probs) {
+  const auto& p = params_;
+  const size_t V = logits.size();
+  probs.assign(V, 0.0f);
+  if (V == 0) return;
+  if (plain(V)) {  // the weights sample_plain draws from
+    const float mx = softmax::row_max(logits.data(), V) / p.temperature;
+    const double total = softmax::exp_sum(logits.data(), V, p.temperature, mx, probs.data(), nullptr);
+    const float inv = static_cast<float>(1.0 / total);
+    for (float& x : probs) x *= inv;
+    return;
+  }
+  adjust(logits, history);
+  if (p.temperature == 0) {
+    probs[static_cast<size_t>(std::max_element(logits.begin(), logits.end()) - logits.begin())] = 1.0f;
+    return;
+  }
+  const size_t keep = keep_candidates(logits);
+  double total = 0;
+  for (size_t i = 0; i < keep; ++i) total += static_cast<double>(candidates_[i].first);
+  for (size_t i = 0; i < keep; ++i)
+    probs[static_cast<size_t>(candidates_[i].second)] = static_cast<float>(candidates_[i].first / total);
+}
+
+int32_t Sampler::draw(std::span<const float> weights) {
+  double total = 0;
+  for (float w : weights) total += static_cast<double>(w);
+  if (!(total > 0)) fail("sampler: cannot draw from weights that sum to {}", total);
+  double r = std::uniform_real_distribution<double>(0.0, total)(rng_);
+  size_t chosen = weights.size() - 1;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    r -= static_cast<double>(weights[i]);
+    if (r <= 0 && weights[i] > 0) {
+      chosen = i;
+      break;
+    }
+  }
+  while (chosen > 0 && weights[chosen] <= 0) --chosen;  // rounding past the end: the last positive weight
+  return static_cast<int32_t>(chosen);
+}
+
+double Sampler::uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
 
 void log_softmax_row(std::span<const float> logits, std::span<float> out) {
   float mx = -std::numeric_limits<float>::infinity();

@@ -6,6 +6,11 @@
 // last_logprob(): the log-prob of the token sample() last returned under the distribution it was
 // drawn from (bias, penalties, temperature, top-k, top-p, min-p applied; renormalised over the kept
 // tokens): log p = l/T - log sum_kept exp(l'/T). 0 when greedy (temperature 0: a point mass).
+// distribution(): the probabilities sample() draws from for the same logits and history, as a dense
+// (V) row (zeros outside top-k / top-p / min-p; a point mass on the arg-max when greedy): what
+// speculative decoding (speculative.h) compares a draft's distribution with. draw() picks an index
+// in proportion to non-negative weights (their sum > 0, else baimo::Error) and uniform() gives a
+// number in [0, 1), both from the sampler's own RNG.
 // logits: (V) floats, modified in place by the penalties.
 #pragma once
 #include <cstdint>
@@ -33,6 +38,10 @@ class Sampler {
   explicit Sampler(SamplingParams params);
   // history: tokens the penalties look at (prompt + generated, as the caller chooses).
   int32_t sample(std::span<float> logits, std::span<const int32_t> history);
+  // probs (resized to V) sums to 1; logits modified as by sample().
+  void distribution(std::span<float> logits, std::span<const int32_t> history, std::vector<float>& probs);
+  int32_t draw(std::span<const float> weights);
+  double uniform();
   const SamplingParams& params() const { return params_; }
   float last_logprob() const { return last_logprob_; }
   // Whether sample() over `vocab` logits is a plain draw at a temperature > 0 over the whole
@@ -45,6 +54,11 @@ class Sampler {
 
  private:
   int32_t sample_plain(std::span<const float> logits);
+  // logit_bias, then the penalties over history, in place.
+  void adjust(std::span<float> logits, std::span<const int32_t> history);
+  // Temperature > 0, after adjust(): candidates_[0, keep) are the tokens top-k / top-p / min-p keep,
+  // weighted exp(l / T - scaled_max_); returns keep.
+  size_t keep_candidates(std::span<const float> logits);
 
   SamplingParams params_;
   std::mt19937_64 rng_;
@@ -52,6 +66,7 @@ class Sampler {
   std::unordered_map<int32_t, int> counts_;            // reused across calls
   float last_logprob_ = 0;
   float last_raw_lse_ = 0;
+  float scaled_max_ = 0;
   std::vector<float> weights_;   // plain draws: exp(l / T - max), reused
   std::vector<double> blocks_;   // and their sums per softmax::kBlock
 };

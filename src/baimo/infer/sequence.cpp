@@ -64,25 +64,45 @@ TokenStep Sequence::accept(std::span<float> logits) {
   if (finished_) fail("this sequence has finished; no more tokens");
   const size_t V = logits.size();
   if (V == 0) fail("empty logits row");
-  TokenStep step;
+  int32_t id;
   float lse;
   if (sampler_.plain(V)) {
     // The sampler reads the logits without changing them; at temperature 1 its normaliser is the
     // raw logits' own.
-    step.id = sampler_.sample(logits, tokens_);
+    id = sampler_.sample(logits, tokens_);
     lse = sampler_.last_raw_lse();
   } else {
     work_.resize(V);
     std::memcpy(work_.data(), logits.data(), V * sizeof(float));
-    step.id = sampler_.sample(work_, tokens_);
+    id = sampler_.sample(work_, tokens_);
     lse = std::numeric_limits<float>::quiet_NaN();
   }
+  return record(logits, id, sampler_.last_logprob(), lse);
+}
+
+TokenStep Sequence::accept_token(std::span<const float> logits, int32_t id, float sample_logprob) {
+  if (finished_) fail("this sequence has finished; no more tokens");
+  if (logits.empty()) fail("empty logits row");
+  if (id < 0 || static_cast<size_t>(id) >= logits.size())
+    fail("token id {} is outside the vocabulary (size {})", id, logits.size());
+  return record(logits, id, sample_logprob, std::numeric_limits<float>::quiet_NaN());
+}
+
+void Sequence::sampling_distribution(std::span<const float> logits, std::vector<float>& probs) {
+  work_.assign(logits.begin(), logits.end());
+  sampler_.distribution(work_, tokens_, probs);
+}
+
+TokenStep Sequence::record(std::span<const float> logits, int32_t id, float sample_logprob, float lse) {
+  const size_t V = logits.size();
+  TokenStep step;
+  step.id = id;
   if (std::isnan(lse)) {  // log-softmax normaliser of the raw logits (float terms, double sum)
     const float mx = softmax::row_max(logits.data(), V);
     lse = mx + static_cast<float>(std::log(softmax::exp_sum(logits.data(), V, 1.0f, mx, nullptr, nullptr)));
   }
   step.logprob = logits[static_cast<size_t>(step.id)] - lse;
-  step.sample_logprob = sampler_.last_logprob();
+  step.sample_logprob = sample_logprob;
   // Entropy of the raw distribution, H = lse - sum_i p_i l_i with p_i = e^(l_i - lse): one vectorised
   // exp pass (the probabilities into work_, free once the token is drawn) and a dot product in double.
   work_.resize(V);

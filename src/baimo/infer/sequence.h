@@ -16,6 +16,10 @@
 //   eos_id and GenerationOptions::eos_ids, unless ignore_eos; the EOS token's text is not shown),
 //   "length" after max_tokens tokens. The last step flushes everything held back (except a stop).
 // accept() after finished throws baimo::Error; so does a logits row of the wrong size.
+// Speculative decoding (speculative.h) picks some ids itself: accept_token(logits, id, sample_logprob)
+// records a chosen id exactly as accept() records a sampled one (logprob, entropy, top, text, stops,
+// max_tokens); sampling_distribution() gives the (V) probabilities accept() would draw from now
+// (Sampler::distribution with prompt + generated as the history); sampler() lends the RNG.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -58,6 +62,10 @@ class Sequence {
   // logits: (V) floats for the next position; not modified.
   TokenStep accept(std::span<float> logits);
 
+  TokenStep accept_token(std::span<const float> logits, int32_t id, float sample_logprob);
+  void sampling_distribution(std::span<const float> logits, std::vector<float>& probs);
+  Sampler& sampler() { return sampler_; }
+
   // Ends the sequence from outside (context full): returns the text still held back.
   std::string flush(const char* reason = "length");
   const std::string& finish_reason() const { return finish_reason_; }
@@ -72,6 +80,8 @@ class Sequence {
   bool is_eos(int32_t id) const;
   size_t stop_holdback() const;  // longest tail of pending_ that starts some stop string
   TokenStep finish(TokenStep step, const char* reason, size_t keep);
+  // The rest of accept() once the id is chosen; lse: the raw logits' log-sum-exp or NaN (computed).
+  TokenStep record(std::span<const float> logits, int32_t id, float sample_logprob, float lse);
 
   const Tokenizer* tok_;
   GenerationOptions options_;

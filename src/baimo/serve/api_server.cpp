@@ -71,6 +71,23 @@ struct InFlight {
   ~InFlight() { n.fetch_sub(1); }
 };
 
+// Speculative decoding counters of the scheduler (--draft-ngram), Prometheus text.
+std::string speculative_metrics(const BatchScheduler& s) {
+  const int64_t drafted = s.drafted_tokens(), accepted = s.accepted_tokens();
+  const int64_t passes = s.decode_passes(), decoded = s.decoded_tokens();
+  return fmt::format(
+      "# HELP baimo_draft_tokens_total Draft tokens checked by the model (speculative decoding).\n"
+      "# TYPE baimo_draft_tokens_total counter\nbaimo_draft_tokens_total {}\n"
+      "# HELP baimo_draft_accepted_tokens_total Draft tokens the model accepted.\n"
+      "# TYPE baimo_draft_accepted_tokens_total counter\nbaimo_draft_accepted_tokens_total {}\n"
+      "# HELP baimo_draft_acceptance_ratio Accepted / checked draft tokens since start.\n"
+      "# TYPE baimo_draft_acceptance_ratio gauge\nbaimo_draft_acceptance_ratio {:.4f}\n"
+      "# HELP baimo_tokens_per_target_pass Decoded tokens per slot and forward pass since start.\n"
+      "# TYPE baimo_tokens_per_target_pass gauge\nbaimo_tokens_per_target_pass {:.4f}\n",
+      drafted, accepted, drafted ? static_cast<double>(accepted) / static_cast<double>(drafted) : 0.0,
+      passes ? static_cast<double>(decoded) / static_cast<double>(passes) : 0.0);
+}
+
 }  // namespace
 
 ApiServer::ApiServer(BatchScheduler& scheduler, ModelContext model, ServeOptions options)
@@ -218,10 +235,11 @@ void ApiServer::routes() {
     res.set_content(dump_json(h), "application/json");
   });
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(scheduler_ ? metrics_.prometheus_text(scheduler_->queue_length(), scheduler_->active_slots(),
-                                                          scheduler_->n_slots())
-                               : metrics_.prometheus_text(0, 0, 0),
-                    "text/plain; version=0.0.4; charset=utf-8");
+    std::string text = scheduler_ ? metrics_.prometheus_text(scheduler_->queue_length(), scheduler_->active_slots(),
+                                                             scheduler_->n_slots())
+                                  : metrics_.prometheus_text(0, 0, 0);
+    if (scheduler_ && scheduler_->speculative()) text += speculative_metrics(*scheduler_);
+    res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
   });
   s.Get("/(|index\\.html|chat\\.js|markdown\\.js|style\\.css)", [](const httplib::Request& req, httplib::Response& res) {
     const WebAsset* a = find_web_asset(req.path);

@@ -1,0 +1,39 @@
+// Speculative decoding flags shared by `baimo generate` and `baimo chat` (infer/speculative.h):
+//   --draft-model D   a small model sharing the target's tokenizer drafts tokens (--draft-dtype
+//                     converts a model directory's weights at load, e.g. q4_0 of the target itself)
+//   --draft-ngram N   prompt lookup: the continuation of the last N..1 tokens' latest earlier match
+//   --draft-k K       most tokens drafted per step (1..15; default 5 for a model, 8 for n-gram),
+//                     adapted to the acceptance unless --draft-fixed-k
+// open() checks the flags and the draft (both kinds at once, --draft-k or --draft-dtype without a
+// draft, k out of range, a draft with another vocabulary or tokenizer: baimo::Error) and returns
+// the drafter, or nullptr without a draft flag.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "baimo/infer/generate.h"
+#include "baimo/infer/inference_model.h"
+
+namespace baimo::cli {
+
+struct DraftFlags {
+  std::string model, dtype;
+  std::optional<int> ngram, k;
+  bool fixed_k = false;
+
+  void add_to(CLI::App* sub);
+  // ctx: the target's context; sampling: the target's parameters (the draft model samples with them).
+  std::unique_ptr<Drafter> open(const InferenceModel& target, const std::string& target_path, int64_t ctx,
+                                const SamplingParams& sampling) const;
+  // Sets go's drafter, draft_k and adaptive_k.
+  void apply(Drafter* drafter, GenerateOptions& go) const;
+};
+
+// " | speculative: ..." for a statistics line: acceptance and tokens per target pass ("" without drafts).
+std::string speculative_stats(const GenerateResult& r);
+
+}  // namespace baimo::cli

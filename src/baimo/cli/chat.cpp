@@ -70,6 +70,7 @@ void run_chat(const ChatArgs& a) {
   const bool out_tty = isatty(1);
   install_interrupt_latch();
   GenerationOptions base = a.gen.options(m.eos_ids, m.config().vocab_size);
+  base.constraint = constraint_from_flags(a.gen, *m.tokenizer);
   base.stop.push_back(chat_end_of_turn(m.chat_template));
   if (tty)
     std::fprintf(stderr, "baimo chat (%s template, context %lld): /reset, /system TEXT, /exit; end a line with \\ to "

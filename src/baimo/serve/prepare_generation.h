@@ -9,6 +9,9 @@
 // template's end-of-turn marker becomes an extra stop string. Text prompts (chat and completions)
 // go through infer/inference_model.h encode_prompt (BOS prepended once for add_bos models); a
 // token-id prompt is taken as given. Without a seed each request draws one.
+// response_format json_object / json_schema compile to GenerationOptions::constraint
+// (infer/constrained/constraint.h); a schema that does not compile is a 400 on
+// "response_format.json_schema.schema" whose message names the unsupported keywords.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -26,6 +26,7 @@ struct RecognizerState {
   std::vector<uint32_t> flat;  // [depth, positions...] per stack
   uint32_t partial = 0;        // bits of the incomplete UTF-8 character
   uint8_t left = 0;            // its bytes still to come (0: none pending)
+  uint8_t len = 0;             // its whole length in bytes (overlong forms are refused)
 
   bool operator==(const RecognizerState& o) const = default;
   size_t hash() const;

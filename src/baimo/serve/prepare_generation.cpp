@@ -70,10 +70,11 @@ PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelCon
   s.frequency_penalty = r.frequency_penalty;
   s.logit_bias = r.logit_bias;
   if (r.response_format == ResponseFormat::JsonObject) {
-    o.constraint = constrained::Constraint::json_object(tok);
+    o.constraint = m.constraints->get("json_object", [&] { return constrained::Constraint::json_object(tok); });
   } else if (r.response_format == ResponseFormat::JsonSchema) {
     try {
-      o.constraint = constrained::Constraint::from_json_schema(r.json_schema, tok);
+      o.constraint = m.constraints->get("schema:" + r.json_schema,
+                                        [&] { return constrained::Constraint::from_json_schema(r.json_schema, tok); });
     } catch (const constrained::UnsupportedSchema& e) {
       bad_request("response_format.json_schema.schema", "unsupported_value", "{}", e.what());
     } catch (const Error& e) {

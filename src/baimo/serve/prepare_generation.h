@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "baimo/infer/constrained/constraint_cache.h"
 #include "baimo/infer/sequence.h"
 #include "baimo/serve/openai_request.h"
 #include "baimo/tokenizer/chat_template.h"
@@ -32,6 +33,8 @@ struct ModelContext {
   int64_t vocab_size = 0;  // the model's
   std::vector<int32_t> eos_ids;  // config.json eos_token_id(s), besides the tokenizer's
   std::string architecture;      // the transformers class (config.h), named in wrong-kind errors
+  // Compiled response_format constraints, shared by requests with the same schema (and their masks).
+  std::shared_ptr<constrained::ConstraintCache> constraints = std::make_shared<constrained::ConstraintCache>();
 };
 
 struct PreparedGeneration {

@@ -33,7 +33,7 @@ const format = { type: "json_schema", json_schema: { name: "person", schema, str
 
 async function ask(seed, extra = {}) {
   return client.chat.completions.create({
-    model, seed, temperature: 1, max_tokens: 400,
+    model, seed, temperature: 1,
     messages: [{ role: "user", content: "Describe a person as JSON." }],
     response_format: format, ...extra,
   });
@@ -52,7 +52,7 @@ for (const r of answers) {
 // Streamed: the deltas concatenate to a valid document.
 let text = "";
 const stream = await client.chat.completions.create({
-  model, seed: 9, max_tokens: 400, stream: true,
+  model, seed: 9, stream: true,
   messages: [{ role: "user", content: "JSON please" }], response_format: format,
 });
 for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";

@@ -14,7 +14,7 @@ using ojson = nlohmann::ordered_json;
 
 std::string primitives() {
   return fmt::format(
-      "ws ::= [ \\t\\n\\r]{{0,{}}}\n"
+      "ws ::= (\" \" | \"\\n\" [ \\t]{{0,{}}})?\n"
       "jchar ::= [^\"\\\\\\x00-\\x1F] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{{4}})\n"
       "jstring ::= \"\\\"\" jchar* \"\\\"\"\n"
       "jinteger ::= \"-\"? (\"0\" | [1-9] [0-9]{{0,15}})\n"

@@ -9,8 +9,8 @@
 // (recursion allowed), nested objects. Annotations are ignored: title, description, $schema, $id,
 // $comment, default, examples, deprecated, readOnly, writeOnly, strict. {"type": "json_object"}
 // (or an empty schema {} at the top) means any JSON object.
-// Text form: no whitespace before or after the top value; between tokens at most
-// kMaxJsonSpaces of [ \t\n\r] (so a model cannot loop on spaces); numbers have at most 16 integer
+// Text form: no whitespace before or after the top value; between tokens nothing, one space, or a
+// newline and at most kMaxJsonSpaces spaces / tabs (as llama.cpp; a model cannot loop on spaces); numbers have at most 16 integer
 // digits, 16 fraction digits and 3 exponent digits; string escapes \" \\ \/ \b \f \n \r \t \uXXXX
 // (a \u escape counts as one character for minLength / maxLength).
 // Errors: baimo::Error. Unsupported keywords are collected over the whole schema and reported in

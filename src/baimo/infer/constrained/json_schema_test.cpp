@@ -5,7 +5,8 @@
 // schema, random candidate texts (valid ones generated from the schema with random spacing,
 // random JSON values, single-character mutations of both). The recognizer must accept exactly the
 // candidates the reference accepts. The reference encodes the compiler's documented text form:
-// no whitespace around the top value, object keys in the schema's property order, no other keys.
+// no whitespace around the top value, whitespace runs of " " or a newline and up to 20 spaces / tabs,
+// object keys in the schema's property order, no other keys.
 #include "baimo/infer/constrained/json_schema.h"
 
 #include <gtest/gtest.h>
@@ -152,9 +153,35 @@ bool valid(const ojson& root, const ojson& s0, const ojson& v) {
   return false;
 }
 
+// The compiler's whitespace form outside strings: a run is " " or "\n" and up to 20 spaces / tabs.
+bool spacing_ok(const std::string& t) {
+  bool in_str = false;
+  for (size_t i = 0; i < t.size();) {
+    const char c = t[i];
+    if (in_str) {
+      i += c == '\\' ? 2 : 1;
+      if (c == '"') in_str = false;
+      continue;
+    }
+    if (c == '"') in_str = true;
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < t.size() && (t[j] == ' ' || t[j] == '\t' || t[j] == '\n' || t[j] == '\r')) ++j;
+    const std::string run = t.substr(i, j - i);
+    bool ok = run == " " || (run[0] == '\n' && run.size() <= 21 && run.find_first_of("\n\r", 1) == std::string::npos);
+    if (!ok) return false;
+    i = j;
+  }
+  return true;
+}
+
 bool reference_accepts(const ojson& schema, const std::string& text) {
   if (text.empty() || std::isspace(static_cast<unsigned char>(text.front())) || std::isspace(static_cast<unsigned char>(text.back())))
     return false;
+  if (!spacing_ok(text)) return false;
   ojson v;
   try {
     v = ojson::parse(text);

@@ -69,6 +69,9 @@ double run(Engine& engine, const Tokenizer& tok, const std::vector<int32_t>& pro
     for (int s = 0; s < batch; ++s) chunks[static_cast<size_t>(s)] = {s, std::span(&next[static_cast<size_t>(s)], 1)};
     engine.forward(chunks, logits);
     for (int s = 0; s < batch; ++s) {
+      // Ids past the tokenizer's 151,665 (the model's padding rows) never decode: both modes drop them.
+      std::fill(logits.begin() + static_cast<ptrdiff_t>(static_cast<size_t>(s) * V + tok.vocab_size()),
+                logits.begin() + static_cast<ptrdiff_t>((static_cast<size_t>(s) + 1) * V), -1e30f);
       TokenStep t = seqs[static_cast<size_t>(s)]->accept(std::span(logits.data() + static_cast<size_t>(s) * V, V));
       if (t.finished) restart(s);
       else next[static_cast<size_t>(s)] = t.id;

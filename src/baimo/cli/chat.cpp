@@ -70,6 +70,7 @@ void run_chat(const ChatArgs& a) {
   const int64_t answer_room = max_tokens_in_context(ctx / 2, 0, a.gen.max_tokens, ctx / 4);
   Engine engine(m.weights, 1, ctx);
   GenerationOptions base = a.gen.options(m.eos_ids, m.config().vocab_size);
+  base.constraint = constraint_from_flags(a.gen, *m.tokenizer);
   const std::unique_ptr<Drafter> drafter = a.gen.draft.open(m, a.gen.model, ctx, base.sampling);
   const bool tty = isatty(0);
   const bool out_tty = isatty(1);

@@ -65,6 +65,7 @@ void run_generate(const GenerateArgs& a) {
   const ModelConfig& c = m.config();
   const int64_t ctx = a.gen.ctx > 0 ? a.gen.ctx : std::min<int64_t>(c.max_position_embeddings, 4096);
   GenerationOptions o = a.gen.options(m.eos_ids, m.config().vocab_size);
+  o.constraint = constraint_from_flags(a.gen, *m.tokenizer);
   o.top_logprobs = a.logprobs;
   std::vector<int32_t> prompt;
   if (!a.gen.chat_template.empty()) {

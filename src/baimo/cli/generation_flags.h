@@ -2,6 +2,8 @@
 // decoding (draft_flags.h)
 // (infer/sampler.h semantics and checks; defaults as llama.cpp: temperature 0.8, top-k 40, top-p 0.95,
 // min-p 0.05). Counts are checked here (--ctx > 0, --max-tokens and --top-k >= 0, --threads > 0).
+// --json-schema FILE / --grammar FILE (one of them) constrain every answer (infer/constrained/): the
+// file is read and compiled by constraint(), errors name the file.
 // Also the Ctrl-C latch: install_interrupt_latch() makes SIGINT set interrupted() instead of
 // killing the program (reads are restarted), so a running answer can stop at the next token.
 #pragma once
@@ -15,8 +17,10 @@
 
 #include "baimo/cli/draft_flags.h"
 #include "baimo/cli/threads_flag.h"
+#include "baimo/infer/constrained/constraint.h"
 #include "baimo/infer/sequence.h"
 #include "baimo/util/error.h"
+#include "baimo/util/file_io.h"
 
 namespace baimo::cli {
 
@@ -33,6 +37,7 @@ struct GenerationFlags {
   bool ignore_eos = false;
   bool trusted_specials = false;  // special-token text in chat messages becomes control tokens
   DraftFlags draft;               // speculative decoding
+  std::string json_schema_file, grammar_file;
 
   void add_to(CLI::App* sub, int default_max_tokens) {
     max_tokens = default_max_tokens;
@@ -58,6 +63,9 @@ struct GenerationFlags {
     sub->add_option("--seed", seed, "Random seed (same seed => same text; default: random)");
     sub->add_option("--stop", stop, "Stop string (repeatable)")->take_all();
     sub->add_option("--logit-bias", logit_bias, "ID=BIAS added to a token's logit (repeatable; -100 bans it)")->take_all();
+    auto* js = sub->add_option("--json-schema", json_schema_file, "Constrain answers to JSON valid under this JSON Schema file");
+    sub->add_option("--grammar", grammar_file, "Constrain answers to this GBNF grammar file (llama.cpp syntax, start rule root)")
+        ->excludes(js);
     sub->add_flag("--ignore-eos", ignore_eos, "Keep going past end-of-sequence tokens");
     sub->add_flag("--trust-special-tokens", trusted_specials,
                   "Chat messages may spell special tokens (e.g. <|im_end|>); default: message text is plain text");
@@ -98,6 +106,20 @@ struct GenerationFlags {
     return o;
   }
 };
+
+// The --json-schema / --grammar constraint (null without either); baimo::Error names the file.
+inline std::shared_ptr<const constrained::Constraint> constraint_from_flags(const GenerationFlags& f, const Tokenizer& tok) {
+  const std::string& path = f.json_schema_file.empty() ? f.grammar_file : f.json_schema_file;
+  if (path.empty()) return nullptr;
+  const std::string text = read_file(path);
+  try {
+    if (!f.json_schema_file.empty()) return constrained::Constraint::from_json_schema(text, tok);
+    return constrained::Constraint::from_grammar(text, tok, path);
+  } catch (const Error& e) {
+    if (!f.json_schema_file.empty()) fail("--json-schema {}: {}", path, e.what());
+    throw;  // grammar errors already start with the path
+  }
+}
 
 inline std::atomic<bool>& interrupted() {
   static std::atomic<bool> flag{false};

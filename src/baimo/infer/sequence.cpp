@@ -21,6 +21,13 @@ Sequence::Sequence(const Tokenizer& tokenizer, std::vector<int32_t> prompt, Gene
   if (options_.top_logprobs < -1) fail("top_logprobs must be >= 0, got {}", options_.top_logprobs);
   for (const auto& s : options_.stop)
     if (s.empty()) fail("a stop string is empty");
+  if (options_.constraint) {
+    cstate_.emplace(options_.constraint);
+    if (auto e = tok_->eos_id()) end_ids_.push_back(static_cast<int32_t>(*e));
+    end_ids_.insert(end_ids_.end(), options_.eos_ids.begin(), options_.eos_ids.end());
+    for (const auto& s : options_.stop)
+      if (auto id = tok_->token_to_id(s)) end_ids_.push_back(static_cast<int32_t>(*id));
+  }
 }
 
 bool Sequence::is_eos(int32_t id) const {
@@ -66,7 +73,16 @@ TokenStep Sequence::accept(std::span<float> logits) {
   if (V == 0) fail("empty logits row");
   int32_t id;
   float lse;
-  if (sampler_.plain(V)) {
+  if (cstate_) {
+    // The sampler draws from the masked row; the reported log-probs stay the raw model's.
+    masked_.assign(logits.begin(), logits.end());
+    if (cstate_->apply(masked_, end_ids_) == 0) {
+      if (end_ids_.empty()) fail("the grammar allows no token here and there is no end-of-sequence token");
+      masked_[static_cast<size_t>(end_ids_.front())] = 0;  // nothing fits: end the text
+    }
+    id = sampler_.sample(masked_, tokens_);
+    lse = std::numeric_limits<float>::quiet_NaN();
+  } else if (sampler_.plain(V)) {
     // The sampler reads the logits without changing them; at temperature 1 its normaliser is the
     // raw logits' own.
     id = sampler_.sample(logits, tokens_);
@@ -121,11 +137,17 @@ TokenStep Sequence::record(std::span<const float> logits, int32_t id, float samp
   tokens_.push_back(step.id);
   ++generated_;
 
-  if (is_eos(step.id)) {
+  if (is_eos(step.id) || (cstate_ && std::find(end_ids_.begin(), end_ids_.end(), step.id) != end_ids_.end())) {
     pending_ += decoder_.finish();
     return finish(std::move(step), "stop", pending_.size());
   }
   pending_ += decoder_.push(static_cast<uint32_t>(step.id));
+  if (cstate_ && (!cstate_->advance(tok_->token_bytes(static_cast<uint32_t>(step.id))) || cstate_->finished())) {
+    pending_ += decoder_.finish();  // the constrained text is complete
+    size_t first = pending_.size();
+    for (const auto& s : options_.stop) first = std::min(first, pending_.find(s));
+    return finish(std::move(step), "stop", first);
+  }
   size_t first = std::string::npos;
   for (const auto& s : options_.stop) first = std::min(first, pending_.find(s));
   if (first != std::string::npos) return finish(std::move(step), "stop", first);

@@ -15,6 +15,11 @@
 // - finished / finish_reason: "stop" on a stop string or an end-of-sequence id (the tokenizer's
 //   eos_id and GenerationOptions::eos_ids, unless ignore_eos; the EOS token's text is not shown),
 //   "length" after max_tokens tokens. The last step flushes everything held back (except a stop).
+// - constraint (GenerationOptions::constraint, infer/constrained/constraint.h): the sampler sees
+//   the logits with every token the grammar does not allow at -inf (end-of-sequence ids and tokens
+//   spelling a stop string only once the text so far is complete); the sequence advances its own
+//   recognizer with each token's bytes and finishes with "stop" when the text is complete and no
+//   character may follow. logprob / entropy / top stay those of the raw model distribution.
 // accept() after finished throws baimo::Error; so does a logits row of the wrong size.
 // Speculative decoding (speculative.h) picks some ids itself: accept_token(logits, id, sample_logprob)
 // records a chosen id exactly as accept() records a sampled one (logprob, entropy, top, text, stops,
@@ -22,11 +27,14 @@
 // (Sampler::distribution with prompt + generated as the history); sampler() lends the RNG.
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "baimo/infer/constrained/constraint.h"
 #include "baimo/infer/sampler.h"
 #include "baimo/tokenizer/tokenizer.h"
 
@@ -42,6 +50,8 @@ struct GenerationOptions {
   // BatchScheduler only: report the prompt tokens' log-probs (RequestChannel::prompt_logprobs, with
   // top_logprobs alternatives); max_tokens may then be 0 (score the prompt, generate nothing).
   bool prompt_logprobs = false;
+  // Constrained decoding (JSON schema / grammar); null = free text.
+  std::shared_ptr<const constrained::Constraint> constraint;
 };
 
 struct TokenStep {
@@ -91,10 +101,13 @@ class Sequence {
   StreamingDecoder decoder_;
   std::string pending_;  // decoded, not yet emitted (a possible stop-string start)
   std::vector<float> work_;                            // (V) logits the sampler may modify
+  std::vector<float> masked_;                          // (V) constrained: the masked logits
   std::vector<std::pair<float, int32_t>> candidates_;  // top-logprob selection
   int generated_ = 0;
   bool finished_ = false;
   std::string finish_reason_;
+  std::optional<constrained::ConstraintState> cstate_;
+  std::vector<int32_t> end_ids_;  // constrained: ids that end the text (EOS, stop-string tokens)
 };
 
 }  // namespace baimo

@@ -1,5 +1,6 @@
 #include "baimo/serve/openai_request.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -184,18 +185,55 @@ const std::set<std::string, std::less<>>& unsupported_fields() {
   return s;
 }
 
-// response_format: only {"type": "text"} (what baimo produces anyway).
-void check_response_format(const json& v) {
+// response_format: text, json_object, or json_schema with its schema kept in the body's key order.
+void check_response_format(const json& v, std::string_view body, CompletionRequest& r) {
   if (!v.is_object()) wrong_type("response_format", "an object", v);
-  for (auto it = v.begin(); it != v.end(); ++it)
-    if (it.key() != "type")
-      bad_request("response_format." + it.key(), "unknown_parameter", "Unrecognized response_format field '{}'.", it.key());
   if (!v.contains("type"))
     bad_request("response_format.type", "missing_required_parameter", "Missing required parameter: 'response_format.type'.");
   std::string type = as_string(v["type"], "response_format.type");
-  if (type != "text")
-    bad_request("response_format.type", "unsupported_value",
-                "response_format type '{}' is not supported by this server: only 'text' is.", type);
+  for (auto it = v.begin(); it != v.end(); ++it)
+    if (it.key() != "type" && !(type == "json_schema" && it.key() == "json_schema"))
+      bad_request("response_format." + it.key(), "unknown_parameter", "Unrecognized response_format field '{}'.", it.key());
+  if (type == "text") return;
+  if (type == "json_object") {
+    r.response_format = ResponseFormat::JsonObject;
+    return;
+  }
+  if (type != "json_schema")
+    bad_request("response_format.type", "invalid_value",
+                "Invalid value: '{}'. Supported values are: 'text', 'json_object' and 'json_schema'.", type);
+  if (!v.contains("json_schema"))
+    bad_request("response_format.json_schema", "missing_required_parameter",
+                "Missing required parameter: 'response_format.json_schema'.");
+  const json& js = v["json_schema"];
+  if (!js.is_object()) wrong_type("response_format.json_schema", "an object", js);
+  for (auto it = js.begin(); it != js.end(); ++it) {
+    const std::string& k = it.key();
+    const std::string where = "response_format.json_schema." + k;
+    if (k == "name") {
+      std::string name = as_string(it.value(), where);
+      bool ok = !name.empty() && name.size() <= 64;
+      for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+      if (!ok) bad_request(where, "invalid_value", "'{}' must be 1 to 64 characters of a-z, A-Z, 0-9, _ and -.", where);
+    } else if (k == "description") {
+      as_string(it.value(), where);
+    } else if (k == "strict") {
+      if (!it.value().is_null()) as_bool(it.value(), where);
+    } else if (k == "schema") {
+      if (!it.value().is_object()) wrong_type(where, "an object", it.value());
+    } else {
+      bad_request(where, "unknown_parameter", "Unrecognized response_format.json_schema field '{}'.", k);
+    }
+  }
+  if (!js.contains("name"))
+    bad_request("response_format.json_schema.name", "missing_required_parameter",
+                "Missing required parameter: 'response_format.json_schema.name'.");
+  r.response_format = ResponseFormat::JsonSchema;
+  r.json_schema = "{}";
+  if (js.contains("schema")) {  // again, keeping the key order (nlohmann::json sorts keys)
+    const auto ordered = nlohmann::ordered_json::parse(body);
+    r.json_schema = ordered["response_format"]["json_schema"]["schema"].dump();
+  }
 }
 
 // metadata: up to 16 string values (OpenAI's limits); baimo stores nothing, so it is ignored.
@@ -275,7 +313,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
     else if (k == "user") r.user = as_string(v, k);
     else if (k == "stream") r.stream = as_bool(v, k);
     else if (k == "stream_options") stream_options = &v;
-    else if (chat && k == "response_format") check_response_format(v);
+    else if (chat && k == "response_format") check_response_format(v, body, r);
     else if (chat && k == "store") as_bool(v, k);                // nothing is stored either way
     else if (chat && k == "metadata") check_metadata(v);          // only meaningful with store
     else if (chat && k == "parallel_tool_calls") as_bool(v, k);  // no tools, so no calls at all

@@ -4,8 +4,8 @@
 // - parse_completion_request(body, endpoint) returns a CompletionRequest or throws ApiError 400
 //   whose `param` names the field (e.g. "messages[1].content", "temperature") and whose message
 //   says what was expected. Malformed JSON, a body that is not an object, unknown fields and fields
-//   baimo does not implement (tools -- named even beside tool_choice --, response_format other than
-//   text, suffix, ...) are all 400s. Checked, then ignored because they change nothing here:
+//   baimo does not implement (tools -- named even beside tool_choice --, suffix, ...) are all 400s.
+//   Checked, then ignored because they change nothing here:
 //   a message's `name`, response_format {"type": "text"}, store, metadata (<= 16 strings),
 //   parallel_tool_calls. A JSON null counts as "absent" for optional fields, as in OpenAI's API.
 // - Ranges follow OpenAI: temperature [0, 2], top_p [0, 1] (0 is greedy: it becomes temperature 0
@@ -15,6 +15,10 @@
 //   max_tokens >= 1 (completions: 0 with echo, only the prompt is scored). Completions' echo=true
 //   puts the prompt before the answer's text and, with logprobs, its tokens' log-probs before the
 //   answer's (the first one null); not with stream. baimo extensions: top_k >= 0, min_p [0, 1], repetition_penalty > 0.
+// - response_format (chat): {"type": "text"}, {"type": "json_object"} or {"type": "json_schema",
+//   "json_schema": {"name": [a-zA-Z0-9_-]{1,64}, "description"?: str, "schema"?: object, "strict"?:
+//   bool}}; the schema is kept as JSON text in the body's key order (its property order). Compiling
+//   it (unsupported keywords -> 400 naming them) is prepare_generation's, which has the tokenizer.
 // - Checks that need the model (model name, token ids < vocab, context length) are the server's.
 #pragma once
 #include <cstddef>
@@ -33,6 +37,8 @@ struct RequestMessage {
   std::string role;  // system | user | assistant ("developer" is read as system)
   std::string content;
 };
+
+enum class ResponseFormat { Text, JsonObject, JsonSchema };
 
 struct CompletionRequest {
   Endpoint endpoint = Endpoint::Chat;
@@ -58,6 +64,8 @@ struct CompletionRequest {
   std::string user;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
+  ResponseFormat response_format = ResponseFormat::Text;
+  std::string json_schema;     // JsonSchema: the schema's JSON text ("{}" when absent)
 };
 
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint);

@@ -128,7 +128,20 @@ TEST(OpenAIRequest, ErrorsNameTheField) {
   expect_error(base + R"("stream": true, "stream_options": {"foo": 1}})", "stream_options.foo", "Unrecognized");
   expect_error(base + R"("stream": "yes"})", "stream", "expected a boolean");
   expect_error(base + R"("tools": []})", "tools", "not supported");
-  expect_error(base + R"("response_format": {"type": "json_object"}})", "response_format.type", "not supported");
+  expect_error(base + R"("response_format": {"type": "xml"}})", "response_format.type", "Supported values");
+  expect_error(base + R"("response_format": {"type": "json_schema"}})", "response_format.json_schema", "Missing");
+  expect_error(base + R"("response_format": {"type": "json_schema", "json_schema": {"schema": {}}}})",
+               "response_format.json_schema.name", "Missing");
+  expect_error(base + R"("response_format": {"type": "json_schema", "json_schema": {"name": "a b"}}})",
+               "response_format.json_schema.name", "must be");
+  {  // the schema keeps the body's key order
+    auto r = parse_completion_request(base + R"("response_format": {"type": "json_schema", "json_schema": {"name": "x",
+      "schema": {"type": "object", "properties": {"z": {"type": "string"}, "a": {"type": "integer"}}}}}})", Endpoint::Chat);
+    EXPECT_EQ(r.response_format, ResponseFormat::JsonSchema);
+    EXPECT_LT(r.json_schema.find("\"z\""), r.json_schema.find("\"a\""));
+    EXPECT_EQ(parse_completion_request(base + R"("response_format": {"type": "json_object"}})", Endpoint::Chat).response_format,
+              ResponseFormat::JsonObject);
+  }
   expect_error(base + R"("response_format": "text"})", "response_format", "expected an object");
   expect_error(base + R"("tool_choice": "auto", "parallel_tool_calls": true, "tools": [{"type": "function"}]})", "tools",
                "not supported");

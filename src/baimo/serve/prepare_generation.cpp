@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "baimo/infer/constrained/constraint.h"
+#include "baimo/infer/constrained/json_schema.h"
 #include "baimo/infer/inference_model.h"
 #include "baimo/infer/max_tokens.h"
 #include "baimo/serve/api_error.h"
@@ -67,6 +69,18 @@ PreparedGeneration prepare_generation(const CompletionRequest& r, const ModelCon
   s.presence_penalty = r.presence_penalty;
   s.frequency_penalty = r.frequency_penalty;
   s.logit_bias = r.logit_bias;
+  if (r.response_format == ResponseFormat::JsonObject) {
+    o.constraint = m.constraints->get("json_object", [&] { return constrained::Constraint::json_object(tok); });
+  } else if (r.response_format == ResponseFormat::JsonSchema) {
+    try {
+      o.constraint = m.constraints->get("schema:" + r.json_schema,
+                                        [&] { return constrained::Constraint::from_json_schema(r.json_schema, tok); });
+    } catch (const constrained::UnsupportedSchema& e) {
+      bad_request("response_format.json_schema.schema", "unsupported_value", "{}", e.what());
+    } catch (const Error& e) {
+      bad_request("response_format.json_schema.schema", "invalid_value", "Invalid JSON schema: {}", e.what());
+    }
+  }
   if (r.seed) {
     s.seed = *r.seed;
   } else {

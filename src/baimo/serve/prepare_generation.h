@@ -9,11 +9,15 @@
 // template's end-of-turn marker becomes an extra stop string. Text prompts (chat and completions)
 // go through infer/inference_model.h encode_prompt (BOS prepended once for add_bos models); a
 // token-id prompt is taken as given. Without a seed each request draws one.
+// response_format json_object / json_schema compile to GenerationOptions::constraint
+// (infer/constrained/constraint.h); a schema that does not compile is a 400 on
+// "response_format.json_schema.schema" whose message names the unsupported keywords.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "baimo/infer/constrained/constraint_cache.h"
 #include "baimo/infer/sequence.h"
 #include "baimo/serve/openai_request.h"
 #include "baimo/tokenizer/chat_template.h"
@@ -29,6 +33,8 @@ struct ModelContext {
   int64_t vocab_size = 0;  // the model's
   std::vector<int32_t> eos_ids;  // config.json eos_token_id(s), besides the tokenizer's
   std::string architecture;      // the transformers class (config.h), named in wrong-kind errors
+  // Compiled response_format constraints, shared by requests with the same schema (and their masks).
+  std::shared_ptr<constrained::ConstraintCache> constraints = std::make_shared<constrained::ConstraintCache>();
 };
 
 struct PreparedGeneration {

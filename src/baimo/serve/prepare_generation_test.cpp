@@ -109,3 +109,35 @@ TEST(PrepareGeneration, ModelChecks) {
 
 }  // namespace
 }  // namespace baimo::serve
+
+namespace baimo::serve {
+namespace {
+
+// response_format: json_schema compiles to a constraint (shared by requests with the same schema);
+// an unsupported keyword is a 400 on the schema that names it.
+TEST(PrepareGeneration, ResponseFormatConstraints) {
+  const ModelContext m = context(64);
+  const std::string base = R"({"model": "tiny", "messages": [{"role": "user", "content": "hi"}], )";
+  const std::string schema = base + R"("response_format": {"type": "json_schema", "json_schema": {"name": "x",
+    "schema": {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}}}})";
+  auto p1 = prepare_generation(parse_completion_request(schema, Endpoint::Chat), m);
+  auto p2 = prepare_generation(parse_completion_request(schema, Endpoint::Chat), m);
+  ASSERT_TRUE(p1.options.constraint);
+  EXPECT_EQ(p1.options.constraint.get(), p2.options.constraint.get());
+  EXPECT_TRUE(prepare_generation(parse_completion_request(base + R"("response_format": {"type": "json_object"}})", Endpoint::Chat), m)
+                  .options.constraint);
+  EXPECT_FALSE(prepare_generation(parse_completion_request(base + R"("response_format": {"type": "text"}})", Endpoint::Chat), m)
+                   .options.constraint);
+  try {
+    prepare_generation(parse_completion_request(base + R"("response_format": {"type": "json_schema", "json_schema": {"name": "x",
+      "schema": {"type": "object", "properties": {"a": {"type": "integer", "minimum": 1}}}}}})", Endpoint::Chat), m);
+    FAIL() << "no error";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status, 400);
+    EXPECT_EQ(e.param, "response_format.json_schema.schema");
+    EXPECT_NE(std::string(e.what()).find("minimum at /properties/a"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace baimo::serve

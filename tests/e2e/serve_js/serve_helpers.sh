@@ -7,7 +7,8 @@ ensure_node_modules() {
   # Several serve tests start at once under ctest -j: one installs, the others wait on the lock.
   (
     flock 9
-    if [ ! -f "$JS_DIR/node_modules/openai/package.json" ] || [ ! -f "$JS_DIR/node_modules/playwright-core/package.json" ]; then
+    if [ ! -f "$JS_DIR/node_modules/openai/package.json" ] || [ ! -f "$JS_DIR/node_modules/playwright-core/package.json" ] \
+      || [ ! -f "$JS_DIR/node_modules/ajv/package.json" ]; then
       cd "$JS_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1
     fi
   ) 9>"${TMPDIR:-/tmp}/baimo-serve-npm.lock" || fail "npm ci failed in $JS_DIR"

@@ -1,6 +1,7 @@
 #include "baimo/infer/constrained/recognizer.h"
 
 #include <algorithm>
+#include <cstddef>
 
 namespace baimo::constrained {
 namespace {

@@ -1,5 +1,7 @@
 #include "baimo/infer/constrained/token_trie.h"
 
+#include "baimo/util/hash.h"
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -54,9 +56,15 @@ TokenTrie::TokenTrie(const Tokenizer& tok) : vocab_size(tok.vocab_size()) {
 
 std::shared_ptr<const TokenTrie> TokenTrie::for_tokenizer(const Tokenizer& tok) {
   static std::mutex mu;
-  static std::map<std::pair<const Tokenizer*, size_t>, std::weak_ptr<const TokenTrie>> cache;
+  static std::map<std::pair<uint64_t, size_t>, std::weak_ptr<const TokenTrie>> cache;
+  // The vocabulary's fingerprint (one pass over the token bytes: small next to building a trie).
+  uint64_t h = 0;
+  for (size_t id = 0; id < tok.vocab_size(); ++id) {
+    const auto i = static_cast<uint32_t>(id);
+    h = splitmix64(h ^ fnv1a(tok.token_bytes(i)) ^ (tok.is_added(i) ? 1u : 0u));
+  }
   std::lock_guard lock(mu);
-  auto& slot = cache[{&tok, tok.vocab_size()}];
+  auto& slot = cache[{h, tok.vocab_size()}];
   if (auto t = slot.lock()) return t;
   auto t = std::make_shared<const TokenTrie>(tok);
   slot = t;

@@ -3,8 +3,9 @@
 // Contract: nodes[0] is the root (empty prefix); a node's children are the contiguous run
 // nodes[child_begin, child_end), sorted by byte; the ids of the tokens whose bytes end exactly at a
 // node are ids[id_begin, id_end). Added (special) tokens and unused ids are left out: they are not
-// text. for_tokenizer() builds one trie per tokenizer and shares it (thread-safe; keyed by the
-// tokenizer's address and vocabulary size, held while any user holds it).
+// text. for_tokenizer() builds one trie per vocabulary and shares it (thread-safe; keyed by a hash of
+// every token's bytes and kind, so another tokenizer at a freed one's address never gets its trie;
+// held while any user holds it).
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -44,6 +44,9 @@ class Drafter {
 };
 
 void check_draft_k(int k);
+// Whether seq may be given drafts: not a constrained sequence (response_format / --json-schema), whose
+// grammar mask accept_drafts does not apply yet; it decodes one token per step.
+inline bool drafts_allowed(const Sequence& seq) { return !seq.options().constraint; }
 void check_draft_compatible(const ModelConfig& target, const Tokenizer& target_tok, const std::string& target_name,
                             const ModelConfig& draft, const Tokenizer& draft_tok, const std::string& draft_name);
 

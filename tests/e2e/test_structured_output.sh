@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Structured output end to end: `baimo serve` with response_format json_schema / json_object, driven by
 # the official openai npm client and checked with ajv (serve_js/structured_test.mjs), on a tiny model
-# trained for two seconds (random-ish weights: only the constraint makes its answers valid JSON).
+# of random weights (only the constraint makes its answers valid JSON).
 # Also `baimo generate --json-schema` / `--grammar` and their errors. Usage: bash test_structured_output.sh path/to/baimo
 set -euo pipefail
 BAIMO=$(realpath "$1")
@@ -13,7 +13,11 @@ source "$(dirname "$0")/serve_js/serve_helpers.sh"
 
 ensure_node_modules
 make_model "$T/run"
-start_server --model "$T/run/model" --model-name tiny --parallel 4
+# The served model: random weights from a fixed seed (the same answers on every run, unlike the demo's
+# two seconds of training) with 512 positions, room for the schema's longest valid answer.
+"$BAIMO" init --config "$(dirname "$0")/../../configs/tiny.json" --tokenizer "$T/run/model/tokenizer.json" \
+  --out "$T/random" --seed 1 >/dev/null || fail "init"
+start_server --model "$T/random" --model-name tiny --parallel 4
 node "$JS_DIR/structured_test.mjs" "$BASE" tiny || { tail -20 "$T/server.log"; fail "structured output client tests"; }
 stop_server
 
@@ -21,18 +25,18 @@ stop_server
 cat >"$T/schema.json" <<'JSON'
 {"type":"object","properties":{"id":{"type":"integer"},"ok":{"type":"boolean"},"tag":{"enum":["a","b"]}},"required":["id","ok","tag"]}
 JSON
-out=$("$BAIMO" generate --model "$T/run/model" --prompt "JSON:" --json-schema "$T/schema.json" --max-tokens 100 --seed 4 2>"$T/gen.err") \
+out=$("$BAIMO" generate --model "$T/random" --prompt "JSON:" --json-schema "$T/schema.json" --max-tokens 100 --seed 4 2>"$T/gen.err") \
   || { cat "$T/gen.err"; fail "generate --json-schema"; }
 python3 -c 'import json,sys; v=json.loads(sys.argv[1]); assert set(v)=={"id","ok","tag"} and isinstance(v["ok"],bool), v' "$out" \
   || fail "generate --json-schema printed '$out'"
 printf 'root ::= "yes" | "no" | [0-9]{3}\n' >"$T/g.gbnf"
-out=$("$BAIMO" generate --model "$T/run/model" --prompt "Q:" --grammar "$T/g.gbnf" --max-tokens 20 --seed 2 2>"$T/gen.err") \
+out=$("$BAIMO" generate --model "$T/random" --prompt "Q:" --grammar "$T/g.gbnf" --max-tokens 20 --seed 2 2>"$T/gen.err") \
   || { cat "$T/gen.err"; fail "generate --grammar"; }
 [[ "$out" =~ ^(yes|no|[0-9]{3})$ ]] || fail "generate --grammar printed '$out'"
 echo '{"type":"string","format":"email"}' >"$T/bad.json"
-err=$("$BAIMO" generate --model "$T/run/model" --prompt x --json-schema "$T/bad.json" 2>&1) && fail "unsupported schema accepted"
+err=$("$BAIMO" generate --model "$T/random" --prompt x --json-schema "$T/bad.json" 2>&1) && fail "unsupported schema accepted"
 grep -q "bad.json.*format" <<<"$err" || fail "unclear schema error: $err"
 printf 'root ::= "a"\nx ::= [a-\n' >"$T/bad.gbnf"
-err=$("$BAIMO" generate --model "$T/run/model" --prompt x --grammar "$T/bad.gbnf" 2>&1) && fail "bad grammar accepted"
+err=$("$BAIMO" generate --model "$T/random" --prompt x --grammar "$T/bad.gbnf" 2>&1) && fail "bad grammar accepted"
 grep -q "bad.gbnf:2:" <<<"$err" || fail "grammar error without line:column: $err"
 echo "structured output e2e ok"

@@ -31,6 +31,7 @@
 #include "baimo/model/open_model.h"
 #include "baimo/serve/model_id.h"
 #include "baimo/tokenizer/chat_template.h"
+#include "baimo/tokenizer/chat_template_jinja.h"
 #include "baimo/util/error.h"
 
 namespace baimo::cli {
@@ -96,7 +97,7 @@ void run_reward_serve(const ServeArgs& a, const sigset_t& signals) {
   const int64_t ctx = serve_ctx(a, cfg);
   const std::string name = a.model_name.empty() ? serve::default_model_id(a.model) : a.model_name;
   serve::ModelContext mc{scorer->tokenizer.get(), scorer->chat_template, name, ctx, cfg.vocab_size, {},
-                         cfg.architecture()};
+                         cfg.architecture(), ""};
   serve::ApiServer server(scorer, mc, serve_options(a));
   const int port = server.bind();
   std::printf("baimo serve: reward model %s (%s, %.1fM parameters), chat template %s, context %lld\n", name.c_str(),
@@ -140,11 +141,17 @@ void run_serve(const ServeArgs& a) {
     so.draft_k = a.draft_k.value_or(8);
   }
   BatchScheduler scheduler(im.weights, im.tokenizer, so);
-  serve::ModelContext mc{im.tokenizer.get(), kind, name, ctx, cfg.vocab_size, im.eos_ids, cfg.architecture()};
+  serve::ModelContext mc{im.tokenizer.get(), kind, name, ctx, cfg.vocab_size, im.eos_ids, cfg.architecture(), ""};
+  // The model's own Jinja template renders chat prompts unless --chat-template picks a built-in one
+  // or the template is baimo's own (the built-in renderer writes the same text).
+  const std::string& own = im.weights->chat_template;
+  if (a.chat_template.empty() && !own.empty() && !is_builtin_chat_template(own)) mc.jinja_template = own;
   serve::ApiServer server(scheduler, mc, serve_options(a));
   int port = server.bind();
+  const std::string template_desc = mc.jinja_template.empty() ? chat_template_name(kind)
+                                                              : fmt::format("the model's own (Jinja; {} markers)", chat_template_name(kind));
   std::printf("baimo serve: model %s (%s, %.1fM parameters), chat template %s, %d slots x %lld context, queue %d\n",
-              name.c_str(), cfg.architecture().c_str(), cfg.parameter_count() / 1e6, chat_template_name(kind), a.parallel,
+              name.c_str(), cfg.architecture().c_str(), cfg.parameter_count() / 1e6, template_desc.c_str(), a.parallel,
               static_cast<long long>(ctx), a.max_queue);
   std::printf("baimo serve: listening on http://%s:%d  (web chat at /, API at /v1)\n", a.host.c_str(), port);
   std::fflush(stdout);

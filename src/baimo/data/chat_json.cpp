@@ -194,10 +194,7 @@ std::string tool_call_block(const Where& w, const Json& call, const std::string&
     args = Json::parse(args_in.get_ref<const std::string&>(), nullptr, false);
     if (args.is_discarded()) w.bad(f + ".arguments", "expected JSON text (the call's arguments), got invalid JSON");
   }
-  Json out = Json::object();
-  out["name"] = name;
-  out["arguments"] = std::move(args);
-  return "<tool_call>\n" + python_json_dumps(out) + "\n</tool_call>";
+  return qwen_tool_call_text(name, args.dump());
 }
 
 std::string tool_calls_text(const Where& w, const Json& calls, const std::string& field) {
@@ -212,8 +209,6 @@ std::string tool_calls_text(const Where& w, const Json& calls, const std::string
   }
   return tool_call_block(w, calls, field);
 }
-
-std::string tool_response(const std::string& text) { return "<tool_response>\n" + text + "\n</tool_response>"; }
 
 std::string openai_content(const Where& w, const Json& m, const std::string& field, bool may_be_null) {
   auto it = m.find("content");
@@ -261,7 +256,7 @@ void openai_messages(const Where& w, const Json& msgs, const std::string& field,
     std::string text;
     for (size_t i = 0; i < pending_tools.size(); ++i) {
       if (i) text += '\n';
-      text += tool_response(pending_tools[i]);
+      text += qwen_tool_response_text(pending_tools[i]);
     }
     b.prompt(text, true, pending_field);
     pending_tools.clear();
@@ -324,7 +319,7 @@ void sharegpt_turns(const Where& w, const Json& conv, const std::string& field, 
       std::string text = sharegpt_answer(w, t, f, &call);
       b.answer(text, call, f);
     } else if (from == "observation" || from == "tool") {
-      b.prompt(tool_response(value), true, f);
+      b.prompt(qwen_tool_response_text(value), true, f);
     } else if (from == "system") {
       if (i != 0 || !system.empty()) w.bad(f + ".from", "a system turn is allowed only as the first turn (and not with a 'system' field)");
       b.system(value, f);

@@ -161,6 +161,15 @@ std::string qwen_tools_system_text(std::string_view tools_json, bool after_syste
   return out;
 }
 
+std::string qwen_tool_call_text(const std::string& name, std::string_view arguments_json) {
+  Json call = Json::object();
+  call["name"] = name;
+  call["arguments"] = Json::parse(arguments_json);
+  return "<tool_call>\n" + python_json_dumps(call) + "\n</tool_call>";
+}
+
+std::string qwen_tool_response_text(const std::string& text) { return "<tool_response>\n" + text + "\n</tool_response>"; }
+
 std::vector<ChatMessage> template_messages(const ChatRecord& record) {
   std::vector<ChatMessage> out = record.messages;
   if (record.tools.empty()) return out;

@@ -67,5 +67,10 @@ ChatRecord without_exchanges(const ChatRecord& record, size_t drop);
 // as is), then "\n</tools>\n\nFor each function call, ... </tool_call>". With an empty system prompt
 // the leading "\n\n" is left out. "" for an empty list.
 std::string qwen_tools_system_text(std::string_view tools_json, bool after_system_text);
+// One call as Qwen2.5's template writes it: "<tool_call>\n" + json.dumps({"name": name, "arguments":
+// arguments}) + "\n</tool_call>" (arguments_json: JSON text, key order kept).
+std::string qwen_tool_call_text(const std::string& name, std::string_view arguments_json);
+// One tool result: "<tool_response>\n" + text + "\n</tool_response>".
+std::string qwen_tool_response_text(const std::string& text);
 
 }  // namespace baimo

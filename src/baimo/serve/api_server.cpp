@@ -258,12 +258,14 @@ void ApiServer::handle_completion(const httplib::Request& req, httplib::Response
   std::shared_ptr<RequestChannel> channel;
   CompletionRequest r;
   std::vector<int32_t> echo_ids;  // the prompt, kept for echo
+  std::optional<ToolCallFormat> tool_calls;
   try {
     if (draining_) throw ApiError(503, "The server is shutting down.", "server_error", "", "shutting_down");
     if (!scheduler_) throw wrong_model_kind(model_, true);
     r = parse_completion_request(req.body, endpoint);
     PreparedGeneration p = prepare_generation(r, model_);
     if (r.echo) echo_ids = p.prompt;
+    tool_calls = p.tool_calls;
     channel = scheduler_->submit(std::move(p.prompt), std::move(p.options), r.n);
     if (!channel)
       throw ApiError(429,
@@ -276,7 +278,7 @@ void ApiServer::handle_completion(const httplib::Request& req, httplib::Response
     return send_error(res, ApiError(400, e.what(), "invalid_request_error"));
   }
   metrics_.add_tokens(channel->prompt_tokens(), 0);
-  ResponseMeta meta{endpoint, new_id(endpoint), unix_now(), model_.model_id, r.logprobs, r.include_usage};
+  ResponseMeta meta{endpoint, new_id(endpoint), unix_now(), model_.model_id, r.logprobs, r.include_usage, tool_calls};
   auto assembler = std::make_shared<ChoiceAssembler>(meta, r.n, *model_.tokenizer);
   auto observe = [this, channel, assembler](const SeqEvent& e) {
     double gap = assembler->gap_seconds(e);

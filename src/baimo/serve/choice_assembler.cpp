@@ -9,7 +9,12 @@ namespace baimo::serve {
 ChoiceAssembler::ChoiceAssembler(const ResponseMeta& meta, int n, const Tokenizer& tok)
     : meta_(meta), tok_(tok), choices_(n), started_(n, false), finished_(n, false), text_bytes_(n, 0), last_time_(n) {
   for (int i = 0; i < n; ++i) choices_[i].index = i;
+  if (meta_.tool_calls) tool_streams_.assign(n, ToolCallStream(*meta_.tool_calls)), calls_sent_.assign(n, 0);
 }
+
+namespace {
+ToolCallResult with_id(const ParsedToolCall& c) { return ToolCallResult{new_tool_call_id(), c.name, c.arguments}; }
+}  // namespace
 
 std::vector<TokenLogprob> ChoiceAssembler::token_logprobs(const TokenStep& t) const {
   std::vector<TokenLogprob> out;
@@ -35,12 +40,29 @@ void ChoiceAssembler::stream_event(const SeqEvent& e, std::string& out) {
   last_time_[i] = e.time;
   if (e.step.id >= 0) ++completion_tokens_;
   auto lps = token_logprobs(e.step);
-  if (first || !e.step.text.empty() || !lps.empty())
-    out += sse_event(chunk_json(meta_, i, first, e.step.text, "", lps, text_bytes_[i]));
-  text_bytes_[i] += e.step.text.size();
+  if (tool_streams_.empty()) {
+    if (first || !e.step.text.empty() || !lps.empty())
+      out += sse_event(chunk_json(meta_, i, first, e.step.text, "", lps, text_bytes_[i]));
+    text_bytes_[i] += e.step.text.size();
+  } else {  // the text goes through the call parser: content now, each call once it closes
+    ToolCallStream& ts = tool_streams_[i];
+    auto send = [&](const ToolCallStream::Out& o, bool first_chunk, std::vector<TokenLogprob> l) {
+      if (first_chunk || !o.content.empty() || !l.empty())
+        out += sse_event(chunk_json(meta_, i, first_chunk, o.content, "", l, 0));
+      for (const auto& c : o.calls) {
+        const ToolCallResult call = with_id(c);
+        out += sse_event(tool_call_chunk_json(meta_, i, calls_sent_[i], call, true));
+        out += sse_event(tool_call_chunk_json(meta_, i, calls_sent_[i]++, call, false));
+      }
+    };
+    send(ts.feed(e.step.text), first, std::move(lps));
+    if (e.step.finished) send(ts.finish(), false, {});
+  }
   if (e.step.finished) {
     finished_[i] = true;
-    out += sse_event(chunk_json(meta_, i, false, "", e.step.finish_reason, {}, text_bytes_[i]));
+    std::string reason = e.step.finish_reason;
+    if (!tool_streams_.empty() && tool_streams_[i].any_call() && reason == "stop") reason = "tool_calls";
+    out += sse_event(chunk_json(meta_, i, false, "", reason, {}, text_bytes_[i]));
   }
 }
 
@@ -87,6 +109,17 @@ void ChoiceAssembler::echo_prompt(const std::string& prompt_text, const std::vec
 }
 
 nlohmann::json ChoiceAssembler::whole(int64_t prompt_tokens) const {
+  if (meta_.tool_calls) {
+    std::vector<ChoiceResult> choices = choices_;
+    for (ChoiceResult& c : choices) {
+      ParsedAnswer a = parse_tool_calls(*meta_.tool_calls, c.text);
+      if (a.calls.empty()) continue;
+      c.text = std::move(a.content);
+      for (const auto& call : a.calls) c.tool_calls.push_back(with_id(call));
+      if (c.finish_reason == "stop") c.finish_reason = "tool_calls";
+    }
+    return completion_json(meta_, choices, Usage{prompt_tokens, completion_tokens_});
+  }
   if (!echo_) return completion_json(meta_, choices_, Usage{prompt_tokens, completion_tokens_});
   std::vector<ChoiceResult> choices = choices_;
   for (ChoiceResult& c : choices) {

@@ -10,6 +10,9 @@
 // from `lps` (entry i for token i; token 0 null), its alternatives. Tokens outside the text
 // (text_offset does not advance over them): a BOS the server prepended (`bos_added`), and, for a
 // token-id prompt (`text_prompt` false), special tokens.
+// Tool calls (chat, meta.tool_calls set): each choice's text is parsed for calls (tool_calls.h);
+// found calls become its tool_calls (new ids), the rest its content, and a "stop" finish becomes
+// "tool_calls". Streamed, text that may begin a call is held back until the call closes.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -18,6 +21,7 @@
 
 #include "baimo/infer/request_channel.h"
 #include "baimo/serve/openai_response.h"
+#include "baimo/serve/tool_calls.h"
 #include "baimo/tokenizer/tokenizer.h"
 
 namespace baimo::serve {
@@ -53,6 +57,8 @@ class ChoiceAssembler {
   std::vector<bool> started_, finished_;
   std::vector<size_t> text_bytes_;
   std::vector<std::chrono::steady_clock::time_point> last_time_;
+  std::vector<ToolCallStream> tool_streams_;  // per choice, when meta.tool_calls
+  std::vector<int> calls_sent_;
   int64_t completion_tokens_ = 0;
 };
 

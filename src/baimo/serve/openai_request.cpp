@@ -116,8 +116,58 @@ json parse_body_object(std::string_view body) {
   return j;
 }
 
+bool valid_function_name(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 64;
+  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  return ok;
+}
+
+// An object's keys must be among `allowed`; `where` prefixes the field names in errors.
+void only_keys(const json& obj, const std::string& where, std::initializer_list<const char*> allowed, const char* what) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool ok = false;
+    for (const char* a : allowed) ok = ok || it.key() == a;
+    if (!ok)
+      bad_request(where + "." + it.key(), "unknown_parameter", "Unrecognized {} field '{}'.", what, it.key());
+  }
+}
+
+const json& required_field(const json& obj, const std::string& where, const char* key) {
+  if (!obj.contains(key) || obj[key].is_null())
+    bad_request(where + "." + key, "missing_required_parameter", "Missing required parameter: '{}.{}'.", where, key);
+  return obj[key];
+}
+
+// An assistant message's tool_calls: [{"id", "type": "function", "function": {"name", "arguments"}}].
+std::vector<RequestToolCall> parse_tool_calls(const json& v, const std::string& where) {
+  if (!v.is_array()) wrong_type(where, "an array", v);
+  std::vector<RequestToolCall> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string f = fmt::format("{}[{}]", where, i);
+    const json& c = v[i];
+    if (!c.is_object()) wrong_type(f, "an object", c);
+    only_keys(c, f, {"id", "type", "function"}, "tool call");
+    RequestToolCall call;
+    call.id = as_string(required_field(c, f, "id"), f + ".id");
+    if (as_string(required_field(c, f, "type"), f + ".type") != "function")
+      bad_request(f + ".type", "invalid_value", "Invalid value for '{}.type': only 'function' is supported.", f);
+    const json& fn = required_field(c, f, "function");
+    if (!fn.is_object()) wrong_type(f + ".function", "an object", fn);
+    only_keys(fn, f + ".function", {"name", "arguments"}, "function");
+    call.name = as_string(required_field(fn, f + ".function", "name"), f + ".function.name");
+    call.arguments = as_string(required_field(fn, f + ".function", "arguments"), f + ".function.arguments");
+    const json args = json::parse(call.arguments, nullptr, false);
+    if (args.is_discarded() || !args.is_object())
+      bad_request(f + ".function.arguments", "invalid_value",
+                  "'{}.function.arguments' must be the JSON text of an object (the call's arguments).", f);
+    out.push_back(std::move(call));
+  }
+  return out;
+}
+
 // `field` names the array in errors: "messages", or "input[2]" for a reward request's conversation.
-std::vector<RequestMessage> parse_messages(const json& v, const std::string& field = "messages") {
+// with_tools: chat completions also take tool messages and assistants' tool_calls.
+std::vector<RequestMessage> parse_messages(const json& v, const std::string& field = "messages", bool with_tools = false) {
   if (!v.is_array()) wrong_type(field, "an array", v);
   if (v.empty()) bad_request(field, "invalid_value", "'{}' must hold at least one message.", field);
   std::vector<RequestMessage> out;
@@ -125,26 +175,96 @@ std::vector<RequestMessage> parse_messages(const json& v, const std::string& fie
     std::string name = fmt::format("{}[{}]", field, i);
     const json& m = v[i];
     if (!m.is_object()) wrong_type(name, "an object", m);
-    for (auto it = m.begin(); it != m.end(); ++it)
-      if (it.key() != "role" && it.key() != "content" && it.key() != "name")
-        bad_request(name + "." + it.key(), "unknown_parameter",
-                    "Message field '{}' is not supported by this server (only role, content and name are).", it.key());
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      const std::string& k = it.key();
+      if (k != "role" && k != "content" && k != "name" && !(with_tools && (k == "tool_calls" || k == "tool_call_id")))
+        bad_request(name + "." + k, "unknown_parameter",
+                    "Message field '{}' is not supported by this server (only {} are).", k,
+                    with_tools ? "role, content, name, tool_calls and tool_call_id" : "role, content and name");
+    }
     // A participant's name: checked, then ignored (the chat templates have no place for it).
     if (m.contains("name") && !m["name"].is_null()) as_string(m["name"], name + ".name");
     if (!m.contains("role")) bad_request(name + ".role", "missing_required_parameter", "Missing required parameter: '{}.role'.", name);
     RequestMessage msg;
     msg.role = as_string(m["role"], name + ".role");
     if (msg.role == "developer") msg.role = "system";
-    if (msg.role != "system" && msg.role != "user" && msg.role != "assistant")
+    if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" && !(with_tools && msg.role == "tool"))
       bad_request(name + ".role", "invalid_value",
-                  "Invalid value for '{}.role': '{}'; supported roles are system, developer, user and assistant.", name,
-                  msg.role);
-    if (!m.contains("content") || m["content"].is_null())
-      bad_request(name + ".content", "missing_required_parameter", "Missing required parameter: '{}.content'.", name);
-    msg.content = message_content(m["content"], name + ".content");
+                  "Invalid value for '{}.role': '{}'; supported roles are system, developer, user, assistant{}.", name,
+                  msg.role, with_tools ? " and tool" : "");
+    if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
+      if (msg.role != "assistant")
+        bad_request(name + ".tool_calls", "invalid_value", "Only assistant messages have 'tool_calls'.");
+      msg.tool_calls = parse_tool_calls(m["tool_calls"], name + ".tool_calls");
+    }
+    if (msg.role == "tool") msg.tool_call_id = as_string(required_field(m, name, "tool_call_id"), name + ".tool_call_id");
+    else if (m.contains("tool_call_id") && !m["tool_call_id"].is_null())
+      bad_request(name + ".tool_call_id", "invalid_value", "Only tool messages have a 'tool_call_id'.");
+    const bool may_omit = msg.role == "assistant" && !msg.tool_calls.empty();
+    if (!m.contains("content") || m["content"].is_null()) {
+      if (!may_omit)
+        bad_request(name + ".content", "missing_required_parameter", "Missing required parameter: '{}.content'.", name);
+    } else {
+      msg.content = message_content(m["content"], name + ".content");
+    }
     out.push_back(std::move(msg));
   }
   return out;
+}
+
+// tools: [{"type": "function", "function": {"name", "description"?, "parameters"?, "strict"?}}],
+// kept as JSON text in the body's key order (the parameters' property order).
+void parse_tools(const json& v, std::string_view body, CompletionRequest& r) {
+  if (!v.is_array()) wrong_type("tools", "an array", v);
+  if (v.empty()) bad_request("tools", "invalid_value", "'tools' must hold at least one tool (or be left out).");
+  if (v.size() > 128) bad_request("tools", "invalid_value", "'tools' holds {} tools; at most 128 are allowed.", v.size());
+  std::set<std::string> names;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string f = fmt::format("tools[{}]", i);
+    const json& t = v[i];
+    if (!t.is_object()) wrong_type(f, "an object", t);
+    only_keys(t, f, {"type", "function"}, "tool");
+    if (as_string(required_field(t, f, "type"), f + ".type") != "function")
+      bad_request(f + ".type", "invalid_value", "Invalid value for '{}.type': only 'function' tools are supported.", f);
+    const json& fn = required_field(t, f, "function");
+    if (!fn.is_object()) wrong_type(f + ".function", "an object", fn);
+    only_keys(fn, f + ".function", {"name", "description", "parameters", "strict"}, "function");
+    const std::string name = as_string(required_field(fn, f + ".function", "name"), f + ".function.name");
+    if (!valid_function_name(name))
+      bad_request(f + ".function.name", "invalid_value",
+                  "Invalid function name '{}': 1 to 64 characters of a-z, A-Z, 0-9, _ and -.", name);
+    if (!names.insert(name).second)
+      bad_request(f + ".function.name", "invalid_value", "Two tools are named '{}'.", name);
+    if (fn.contains("description") && !fn["description"].is_null()) as_string(fn["description"], f + ".function.description");
+    if (fn.contains("parameters") && !fn["parameters"].is_null() && !fn["parameters"].is_object())
+      wrong_type(f + ".function.parameters", "an object (a JSON schema)", fn["parameters"]);
+    if (fn.contains("strict") && !fn["strict"].is_null()) as_bool(fn["strict"], f + ".function.strict");
+  }
+  r.tools = nlohmann::ordered_json::parse(body)["tools"].dump();
+}
+
+void parse_tool_choice(const json& v, CompletionRequest& r) {
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (s == "none") r.tool_choice = ToolChoice::None;
+    else if (s == "auto") r.tool_choice = ToolChoice::Auto;
+    else if (s == "required") r.tool_choice = ToolChoice::Required;
+    else
+      bad_request("tool_choice", "invalid_value",
+                  "Invalid value for 'tool_choice': '{}'. Supported values are: 'none', 'auto', 'required' or "
+                  "{{\"type\": \"function\", \"function\": {{\"name\": ...}}}}.",
+                  s);
+    return;
+  }
+  if (!v.is_object()) wrong_type("tool_choice", "a string or an object", v);
+  only_keys(v, "tool_choice", {"type", "function"}, "tool_choice");
+  if (as_string(required_field(v, "tool_choice", "type"), "tool_choice.type") != "function")
+    bad_request("tool_choice.type", "invalid_value", "Invalid value for 'tool_choice.type': only 'function' is supported.");
+  const json& fn = required_field(v, "tool_choice", "function");
+  if (!fn.is_object()) wrong_type("tool_choice.function", "an object", fn);
+  only_keys(fn, "tool_choice.function", {"name"}, "tool_choice.function");
+  r.tool_choice = ToolChoice::Named;
+  r.tool_choice_name = as_string(required_field(fn, "tool_choice.function", "name"), "tool_choice.function.name");
 }
 
 std::vector<std::string> parse_stop(const json& v) {
@@ -180,7 +300,7 @@ std::unordered_map<int32_t, float> parse_logit_bias(const json& v) {
 // Fields OpenAI defines that baimo does not implement: named as such rather than as unknown.
 const std::set<std::string, std::less<>>& unsupported_fields() {
   static const std::set<std::string, std::less<>> s = {
-      "tools", "tool_choice", "functions", "function_call", "audio", "modalities", "prediction",
+      "functions", "function_call", "audio", "modalities", "prediction",
       "reasoning_effort", "service_tier", "web_search_options", "suffix", "best_of", "echo"};
   return s;
 }
@@ -259,10 +379,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   std::optional<bool> logprobs_flag;
   std::optional<int64_t> top_logprobs;
   const json* stream_options = nullptr;
-  // Tool calling is refused by naming `tools` itself, before its companions (tool_choice,
-  // parallel_tool_calls) that sort ahead of it.
-  if (j.contains("tools") && !j["tools"].is_null())
-    bad_request("tools", "unsupported_parameter", "'tools' is not supported by this server: it does not call tools.");
+  const json* tool_choice = nullptr;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
     const json& v = it.value();
@@ -272,7 +389,10 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
     if (!chat && k == "best_of" && v.is_number_integer() && v.get<int64_t>() == 1) continue;
     if (v.is_null() && k != "model" && k != "messages" && k != "prompt") continue;  // null = absent
     if (k == "model") r.model = as_string(v, k);
-    else if (chat && k == "messages") r.messages = parse_messages(v), have_messages = true;
+    else if (chat && k == "messages") r.messages = parse_messages(v, "messages", true), have_messages = true;
+    else if (chat && k == "tools") parse_tools(v, body, r);
+    else if (chat && k == "tool_choice") tool_choice = &v;
+    else if (chat && k == "parallel_tool_calls") r.parallel_tool_calls = as_bool(v, k);
     else if (!chat && k == "prompt") {
       have_prompt = true;
       if (v.is_string()) {
@@ -316,7 +436,6 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
     else if (chat && k == "response_format") check_response_format(v, body, r);
     else if (chat && k == "store") as_bool(v, k);                // nothing is stored either way
     else if (chat && k == "metadata") check_metadata(v);          // only meaningful with store
-    else if (chat && k == "parallel_tool_calls") as_bool(v, k);  // no tools, so no calls at all
     else if (unsupported_fields().count(k))
       bad_request(k, "unsupported_parameter", "'{}' is not supported by this server.", k);
     else
@@ -329,6 +448,24 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
     bad_request("max_tokens", "invalid_value", "'max_tokens' ({}) and 'max_completion_tokens' ({}) disagree.",
                 *max_tokens, *max_completion_tokens);
   r.max_tokens = max_completion_tokens ? max_completion_tokens : max_tokens;
+  if (!r.tools.empty()) r.tool_choice = ToolChoice::Auto;
+  if (tool_choice) {
+    if (r.tools.empty())
+      bad_request("tool_choice", "invalid_value", "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.");
+    parse_tool_choice(*tool_choice, r);
+    if (r.tool_choice == ToolChoice::Named) {
+      bool found = false;
+      for (const auto& t : json::parse(r.tools)) found = found || t["function"]["name"] == r.tool_choice_name;
+      if (!found)
+        bad_request("tool_choice.function.name", "invalid_value", "'tool_choice' names the function '{}', which is not in 'tools'.",
+                    r.tool_choice_name);
+    }
+  }
+  if (r.tool_choice != ToolChoice::None && r.tool_choice != ToolChoice::Auto && r.response_format != ResponseFormat::Text)
+    bad_request("response_format", "invalid_value",
+                "'response_format' {} cannot be combined with tool_choice '{}': the tool call's arguments are already constrained by its schema.",
+                r.response_format == ResponseFormat::JsonObject ? "json_object" : "json_schema",
+                r.tool_choice == ToolChoice::Required ? "required" : "a named function");
   if (r.max_tokens == 0 && !r.echo)
     bad_request("max_tokens", "invalid_value", "'max_tokens' is 0: that is only allowed with 'echo' true (the prompt's log-probs).");
   if (r.echo && r.stream)

@@ -4,10 +4,17 @@
 // - parse_completion_request(body, endpoint) returns a CompletionRequest or throws ApiError 400
 //   whose `param` names the field (e.g. "messages[1].content", "temperature") and whose message
 //   says what was expected. Malformed JSON, a body that is not an object, unknown fields and fields
-//   baimo does not implement (tools -- named even beside tool_choice --, suffix, ...) are all 400s.
+//   baimo does not implement (functions, suffix, ...) are all 400s.
 //   Checked, then ignored because they change nothing here:
-//   a message's `name`, response_format {"type": "text"}, store, metadata (<= 16 strings),
-//   parallel_tool_calls. A JSON null counts as "absent" for optional fields, as in OpenAI's API.
+//   a message's `name`, response_format {"type": "text"}, store, metadata (<= 16 strings).
+//   A JSON null counts as "absent" for optional fields, as in OpenAI's API.
+// - Tools (chat): `tools` (1 to 128 {"type": "function", "function": {"name": [a-zA-Z0-9_-]{1,64},
+//   "description"?, "parameters"?: object, "strict"?}}, names unique; kept as JSON text in the body's
+//   key order), `tool_choice` ("none" | "auto" | "required" | {"type": "function", "function":
+//   {"name"}} naming one of the tools; only with tools; default auto), `parallel_tool_calls`.
+//   Messages: role "tool" (content and tool_call_id required); an assistant's `tool_calls`
+//   ([{"id", "type": "function", "function": {"name", "arguments": JSON text of an object}}]), its
+//   content then optional (null). Reward requests take none of these.
 // - Ranges follow OpenAI: temperature [0, 2], top_p [0, 1] (0 is greedy: it becomes temperature 0
 //   and top_p 1), presence/frequency_penalty [-2, 2],
 //   n [1, 16], stop: a string or up to 4 non-empty strings, logit_bias: token-id keys with values in
@@ -33,10 +40,19 @@ namespace baimo::serve {
 
 enum class Endpoint { Chat, Completion };
 
-struct RequestMessage {
-  std::string role;  // system | user | assistant ("developer" is read as system)
-  std::string content;
+struct RequestToolCall {
+  std::string id, name;
+  std::string arguments;  // JSON text of an object, as sent
 };
+
+struct RequestMessage {
+  std::string role;  // system | user | assistant | tool ("developer" is read as system)
+  std::string content;
+  std::vector<RequestToolCall> tool_calls;  // assistant
+  std::string tool_call_id;                 // tool
+};
+
+enum class ToolChoice { None, Auto, Required, Named };
 
 enum class ResponseFormat { Text, JsonObject, JsonSchema };
 
@@ -66,6 +82,10 @@ struct CompletionRequest {
   bool include_usage = false;  // stream_options.include_usage
   ResponseFormat response_format = ResponseFormat::Text;
   std::string json_schema;     // JsonSchema: the schema's JSON text ("{}" when absent)
+  std::string tools;           // JSON text of the tools array in the body's key order; "" for none
+  ToolChoice tool_choice = ToolChoice::None;  // Auto when tools are given and tool_choice is not
+  std::string tool_choice_name;               // Named: the function
+  bool parallel_tool_calls = true;
 };
 
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint);

@@ -98,11 +98,12 @@ TEST(OpenAIRequest, ErrorsNameTheField) {
   expect_error(R"({"messages": [{"role": "user", "content": "x"}]})", "model", "Missing required parameter");
   expect_error(R"({"model": "m"})", "messages", "Missing required parameter");
   expect_error(R"({"model": "m", "messages": []})", "messages", "at least one");
-  expect_error(R"({"model": "m", "messages": [{"role": "tool", "content": "x"}]})", "messages[0].role", "tool");
+  expect_error(R"({"model": "m", "messages": [{"role": "robot", "content": "x"}]})", "messages[0].role", "robot");
+  expect_error(R"({"model": "m", "messages": [{"role": "tool", "content": "x"}]})", "messages[0].tool_call_id", "Missing");
   expect_error(R"({"model": "m", "messages": [{"role": "user", "content": "x", "name": 7}]})", "messages[0].name",
                "expected a string");
   expect_error(R"({"model": "m", "messages": [{"role": "user", "content": "x", "tool_call_id": "t"}]})",
-               "messages[0].tool_call_id", "not supported");
+               "messages[0].tool_call_id", "Only tool messages");
   expect_error(R"({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]})",
                "messages[0].content[0].image_url", "Unrecognized");
   expect_error(R"({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]})",
@@ -127,7 +128,7 @@ TEST(OpenAIRequest, ErrorsNameTheField) {
   expect_error(base + R"("stream_options": {"include_usage": true}})", "stream_options", "only allowed when");
   expect_error(base + R"("stream": true, "stream_options": {"foo": 1}})", "stream_options.foo", "Unrecognized");
   expect_error(base + R"("stream": "yes"})", "stream", "expected a boolean");
-  expect_error(base + R"("tools": []})", "tools", "not supported");
+  expect_error(base + R"("tools": []})", "tools", "at least one tool");
   expect_error(base + R"("response_format": {"type": "xml"}})", "response_format.type", "Supported values");
   expect_error(base + R"("response_format": {"type": "json_schema"}})", "response_format.json_schema", "Missing");
   expect_error(base + R"("response_format": {"type": "json_schema", "json_schema": {"schema": {}}}})",
@@ -143,8 +144,8 @@ TEST(OpenAIRequest, ErrorsNameTheField) {
               ResponseFormat::JsonObject);
   }
   expect_error(base + R"("response_format": "text"})", "response_format", "expected an object");
-  expect_error(base + R"("tool_choice": "auto", "parallel_tool_calls": true, "tools": [{"type": "function"}]})", "tools",
-               "not supported");
+  expect_error(base + R"("tool_choice": "auto", "parallel_tool_calls": true, "tools": [{"type": "function"}]})",
+               "tools[0].function", "Missing");
   expect_error(base + R"("store": "yes"})", "store", "expected a boolean");
   expect_error(base + R"("metadata": {"k": 1}})", "metadata.k", "expected a string");
   expect_error(base + R"("frobnicate": 1})", "frobnicate", "Unrecognized request argument supplied: frobnicate");
@@ -161,8 +162,62 @@ TEST(OpenAIRequest, ErrorsNameTheField) {
   expect_error(R"({"model": "m", "prompt": "x"})", "prompt", "Unrecognized", Endpoint::Chat);
 }
 
+TEST(OpenAIRequest, Tools) {
+  const std::string base = R"({"model": "m", "messages": [{"role": "user", "content": "x"}], )";
+  const std::string tool = R"({"type": "function", "function": {"name": "get_weather", "description": "d",
+    "parameters": {"type": "object", "properties": {"z": {"type": "string"}, "a": {"type": "integer"}}}}})";
+  auto r = parse_completion_request(base + R"("tools": [)" + tool + "]}", Endpoint::Chat);
+  EXPECT_EQ(r.tool_choice, ToolChoice::Auto);  // the default with tools
+  EXPECT_LT(r.tools.find("\"z\""), r.tools.find("\"a\""));  // the body's key order
+  r = parse_completion_request(base + R"("tools": [)" + tool + R"(], "tool_choice": {"type": "function", "function": {"name": "get_weather"}}, "parallel_tool_calls": false})",
+                               Endpoint::Chat);
+  EXPECT_EQ(r.tool_choice, ToolChoice::Named);
+  EXPECT_EQ(r.tool_choice_name, "get_weather");
+  EXPECT_FALSE(r.parallel_tool_calls);
+  EXPECT_EQ(parse_completion_request(base + R"("tools": [)" + tool + R"(], "tool_choice": "required"})", Endpoint::Chat).tool_choice,
+            ToolChoice::Required);
+  EXPECT_EQ(parse_completion_request(base + R"("tools": [)" + tool + R"(], "tool_choice": "none"})", Endpoint::Chat).tool_choice,
+            ToolChoice::None);
+  // A tool round trip's messages: the assistant's call (content null), the tool's result.
+  r = parse_completion_request(R"({"model": "m", "messages": [{"role": "user", "content": "weather?"},
+    {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+      "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": "20 C"}]})", Endpoint::Chat);
+  ASSERT_EQ(r.messages.size(), 3u);
+  ASSERT_EQ(r.messages[1].tool_calls.size(), 1u);
+  EXPECT_EQ(r.messages[1].tool_calls[0].name, "get_weather");
+  EXPECT_EQ(r.messages[1].tool_calls[0].arguments, R"({"city": "Paris"})");
+  EXPECT_EQ(r.messages[2].tool_call_id, "call_1");
+  EXPECT_EQ(r.tool_choice, ToolChoice::None);  // no tools given
+
+  expect_error(base + R"("tool_choice": "auto"})", "tool_choice", "only allowed when 'tools'");
+  expect_error(base + R"("tools": [)" + tool + R"(], "tool_choice": "sometimes"})", "tool_choice", "Supported values");
+  expect_error(base + R"("tools": [)" + tool + R"(], "tool_choice": {"type": "function", "function": {"name": "other"}}})",
+               "tool_choice.function.name", "not in 'tools'");
+  expect_error(base + R"("tools": [)" + tool + "," + tool + "]}", "tools[1].function.name", "Two tools");
+  expect_error(base + R"("tools": [{"type": "function", "function": {"name": "a b"}}]})", "tools[0].function.name", "Invalid function name");
+  expect_error(base + R"("tools": [{"type": "retrieval"}]})", "tools[0].type", "only 'function'");
+  expect_error(base + R"("tools": [{"type": "function", "function": {"name": "f", "parameters": []}}]})",
+               "tools[0].function.parameters", "expected an object");
+  expect_error(base + R"("tools": [)" + tool + R"(], "tool_choice": "required", "response_format": {"type": "json_object"}})",
+               "response_format", "cannot be combined");
+  const std::string call = R"({"id": "c", "type": "function", "function": {"name": "f", "arguments": "not json"}})";
+  expect_error(R"({"model": "m", "messages": [{"role": "assistant", "tool_calls": [)" + call + "]}]}",
+               "messages[0].tool_calls[0].function.arguments", "JSON text of an object");
+  expect_error(R"({"model": "m", "messages": [{"role": "user", "content": "x", "tool_calls": []}]})", "messages[0].tool_calls",
+               "Only assistant");
+  expect_error(R"({"model": "m", "messages": [{"role": "assistant", "content": null}]})", "messages[0].content", "Missing");
+  // Reward requests take no tool messages.
+  try {
+    parse_reward_request(R"({"messages": [{"role": "tool", "tool_call_id": "c", "content": "x"}]})");
+    ADD_FAILURE() << "a reward request took a tool message";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.param, "messages[0].tool_call_id");
+  }
+}
+
 TEST(OpenAIResponse, ShapesMatchOpenAI) {
-  ResponseMeta m{Endpoint::Chat, "chatcmpl-1", 100, "tiny", true, true};
+  ResponseMeta m{Endpoint::Chat, "chatcmpl-1", 100, "tiny", true, true, {}};
   std::vector<TokenLogprob> lps = {{"Hi", -0.5f, {{"Hi", -0.5f}, {"Ho", -1.5f}}}};
   auto first = chunk_json(m, 0, true, "", "", {}, 0);
   EXPECT_EQ(first["object"], "chat.completion.chunk");

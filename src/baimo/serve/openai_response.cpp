@@ -54,13 +54,19 @@ json completion_json(const ResponseMeta& m, const std::vector<ChoiceResult>& cho
   json arr = json::array();
   for (const auto& c : choices) {
     json lp = m.logprobs ? logprobs_json(m.endpoint, c.logprobs, 0) : json(nullptr);
-    if (m.endpoint == Endpoint::Chat)
-      arr.push_back({{"index", c.index},
-                     {"message", {{"role", "assistant"}, {"content", c.text}, {"refusal", nullptr}}},
-                     {"logprobs", lp},
-                     {"finish_reason", finish_json(c.finish_reason)}});
-    else
+    if (m.endpoint == Endpoint::Chat) {
+      json message = {{"role", "assistant"}, {"content", c.text}, {"refusal", nullptr}};
+      if (!c.tool_calls.empty()) {
+        if (c.text.empty()) message["content"] = nullptr;
+        json calls = json::array();
+        for (const auto& t : c.tool_calls)
+          calls.push_back({{"id", t.id}, {"type", "function"}, {"function", {{"name", t.name}, {"arguments", t.arguments}}}});
+        message["tool_calls"] = std::move(calls);
+      }
+      arr.push_back({{"index", c.index}, {"message", message}, {"logprobs", lp}, {"finish_reason", finish_json(c.finish_reason)}});
+    } else {
       arr.push_back({{"index", c.index}, {"text", c.text}, {"logprobs", lp}, {"finish_reason", finish_json(c.finish_reason)}});
+    }
   }
   return {{"id", m.id},          {"object", object_name(m.endpoint, false)}, {"created", m.created},
           {"model", m.model},    {"system_fingerprint", "baimo-" BAIMO_VERSION}, {"choices", arr},
@@ -79,6 +85,22 @@ json chunk_json(const ResponseMeta& m, int index, bool first, const std::string&
   } else {
     choice = {{"index", index}, {"text", text}, {"logprobs", lp}, {"finish_reason", finish_json(finish_reason)}};
   }
+  json c = {{"id", m.id},       {"object", object_name(m.endpoint, true)},     {"created", m.created},
+            {"model", m.model}, {"system_fingerprint", "baimo-" BAIMO_VERSION}, {"choices", json::array({choice})}};
+  if (m.include_usage) c["usage"] = nullptr;
+  return c;
+}
+
+json tool_call_chunk_json(const ResponseMeta& m, int index, int call_index, const ToolCallResult& call, bool header) {
+  json tc = {{"index", call_index}};
+  if (header) {
+    tc["id"] = call.id;
+    tc["type"] = "function";
+    tc["function"] = {{"name", call.name}, {"arguments", ""}};
+  } else {
+    tc["function"] = {{"arguments", call.arguments}};
+  }
+  json choice = {{"index", index}, {"delta", {{"tool_calls", json::array({tc})}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
   json c = {{"id", m.id},       {"object", object_name(m.endpoint, true)},     {"created", m.created},
             {"model", m.model}, {"system_fingerprint", "baimo-" BAIMO_VERSION}, {"choices", json::array({choice})}};
   if (m.include_usage) c["usage"] = nullptr;

@@ -47,9 +47,15 @@ const std::set<std::string, std::less<>>& annotations() {
 
 class Compiler {
  public:
-  explicit Compiler(const ojson& root) : root_(root) {}
+  // prefix: of the generated rules' names, so that several schemas share one grammar.
+  explicit Compiler(const ojson& root, std::string prefix = "s") : root_(root), prefix_(std::move(prefix)) {}
 
   std::string run() {
+    std::string out = "root ::= " + compile() + "\n" + primitives();
+    return out + rules();  // (out first: compile() adds the rules)
+  }
+  // The top value's expression; its rules are rules(). Unsupported keywords throw UnsupportedSchema.
+  std::string compile() {
     std::string top = visit(root_, "", true);
     if (!unsupported_.empty()) {
       std::string msg = "unsupported JSON Schema keywords:";
@@ -60,7 +66,10 @@ class Compiler {
       }
       throw UnsupportedSchema(msg, std::move(kws));
     }
-    std::string out = "root ::= " + top + "\n" + primitives();
+    return top;
+  }
+  std::string rules() const {
+    std::string out;
     for (const auto& r : rules_) out += r + "\n";
     return out;
   }
@@ -71,7 +80,7 @@ class Compiler {
   }
 
   std::string new_rule(const std::string& body) {
-    std::string name = "s" + std::to_string(++counter_);
+    std::string name = prefix_ + std::to_string(++counter_);
     rules_.push_back(name + " ::= " + body);
     return name;
   }
@@ -166,7 +175,7 @@ class Compiler {
     }
     if (target == "#") node = &root_;
     if (!node) bad(path + "/$ref", fmt::format("'{}' does not name a schema in #/$defs or #/definitions", target));
-    std::string name = "s" + std::to_string(++counter_);
+    std::string name = prefix_ + std::to_string(++counter_);
     refs_[target] = name;  // before visiting: recursive references find it
     const size_t slot = rules_.size();
     rules_.emplace_back();
@@ -281,6 +290,7 @@ class Compiler {
   }
 
   const ojson& root_;
+  std::string prefix_;
   std::vector<std::string> rules_;
   std::map<std::string, std::string> refs_;
   std::vector<std::pair<std::string, std::string>> unsupported_;  // keyword, pointer
@@ -301,6 +311,28 @@ std::string json_schema_to_gbnf(std::string_view schema_json) {
   if (schema.is_object() && schema.size() == 1 && schema.contains("type") && schema["type"] == "json_object")
     return json_object_gbnf();
   return Compiler(schema).run();
+}
+
+
+std::string json_schema_rules(const std::vector<std::pair<std::string, std::string>>& rules) {
+  std::string out;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const auto& [name, schema_json] = rules[i];
+    ojson schema;
+    try {
+      schema = ojson::parse(schema_json);
+    } catch (const ojson::parse_error& e) {
+      fail("the JSON schema is not valid JSON: {}", e.what());
+    }
+    if (schema.is_object() && schema.empty()) {  // no parameters: any object
+      out += name + " ::= jobject\n";
+      continue;
+    }
+    Compiler c(schema, fmt::format("x{}s", i));
+    const std::string top = c.compile();  // before rules(): it adds them
+    out += name + " ::= " + top + "\n" + c.rules();
+  }
+  return out + primitives();
 }
 
 }  // namespace baimo::constrained

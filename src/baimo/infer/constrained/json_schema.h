@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "baimo/util/error.h"
@@ -36,6 +37,10 @@ struct UnsupportedSchema : Error {
 
 // schema_json: the schema as JSON text (key order matters: it is the property order).
 std::string json_schema_to_gbnf(std::string_view schema_json);
+// Several schemas in one grammar (tool calls): rule `name` derives its schema's JSON text (an empty
+// schema {}: any object); the primitives are included once, no `root` rule is written (the caller
+// writes it). Errors as json_schema_to_gbnf's, for the first schema that has them.
+std::string json_schema_rules(const std::vector<std::pair<std::string, std::string>>& name_and_schema);
 // Any JSON object (response_format json_object).
 std::string json_object_gbnf();
 

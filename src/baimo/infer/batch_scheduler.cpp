@@ -233,7 +233,7 @@ void BatchScheduler::step() {
     Active* a = slots_[s].active.get();
     if (!a || !a->decoding) continue;
     a->verify.assign(1, a->next_token);
-    if (ngram_ && drafts_allowed(*a->seq)) {
+    if (ngram_) {
       // Drafts that fit the context after the pending token and leave a token for the target's own.
       const int64_t room = std::min<int64_t>(options_.ctx - engine_->cache().length(static_cast<int>(s)) - 1,
                                              a->seq->options().max_tokens - a->seq->generated() - 1);

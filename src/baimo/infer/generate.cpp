@@ -78,7 +78,7 @@ GenerateResult generate(Engine& engine, int slot, Sequence& seq, const std::func
     q.clear();
     // Drafts that fit the context after the pending token and leave a token for the target's own.
     const int64_t room = std::min<int64_t>(ctx - base - 1, seq.options().max_tokens - seq.generated() - 1);
-    if (options.drafter && room > 0 && drafts_allowed(seq)) options.drafter->propose(seq.tokens(), static_cast<int>(std::min<int64_t>(k, room)), drafts, q);
+    if (options.drafter && room > 0) options.drafter->propose(seq.tokens(), static_cast<int>(std::min<int64_t>(k, room)), drafts, q);
     chunk.assign(1, r.tokens.back());
     chunk.insert(chunk.end(), drafts.begin(), drafts.end());
     Engine::Chunk ch{slot, chunk, !drafts.empty()};

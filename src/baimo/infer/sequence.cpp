@@ -75,12 +75,7 @@ TokenStep Sequence::accept(std::span<float> logits) {
   float lse;
   if (cstate_) {
     // The sampler draws from the masked row; the reported log-probs stay the raw model's.
-    masked_.assign(logits.begin(), logits.end());
-    if (cstate_->apply(masked_, end_ids_) == 0) {
-      if (end_ids_.empty()) fail("the grammar allows no token here and there is no end-of-sequence token");
-      masked_[static_cast<size_t>(end_ids_.front())] = 0;  // nothing fits: end the text
-    }
-    id = sampler_.sample(masked_, tokens_);
+    id = sampler_.sample(constrained_row(logits), tokens_);
     lse = std::numeric_limits<float>::quiet_NaN();
   } else if (sampler_.plain(V)) {
     // The sampler reads the logits without changing them; at temperature 1 its normaliser is the
@@ -104,7 +99,20 @@ TokenStep Sequence::accept_token(std::span<const float> logits, int32_t id, floa
   return record(logits, id, sample_logprob, std::numeric_limits<float>::quiet_NaN());
 }
 
+std::span<float> Sequence::constrained_row(std::span<const float> logits) {
+  masked_.assign(logits.begin(), logits.end());
+  if (cstate_->apply(masked_, end_ids_) == 0) {
+    if (end_ids_.empty()) fail("the grammar allows no token here and there is no end-of-sequence token");
+    masked_[static_cast<size_t>(end_ids_.front())] = 0;  // nothing fits: end the text
+  }
+  return masked_;
+}
+
 void Sequence::sampling_distribution(std::span<const float> logits, std::vector<float>& probs) {
+  if (cstate_) {
+    sampler_.distribution(constrained_row(logits), tokens_, probs);
+    return;
+  }
   work_.assign(logits.begin(), logits.end());
   sampler_.distribution(work_, tokens_, probs);
 }

@@ -24,7 +24,8 @@
 // Speculative decoding (speculative.h) picks some ids itself: accept_token(logits, id, sample_logprob)
 // records a chosen id exactly as accept() records a sampled one (logprob, entropy, top, text, stops,
 // max_tokens); sampling_distribution() gives the (V) probabilities accept() would draw from now
-// (Sampler::distribution with prompt + generated as the history); sampler() lends the RNG.
+// (Sampler::distribution with prompt + generated as the history, the grammar's mask applied when
+// constrained); sampler() lends the RNG.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -90,6 +91,8 @@ class Sequence {
   bool is_eos(int32_t id) const;
   size_t stop_holdback() const;  // longest tail of pending_ that starts some stop string
   TokenStep finish(TokenStep step, const char* reason, size_t keep);
+  // Constrained: the logits with what the grammar does not allow now at -inf (in masked_).
+  std::span<float> constrained_row(std::span<const float> logits);
   // The rest of accept() once the id is chosen; lse: the raw logits' log-sum-exp or NaN (computed).
   TokenStep record(std::span<const float> logits, int32_t id, float sample_logprob, float lse);
 

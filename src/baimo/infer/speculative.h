@@ -12,6 +12,10 @@
 //     with probability min(1, p(x_i) / q(x_i)); on rejection draw from norm(max(0, p - q)) and end the
 //     pass. Every emitted token is then distributed exactly as the target's p.
 //   When all n drafts are accepted, row n gives one more token by plain sampling (the "bonus").
+//   A constrained sequence (response_format, tool calls, --json-schema) takes drafts too: the target's
+//   t_i and p come from the row masked by the grammar state after the tokens accepted before i, so a
+//   draft the grammar does not allow is rejected, and the output is what constrained plain decoding
+//   gives (greedy: the same bytes).
 // The caller rolls the target's KV cache back to the tokens accepted (KvCache::truncate); a
 // ModelDrafter re-syncs its own cache with the history at its next propose().
 // Checks (baimo::Error): draft_k in [1, kMaxDraftTokens] (k+1 rows stay a decode-size step, so the
@@ -44,9 +48,6 @@ class Drafter {
 };
 
 void check_draft_k(int k);
-// Whether seq may be given drafts: not a constrained sequence (response_format / --json-schema), whose
-// grammar mask accept_drafts does not apply yet; it decodes one token per step.
-inline bool drafts_allowed(const Sequence& seq) { return !seq.options().constraint; }
 void check_draft_compatible(const ModelConfig& target, const Tokenizer& target_tok, const std::string& target_name,
                             const ModelConfig& draft, const Tokenizer& draft_tok, const std::string& draft_name);
 

@@ -9,6 +9,7 @@
 
 #include <random>
 
+#include "baimo/infer/constrained/recognizer.h"
 #include "baimo/infer/engine.h"
 #include "baimo/infer/generate.h"
 #include "baimo/infer/model_draft.h"
@@ -153,6 +154,41 @@ TEST(Speculative, GreedyEqualsPlainThreadedAndAtTheContextEnd) {
     expect_same(plain, run(target, *tok, prompt, o, 40, &d, 3), "model at the context end");
   }
   omp_set_num_threads(saved);
+}
+
+// Constrained decoding takes drafts too: each row is masked by the grammar state after the tokens
+// accepted before it, so greedy output is constrained plain decoding's, and sampled output stays in the
+// language.
+TEST(Speculative, ConstrainedDecodingWithDrafts) {
+  const ModelConfig c = tiny_config();
+  auto target = weights_of(c, 71), draft = weights_of(c, 72);
+  auto tok = byte_tokenizer();
+  const std::string gbnf = "root ::= (\"ab\" | \"ca\" | \"abc\"){4,20} \"!\"\n";
+  auto constraint = constrained::Constraint::from_grammar(gbnf, *tok);
+  int64_t drafted = 0, accepted = 0;
+  for (const auto& prompt : prompts(6, 9)) {
+    GenerationOptions o = greedy(60);
+    o.constraint = constraint;
+    const Outcome plain = run(target, *tok, prompt, o, 128);
+    EXPECT_TRUE(constrained::grammar_accepts(constraint->grammar(), plain.text)) << plain.text;
+    NgramDrafter ngram(2);
+    const Outcome spec = run(target, *tok, prompt, o, 128, &ngram, 6);
+    expect_same(plain, spec, "constrained, ngram");
+    drafted += spec.r.drafted;
+    accepted += spec.r.accepted;
+    ModelDrafter d(draft, 128, o.sampling);
+    expect_same(plain, run(target, *tok, prompt, o, 128, &d, 4), "constrained, model draft");
+
+    GenerationOptions sampled = o;
+    sampled.sampling.temperature = 1.0f;
+    sampled.sampling.seed = 5;
+    ModelDrafter ds(draft, 128, sampled.sampling);
+    const Outcome s = run(target, *tok, prompt, sampled, 128, &ds, 4);
+    EXPECT_EQ(s.finish, "stop");
+    EXPECT_TRUE(constrained::grammar_accepts(constraint->grammar(), s.text)) << s.text;
+  }
+  EXPECT_GT(drafted, 0);
+  EXPECT_GT(accepted, 0);
 }
 
 TEST(Speculative, SampledRunsAreSeededAndStop) {

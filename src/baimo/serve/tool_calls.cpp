@@ -82,13 +82,10 @@ ParsedAnswer parse_tool_calls(ToolCallFormat format, std::string_view text) {
     const size_t body = open + kOpen.size();
     const size_t close = text.find(kClose, body);
     auto call = call_from_json(text.substr(body, close == std::string_view::npos ? std::string_view::npos : close - body), format);
-    if (!call) return plain;
-    out.calls.push_back(std::move(*call));
-    if (close == std::string_view::npos) {
-      at = text.size();
-      break;
-    }
-    at = close + kClose.size();
+    const size_t end = close == std::string_view::npos ? text.size() : close + kClose.size();
+    if (call) out.calls.push_back(std::move(*call));
+    else content += text.substr(open, end - open);  // not a call: it stays text
+    at = end;
   }
   if (out.calls.empty()) return plain;
   content += text.substr(at);

@@ -7,11 +7,13 @@
 //            before it allowed; "arguments" accepted for "parameters").
 // parse_tool_calls(format, text): the calls (arguments re-serialised compactly; an "arguments" given
 // as JSON text is parsed) and the content (the text outside the calls, trimmed). A block that is not
-// a JSON object with a string "name" and object arguments makes the whole answer plain content (no
-// calls), so nothing the model wrote is lost. A last Hermes block may lack its "</tool_call>" (the
-// model ended the turn right after the JSON).
-// ToolCallStream: the same, fed a streamed answer piece by piece: content() text as soon as it cannot
-// be the start of a call, each call once its block closes (or at finish()).
+// a JSON object with a string "name" and object arguments stays in the content as text, so nothing
+// the model wrote is lost. A last Hermes block may lack its "</tool_call>" (the model ended the turn
+// right after the JSON).
+// ToolCallStream: the same, fed a streamed answer piece by piece: content text as soon as it cannot
+// be the start of a call, each call once its block closes (or at finish()); it finds exactly the calls
+// the whole parse finds, however the answer is split (fuzz_tool_calls); without calls its content is
+// the answer itself.
 // tool_call_grammar: GBNF (infer/constrained/grammar.h) of one call (or, with `parallel`, one or
 // more Hermes blocks) to one of `tools` (named: only that one), arguments valid under the
 // function's "parameters" schema (json_schema.h; absent: any object); schema errors are baimo::Error

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "baimo/serve/api_error.h"
 #include "baimo/serve/openai_request.h"
 
@@ -22,6 +24,22 @@ static void check(const std::string& body, Endpoint e) {
     if (e == Endpoint::Chat && r.messages.empty()) std::abort();
     for (auto& [id, bias] : r.logit_bias)
       if (id < 0 || bias < -100 || bias > 100) std::abort();
+    // Tools: a JSON array whenever given, a choice only with them, a named choice among them; calls
+    // only on assistant messages, with object arguments.
+    if (r.tools.empty()) {
+      if (r.tool_choice != baimo::serve::ToolChoice::None) std::abort();
+    } else {
+      const auto tools = nlohmann::json::parse(r.tools);
+      if (!tools.is_array() || tools.empty()) std::abort();
+      if (r.tool_choice == baimo::serve::ToolChoice::Named) {
+        bool found = false;
+        for (const auto& t : tools) found = found || t["function"]["name"] == r.tool_choice_name;
+        if (!found) std::abort();
+      }
+    }
+    for (const auto& m : r.messages)
+      for (const auto& c : m.tool_calls)
+        if (m.role != "assistant" || !nlohmann::json::parse(c.arguments).is_object()) std::abort();
   } catch (const baimo::serve::ApiError& err) {
     if (err.status != 400) std::abort();
     (void)baimo::serve::error_body(err);

@@ -2,7 +2,7 @@
 // items 6 and 11): raw requests over node's net (duplicate or negative Content-Length, too many
 // headers, wrong methods, the Authorization scheme's case), what the official `openai` client
 // sends that baimo accepts (message name, response_format text, top_p 0, store, metadata,
-// parallel_tool_calls) or refuses naming the field (tools), and log-probs with one entry per
+// parallel_tool_calls) or refuses naming the field (functions), and log-probs with one entry per
 // generated token, special tokens included. Loopback only.
 // Usage: node http_edge_test.mjs BASE_URL API_KEY MODEL_ID SPECIAL_TOKEN_ID
 import assert from "node:assert/strict";
@@ -111,14 +111,18 @@ await test("fields clients send that change nothing are accepted; top_p 0 is gre
   assert.equal(r.choices[0].message.content, greedy.choices[0].message.content);
 });
 
-await test("tools are refused naming 'tools', even beside tool_choice", async () => {
-  try {
-    await client.chat.completions.create({ model, messages: [{ role: "user", content: "x" }], tool_choice: "auto",
-      tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: {} } } }] });
-    assert.fail("tools accepted");
-  } catch (e) {
-    assert.equal(e.status, 400, String(e));
-    assert.equal(e.param, "tools");
+await test("the deprecated functions field is refused naming it; tool_choice needs tools", async () => {
+  for (const [body, param] of [
+    [{ functions: [{ name: "f", parameters: { type: "object", properties: {} } }] }, "functions"],
+    [{ tool_choice: "auto" }, "tool_choice"],
+  ]) {
+    try {
+      await client.chat.completions.create({ model, messages: [{ role: "user", content: "x" }], ...body });
+      assert.fail(`accepted ${JSON.stringify(body)}`);
+    } catch (e) {
+      assert.equal(e.status, 400, String(e));
+      assert.equal(e.param, param);
+    }
   }
 });
 

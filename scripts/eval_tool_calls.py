@@ -47,6 +47,10 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--samples", help="write every request's answer and reference here (JSONL)")
+    ap.add_argument("--required-on-calls", action="store_true",
+                    help="send tool_choice required at the turns whose reference is a call (the server then "
+                         "constrains the answer to a call of one of the tools with schema-valid arguments): "
+                         "measures which call the model makes when one is due")
     a = ap.parse_args()
 
     records = json.load(open(a.data, encoding="utf-8"))
@@ -70,6 +74,8 @@ def main():
             body = {"model": a.model, "messages": messages, "temperature": 0, "max_tokens": a.max_tokens}
             if tools:
                 body["tools"] = tools
+                if a.required_on_calls and ref_call is not None:
+                    body["tool_choice"] = "required"
             answer, err = post(a.base, body, a.timeout)
             if err and "context_length_exceeded" in err:  # near the end of the context: what room is left
                 del body["max_tokens"]

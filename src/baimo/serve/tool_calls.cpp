@@ -79,12 +79,30 @@ ParsedAnswer parse_tool_calls(ToolCallFormat format, std::string_view text) {
     const size_t open = text.find(kOpen, at);
     if (open == std::string_view::npos) break;
     content += text.substr(at, open - at);
+    // The block ends at the first "</tool_call>" after which its JSON parses (a string value may hold
+    // that text), or at the end of the answer.
     const size_t body = open + kOpen.size();
-    const size_t close = text.find(kClose, body);
-    auto call = call_from_json(text.substr(body, close == std::string_view::npos ? std::string_view::npos : close - body), format);
-    const size_t end = close == std::string_view::npos ? text.size() : close + kClose.size();
-    if (call) out.calls.push_back(std::move(*call));
-    else content += text.substr(open, end - open);  // not a call: it stays text
+    std::optional<ParsedToolCall> call;
+    size_t end = text.size();
+    for (size_t from = body;;) {
+      const size_t close = text.find(kClose, from);
+      if (close == std::string_view::npos) {  // unclosed: the JSON runs to the end of the answer
+        call = call_from_json(text.substr(body), format);
+        break;
+      }
+      call = call_from_json(text.substr(body, close - body), format);
+      if (call) {
+        end = close + kClose.size();
+        break;
+      }
+      from = close + 1;
+    }
+    if (!call) {  // not a call: the rest of the answer is text
+      content += text.substr(open);
+      at = text.size();
+      break;
+    }
+    out.calls.push_back(std::move(*call));
     at = end;
   }
   if (out.calls.empty()) return plain;
@@ -126,15 +144,23 @@ ToolCallStream::Out ToolCallStream::feed(std::string_view text) {
       emit_content(std::string_view(buf_).substr(0, open), out);
       buf_.erase(0, open);
       in_call_ = true;
+      scan_ = kOpen.size();
     }
-    const size_t close = buf_.find(kClose);
-    if (close == std::string::npos) return out;
-    const std::string block = buf_.substr(0, close + kClose.size());
-    buf_.erase(0, block.size());
-    in_call_ = false;
-    auto call = call_from_json(std::string_view(block).substr(kOpen.size(), close - kOpen.size()), format_);
-    if (call) out.calls.push_back(std::move(*call)), ++calls_;
-    else emit_content(block, out);
+    // As the whole parse: the block ends at the first "</tool_call>" after which its JSON parses.
+    while (true) {
+      const size_t close = buf_.find(kClose, scan_);
+      if (close == std::string::npos) return out;
+      auto call = call_from_json(std::string_view(buf_).substr(kOpen.size(), close - kOpen.size()), format_);
+      if (!call) {
+        scan_ = close + 1;
+        continue;
+      }
+      out.calls.push_back(std::move(*call));
+      ++calls_;
+      buf_.erase(0, close + kClose.size());
+      in_call_ = false;
+      break;
+    }
   }
 }
 

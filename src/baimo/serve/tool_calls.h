@@ -6,10 +6,11 @@
 //   LlamaJson (Llama-3.1): the whole answer is {"name": N, "parameters": {...}} ("<|python_tag|>"
 //            before it allowed; "arguments" accepted for "parameters").
 // parse_tool_calls(format, text): the calls (arguments re-serialised compactly; an "arguments" given
-// as JSON text is parsed) and the content (the text outside the calls, trimmed). A block that is not
-// a JSON object with a string "name" and object arguments stays in the content as text, so nothing
-// the model wrote is lost. A last Hermes block may lack its "</tool_call>" (the model ended the turn
-// right after the JSON).
+// as JSON text is parsed) and the content (the text outside the calls, trimmed). A block ends at the
+// first "</tool_call>" after which its JSON parses (a string value may hold that text), or at the end
+// of the answer (the model ended the turn right after the JSON). A block that is not a JSON object
+// with a string "name" and object arguments, and everything after it, stays content, so nothing the
+// model wrote is lost.
 // ToolCallStream: the same, fed a streamed answer piece by piece: content text as soon as it cannot
 // be the start of a call, each call once its block closes (or at finish()); it finds exactly the calls
 // the whole parse finds, however the answer is split (fuzz_tool_calls); without calls its content is
@@ -60,6 +61,7 @@ class ToolCallStream {
   bool in_call_ = false;
   bool json_answer_ = false;  // LlamaJson: the answer started with '{': held whole until finish
   bool started_ = false;      // a non-space character was seen
+  size_t scan_ = 0;           // in a call: where to look for the next "</tool_call>"
   int calls_ = 0;
 };
 

@@ -34,6 +34,12 @@ TEST(ToolCalls, ParseHermesBlocks) {
                        "<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call> and <tool_call>oops</tool_call>");
   ASSERT_EQ(a.calls.size(), 1u);
   EXPECT_EQ(a.content, "and <tool_call>oops</tool_call>");
+  // "</tool_call>" inside a string value does not end the block (a constrained answer may write it).
+  const std::string inside = "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"s\": \"}</tool_call>{\"}}\n</tool_call>";
+  a = parse_tool_calls(ToolCallFormat::Hermes, inside);
+  ASSERT_EQ(a.calls.size(), 1u);
+  EXPECT_EQ(a.calls[0].arguments, "{\"s\":\"}</tool_call>{\"}");
+  EXPECT_EQ(a.content, "");
   // Nothing well-formed: the whole answer is content.
   for (const char* text : {"<tool_call>\n{\"name\": \"f\", \"arguments\": [1]}\n</tool_call>",
                            "<tool_call>\n{\"arguments\": {}}\n</tool_call>", "<tool_call>\n{\"name\": \"f\", \"arguments\": {\n</tool_call>",
@@ -76,6 +82,7 @@ TEST(ToolCalls, StreamMatchesWholeParse) {
       "no call here, only < and <tool but not a call",
       "<tool_call>\nbroken\n</tool_call> after",
       "<tool_call>\n{\"name\": \"a\", \"arguments\": {}}\n</tool_call>\n<tool_call>bad</tool_call>",
+      "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"s\": \"}</tool_call>{\"}}\n</tool_call> ok",
   };
   for (const auto& t : texts) {
     const ParsedAnswer whole = parse_tool_calls(ToolCallFormat::Hermes, t);

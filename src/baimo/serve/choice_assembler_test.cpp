@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 namespace baimo::serve {
-namespace {
+namespace choice_assembler_test {
 using json = nlohmann::json;
 
 // Bytes 0..255 as tokens, plus two special tokens.
@@ -112,5 +112,6 @@ TEST(ChoiceAssembler, EchoPutsThePromptAndItsLogprobsFirst) {
   EXPECT_EQ(d["logprobs"]["token_logprobs"], json({nullptr, -2.0, -0.5}));
 }
 
-}  // namespace
+}  // namespace choice_assembler_test
+
 }  // namespace baimo::serve

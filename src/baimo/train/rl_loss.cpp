@@ -17,7 +17,7 @@ namespace {
 
 constexpr const char* kLossNormNames[] = {"grpo", "dapo", "dr_grpo"};
 
-ag::Var constant(std::span<const float> v) {
+ag::Var constant_of(std::span<const float> v) {
   return ag::Var::constant(Tensor::from_data(Shape{static_cast<int64_t>(v.size())}, v));
 }
 
@@ -65,8 +65,8 @@ PolicyTerm clipped_policy_loss(const ag::Var& logp, std::span<const float> old_l
   const size_t nt = static_cast<size_t>(n * t);
   std::vector<float> neg_a(nt);
   for (size_t i = 0; i < nt; ++i) neg_a[i] = -advantages[i];
-  const ag::Var na = constant(neg_a);
-  const ag::Var ratio = ag::exp(ag::sub(lp, constant(old_logp)));
+  const ag::Var na = constant_of(neg_a);
+  const ag::Var ratio = ag::exp(ag::sub(lp, constant_of(old_logp)));
   const ag::Var unclipped = ag::mul(ratio, na);
   const ag::Var clipped = ag::mul(ag::clamp(ratio, 1.f - o.eps_low, 1.f + o.eps_high), na);
   PolicyTerm res;
@@ -75,7 +75,7 @@ PolicyTerm clipped_policy_loss(const ag::Var& logp, std::span<const float> old_l
     std::vector<float> cap(nt, std::numeric_limits<float>::infinity());
     for (size_t i = 0; i < nt; ++i)
       if (advantages[i] < 0) cap[i] = -o.dual_clip * advantages[i];
-    res.per_token = ag::minimum(res.per_token, constant(cap));
+    res.per_token = ag::minimum(res.per_token, constant_of(cap));
   }
   ClipMetrics& m = res.metrics;
   const float* r = ratio.value().data<float>();
@@ -110,9 +110,9 @@ ValueTerm clipped_value_loss(const ag::Var& values, std::span<const float> old_v
   std::vector<float> old_minus_ret(nt);
   for (size_t i = 0; i < nt; ++i) old_minus_ret[i] = old_values[i] - returns[i];
   // clip(V, V_old - e, V_old + e) - R = clip(V - V_old, -e, e) + (V_old - R)
-  const ag::Var e1 = ag::sub(v, constant(returns));
-  const ag::Var e2 = ag::add(ag::clamp(ag::sub(v, constant(old_values)), -value_clip, value_clip),
-                             constant(old_minus_ret));
+  const ag::Var e1 = ag::sub(v, constant_of(returns));
+  const ag::Var e2 = ag::add(ag::clamp(ag::sub(v, constant_of(old_values)), -value_clip, value_clip),
+                             constant_of(old_minus_ret));
   const ag::Var s1 = ag::mul(e1, e1), s2 = ag::mul(e2, e2);
   ValueTerm res;
   res.per_token = ag::scale(ag::maximum(s1, s2), 0.5f);

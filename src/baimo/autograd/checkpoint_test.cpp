@@ -16,11 +16,10 @@
 #include "baimo/autograd/tape.h"
 #include "baimo/autograd/test_util.h"
 
+namespace autograd_checkpoint_test {
 using namespace baimo;
 using namespace baimo::ag;
 using namespace baimo::ag::testing;
-
-namespace {
 
 constexpr int64_t B = 2, T = 5, H = 2, KV = 1, D = 4, C = H * D, F = 12;
 
@@ -74,8 +73,6 @@ StepRun run(bool ckpt) {
   reset_step();
   return r;
 }
-
-}  // namespace
 
 TEST(Checkpoint, SameLossAndGradientsAsThePlainBlocks) {
   const StepRun plain = run(false), ck = run(true);
@@ -163,3 +160,5 @@ TEST(Checkpoint, UnderNoGradItIsTheFunction) {
   EXPECT_EQ(copy_of(y.value()), copy_of(b(x).value()));
   reset_step();
 }
+
+}  // namespace autograd_checkpoint_test

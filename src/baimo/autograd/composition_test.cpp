@@ -8,11 +8,10 @@
 #include "baimo/autograd/tape.h"
 #include "baimo/autograd/test_util.h"
 
+namespace composition_test {
 using namespace baimo;
 using namespace baimo::ag;
 using namespace baimo::ag::testing;
-
-namespace {
 
 constexpr int64_t kB = 2, kT = 6, kC = 8, kH = 2, kKV = 1, kD = 4, kF = 12, kV = 10;
 
@@ -118,4 +117,4 @@ TEST(Composition, ArenaStopsGrowingAfterFirstStep) {
   }
 }
 
-}  // namespace
+}  // namespace composition_test

@@ -13,11 +13,10 @@
 #include "baimo/kernels/cpu/cpu_features.h"
 #include "baimo/util/error.h"
 
+namespace op_attention_test {
 using namespace baimo;
 using namespace baimo::ag;
 using namespace baimo::ag::testing;
-
-namespace {
 
 // out[b, t, h, :] in double precision; with seg (B, T), query t sees only keys of its segment.
 std::vector<double> naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t Hq, int64_t Hkv,
@@ -212,4 +211,4 @@ TEST(AttentionShapes, BadShapesAreErrors) {
 INSTANTIATE_TEST_SUITE_P(Isa, Attention, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "avx2" : "best"; });
 
-}  // namespace
+}  // namespace op_attention_test

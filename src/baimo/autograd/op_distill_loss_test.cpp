@@ -14,11 +14,10 @@
 #include "baimo/quant/row_convert.h"
 #include "baimo/util/error.h"
 
+namespace op_distill_loss_test {
 using namespace baimo;
 using namespace baimo::ag;
 using namespace baimo::ag::testing;
-
-namespace {
 
 constexpr int64_t N = 6, C = 8, Ct = 5, V = 37;
 
@@ -83,8 +82,6 @@ std::vector<DistillLossOptions> cases() {
 const std::vector<int32_t> kTargets{3, -100, 12, 0, 36, 7};
 
 WeightMatrix f32_matrix(const Tensor& t) { return WeightMatrix{DType::F32, t.data<float>(), t.size(0), t.size(1)}; }
-
-}  // namespace
 
 TEST(DistillHeadLoss, MatchesTheFormulasAndFiniteDifferences) {
   Var h = random_leaf({N, C}, 1u, -1.5f, 1.5f), W = random_leaf({V, C}, 2u);
@@ -172,3 +169,5 @@ TEST(DistillHeadLoss, Errors) {
   EXPECT_THROW(distill_head_loss(h, W, th, f32_matrix(tw_ok), far, -100, {}), Error);
   reset_step();
 }
+
+}  // namespace op_distill_loss_test

@@ -39,7 +39,7 @@ Var linear_frozen(const Var& x, const WeightMatrix& w, const Var& bias) {
   }
   Var res = make_output(out, should_record(x, bias));
   if (res.requires_grad()) {
-    tape().record([x, w, bias, res, M, in_f, out_f] {
+    tape().record([x, w, bias, res, M, out_f] {
       if (!res.has_grad()) return;
       const float* dy = res.node()->grad.data<float>();
       bool acc;

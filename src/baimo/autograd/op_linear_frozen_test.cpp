@@ -13,11 +13,10 @@
 #include "baimo/quant/row_convert.h"
 #include "baimo/util/error.h"
 
+namespace op_linear_frozen_test {
 using namespace baimo;
 using namespace baimo::ag;
 using namespace baimo::ag::testing;
-
-namespace {
 
 // A random (rows, cols) matrix stored in `type`, and its dequantized f32 values.
 struct StoredMatrix {
@@ -38,19 +37,6 @@ StoredMatrix stored(DType type, int64_t rows, int64_t cols, uint32_t seed) {
   }
   s.w = WeightMatrix{type, s.bytes.data(), rows, cols};
   return s;
-}
-
-float max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.numel(), b.numel());
-  float m = 0.f;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::fabs(a.data<float>()[i] - b.data<float>()[i]));
-  return m;
-}
-
-float max_abs(const Tensor& a) {
-  float m = 0.f;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::fabs(a.data<float>()[i]));
-  return m;
 }
 
 class LinearFrozen : public ::testing::TestWithParam<DType> {};
@@ -155,8 +141,6 @@ TEST(LinearFrozenErrors, BadShapesAndIdsAreClearErrors) {
   reset_step();
 }
 
-}  // namespace
-
 namespace {
 
 // The fused LoRA layer over a frozen weight equals the frozen product plus the LoRA term (two ops),
@@ -186,3 +170,5 @@ TEST(LoraLinearFrozen, EqualsFrozenProductPlusLoraTerm) {
 }
 
 }  // namespace
+
+}  // namespace op_linear_frozen_test

@@ -18,24 +18,10 @@
 #include "baimo/quant/row_convert.h"
 #include "baimo/util/error.h"
 
+namespace op_lm_head_loss_test {
 using namespace baimo;
 using namespace baimo::ag;
 using namespace baimo::ag::testing;
-
-namespace {
-
-float max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.numel(), b.numel());
-  float m = 0.f;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::fabs(a.data<float>()[i] - b.data<float>()[i]));
-  return m;
-}
-
-float max_abs(const Tensor& a) {
-  float m = 0.f;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::fabs(a.data<float>()[i]));
-  return m;
-}
 
 // Targets in [0, V) with every `ignore_every`-th row (0: none) set to -100.
 Tensor targets_for(int64_t n, int64_t V, uint32_t seed, int ignore_every) {
@@ -84,8 +70,6 @@ struct Case {
   LmHeadChunks chunks;
   int ignore_every;
 };
-
-}  // namespace
 
 TEST(LmHeadLoss, MatchesCrossEntropyOfLinear) {
   const std::vector<Case> cases = {
@@ -237,7 +221,9 @@ TEST(LmHeadLogprobs, MatchesTokenLogprobsOfLinear) {
     ASSERT_EQ(got.value.shape(), Shape{c.rows});
     expect_same(got, run(h, W, [&] { return token_logprobs(linear(h, W), tg); }), 1e-5f);
     for (int64_t r = 0; r < c.rows; ++r)
-      if (tg.data<int32_t>()[r] == -100) EXPECT_EQ(got.value.data<float>()[r], 0.f);
+      if (tg.data<int32_t>()[r] == -100) {
+        EXPECT_EQ(got.value.data<float>()[r], 0.f);
+      }
   }
 }
 
@@ -311,3 +297,5 @@ TEST_P(LmHeadLogprobsFrozen, MatchesTokenLogprobsOfLinearFrozenAndFiniteDifferen
 
 INSTANTIATE_TEST_SUITE_P(Types, LmHeadLogprobsFrozen, ::testing::Values(DType::F32, DType::F16, DType::Q8_0),
                          [](const ::testing::TestParamInfo<DType>& i) { return std::string(dtype_info(i.param).name); });
+
+}  // namespace op_lm_head_loss_test

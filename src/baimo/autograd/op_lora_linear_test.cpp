@@ -11,11 +11,10 @@
 #include "baimo/autograd/test_util.h"
 #include "baimo/util/error.h"
 
+namespace op_lora_linear_test {
 using namespace baimo;
 using namespace baimo::ag;
 using namespace baimo::ag::testing;
-
-namespace {
 
 GradCheckOptions opts() {
   GradCheckOptions o;
@@ -154,8 +153,6 @@ TEST(DropoutMask, DeterministicAndKeepsAboutOneMinusP) {
   EXPECT_LT(same, 600);
 }
 
-}  // namespace
-
 namespace {
 
 // Without a base weight the op is the LoRA term alone (what a frozen quantized base adds to).
@@ -174,3 +171,5 @@ TEST_F(LoraLinear, TermAloneIsTheDifferenceAndHasGradients) {
 }
 
 }  // namespace
+
+}  // namespace op_lora_linear_test

@@ -9,11 +9,10 @@
 #include "baimo/autograd/test_util.h"
 #include "baimo/util/error.h"
 
+namespace ops_small_test {
 using namespace baimo;
 using namespace baimo::ag;
 using namespace baimo::ag::testing;
-
-namespace {
 
 GradCheckOptions opts() {
   GradCheckOptions o;
@@ -106,8 +105,6 @@ TEST_F(SmallOps, NoGradRecordsNothing) {
   EXPECT_THROW(backward(y), Error);  // not a single value
 }
 
-}  // namespace
-
 TEST_F(SmallOps, SegmentSum) {
   // x (2, 5) in groups of a packed pair of rows; -1 left out; group 3 empty.
   Var x = random_leaf({2, 5}, 41);
@@ -152,3 +149,5 @@ TEST_F(SmallOps, ReluAndLog1mExpValues) {
   EXPECT_EQ(r[1], 0.f);
   EXPECT_EQ(r[2], 2.5f);
 }
+
+}  // namespace ops_small_test

@@ -8,11 +8,10 @@
 #include "baimo/kernels/cpu/cpu_features.h"
 #include "baimo/util/error.h"
 
+namespace ops_transformer_test {
 using namespace baimo;
 using namespace baimo::ag;
 using namespace baimo::ag::testing;
-
-namespace {
 
 // Runs the test body on the AVX-512 kernels (when the CPU has them) and on the AVX2 kernels.
 class OpsGrad : public ::testing::TestWithParam<bool> {
@@ -156,4 +155,4 @@ TEST_P(OpsGrad, TokenLogprobs) {
 INSTANTIATE_TEST_SUITE_P(Isa, OpsGrad, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "avx2" : "best"; });
 
-}  // namespace
+}  // namespace ops_transformer_test

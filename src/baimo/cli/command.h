@@ -30,5 +30,7 @@ inline CLI::App* parent_command(CLI::App& root, const std::string& name, const s
 
 #define BAIMO_CAT2(a, b) a##b
 #define BAIMO_CAT(a, b) BAIMO_CAT2(a, b)
+// __COUNTER__, not __LINE__: a unity build (BAIMO_UNITY) merges several cli/*.cpp into one translation
+// unit, where two registrations can share a line number.
 #define BAIMO_COMMAND(order, fn) \
-  static ::baimo::cli::CommandRegistrar BAIMO_CAT(baimo_command_, __LINE__)(order, fn)
+  static ::baimo::cli::CommandRegistrar BAIMO_CAT(baimo_command_, __COUNTER__)(order, fn)

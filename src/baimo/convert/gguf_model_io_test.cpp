@@ -23,9 +23,9 @@
 #include "baimo/util/temp_dir.h"
 
 namespace fs = std::filesystem;
-using namespace baimo;
 
-namespace {
+namespace gguf_model_io_test {
+using namespace baimo;
 
 ModelConfig tiny_config(const std::string& type) {
   ModelConfig c;
@@ -106,8 +106,6 @@ std::map<std::string, std::vector<float>> read_dir(const std::string& dir) {
   });
   return w;
 }
-
-}  // namespace
 
 TEST(GgufModelIo, F32RoundTripIsExactForLlamaAndQwen2) {
   TempDir t("baimo_gguf_model_rt_");
@@ -388,3 +386,5 @@ TEST(GgufModelIo, KQuantTypesAndTheQ4KMMix) {
   EXPECT_FALSE(o.q4_k_m);
   EXPECT_THROW(parse_gguf_type("q4_k"), Error);  // not a type baimo's engine runs
 }
+
+}  // namespace gguf_model_io_test

@@ -5,15 +5,13 @@
 #include <cmath>
 #include <string_view>
 
+#include "baimo/convert/llama_token_type.h"
 #include "baimo/tokenizer/tokenizer_merges.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
 
 namespace {
-
-// llama_token_type
-enum : int32_t { kNormal = 1, kControl = 3, kUserDefined = 4, kUnused = 5 };
 
 struct NamePair {
   std::string_view hf, gguf;
@@ -146,6 +144,7 @@ void gguf_write_config(GgufWriter& w, const ModelConfig& c, DType main_type, con
 }
 
 void gguf_write_tokenizer(GgufWriter& w, const Tokenizer& tok, int64_t vocab_size, const std::string& chat_template) {
+  using namespace llama_token_type;  // kNormal, kControl, ...
   const size_t n_tok = tok.vocab_size();
   if (static_cast<int64_t>(n_tok) > vocab_size)
     fail("GGUF export: the tokenizer has {} tokens, more than the model's vocab_size {}", n_tok, vocab_size);

@@ -13,15 +13,15 @@
 #include "baimo/quant/row_convert.h"
 
 namespace fs = std::filesystem;
+
+namespace gguf_roundtrip_test {
 using namespace baimo;
 
-namespace {
 std::string temp_file(const std::string& name) {
   auto dir = fs::temp_directory_path() / ("baimo_gguf_rt_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return (dir / name).string();
 }
-}  // namespace
 
 TEST(GgufRoundTrip, MetadataAndTensorsSurviveWriterToReader) {
   for (uint32_t alignment : {32u, 64u, 4096u}) {
@@ -116,3 +116,5 @@ TEST(GgufRoundTrip, MetadataAndTensorsSurviveWriterToReader) {
     fs::remove(path);
   }
 }
+
+}  // namespace gguf_roundtrip_test

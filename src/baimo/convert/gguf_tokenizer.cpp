@@ -3,15 +3,13 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "baimo/convert/llama_token_type.h"
 #include "baimo/model/open_model.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
 
 namespace {
-
-// llama.cpp token types (llama_token_type).
-enum : int64_t { kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
 
 struct PreChoice {
   PreTokenizerKind kind;
@@ -43,6 +41,7 @@ std::optional<uint32_t> checked_id(const GgufReader& g, std::string_view key, si
 }  // namespace
 
 Tokenizer tokenizer_from_gguf(const GgufReader& g) {
+  using namespace llama_token_type;  // kNormal, kControl, ...
   const std::string& file = g.path();
   std::optional<std::string_view> model = g.get_string("tokenizer.ggml.model");
   if (!model) fail("GGUF file {}: no tokenizer (key tokenizer.ggml.model is missing)", file);

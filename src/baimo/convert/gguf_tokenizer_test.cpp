@@ -16,9 +16,9 @@
 #include "baimo/util/file_io.h"
 
 namespace fs = std::filesystem;
-using namespace baimo;
 
-namespace {
+namespace gguf_tokenizer_test {
+using namespace baimo;
 
 std::string shared_dir() {
   const char* e = std::getenv("BAIMO_SHARED");
@@ -69,8 +69,6 @@ void check_vocab_file(const std::string& stem, int* passed, int* total) {
     }
   }
 }
-
-}  // namespace
 
 TEST(GgufTokenizer, Gpt2VocabMatchesLlamaCppTestPairs) {
   int passed = 0, total = 0;
@@ -246,3 +244,5 @@ TEST(GgufTokenizer, AddBosTokenKeyAndDefault) {
     EXPECT_NE(error_of(w, "b9.gguf").find("expected bool"), std::string::npos) << error_of(w, "b9.gguf");
   }
 }
+
+}  // namespace gguf_tokenizer_test

@@ -24,7 +24,7 @@
 using namespace baimo;
 namespace fs = std::filesystem;
 
-namespace {
+namespace lora_merge_model_test {
 
 std::vector<float> param_values(const Transformer& m, const std::string& name) {
   const ag::Var& v = m.param(name);
@@ -74,8 +74,6 @@ struct Models {
     save_peft_adapter(adapter, ad, base);
   }
 };
-
-}  // namespace
 
 TEST(LoraMerge, AddDeltaIsWPlusScaledBA) {
   const ModelConfig cfg = lora_test::tiny_config();
@@ -172,3 +170,5 @@ TEST(GgufLora, LlamaCppLayoutNamesAlphaAndPermutation) {
   ASSERT_TRUE(qb);
   EXPECT_EQ(0, std::memcmp(qb->data, q.ad.pairs[0].b.value().data<float>(), static_cast<size_t>(q.ad.pairs[0].b.numel()) * 4));
 }
+
+}  // namespace lora_merge_model_test

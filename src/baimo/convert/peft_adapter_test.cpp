@@ -16,9 +16,9 @@
 
 using namespace baimo;
 namespace fs = std::filesystem;
-using json = nlohmann::json;
 
-namespace {
+namespace peft_adapter_test {
+using json = nlohmann::json;
 
 std::vector<float> values(const ag::Var& v) {
   const float* p = v.value().data<float>();
@@ -72,8 +72,6 @@ struct Fixture {
     return error_of([&] { load_peft_adapter(dir, cfg); });
   }
 };
-
-}  // namespace
 
 TEST(PeftAdapter, SaveLoadRoundTripIsExact) {
   Fixture f;
@@ -247,3 +245,5 @@ TEST(PeftAdapter, SaveReplacesTheDirectoryWhole) {
   EXPECT_FALSE(fs::exists(f.dir + "/stale.txt"));
   EXPECT_TRUE(fs::exists(f.weights_path()));
 }
+
+}  // namespace peft_adapter_test

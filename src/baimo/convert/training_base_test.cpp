@@ -16,9 +16,8 @@
 #include "baimo/util/error.h"
 #include "baimo/util/temp_dir.h"
 
+namespace training_base_test {
 using namespace baimo;
-
-namespace {
 
 ModelConfig tiny(const std::string& type, int64_t width = 64) {
   ModelConfig c;
@@ -194,4 +193,4 @@ TEST(TrainingBase, BadRequestsAreClearErrors) {
   EXPECT_THROW(Transformer(c, wrong, nullptr), Error);
 }
 
-}  // namespace
+}  // namespace training_base_test

@@ -7,7 +7,7 @@
 #include "baimo/util/error.h"
 
 namespace baimo {
-namespace {
+namespace arithmetic_task_test {
 
 std::string describe(const ArithmeticProblem& p) {
   return p.prompt + "|" + p.answer + "|" + p.rejected;
@@ -28,7 +28,9 @@ TEST(ArithmeticTask, AnswersAreRightAndWrongAnswersNeverAre) {
       EXPECT_GE(std::stoll(p.answer), 0) << describe(p);
       EXPECT_LT(p.a, 100);
       EXPECT_LT(p.b, p.op == '*' ? 10 : 100);
-      if (p.op == '-') EXPECT_GE(p.a, p.b);
+      if (p.op == '-') {
+        EXPECT_GE(p.a, p.b);
+      }
       EXPECT_NE(p.prompt.find(std::to_string(p.a)), std::string::npos) << describe(p);
     }
 }
@@ -140,5 +142,6 @@ TEST(ArithmeticTask, BadOptionsAndImpossibleCountsAreErrors) {
   EXPECT_EQ(arithmetic_space_size(o), 5050u);
 }
 
-}  // namespace
+}  // namespace arithmetic_task_test
+
 }  // namespace baimo

@@ -12,7 +12,7 @@
 #include "baimo/util/temp_dir.h"
 
 namespace baimo {
-namespace {
+namespace chat_records_test {
 
 std::string sft_file(const std::string& name) { return test_data::shared_dir() + "/data/sft/" + name; }
 
@@ -261,5 +261,6 @@ TEST(ChatRecords, FormatNames) {
   EXPECT_STREQ(chat_format_name(ChatFormat::ShareGPT), "sharegpt");
 }
 
-}  // namespace
+}  // namespace chat_records_test
+
 }  // namespace baimo

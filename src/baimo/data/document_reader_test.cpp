@@ -7,9 +7,9 @@
 #include "baimo/util/error.h"
 #include "baimo/util/temp_dir.h"
 
+namespace document_reader_test {
 using namespace baimo;
 
-namespace {
 std::vector<std::string> docs_of(const std::string& path, std::vector<std::string> fields = {"text"}) {
   std::vector<std::string> out;
   read_documents(path, fields, [&](std::string_view d) { out.emplace_back(d); });
@@ -23,7 +23,6 @@ std::string error_of(const std::string& path, std::vector<std::string> fields) {
   }
   return "(no error)";
 }
-}  // namespace
 
 TEST(DocumentReader, PlainTextBlocksSplitAtBlankLines) {
   TempDir t("baimo_docreader_");
@@ -94,3 +93,5 @@ TEST(DocumentReader, ExpandInputsSortsRecursivelySkippingHiddenAndOtherFiles) {
   EXPECT_EQ(document_format(d + "/sub/c.json"), DocumentFormat::Json);
   EXPECT_EQ(document_format(f), DocumentFormat::Text);
 }
+
+}  // namespace document_reader_test

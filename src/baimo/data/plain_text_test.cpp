@@ -8,9 +8,9 @@
 #include "baimo/util/error.h"
 #include "baimo/util/temp_dir.h"
 
+namespace plain_text_test {
 using namespace baimo;
 
-namespace {
 std::string whole_pieces(const std::string& path, size_t piece_bytes, size_t* pieces) {
   DocumentReadOptions o;
   o.plain_text = PlainText::Whole;
@@ -28,7 +28,6 @@ std::string error_of(const std::string& path) {
   }
   return "accepted";
 }
-}  // namespace
 
 // PlainText::Whole (tokenizer training): the file unchanged, in pieces cut between non-spaces.
 TEST(PlainText, WholePiecesCoverTheFileAndCutBetweenNonSpaces) {
@@ -67,3 +66,5 @@ TEST(PlainText, BinaryFilesAreRefused) {
   mostly_fine[100] = '\xff';
   EXPECT_EQ(error_of(t.file("ok.txt", mostly_fine + "\n\n你好")), "accepted");
 }
+
+}  // namespace plain_text_test

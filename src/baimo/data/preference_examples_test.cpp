@@ -9,12 +9,12 @@
 #include "baimo/util/error.h"
 
 namespace baimo {
-namespace {
+namespace preference_examples_test {
 
 std::string prefs_file(const std::string& name) { return test_data::shared_dir() + "/data/prefs/" + name; }
 std::string base_small_path() { return test_data::shared_dir() + "/models/base-small-zh-en/tokenizer.json"; }
 
-#define NEED_SHARED()                                                                             \
+#define NEED_PREFS_SHARED()                                                                             \
   if (!std::filesystem::exists(base_small_path()) || !std::filesystem::exists(prefs_file("dpo_en_demo.json"))) \
   GTEST_SKIP() << "no " << test_data::shared_dir() << " (set BAIMO_SHARED)"
 
@@ -81,7 +81,7 @@ void expect_sft_rendering(const Tokenizer& tok, ChatTemplateKind kind, const Pre
 }
 
 TEST(PreferenceExamples, RenderingIsSftsForChatMlLlama3AndPlain) {
-  NEED_SHARED();
+  NEED_PREFS_SHARED();
   struct Case {
     const Tokenizer* tok;
     ChatTemplateKind kind;
@@ -121,7 +121,7 @@ TEST(PreferenceExamples, RenderingIsSftsForChatMlLlama3AndPlain) {
 }
 
 TEST(PreferenceExamples, ParallelEqualsOneAtATime) {
-  NEED_SHARED();
+  NEED_PREFS_SHARED();
   const PreferenceEncodeOptions o{.kind = ChatTemplateKind::ChatML, .max_len = 256};
   const PreferenceDataset d = encode_preference_examples(base_small(), demo(), o);
   PreferenceStats seq;
@@ -163,7 +163,7 @@ PreferenceRecord pair(std::vector<ChatMessage> prompt, std::string chosen, std::
 }
 
 TEST(PreferenceExamples, TruncationDropsExchangesThenCutsThePromptsStartThenTheAnswersEnd) {
-  NEED_SHARED();
+  NEED_PREFS_SHARED();
   const Tokenizer& tok = base_small();
   const std::string x(300, 'x');
   const PreferenceRecord r = pair({{"system", "Sys"}, {"user", "first " + x}, {"assistant", "one " + x}, {"user", "second"}},
@@ -234,7 +234,7 @@ TEST(PreferenceExamples, TruncationDropsExchangesThenCutsThePromptsStartThenTheA
 }
 
 TEST(PreferenceExamples, NotPrefixConsistentIsAClearError) {
-  NEED_SHARED();
+  NEED_PREFS_SHARED();
   // "assistant\n" + "\n..." encodes "\n\n" as one token: the prompt's ids are not a prefix.
   const std::vector<PreferenceRecord> recs = {pair({{"user", "q"}}, "a", "b"), pair({{"user", "q"}}, "\nlead", "b")};
   try {
@@ -251,7 +251,7 @@ TEST(PreferenceExamples, NotPrefixConsistentIsAClearError) {
 }
 
 TEST(PreferenceExamples, ToolsGoInTheSystemPrompt) {
-  NEED_SHARED();
+  NEED_PREFS_SHARED();
   PreferenceRecord r = pair({{"user", "weather?"}}, "<tool_call>\n{\"name\": \"w\", \"arguments\": {}}\n</tool_call>", "no");
   r.tools = R"([{"name": "w"}])";
   PreferenceStats st;
@@ -275,5 +275,6 @@ TEST(PreferenceExamples, SplitIsByRecordAsSfts) {
   EXPECT_THROW(split_preference_examples(ex, 5, 0.25, 9), Error);
 }
 
-}  // namespace
+}  // namespace preference_examples_test
+
 }  // namespace baimo

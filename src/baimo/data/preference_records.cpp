@@ -6,6 +6,7 @@
 #include "baimo/data/chat_json.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/trim.h"
 
 namespace baimo {
 namespace {
@@ -80,12 +81,6 @@ struct HhTurn {
   std::string text;
 };
 
-std::string_view trim(std::string_view s) {
-  const size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
 // "\n\nHuman: a\n\nAssistant: b" -> turns (a transcript may also start with "Human:" itself).
 std::vector<HhTurn> hh_turns(const Where& w, std::string_view transcript, const std::string& field) {
   static constexpr std::string_view kHuman = "\n\nHuman:", kAssistant = "\n\nAssistant:";
@@ -104,7 +99,8 @@ std::vector<HhTurn> hh_turns(const Where& w, std::string_view transcript, const 
     const size_t begin = at + (human ? kHuman.size() : kAssistant.size());
     bool next_human = false;
     const size_t end = next(begin, next_human);
-    turns.push_back({human, std::string(trim(std::string_view(s).substr(begin, end == std::string::npos ? std::string::npos : end - begin)))});
+    const std::string_view text = std::string_view(s).substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    turns.push_back({human, std::string(trim_space(text, " \t\r\n"))});
     at = end;
     human = next_human;
   }

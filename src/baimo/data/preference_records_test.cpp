@@ -11,7 +11,7 @@
 #include "baimo/util/temp_dir.h"
 
 namespace baimo {
-namespace {
+namespace preference_records_test {
 
 std::string prefs_file(const std::string& name) { return test_data::shared_dir() + "/data/prefs/" + name; }
 
@@ -250,5 +250,6 @@ TEST(PreferenceRecords, GzipErrorsNameTheFile) {
   }
 }
 
-}  // namespace
+}  // namespace preference_records_test
+
 }  // namespace baimo

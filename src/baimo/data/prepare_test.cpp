@@ -11,7 +11,7 @@
 using namespace baimo;
 namespace fs = std::filesystem;
 
-namespace {
+namespace prepare_test {
 // Bytes + a few merges + <|endoftext|> (id 259).
 Tokenizer small_tokenizer() {
   std::vector<std::string> bytes;
@@ -29,7 +29,6 @@ std::vector<int32_t> all_tokens(const std::string& dir, const std::string& split
   ds.read(0, out);
   return out;
 }
-}  // namespace
 
 TEST(PrepareShards, TokensAreDocumentsWithEotInOrderAndSplitIsDeterministic) {
   TempDir t("baimo_prepare_");
@@ -130,3 +129,5 @@ TEST(PrepareShards, LargeVocabularyWritesUint32) {
   EXPECT_FALSE(s.uint16);
   EXPECT_EQ(all_tokens(o.out_dir, "train"), (std::vector<int32_t>{'a', 'b', 'c', 70000, 'd', 'e', 'f', 70000}));
 }
+
+}  // namespace prepare_test

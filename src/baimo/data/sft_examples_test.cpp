@@ -9,12 +9,12 @@
 #include "baimo/util/error.h"
 
 namespace baimo {
-namespace {
+namespace sft_examples_test {
 
 std::string base_small() { return test_data::shared_dir() + "/models/base-small-zh-en/tokenizer.json"; }
 std::string sft_file(const std::string& name) { return test_data::shared_dir() + "/data/sft/" + name; }
 
-#define NEED_SHARED()                                                                  \
+#define NEED_SFT_SHARED()                                                                  \
   if (!std::filesystem::exists(base_small()) || !std::filesystem::exists(sft_file("identity.json"))) \
   GTEST_SKIP() << "no " << test_data::shared_dir() << " (set BAIMO_SHARED)"
 
@@ -53,7 +53,7 @@ ChatRecord record(std::vector<ChatMessage> msgs) {
 }
 
 TEST(SftExamples, MaskCoversAnswersAndTheirEndOfTurn) {
-  NEED_SHARED();
+  NEED_SFT_SHARED();
   ASSERT_EQ(tok().token_to_id("<|im_end|>"), 16383u);
   const ChatRecord r = record({{"system", "S"}, {"user", "你好"}, {"assistant", "Hi there!"}, {"user", "2+2?"}, {"assistant", "4"}});
   SftStats st;
@@ -75,7 +75,7 @@ TEST(SftExamples, MaskCoversAnswersAndTheirEndOfTurn) {
 }
 
 TEST(SftExamples, ToolConversationSpansDecodeToTheAnswers) {
-  NEED_SHARED();
+  NEED_SFT_SHARED();
   const std::vector<ChatRecord> recs = read_chat_records(sft_file("glaive_toolcall_zh_demo.json"));
   const SftDataset d = encode_sft_examples(tok(), recs, {});
   ASSERT_EQ(d.examples.size(), recs.size());
@@ -99,7 +99,7 @@ TEST(SftExamples, ToolConversationSpansDecodeToTheAnswers) {
 }
 
 TEST(SftExamples, TruncationDropsEarliestExchangesThenCutsTheEnd) {
-  NEED_SHARED();
+  NEED_SFT_SHARED();
   const std::string long_text(400, 'x');  // many tokens
   const ChatRecord r = record({{"system", "Sys"},
                                {"user", "first " + long_text},
@@ -155,7 +155,7 @@ TEST(SftExamples, TruncationDropsEarliestExchangesThenCutsTheEnd) {
 }
 
 TEST(SftExamples, RealFilesAtMaxLen1024AccountForEveryRecord) {
-  NEED_SHARED();
+  NEED_SFT_SHARED();
   for (const char* f : {"alpaca_en_demo.json", "alpaca_zh_demo.json", "glaive_toolcall_en_demo.json",
                         "glaive_toolcall_zh_demo.json", "identity.json", "user_oriented_instructions.jsonl"}) {
     const std::vector<ChatRecord> recs = read_chat_records(sft_file(f), ChatFormat::Auto, {{"name", "Baimo"}, {"author", "Baimo"}});
@@ -199,5 +199,6 @@ TEST(SftExamples, HeldOutSplitIsDeterministicPerRecord) {
   for (const SftExample& e : s.train) EXPECT_EQ(held[e.record], 0);
 }
 
-}  // namespace
+}  // namespace sft_examples_test
+
 }  // namespace baimo

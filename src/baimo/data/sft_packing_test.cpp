@@ -10,7 +10,7 @@
 #include "baimo/util/error.h"
 
 namespace baimo {
-namespace {
+namespace sft_packing_test {
 
 // Examples with distinct ids (example i's token t is i * 1000 + t) and a prompt/answer/prompt/answer mask.
 std::vector<SftExample> examples(size_t n, size_t max_len, uint64_t seed) {
@@ -183,5 +183,6 @@ TEST(SftPacking, PadIdIsNotTheEndOfTurn) {
   EXPECT_EQ(sft_pad_id(tok, ChatTemplateKind::Plain), 16381);
 }
 
-}  // namespace
+}  // namespace sft_packing_test
+
 }  // namespace baimo

@@ -8,9 +8,10 @@
 #include "baimo/util/error.h"
 
 namespace fs = std::filesystem;
+
+namespace token_shards_test {
 using namespace baimo;
 
-namespace {
 fs::path fresh_dir(const char* name) {
   auto d = fs::temp_directory_path() / (std::string(name) + std::to_string(::getpid()));
   fs::remove_all(d);
@@ -31,7 +32,6 @@ void write_dataset(const fs::path& d, int64_t vocab, uint64_t shard_tokens) {
   w.finish();
   ix.save(d.string());
 }
-}  // namespace
 
 TEST(TokenShards, RoundTripAcrossShardBoundariesBothWidths) {
   for (int64_t vocab : {1000, 100000}) {
@@ -95,3 +95,5 @@ TEST(TokenShards, CorruptIndexAndTruncatedShardAreClearErrors) {
   EXPECT_THROW(ShardIndex::load(d.string()), Error);
   fs::remove_all(d);
 }
+
+}  // namespace token_shards_test

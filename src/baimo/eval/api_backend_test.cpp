@@ -16,7 +16,7 @@
 #include "baimo/util/error_of.h"
 
 namespace baimo::eval {
-namespace {
+namespace api_backend_test {
 using json = nlohmann::json;
 
 // A canned OpenAI-style server on a loopback port: /v1/models lists "m"; /v1/completions answers
@@ -122,5 +122,6 @@ TEST(ApiBackend, BadUrlsAndUnreachableServers) {
   EXPECT_NE(e.find(o.url + "/models: cannot reach the server"), std::string::npos) << e;
 }
 
-}  // namespace
+}  // namespace api_backend_test
+
 }  // namespace baimo::eval

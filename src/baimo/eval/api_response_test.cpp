@@ -6,7 +6,7 @@
 #include "baimo/util/error_of.h"
 
 namespace baimo::eval {
-namespace {
+namespace api_response_test {
 using json = nlohmann::json;
 const std::string kUrl = "http://h:1/v1/completions";
 
@@ -90,5 +90,6 @@ TEST(ApiResponse, GenerationErrorsNameTheField) {
   EXPECT_NE(error_of([&] { generation_samples(twice, false, 2, kUrl); }).find("two choices"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace api_response_test
+
 }  // namespace baimo::eval

@@ -8,10 +8,10 @@
 #include "baimo/eval/prompts.h"
 #include "baimo/util/error.h"
 
+namespace builtin_tasks_test {
 using namespace baimo;
 using namespace baimo::eval;
 
-namespace {
 std::string key(const Task& t, size_t i, bool dev) {
   if (t.generation) {
     const GenExample& e = dev ? t.gen_dev[i] : t.gen_test[i];
@@ -22,7 +22,6 @@ std::string key(const Task& t, size_t i, bool dev) {
   for (auto& c : e.choices) s += "|" + c;
   return s;
 }
-}  // namespace
 
 TEST(BuiltinTasks, DeterministicHeldOutAndValid) {
   for (const std::string& name : builtin_task_names()) {
@@ -89,3 +88,5 @@ TEST(BuiltinTasks, ShotsComeFromDevAndAreDeterministic) {
   std::set<size_t> uniq(s.begin(), s.end());
   EXPECT_EQ(uniq.size(), 4u);
 }
+
+}  // namespace builtin_tasks_test

@@ -11,22 +11,23 @@ namespace {
 
 using chat_json::Json;
 
-enum class Kind { Pairs, Prompts, Sft };
+// What a chat-records file holds: preference pairs, prompts only, or SFT conversations.
+enum class RecordsKind { Pairs, Prompts, Sft };
 
 // The first record decides; invalid JSON is left for the readers to report with its line.
-Kind kind_of(std::string_view text, const std::string& name) {
-  Kind k = Kind::Sft;
+RecordsKind kind_of(std::string_view text, const std::string& name) {
+  RecordsKind k = RecordsKind::Sft;
   bool seen = false;
   try {
     chat_json::for_each_json_record(text, name, [&](const Json& rec, size_t, size_t) {
       if (seen) return;
       seen = true;
       if (!rec.is_object()) return;
-      if (rec.contains("chosen")) k = Kind::Pairs;
-      else if (rec.contains("prompt") && rec["prompt"].is_string()) k = Kind::Prompts;
+      if (rec.contains("chosen")) k = RecordsKind::Pairs;
+      else if (rec.contains("prompt") && rec["prompt"].is_string()) k = RecordsKind::Prompts;
       else if (auto m = rec.find("messages"); m != rec.end() && m->is_array() && !m->empty() && m->back().is_object()) {
         const auto role = m->back().find("role");
-        if (role == m->back().end() || !role->is_string() || *role != "assistant") k = Kind::Prompts;
+        if (role == m->back().end() || !role->is_string() || *role != "assistant") k = RecordsKind::Prompts;
       }
     });
   } catch (const Error&) {
@@ -47,7 +48,7 @@ ChatPrompt from_record(ChatRecord r) {
 std::vector<ChatPrompt> parse_chat_prompts(std::string_view text, const std::string& name, size_t limit) {
   std::vector<ChatPrompt> out;
   switch (kind_of(text, name)) {
-    case Kind::Pairs:
+    case RecordsKind::Pairs:
       for (PreferenceRecord& r : parse_preference_records(text, name)) {
         ChatRecord c;
         c.messages = std::move(r.prompt);
@@ -56,7 +57,7 @@ std::vector<ChatPrompt> parse_chat_prompts(std::string_view text, const std::str
         out.push_back(from_record(std::move(c)));
       }
       break;
-    case Kind::Prompts:
+    case RecordsKind::Prompts:
       chat_json::for_each_json_record(text, name, [&](const Json& rec, size_t number, size_t line) {
         const chat_json::Where w{chat_json::record_where(name, number, line)};
         if (!rec.is_object()) w.bad("record", "expected a JSON object with \"prompt\" or \"messages\"");
@@ -80,7 +81,7 @@ std::vector<ChatPrompt> parse_chat_prompts(std::string_view text, const std::str
         }
       });
       break;
-    case Kind::Sft:
+    case RecordsKind::Sft:
       for (ChatRecord& r : parse_chat_records(text, name)) {
         ChatPrompt p = from_record(std::move(r));
         size_t last = p.messages.size();

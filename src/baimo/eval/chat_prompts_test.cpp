@@ -4,10 +4,10 @@
 
 #include "baimo/util/error.h"
 
+namespace chat_prompts_test {
 using namespace baimo;
 using namespace baimo::eval;
 
-namespace {
 std::string error_of(std::string_view text) {
   try {
     parse_chat_prompts(text, "p.jsonl");
@@ -16,7 +16,6 @@ std::string error_of(std::string_view text) {
   }
   return "";
 }
-}  // namespace
 
 TEST(ChatPrompts, PromptAndMessagesRecords) {
   const auto p = parse_chat_prompts(
@@ -67,3 +66,5 @@ TEST(ChatPrompts, ErrorsNameFileLineAndField) {
   EXPECT_NE(e.find("line 1"), std::string::npos) << e;
   EXPECT_NE(error_of("").find("p.jsonl"), std::string::npos);
 }
+
+}  // namespace chat_prompts_test

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "baimo/util/error.h"
+#include "baimo/util/trim.h"
 
 namespace baimo::eval {
 namespace {
@@ -31,14 +32,6 @@ std::string fold_fullwidth(std::string_view s) {
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::string trim(std::string_view s) {
-  const char* ws = " \t\r\n\f\v";
-  const size_t a = s.find_first_not_of(ws);
-  if (a == std::string_view::npos) return "";
-  const size_t b = s.find_last_not_of(ws);
-  return std::string(s.substr(a, b - a + 1));
-}
 
 // "-0012.500" -> "-12.5"; "-0" -> "0".
 std::string canonical_number(std::string s) {
@@ -88,7 +81,7 @@ std::optional<std::string> extract_last_number(std::string_view text) {
 }
 
 std::optional<std::string> extract_exact(std::string_view text) {
-  std::string t = trim(text);
+  std::string t(trim_space(text));
   if (t.empty()) return std::nullopt;
   return t;
 }
@@ -161,7 +154,7 @@ AnswerCheck check_answer(const GenExample& e, std::string_view text) {
     std::optional<std::string> want = extract_last_number(e.answer);
     c.correct = want && *want == *got;
   } else {
-    c.correct = trim(*got) == trim(e.answer);
+    c.correct = trim_space(*got) == trim_space(e.answer);
   }
   return c;
 }

@@ -5,10 +5,10 @@
 #include "baimo/util/error.h"
 #include "baimo/util/temp_dir.h"
 
+namespace gen_reader_test {
 using namespace baimo;
 using namespace baimo::eval;
 
-namespace {
 template <class F>
 std::string error_of(F f) {
   try {
@@ -18,7 +18,6 @@ std::string error_of(F f) {
   }
   return "";
 }
-}  // namespace
 
 TEST(GenReader, FieldsAndDefaults) {
   auto v = parse_gen_text(
@@ -68,3 +67,5 @@ TEST(GenReader, TaskFileKinds) {
   EXPECT_EQ(c.name, "ceval");
   EXPECT_EQ(c.mc_test[0].gold, 2);
 }
+
+}  // namespace gen_reader_test

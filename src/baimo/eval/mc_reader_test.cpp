@@ -4,10 +4,10 @@
 
 #include "baimo/util/error.h"
 
+namespace mc_reader_test {
 using namespace baimo;
 using namespace baimo::eval;
 
-namespace {
 // The message of the baimo::Error that f throws ("" when none).
 template <class F>
 std::string error_of(F f) {
@@ -18,7 +18,6 @@ std::string error_of(F f) {
   }
   return "";
 }
-}  // namespace
 
 TEST(McReader, CevalCsv) {
   auto v = parse_mc_text("id,question,A,B,C,D,answer\n0,\"1+1=?\n(two lines)\",1,2,3,4,B\n1,中国的首都是,上海,北京,广州,深圳,B\n",
@@ -79,3 +78,5 @@ TEST(McReader, ErrorsNameFileLineAndField) {
   EXPECT_NE(error_of([] { read_mc_file("/nonexistent/x.jsonl"); }).find("/nonexistent/x.jsonl"), std::string::npos);
   EXPECT_NE(error_of([] { read_mc_file("x.txt"); }).find("x.txt: multiple-choice files are"), std::string::npos);
 }
+
+}  // namespace mc_reader_test

@@ -10,10 +10,9 @@
 #include "baimo/model/transformer.h"
 #include "baimo/util/error.h"
 
+namespace mc_score_test {
 using namespace baimo;
 using namespace baimo::eval;
-
-namespace {
 
 ModelConfig tiny() {
   ModelConfig c;
@@ -46,8 +45,6 @@ double reference(const Transformer& m, const std::vector<int32_t>& ctx, const st
   }
   return s;
 }
-
-}  // namespace
 
 TEST(McScore, MatchesFullForwardForAnyBatch) {
   ModelConfig c = tiny();
@@ -151,3 +148,5 @@ TEST(McScore, EncodesPairsTheLmEvalWay) {
   const std::vector<std::string> nothing = {""};
   EXPECT_THROW(encode_mc(*tok, "Hi", nothing), Error);
 }
+
+}  // namespace mc_score_test

@@ -8,16 +8,15 @@
 #include "baimo/util/file_io.h"
 #include "baimo/util/temp_dir.h"
 
+namespace report_test {
 using namespace baimo;
 using namespace baimo::eval;
 
-namespace {
 std::vector<TaskResult> sample_results() {
   TaskResult a{"arith_mc", "multiple_choice", 4, {{"acc", 0.75, 0.25, 4}, {"acc_norm_chars", 0.5, 0.2887, 4}}, 1.5};
   TaskResult g{"copy_gen_zh", "generation", 2, {{"exact_match", 0.5, 0.5, 2}}, 0.5};
   return {a, g};
 }
-}  // namespace
 
 TEST(Report, TableAndJson) {
   auto r = sample_results();
@@ -56,3 +55,5 @@ TEST(Report, WritesAndAppends) {
   EXPECT_EQ(line["time"].get<std::string>().size(), 20u);  // 2026-01-02T03:04:05Z
   EXPECT_THROW(append_report(d.dir.string() + "/no/such/dir/r.jsonl", j), Error);
 }
+
+}  // namespace report_test

@@ -5,16 +5,10 @@
 #include "baimo/eval/reward_kinds.h"
 #include "baimo/util/error.h"
 #include "baimo/util/subprocess.h"
+#include "baimo/util/trim.h"
 
 namespace baimo::eval {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  const char* ws = " \t\r\n\f\v";
-  const size_t a = s.find_first_not_of(ws);
-  if (a == std::string_view::npos) return {};
-  return s.substr(a, s.find_last_not_of(ws) - a + 1);
-}
 
 class CommandReward : public NamedReward {
  public:
@@ -28,7 +22,7 @@ class CommandReward : public NamedReward {
       input += reward_item_json(item).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s_ * 1000));
     const ShellResult r = run_shell(command_, input, timeout);
-    const std::string err = r.err_tail.empty() ? "" : fmt::format("; its stderr ends: {}", trim(r.err_tail));
+    const std::string err = r.err_tail.empty() ? "" : fmt::format("; its stderr ends: {}", trim_space(r.err_tail));
     if (r.timed_out) fail("reward command '{}' did not finish within {} s (killed){}", command_, timeout_s_, err);
     if (r.signal) fail("reward command '{}' was killed by signal {}{}", command_, r.signal, err);
     if (r.exit_status) fail("reward command '{}' exited with status {}{}", command_, r.exit_status, err);
@@ -38,7 +32,7 @@ class CommandReward : public NamedReward {
     for (size_t pos = 0; pos < r.out.size();) {
       size_t end = r.out.find('\n', pos);
       if (end == std::string::npos) end = r.out.size();
-      const std::string line(trim(std::string_view(r.out).substr(pos, end - pos)));
+      const std::string line(trim_space(std::string_view(r.out).substr(pos, end - pos)));
       pos = end + 1;
       ++line_no;
       char* stop = nullptr;
@@ -62,7 +56,7 @@ class CommandReward : public NamedReward {
 }  // namespace
 
 std::unique_ptr<RewardFunction> make_command_reward(std::string name, const std::string& arg, const RewardContext& ctx) {
-  if (trim(arg).empty()) fail("command: give a shell command (command:CMD)");
+  if (trim_space(arg).empty()) fail("command: give a shell command (command:CMD)");
   if (!(ctx.timeout_s > 0)) fail("command: the timeout must be positive, got {} s", ctx.timeout_s);
   return std::make_unique<CommandReward>(std::move(name), arg, ctx.timeout_s);
 }

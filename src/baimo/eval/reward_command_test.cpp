@@ -7,11 +7,10 @@
 #include "baimo/eval/rewards.h"
 #include "baimo/util/error_of.h"
 
+namespace reward_command_test {
 using namespace baimo;
 using namespace baimo::eval;
 using json = nlohmann::json;
-
-namespace {
 
 std::unique_ptr<RewardFunction> command(const std::string& cmd, double timeout_s = 300) {
   RewardContext ctx;
@@ -41,8 +40,6 @@ const char* kPy =
     "  o = json.loads(l)\n"
     "  assert o[\"messages\"][0][\"content\"] == o[\"prompt\"] and o[\"answer\"] == \"1234\"\n"
     "  print(len(o[\"completion\"]) + o[\"tokens\"] / 1000 + (0.1 if o[\"stopped\"] else 0))'";
-
-}  // namespace
 
 TEST(RewardCommand, ReadsOneJsonObjectPerLineAndPrintsOneNumberPerItem) {
   const std::vector<float> s = command(kPy)->score(items(4));
@@ -82,3 +79,5 @@ TEST(RewardCommand, ErrorsNameTheCommand) {
   EXPECT_NE(e.find("did not finish within 0.3 s (killed)"), std::string::npos) << e;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
 }
+
+}  // namespace reward_command_test

@@ -9,11 +9,10 @@
 #include "baimo/eval/rewards.h"
 #include "baimo/util/error_of.h"
 
+namespace reward_http_test {
 using namespace baimo;
 using namespace baimo::eval;
 using json = nlohmann::json;
-
-namespace {
 
 struct Server {
   httplib::Server s;
@@ -83,8 +82,6 @@ std::vector<RewardItem> items(size_t n) {
   return v;
 }
 
-}  // namespace
-
 TEST(RewardUrl, PostsItemsAndConversationsAndReadsEitherShape) {
   Server srv;
   EXPECT_EQ(url_reward(srv.url("/len"))->score(items(3)), std::vector<float>({5, 7, 7}));  // "三个": 6 bytes
@@ -120,3 +117,5 @@ TEST(RewardUrl, ErrorsNameTheUrl) {
   e = error_of([&] { url_reward(dead)->score(items(1)); });
   EXPECT_NE(e.find("reward url " + dead + ": cannot reach the server"), std::string::npos) << e;
 }
+
+}  // namespace reward_http_test

@@ -5,16 +5,10 @@
 #include "baimo/eval/extract.h"
 #include "baimo/eval/reward_kinds.h"
 #include "baimo/util/error.h"
+#include "baimo/util/trim.h"
 
 namespace baimo::eval {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  const char* ws = " \t\r\n\f\v";
-  const size_t a = s.find_first_not_of(ws);
-  if (a == std::string_view::npos) return {};
-  return s.substr(a, s.find_last_not_of(ws) - a + 1);
-}
 
 void no_arg(const std::string& kind, const std::string& arg) {
   if (!arg.empty()) fail("the {} reward takes no argument (got '{}')", kind, arg);
@@ -80,14 +74,14 @@ std::unique_ptr<RewardFunction> make_regex_reward(std::string name, const std::s
 std::unique_ptr<RewardFunction> make_json_reward(std::string name, const std::string& arg) {
   no_arg("json", arg);
   return item_reward(std::move(name), [](const RewardItem& item, size_t) {
-    std::string_view t = trim(item.completion);
+    std::string_view t = trim_space(item.completion);
     if (parses_as_json(t)) return 1.0f;
     // One fenced block: ```json ... ``` (or ``` ... ```), nothing around it.
     if (t.size() < 6 || !t.starts_with("```") || !t.ends_with("```")) return 0.0f;
     t = t.substr(3, t.size() - 6);
     if (t.starts_with("json")) t.remove_prefix(4);
     if (t.find("```") != std::string_view::npos) return 0.0f;
-    return parses_as_json(trim(t)) ? 1.0f : 0.0f;
+    return parses_as_json(trim_space(t)) ? 1.0f : 0.0f;
   });
 }
 

@@ -9,11 +9,10 @@
 #include "baimo/util/error_of.h"
 #include "baimo/util/temp_dir.h"
 
+namespace rewards_test {
 using namespace baimo;
 using namespace baimo::eval;
 using json = nlohmann::json;
-
-namespace {
 
 RewardItem item(std::string completion, std::string answer = "", bool stopped = false, int64_t tokens = 0) {
   RewardItem it;
@@ -34,8 +33,6 @@ std::vector<float> score1(const std::string& spec, const std::vector<RewardItem>
 }
 
 using V = std::vector<float>;
-
-}  // namespace
 
 TEST(Rewards, MatchLastNumberEnglishAndChinese) {
   const std::vector<RewardItem> items = {
@@ -139,3 +136,5 @@ TEST(Rewards, ModelKindGivesScoreConversationsNumbers) {
   const std::string e = error_of([&] { fns[0].fn->score(items); });
   EXPECT_NE(e.find("item 0: messages[0]"), std::string::npos) << e;
 }
+
+}  // namespace rewards_test

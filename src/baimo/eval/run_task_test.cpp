@@ -5,10 +5,10 @@
 #include "baimo/eval/builtin_tasks.h"
 #include "baimo/eval/test_model.h"
 
+namespace run_task_test {
 using namespace baimo;
 using namespace baimo::eval;
 
-namespace {
 InferenceModel byte_inference_model() {
   InferenceModel m;
   m.weights = test_fixtures::byte_model(512);
@@ -22,7 +22,6 @@ const Metric& find(const TaskResult& r, const std::string& name) {
     if (m.name == name) return m;
   throw std::runtime_error("no metric " + name);
 }
-}  // namespace
 
 // Every example is scored: one without an extractable answer is wrong and counted in no_answer;
 // the metrics agree with the per-example log.
@@ -88,3 +87,5 @@ TEST(RunTask, MultipleChoiceOnABuiltinSuite) {
   EXPECT_EQ(find(r1, "acc").value, find(r, "acc").value);
   EXPECT_EQ(find(r1, "acc_norm").value, find(r, "acc_norm").value);
 }
+
+}  // namespace run_task_test

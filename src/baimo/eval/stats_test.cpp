@@ -7,10 +7,10 @@
 
 #include "baimo/util/error.h"
 
+namespace stats_test {
 using namespace baimo;
 using namespace baimo::eval;
 
-namespace {
 // C(n, k) in doubles (small n only).
 double choose(int64_t n, int64_t k) {
   if (k < 0 || k > n) return 0;
@@ -18,7 +18,6 @@ double choose(int64_t n, int64_t k) {
   for (int64_t i = 1; i <= k; ++i) r = r * static_cast<double>(n - k + i) / static_cast<double>(i);
   return r;
 }
-}  // namespace
 
 TEST(Stats, PassAtKMatchesClosedForm) {
   for (int64_t n = 1; n <= 20; ++n)
@@ -47,3 +46,5 @@ TEST(Stats, MeanStderr) {
   EXPECT_EQ(mean_stderr(std::vector<double>{}).n, 0);
   EXPECT_DOUBLE_EQ(mean_stderr(std::vector<double>{3}).stderr_, 0.0);
 }
+
+}  // namespace stats_test

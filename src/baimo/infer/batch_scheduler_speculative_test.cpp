@@ -10,10 +10,9 @@
 #include "baimo/infer/rollout_test_util.h"
 #include "baimo/util/error_of.h"
 
+namespace batch_scheduler_speculative_test {
 using namespace baimo;
 using namespace baimo::rollout_testing;
-
-namespace {
 
 std::vector<int32_t> plain_greedy(const std::shared_ptr<const ModelWeights>& w, const Tokenizer& tok,
                                   const std::vector<int32_t>& prompt, const GenerationOptions& o, int64_t ctx) {
@@ -38,8 +37,6 @@ std::vector<int32_t> drain(RequestChannel& ch) {
   EXPECT_EQ(ch.error(), "");
   return out;
 }
-
-}  // namespace
 
 TEST(SchedulerSpeculative, GreedyNgramDraftsEqualPlainDecodingInEverySlot) {
   ModelConfig c = tiny_config();
@@ -95,3 +92,5 @@ TEST(SchedulerSpeculative, BadDraftSettingsAreClearErrors) {
   so.draft_k = 4;
   EXPECT_NE(error_of([&] { BatchScheduler s(w, tok, so); }).find("--draft-ngram must be at least 1"), std::string::npos);
 }
+
+}  // namespace batch_scheduler_speculative_test

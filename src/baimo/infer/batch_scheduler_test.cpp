@@ -9,7 +9,7 @@
 #include "baimo/util/error.h"
 
 namespace baimo {
-namespace {
+namespace batch_scheduler_test {
 
 // A random tiny model over the byte-level tokenizer (tokenizer/test_byte_tokenizer.h).
 using baimo::test_tokenizers::byte_tokenizer;
@@ -215,5 +215,6 @@ TEST_F(SchedulerTest, MaxTokensCappedByContext) {
   EXPECT_THROW(s.submit(ids(std::string(30, 'z')), greedy(1)), Error);
 }
 
-}  // namespace
+}  // namespace batch_scheduler_test
+
 }  // namespace baimo

@@ -10,9 +10,8 @@
 #include "baimo/model/transformer.h"
 #include "baimo/util/error.h"
 
+namespace engine_test {
 using namespace baimo;
-
-namespace {
 
 ModelConfig base_config() {
   ModelConfig c;
@@ -131,8 +130,6 @@ void check_matches_full_forward(const ModelConfig& cfg, uint64_t seed, int threa
     EXPECT_EQ(row * V, logits.size());
   }
 }
-
-}  // namespace
 
 TEST(Engine, MatchesFullForwardMultiHead) { check_matches_full_forward(base_config(), 5); }
 TEST(Engine, MatchesFullForwardGqaQkvBiasTied) { check_matches_full_forward(gqa_bias_tied(), 6); }
@@ -264,3 +261,5 @@ TEST(Engine, BadInputIsAClearErrorAndChangesNothing) {
   EXPECT_THROW(engine.cache().truncate(0, 4), Error);
   EXPECT_THROW(engine.cache().copy_prefix(1, 0, 1), Error);
 }
+
+}  // namespace engine_test

@@ -4,15 +4,10 @@
 #include <chrono>
 #include <vector>
 
+#include "baimo/util/elapsed.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
-
 GenerateResult generate(Engine& engine, int slot, Sequence& seq, const std::function<bool(const TokenStep&)>& on_token,
                         const GenerateOptions& options) {
   const std::vector<int32_t> prompt(seq.tokens().begin(), seq.tokens().begin() + static_cast<ptrdiff_t>(seq.prompt_size()));

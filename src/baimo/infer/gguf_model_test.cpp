@@ -19,9 +19,8 @@
 #include "baimo/util/error.h"
 #include "baimo/util/temp_dir.h"
 
+namespace gguf_model_test {
 using namespace baimo;
-
-namespace {
 
 ModelConfig tiny(const std::string& type) {
   ModelConfig c;
@@ -57,8 +56,6 @@ std::vector<float> logits_of(std::shared_ptr<const ModelWeights> w, const std::v
   e.forward({&c, 1}, logits);
   return logits;
 }
-
-}  // namespace
 
 TEST(GgufModel, F32FileEqualsTheModelDirectory) {
   TempDir t("baimo_gguf_model_load_");
@@ -115,3 +112,5 @@ TEST(GgufModel, MalformedFilesAreErrors) {
   w.write((t.dir / "empty.gguf").string());
   EXPECT_THROW(load_gguf_model((t.dir / "empty.gguf").string()), Error);
 }
+
+}  // namespace gguf_model_test

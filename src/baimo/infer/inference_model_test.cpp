@@ -8,9 +8,8 @@
 
 #include "baimo/tokenizer/chat_template.h"
 
+namespace inference_model_test {
 using namespace baimo;
-
-namespace {
 
 // 256 byte tokens, <|begin_of_text|> = 256, <|start_header_id|> 257, <|end_header_id|> 258, <|eot_id|> 259.
 Tokenizer llama3_like(bool add_bos, bool with_bos_id = true) {
@@ -25,8 +24,6 @@ Tokenizer llama3_like(bool add_bos, bool with_bos_id = true) {
   t.set_add_bos(add_bos);
   return t;
 }
-
-}  // namespace
 
 TEST(EncodePrompt, PrependsTheBosOnlyWhenTheTokenizerAddsOne) {
   EXPECT_EQ(encode_prompt(llama3_like(false), "ab"), (std::vector<int32_t>{'a', 'b'}));
@@ -75,3 +72,5 @@ TEST(EncodeChatPrompt, MarkersFromTheTemplateOnlyAndTheBosOnce) {
   EXPECT_EQ(encode_chat_prompt(t, ChatTemplateKind::Llama3, normal),
             encode_prompt(t, render_chat(ChatTemplateKind::Llama3, normal, true)));
 }
+
+}  // namespace inference_model_test

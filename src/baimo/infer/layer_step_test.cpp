@@ -10,9 +10,8 @@
 
 #include "baimo/model/transformer.h"
 
+namespace layer_step_test {
 using namespace baimo;
-
-namespace {
 
 ModelConfig config() {
   ModelConfig c;
@@ -54,8 +53,6 @@ struct Step {
             gate.data(), up.data()};
   }
 };
-
-}  // namespace
 
 TEST(LayerStep, FinishGivesTheSameBitsForAnySplit) {
   const ModelConfig c = config();
@@ -147,3 +144,5 @@ TEST(LayerStep, StagesDoWhatTheHeaderSays) {
   step.finish(LayerStep::kDown, 0, 0, C, 0, n);
   for (int64_t e = 0; e < n * C; ++e) EXPECT_EQ(st.x[e], x1[e] + before.tmp[e]);
 }
+
+}  // namespace layer_step_test

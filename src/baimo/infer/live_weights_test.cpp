@@ -13,10 +13,9 @@
 #include "baimo/infer/rollout_test_util.h"
 #include "baimo/util/temp_dir.h"
 
+namespace live_weights_test {
 using namespace baimo;
 using namespace baimo::rollout_testing;
-
-namespace {
 
 const std::vector<std::vector<int32_t>> kPrompts = {{72, 105, 33}, {84, 104, 101, 32, 99, 97, 116}};
 
@@ -45,8 +44,6 @@ void randomize(const ag::Var& v, uint64_t seed, float scale) {
   float* d = v.value().data<float>();
   for (int64_t i = 0; i < v.numel(); ++i) d[i] = n(rng);
 }
-
-}  // namespace
 
 TEST(LiveWeights, FullModelSharesBuffersAndSeesInPlaceUpdates) {
   Transformer m = Transformer::random(tiny_config(), 4);
@@ -111,3 +108,5 @@ TEST(LiveWeights, FrozenBaseKeepsItsBlocks) {
     EXPECT_LT(max_logprob_error(base), type == DType::F16 ? 1e-3f : 0.1f);
   }
 }
+
+}  // namespace live_weights_test

@@ -19,9 +19,8 @@
 #include "baimo/util/error.h"
 #include "baimo/util/temp_dir.h"
 
+namespace lora_weights_test {
 using namespace baimo;
-
-namespace {
 
 std::vector<float> logits_of(std::shared_ptr<const ModelWeights> w, const std::vector<int32_t>& ids) {
   Engine e(std::move(w), 1, 64);
@@ -66,8 +65,6 @@ struct LoraModels {
 };
 
 const std::vector<int32_t> kIds = {5, 17, 200, 42, 0, 7, 99};
-
-}  // namespace
 
 TEST(LoraAtLoad, ModelDirectoryMatchesTheMergedModel) {
   LoraModels s("qwen2");
@@ -156,3 +153,5 @@ TEST(LoraAtLoad, MismatchedBaseFailsBeforeRunning) {
     EXPECT_NE(std::string(e.what()).find("adapter_model.safetensors"), std::string::npos) << e.what();
   }
 }
+
+}  // namespace lora_weights_test

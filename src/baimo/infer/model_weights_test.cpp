@@ -7,9 +7,9 @@
 #include "baimo/util/error.h"
 #include "baimo/util/temp_dir.h"
 
+namespace model_weights_test {
 using namespace baimo;
 
-namespace {
 ModelConfig small_config() {
   ModelConfig c;
   c.model_type = "qwen2";
@@ -32,7 +32,6 @@ std::vector<float> last_logits(std::shared_ptr<const ModelWeights> w, const std:
   e.forward(std::span(&ch, 1), logits);
   return logits;
 }
-}  // namespace
 
 TEST(ModelWeights, LoadsAModelDirectoryWithItsChatTemplate) {
   TempDir tmp("baimo_model_weights_");
@@ -73,3 +72,5 @@ TEST(ModelWeights, BadPathsAndShapesAreClearErrors) {
   w.layers[0].q_bias = nullptr;
   EXPECT_THROW(Engine(std::make_shared<const ModelWeights>(w), 1, 8), Error);
 }
+
+}  // namespace model_weights_test

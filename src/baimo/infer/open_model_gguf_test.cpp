@@ -12,9 +12,8 @@
 #include "baimo/util/error.h"
 #include "baimo/util/temp_dir.h"
 
+namespace open_model_gguf_test {
 using namespace baimo;
-
-namespace {
 
 ModelConfig tiny() {
   ModelConfig c;
@@ -48,8 +47,6 @@ std::vector<float> logits_of(std::shared_ptr<const ModelWeights> w, const std::v
   e.forward({&c, 1}, logits);
   return logits;
 }
-
-}  // namespace
 
 TEST(OpenModelLoad, AGgufNamedBinLoadsWeightsAndTokenizer) {
   TempDir t("baimo_open_model_");
@@ -85,3 +82,5 @@ TEST(OpenModelLoad, NotAModelIsAnErrorForTheWeightLoader) {
   EXPECT_THROW(load_inference_weights(t.file("x.bin", "hello")), Error);
   EXPECT_THROW(load_inference_weights(t.file("y.bin", "GGUF")), Error);  // the magic, then nothing
 }
+
+}  // namespace open_model_gguf_test

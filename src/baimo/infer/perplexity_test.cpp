@@ -9,9 +9,8 @@
 #include "baimo/model/transformer.h"
 #include "baimo/util/error.h"
 
+namespace perplexity_test {
 using namespace baimo;
-
-namespace {
 
 // -log p(ids[i] | ids[from..i-1]) from the full forward pass over ids[from..to).
 std::vector<double> window_nll(const Transformer& m, const std::vector<int32_t>& ids, int64_t from, int64_t to) {
@@ -28,8 +27,6 @@ std::vector<double> window_nll(const Transformer& m, const std::vector<int32_t>&
   }
   return out;
 }
-
-}  // namespace
 
 TEST(Perplexity, SlidingWindowMatchesFullForward) {
   ModelConfig c;
@@ -73,3 +70,5 @@ TEST(Perplexity, SlidingWindowMatchesFullForward) {
   EXPECT_THROW(perplexity(engine, ids, 33, 8), Error);
   EXPECT_THROW(perplexity(engine, ids, 16, 17), Error);
 }
+
+}  // namespace perplexity_test

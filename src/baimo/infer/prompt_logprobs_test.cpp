@@ -7,7 +7,7 @@
 #include "baimo/util/error.h"
 
 namespace baimo {
-namespace {
+namespace prompt_logprobs_test {
 
 TEST(PromptLogprobs, LogSoftmaxAndTop) {
   const std::vector<float> row = {1.0f, 3.0f, 2.0f, 3.0f};
@@ -24,5 +24,6 @@ TEST(PromptLogprobs, LogSoftmaxAndTop) {
   EXPECT_THROW(token_logprob(row, -1, 0), Error);
 }
 
-}  // namespace
+}  // namespace prompt_logprobs_test
+
 }  // namespace baimo

@@ -13,10 +13,9 @@
 #include "baimo/infer/rollout_test_util.h"
 #include "baimo/util/error_of.h"
 
+namespace rollout_test {
 using namespace baimo;
 using namespace baimo::rollout_testing;
-
-namespace {
 
 std::vector<std::vector<int32_t>> some_prompts() {
   return {{72, 105, 33}, {65}, {84, 104, 101, 32, 99, 97, 116, 32, 115, 97, 116}};
@@ -38,8 +37,6 @@ RolloutOptions options(int slots, int samples, float temperature) {
   o.seed = 5;
   return o;
 }
-
-}  // namespace
 
 TEST(Rollout, ModelLogprobsEqualTrainingTokenLogprobs) {
   Fixture f;
@@ -164,3 +161,5 @@ TEST(Rollout, BadPromptsNameTheirIndex) {
   RolloutOptions zero = options(2, 0, 1.0f);
   EXPECT_NE(error_of([&] { generate_rollouts(f.weights, f.tok, empty, zero); }).find("samples"), std::string::npos);
 }
+
+}  // namespace rollout_test

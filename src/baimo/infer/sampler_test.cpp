@@ -12,9 +12,9 @@
 #include "baimo/infer/softmax_row.h"
 #include "baimo/util/error.h"
 
+namespace sampler_test {
 using namespace baimo;
 
-namespace {
 std::vector<float> logits_of(std::vector<double> probs) {
   std::vector<float> l;
   for (double p : probs) l.push_back(static_cast<float>(std::log(p)));
@@ -29,7 +29,6 @@ std::map<int, int> histogram(SamplingParams sp, const std::vector<float>& logits
   }
   return h;
 }
-}  // namespace
 
 TEST(Sampler, GreedyPicksArgmaxAfterBiasAndPenalties) {
   SamplingParams sp;
@@ -275,3 +274,5 @@ TEST(Sampler, PlainDrawOverALargeVocabulary) {
   EXPECT_FALSE(Sampler(sp).plain(V));
   EXPECT_TRUE(Sampler(sp).plain(40));
 }
+
+}  // namespace sampler_test

@@ -10,9 +10,8 @@
 #include "baimo/model/transformer.h"
 #include "baimo/util/error.h"
 
+namespace sequence_test {
 using namespace baimo;
-
-namespace {
 
 // Byte-level tokenizer: id b = byte b, 256 = <|endoftext|> (eos), 257 = <|im_end|>.
 Tokenizer byte_tokenizer() {
@@ -62,8 +61,6 @@ std::string joined(const std::vector<TokenStep>& steps) {
   for (const auto& t : steps) s += t.text;
   return s;
 }
-
-}  // namespace
 
 TEST(Sequence, StopStringIsHeldBackAndNeverStreamed) {
   Tokenizer tok = byte_tokenizer();
@@ -286,3 +283,5 @@ TEST(Generate, SeedReproducesAndCancelAndContextEnd) {
   EXPECT_EQ(d.tokens, std::vector<int32_t>(a.tokens.begin(), a.tokens.begin() + 8));
   EXPECT_THROW(run(3, 3, 1000), Error);  // prompt does not fit with room for an answer
 }
+
+}  // namespace sequence_test

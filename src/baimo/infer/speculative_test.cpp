@@ -17,10 +17,9 @@
 #include "baimo/infer/rollout_test_util.h"
 #include "baimo/util/error_of.h"
 
+namespace speculative_test {
 using namespace baimo;
 using namespace baimo::rollout_testing;
-
-namespace {
 
 std::shared_ptr<const ModelWeights> weights_of(const ModelConfig& c, uint64_t seed) {
   return std::make_shared<const ModelWeights>(weights_from_transformer(Transformer::random(c, seed)));
@@ -80,8 +79,6 @@ void expect_same(const Outcome& want, const Outcome& got, const std::string& wha
   EXPECT_EQ(got.text, want.text) << what;
   EXPECT_EQ(got.finish, want.finish) << what;
 }
-
-}  // namespace
 
 TEST(Speculative, GreedyEqualsPlainWithNgramAndModelDrafts) {
   const ModelConfig c = tiny_config();
@@ -355,3 +352,5 @@ TEST(Speculative, SamplerDistributionIsWhatSampleDraws) {
       EXPECT_NEAR(counts[t] / static_cast<double>(N), probs[t], 0.01) << "case " << ci << " token " << t;
   }
 }
+
+}  // namespace speculative_test

@@ -14,9 +14,9 @@
 #include "baimo/util/file_io.h"
 
 namespace fs = std::filesystem;
-using namespace baimo;
 
-namespace {
+namespace gguf_reader_test {
+using namespace baimo;
 
 std::string temp_path(const std::string& name) {
   auto dir = fs::temp_directory_path() / ("baimo_gguf_reader_" + std::to_string(::getpid()));
@@ -52,8 +52,6 @@ std::string write_sample(const std::string& name) {
   w.write(p);
   return p;
 }
-
-}  // namespace
 
 TEST(GgufReader, RoundTripsEveryValueTypeAndTensor) {
   std::string p = write_sample("a.gguf");
@@ -158,3 +156,5 @@ TEST(GgufReader, MissingFileNamesThePath) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/model.gguf"), std::string::npos);
   }
 }
+
+}  // namespace gguf_reader_test

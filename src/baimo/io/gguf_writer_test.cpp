@@ -12,9 +12,9 @@
 #include "baimo/util/file_io.h"
 
 namespace fs = std::filesystem;
-using namespace baimo;
 
-namespace {
+namespace gguf_writer_test {
+using namespace baimo;
 
 std::string temp_path(const std::string& name) {
   auto dir = fs::temp_directory_path() / ("baimo_gguf_writer_" + std::to_string(::getpid()));
@@ -42,8 +42,6 @@ struct Cursor {
     return out;
   }
 };
-
-}  // namespace
 
 // Every byte of a small file, laid out by hand from the GGUF v3 specification.
 TEST(GgufWriter, ExactBytesOfASmallFile) {
@@ -263,3 +261,5 @@ TEST(GgufWriter, WriteIsAtomic) {
   fs::remove(path);
   fs::remove(fs::path(path).parent_path());
 }
+
+}  // namespace gguf_writer_test

@@ -17,9 +17,9 @@
 #include "baimo/io/safetensors.h"
 
 namespace fs = std::filesystem;
-using namespace baimo;
 
-namespace {
+namespace mapped_pages_test {
+using namespace baimo;
 
 // Resident kB of this process's mapping that contains `p` (/proc/self/smaps "Rss:"); -1 if none.
 long mapping_rss_kb(const void* p) {
@@ -39,8 +39,6 @@ long mapping_rss_kb(const void* p) {
   }
   return -1;
 }
-
-}  // namespace
 
 TEST(MappedPages, DroppedTensorsLeaveTheMappingAndReadBackIdentical) {
   const fs::path dir = fs::temp_directory_path() / ("baimo_mapped_pages_" + std::to_string(::getpid()));
@@ -74,3 +72,5 @@ TEST(MappedPages, DroppedTensorsLeaveTheMappingAndReadBackIdentical) {
   }
   fs::remove_all(dir);
 }
+
+}  // namespace mapped_pages_test

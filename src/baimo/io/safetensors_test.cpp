@@ -11,9 +11,9 @@
 #include "baimo/util/error.h"
 
 namespace fs = std::filesystem;
-using namespace baimo;
 
-namespace {
+namespace safetensors_test {
+using namespace baimo;
 
 std::span<const uint8_t> as_bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -43,8 +43,6 @@ std::vector<float> sample(size_t n) {
   for (size_t i = 0; i < n; ++i) v[i] = std::sin(0.37f * i) * (1.0f + i);
   return v;
 }
-
-}  // namespace
 
 TEST(HalfFloat, ExactValuesAndRounding) {
   EXPECT_EQ(f32_to_f16_bits(1.0f), 0x3c00);
@@ -182,3 +180,5 @@ TEST(Safetensors, ReadsSeedCorpusFromAnotherWriter) {
   SafetensorsFile empty(dir + "empty.safetensors");
   EXPECT_TRUE(empty->tensors().empty());
 }
+
+}  // namespace safetensors_test

@@ -15,9 +15,8 @@
 #include "baimo/kernels/team_matmul.h"
 #include "baimo/quant/block_formats.h"
 
+namespace backend_infer_test {
 using namespace baimo;
-
-namespace {
 
 std::vector<float> normal(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -40,8 +39,6 @@ struct Q8Matrix {
     if (pack) packed = cpu::pack_weights_into(w);
   }
 };
-
-}  // namespace
 
 TEST(BackendInference, WeightProductsEqualTheCpuKernels) {
   const int64_t cols = 128, batch = 3;
@@ -111,3 +108,5 @@ TEST(BackendInference, KvAttentionEqualsTheCpuKernel) {
     }
   EXPECT_EQ(tasks, want);
 }
+
+}  // namespace backend_infer_test

@@ -8,9 +8,8 @@
 
 #include "baimo/kernels/backend.h"
 
+namespace decode_ops_test {
 using namespace baimo;
-
-namespace {
 
 std::vector<float> normal(size_t n, uint32_t seed, float sd = 1.0f) {
   std::mt19937 rng(seed);
@@ -25,8 +24,6 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
   for (size_t i = 0; i < got.size(); ++i)
     ASSERT_NEAR(got[i], want[i], rel * (std::fabs(want[i]) + 1e-3f)) << what << " element " << i;
 }
-
-}  // namespace
 
 // The team path's serial ops equal the backend's (the prefill path) up to f32 rounding.
 TEST(DecodeOps, MatchTheBackend) {
@@ -57,3 +54,5 @@ TEST(DecodeOps, MatchTheBackend) {
     }
   }
 }
+
+}  // namespace decode_ops_test

@@ -7,12 +7,11 @@
 #include <random>
 #include <vector>
 
+namespace half_float_test {
 using namespace baimo;
 using baimo::cpu::best_isa;
 using baimo::cpu::CpuIsa;
 using baimo::cpu::isa_name;
-
-namespace {
 
 uint32_t bits(float f) {
   uint32_t u;
@@ -69,9 +68,6 @@ uint16_t ref_f32_to_bf16(float f) {
   if (rest > 0x8000 || (rest == 0x8000 && (lo & 1))) return lo + 1;  // carries into exp: correct
   return lo;
 }
-
-}  // namespace
-
 
 static const CpuIsa kIsas[] = {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512Bw, CpuIsa::Avx512Vnni};
 
@@ -186,3 +182,5 @@ TEST(HalfRows, BytesAtAnyAlignmentMatchRows) {
     ASSERT_EQ(std::memcmp(back.data(), want.data(), 4 * n), 0) << "offset " << offset;
   }
 }
+
+}  // namespace half_float_test

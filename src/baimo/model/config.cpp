@@ -23,7 +23,7 @@ const char* type_name(const json& v) {
   return v.type_name();
 }
 
-struct Reader {
+struct ConfigReader {
   const std::string& where;
 
   int64_t integer(const json& v, const std::string& key, int64_t lo, int64_t hi = kMaxSize) const {
@@ -152,7 +152,7 @@ void ModelConfig::validate(const std::string& where) const {
 
 ModelConfig parse_model_config(const json& j, const std::string& where) {
   if (!j.is_object()) fail("{}: expected a JSON object at the top level, got {}", where, type_name(j));
-  Reader r{where};
+  ConfigReader r{where};
   ModelConfig c;
   bool have_type = false, have_kv = false, have_head_dim = false;
   std::optional<bool> attention_bias;

@@ -9,10 +9,10 @@
 #include "baimo/util/file_io.h"
 
 namespace fs = std::filesystem;
+
+namespace config_test {
 using namespace baimo;
 using json = nlohmann::json;
-
-namespace {
 
 json llama() {
   return json::parse(R"({
@@ -39,8 +39,6 @@ void expect_error(const json& j, const std::string& needle) {
 }
 
 std::string repo_file(const std::string& rel) { return std::string(BAIMO_SOURCE_DIR) + "/" + rel; }
-
-}  // namespace
 
 TEST(ModelConfig, ParsesLlamaFieldsAndDefaults) {
   ModelConfig c = parse_model_config(llama(), "x");
@@ -187,3 +185,5 @@ TEST(ModelConfig, ShippedConfigsParseWithIntendedSizes) {
   EXPECT_GT(base.parameter_count(), 80'000'000);
   EXPECT_LT(base.parameter_count(), 130'000'000);
 }
+
+}  // namespace config_test

@@ -7,7 +7,7 @@
 #include "baimo/util/error.h"
 
 namespace baimo {
-namespace {
+namespace lora_test {
 
 ModelConfig tiny() {
   ModelConfig c;
@@ -74,5 +74,6 @@ TEST(Lora, ScalingAndValidation) {
   EXPECT_THROW(lc.validate("x"), Error);
 }
 
-}  // namespace
+}  // namespace lora_test
+
 }  // namespace baimo

@@ -28,10 +28,9 @@
 #include "baimo/util/file_io.h"
 #include "baimo/util/temp_dir.h"
 
+namespace lora_tokens_test {
 using namespace baimo;
 using namespace baimo::ag::testing;
-
-namespace {
 
 ag::TokenRows rows_of(std::vector<int32_t> ids, int64_t C, uint32_t seed) {
   ag::TokenRows r;
@@ -54,8 +53,6 @@ ag::GradCheckOptions fd() {
   o.max_checks = 24;
   return o;
 }
-
-}  // namespace
 
 TEST(TokenRowsOps, ReplaceRowsAndColumnsMatchFiniteDifferences) {
   const int64_t N = 9, C = 6, V = 11;
@@ -281,3 +278,5 @@ TEST(TokenRowsTrainer, LoraModuleCarriesTheRowsWithoutDecay) {
   const train::TrainModule mod2 = train::finetune_module(m, &other, {});
   EXPECT_THROW(mod2.load_dir((t.dir / "ck").string()), Error);
 }
+
+}  // namespace lora_tokens_test

@@ -12,9 +12,9 @@
 #include "baimo/util/file_io.h"
 
 namespace fs = std::filesystem;
-using namespace baimo;
 
-namespace {
+namespace model_dir_test {
+using namespace baimo;
 
 ModelConfig small_config(bool qwen) {
   ModelConfig c;
@@ -67,8 +67,6 @@ struct TempDir {
   TempDir() { fs::create_directories(path); }
   ~TempDir() { fs::remove_all(path); }
 };
-
-}  // namespace
 
 TEST(ModelDir, LayoutMatchesParameterCount) {
   for (bool qwen : {false, true}) {
@@ -205,3 +203,5 @@ TEST(ModelDir, ShardedCheckpointLoads) {
   write_file_atomic((dir / "model.safetensors.index.json").string(), idx.dump());
   EXPECT_THROW(load(dir.string(), c), Error);
 }
+
+}  // namespace model_dir_test

@@ -7,9 +7,9 @@
 #include "baimo/util/error.h"
 #include "baimo/util/temp_dir.h"
 
+namespace open_model_test {
 using namespace baimo;
 
-namespace {
 std::string error_of(const std::string& path) {
   try {
     open_model(path);
@@ -18,7 +18,6 @@ std::string error_of(const std::string& path) {
   }
   return "";
 }
-}  // namespace
 
 TEST(OpenModel, DecidesByContentNotName) {
   TempDir t("baimo_open_model_");
@@ -35,3 +34,5 @@ TEST(OpenModel, MissingPathsAndFakeGgufsAreClearErrors) {
   EXPECT_NE(error_of((t.dir / "nope").string()).find("nope: no such model directory or file"), std::string::npos);
   EXPECT_NE(error_of(t.file("fake.gguf", "not a gguf")).find("fake.gguf: bad magic"), std::string::npos);
 }
+
+}  // namespace open_model_test

@@ -14,9 +14,8 @@
 #include "baimo/model/transformer.h"
 #include "baimo/util/error.h"
 
+namespace packing_test {
 using namespace baimo;
-
-namespace {
 
 ModelConfig gqa_config() {
   ModelConfig c;
@@ -217,4 +216,4 @@ TEST(Packing, BadPackingInputsAreErrors) {
   ag::reset_step();
 }
 
-}  // namespace
+}  // namespace packing_test

@@ -14,10 +14,9 @@
 #include "baimo/util/file_io.h"
 #include "baimo/util/temp_dir.h"
 
+namespace reward_model_test {
 using json = nlohmann::json;
 using namespace baimo;
-
-namespace {
 
 const char* kSeqClsConfig = R"({
   "architectures": ["Qwen2ForSequenceClassification"], "model_type": "qwen2", "vocab_size": 64,
@@ -51,9 +50,6 @@ std::string expect_error(const std::function<void()>& f) {
   ADD_FAILURE() << "no error";
   return "";
 }
-
-
-}  // namespace
 
 TEST(RewardModelConfig, ParsesAndWritesBackTheSequenceClassificationLayout) {
   const ModelConfig c = parse_model_config_text(kSeqClsConfig, "rm/config.json");
@@ -217,3 +213,5 @@ TEST(RewardModel, SavesAsASequenceClassificationCheckpointAndCausalLoadersRefuse
                 .find(dir + " is a reward model (Qwen2ForSequenceClassification): use baimo rm score or serve /v1/rewards"),
             std::string::npos);
 }
+
+}  // namespace reward_model_test

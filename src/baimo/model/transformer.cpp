@@ -11,7 +11,7 @@
 namespace baimo {
 
 namespace {
-std::span<float> values(const ag::Var& v) {
+std::span<float> var_values(const ag::Var& v) {
   return {v.value().data<float>(), static_cast<size_t>(v.numel())};
 }
 }  // namespace
@@ -55,13 +55,13 @@ Transformer::Transformer(const ModelConfig& cfg, std::vector<FrozenParam> frozen
 
 Transformer Transformer::random(const ModelConfig& cfg, uint64_t seed) {
   Transformer m(cfg);
-  for (auto& p : m.params_) init_param(p.spec, cfg.initializer_range, seed, values(p.var));
+  for (auto& p : m.params_) init_param(p.spec, cfg.initializer_range, seed, var_values(p.var));
   return m;
 }
 
 Transformer Transformer::load(const std::string& dir) {
   Transformer m(load_model_dir_config(dir));
-  read_model_dir_tensors(dir, m.cfg_, [&](const ParamSpec& s) { return values(m.param(s.name)); });
+  read_model_dir_tensors(dir, m.cfg_, [&](const ParamSpec& s) { return var_values(m.param(s.name)); });
   return m;
 }
 
@@ -70,7 +70,7 @@ void Transformer::save(const std::string& dir, const ModelDirSave& opts) const {
   std::vector<std::vector<float>> dequantized;  // frozen matrices as f32, alive until written
   for (const ParamSpec& s : param_layout(cfg_)) {
     if (index_.count(s.name)) {
-      writes.push_back({s.name, s.shape, values(param(s.name))});
+      writes.push_back({s.name, s.shape, var_values(param(s.name))});
       continue;
     }
     for (const FrozenParam& f : frozen_) {

@@ -12,11 +12,10 @@
 #include "baimo/autograd/test_util.h"
 #include "baimo/model/grad_checkpoint_test_util.h"
 
+namespace transformer_checkpoint_test {
 using namespace baimo;
 using baimo::testing::expect_same_step;
 using baimo::testing::grad_checkpoint_step;
-
-namespace {
 
 ModelConfig qwen_like(int64_t layers = 3) {
   ModelConfig c;
@@ -52,8 +51,6 @@ void fill_random(const ag::Var& v, uint32_t seed, float scale) {
   float* p = v.value().data<float>();
   for (int64_t i = 0; i < v.numel(); ++i) p[i] = d(rng);
 }
-
-}  // namespace
 
 TEST(TransformerCheckpoint, FullModelSameLossAndGradients) {
   for (const ModelConfig& c : {qwen_like(), llama_like()}) {
@@ -160,3 +157,5 @@ TEST(TransformerCheckpoint, PackedRowsWithTwoSegments) {
   const auto unpacked = grad_checkpoint_step(m, &ad, true, ids, tg);
   EXPECT_NE(unpacked.loss, plain.loss);
 }
+
+}  // namespace transformer_checkpoint_test

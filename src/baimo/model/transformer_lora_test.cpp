@@ -19,9 +19,8 @@
 #include "baimo/train/param_groups.h"
 #include "baimo/util/error.h"
 
+namespace transformer_lora_test {
 using namespace baimo;
-
-namespace {
 
 ModelConfig qwen_like() {  // GQA, q/k/v bias, tied embeddings
   ModelConfig c;
@@ -327,8 +326,6 @@ void expect_same(const Transformer& m, const std::vector<ag::Var>& vars, const T
   for (size_t i = 0; i < vars.size(); ++i) EXPECT_LT(max_rel_diff(grads[1][i], grads[0][i]), 1e-4f) << vars[i].name();
 }
 
-}  // namespace
-
 TEST(TransformerTokenLogprobs, TiedAndUntiedHeads) {
   for (bool tied : {true, false}) {
     SCOPED_TRACE(tied ? "tied" : "untied");
@@ -366,3 +363,5 @@ TEST(TransformerTokenLogprobs, FrozenBaseWithLora) {
     expect_same(f, vars, nullptr, nullptr);
   }
 }
+
+}  // namespace transformer_lora_test

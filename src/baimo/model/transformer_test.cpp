@@ -13,9 +13,9 @@
 #include "baimo/util/error.h"
 
 namespace fs = std::filesystem;
-using namespace baimo;
 
-namespace {
+namespace transformer_test {
+using namespace baimo;
 
 Tensor random_ids(int64_t B, int64_t T, int64_t V, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -44,8 +44,6 @@ ModelConfig qwen_like() {
   c.qkv_bias = true;
   return c;
 }
-
-}  // namespace
 
 // The proof that the whole stack learns: the tiny model memorises one fixed batch.
 TEST(Transformer, TinyModelOverfitsOneBatch) {
@@ -122,3 +120,5 @@ TEST(Transformer, RejectsBadInput) {
   EXPECT_THROW(m.logits(Tensor::from_ids({1, 3}, bad)), Error);         // id outside the vocabulary
   ag::reset_step();
 }
+
+}  // namespace transformer_test

@@ -10,10 +10,10 @@
 
 #include "baimo/kernels/half_float.h"
 
+namespace block_formats_test {
 using namespace baimo;
 using namespace baimo::quant;
 
-namespace {
 std::vector<uint8_t> q8(const std::vector<float>& x) {
   std::vector<uint8_t> out(x.size() / 32 * 34);
   quantize_row_q8_0(x.data(), out.data(), x.size());
@@ -24,7 +24,6 @@ std::vector<uint8_t> q4(const std::vector<float>& x) {
   quantize_row_q4_0(x.data(), out.data(), x.size());
   return out;
 }
-}  // namespace
 
 // amax = 127 makes d = 1 (f16 0x3c00) and the quants plain roundf(x): half-way cases go away
 // from zero (2.5 -> 3, -0.5 -> -1), unlike round-to-even.
@@ -178,3 +177,5 @@ TEST(BlockFormats, Q4_0ProductIsRoundedBeforeTheOffset) {
   }
   EXPECT_GT(found, 0) << "no input where fused and unfused rounding differ was found";
 }
+
+}  // namespace block_formats_test

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 namespace baimo::serve {
-namespace {
+namespace choice_assembler_test {
 using json = nlohmann::json;
 
 // Bytes 0..255 as tokens, plus two special tokens.
@@ -169,5 +169,6 @@ TEST(ChoiceAssembler, ToolCallsStreamed) {
   EXPECT_EQ(sse.find("<tool_call>"), std::string::npos);  // the call's text is not streamed as content
 }
 
-}  // namespace
+}  // namespace choice_assembler_test
+
 }  // namespace baimo::serve

@@ -16,7 +16,7 @@
 #include "baimo/util/error.h"
 
 namespace baimo::serve {
-namespace {
+namespace guarded_http_server_test {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -211,5 +211,6 @@ TEST(GuardedHttpServer, AnUnreadBodyIsNeverParsedAsTheNextRequest) {
   ::close(fd);
 }
 
-}  // namespace
+}  // namespace guarded_http_server_test
+
 }  // namespace baimo::serve

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace baimo::serve {
-namespace {
+namespace http_checks_test {
 
 int status_of(const std::vector<std::string>& cl, const std::vector<std::string>& te = {}, size_t max = 1000) {
   auto e = body_framing_error(cl, te, max);
@@ -51,5 +51,6 @@ TEST(HttpChecks, AllowedMethodsOfKnownRoutes) {
   EXPECT_EQ(allowed_methods("/v1/nothing"), "");
 }
 
-}  // namespace
+}  // namespace http_checks_test
+
 }  // namespace baimo::serve

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 namespace baimo::serve {
-namespace {
+namespace model_id_test {
 namespace fs = std::filesystem;
 
 struct TempDir {
@@ -41,5 +41,6 @@ TEST(ModelId, DirectoriesAndGgufFiles) {
   EXPECT_EQ(default_model_id((t.root / "models/x.gguf").string()), "x");
 }
 
-}  // namespace
+}  // namespace model_id_test
+
 }  // namespace baimo::serve

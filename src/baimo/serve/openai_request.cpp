@@ -139,7 +139,7 @@ const json& required_field(const json& obj, const std::string& where, const char
 }
 
 // An assistant message's tool_calls: [{"id", "type": "function", "function": {"name", "arguments"}}].
-std::vector<RequestToolCall> parse_tool_calls(const json& v, const std::string& where) {
+std::vector<RequestToolCall> parse_message_tool_calls(const json& v, const std::string& where) {
   if (!v.is_array()) wrong_type(where, "an array", v);
   std::vector<RequestToolCall> out;
   for (size_t i = 0; i < v.size(); ++i) {
@@ -195,7 +195,7 @@ std::vector<RequestMessage> parse_messages(const json& v, const std::string& fie
     if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
       if (msg.role != "assistant")
         bad_request(name + ".tool_calls", "invalid_value", "Only assistant messages have 'tool_calls'.");
-      msg.tool_calls = parse_tool_calls(m["tool_calls"], name + ".tool_calls");
+      msg.tool_calls = parse_message_tool_calls(m["tool_calls"], name + ".tool_calls");
     }
     if (msg.role == "tool") msg.tool_call_id = as_string(required_field(m, name, "tool_call_id"), name + ".tool_call_id");
     else if (m.contains("tool_call_id") && !m["tool_call_id"].is_null())

@@ -8,7 +8,7 @@
 #include "baimo/serve/openai_response.h"
 
 namespace baimo::serve {
-namespace {
+namespace openai_request_test {
 
 // The error a body provokes: status, param and a piece of the message.
 ApiError error_of(const std::string& body, Endpoint e = Endpoint::Chat) {
@@ -274,5 +274,6 @@ TEST(ServerMetrics, PrometheusText) {
   EXPECT_NE(t.find("baimo_inter_token_seconds_count 1"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace openai_request_test
+
 }  // namespace baimo::serve

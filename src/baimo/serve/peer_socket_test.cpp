@@ -14,7 +14,7 @@
 #include <thread>
 
 namespace baimo::serve {
-namespace {
+namespace peer_socket_test {
 
 int port_of(int fd) {
   sockaddr_in a{};
@@ -100,5 +100,6 @@ TEST(PeerSocket, ClosedAfterCloseShutdownOrReset) {
   EXPECT_TRUE(peer_closed(-1));
 }
 
-}  // namespace
+}  // namespace peer_socket_test
+
 }  // namespace baimo::serve

@@ -5,7 +5,7 @@
 #include "baimo/serve/api_error.h"
 
 namespace baimo::serve {
-namespace {
+namespace prepare_generation_test {
 
 const Tokenizer& byte_tokenizer() {
   static const Tokenizer tok = [] {
@@ -107,12 +107,6 @@ TEST(PrepareGeneration, ModelChecks) {
   EXPECT_EQ(e.param, "logit_bias");
 }
 
-}  // namespace
-}  // namespace baimo::serve
-
-namespace baimo::serve {
-namespace {
-
 // response_format: json_schema compiles to a constraint (shared by requests with the same schema);
 // an unsupported keyword is a 400 on the schema that names it.
 TEST(PrepareGeneration, ResponseFormatConstraints) {
@@ -139,5 +133,6 @@ TEST(PrepareGeneration, ResponseFormatConstraints) {
   }
 }
 
-}  // namespace
+}  // namespace prepare_generation_test
+
 }  // namespace baimo::serve

@@ -11,7 +11,7 @@
 #include "baimo/util/file_io.h"
 
 namespace baimo::serve {
-namespace {
+namespace prepare_tools_test {
 
 // Byte tokens 0..255, ChatML markers 256 / 257.
 const Tokenizer& chatml_bytes() {
@@ -134,5 +134,5 @@ TEST(PrepareTools, TemplatesWithoutToolsRefuseThem) {
   }
 }
 
-}  // namespace
+}  // namespace prepare_tools_test
 }  // namespace baimo::serve

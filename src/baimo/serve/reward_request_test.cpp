@@ -4,9 +4,8 @@
 #include "baimo/serve/api_error.h"
 #include "baimo/serve/openai_request.h"
 
+namespace reward_request_test {
 using namespace baimo::serve;
-
-namespace {
 
 // The ApiError of parsing `body` (fails the test when it parses).
 ApiError error_of(const std::string& body) {
@@ -18,8 +17,6 @@ ApiError error_of(const std::string& body) {
   ADD_FAILURE() << "parsed: " << body;
   return ApiError(0, "", "");
 }
-
-}  // namespace
 
 TEST(RewardRequest, OneConversationOrSeveral) {
   RewardRequest r = parse_reward_request(
@@ -59,3 +56,5 @@ TEST(RewardRequest, ErrorsNameTheField) {
   for (size_t i = 0; i <= kMaxRewardConversations; ++i) many += std::string(i ? "," : "") + R"([{"role": "user", "content": "a"}])";
   EXPECT_EQ(error_of(many + "]}").param, "input");
 }
+
+}  // namespace reward_request_test

@@ -8,7 +8,7 @@
 #include "baimo/util/error.h"
 
 namespace baimo::serve {
-namespace {
+namespace tool_calls_test {
 
 TEST(ToolCalls, FormatFromTemplate) {
   EXPECT_EQ(tool_call_format("... <tool_call>\\n{\"name\": ..."), ToolCallFormat::Hermes);
@@ -160,5 +160,5 @@ TEST(ToolCalls, CallIds) {
   EXPECT_NE(a, b);
 }
 
-}  // namespace
+}  // namespace tool_calls_test
 }  // namespace baimo::serve

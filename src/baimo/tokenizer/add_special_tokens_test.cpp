@@ -11,7 +11,7 @@
 #include "baimo/util/file_io.h"
 
 namespace baimo {
-namespace {
+namespace add_special_tokens_test {
 
 std::string base_small() { return test_data::shared_dir() + "/models/base-small-zh-en/tokenizer.json"; }
 
@@ -86,5 +86,6 @@ TEST(AddSpecialTokens, BadInputIsAnError) {
   EXPECT_THROW(add_special_tokens(R"({"model": {"vocab": {}}})", not_utf8, "bad.json"), Error);
 }
 
-}  // namespace
+}  // namespace add_special_tokens_test
+
 }  // namespace baimo

@@ -6,9 +6,8 @@
 #include <map>
 #include <random>
 
+namespace bpe_merges_test {
 using namespace baimo;
-
-namespace {
 
 std::vector<std::string> merged_strings(const BpeMerges& m) {
   std::vector<std::string> out;
@@ -48,8 +47,6 @@ std::vector<std::pair<uint32_t, uint32_t>> naive_merges(const std::vector<WordCo
   }
   return merges;
 }
-
-}  // namespace
 
 TEST(BpeMerges, Gpt2ByteOrderIsAPermutationStartingWithPrintables) {
   const auto& o = gpt2_byte_order();
@@ -104,3 +101,5 @@ TEST(BpeMerges, MatchesFromScratchRecountOnRandomWords) {
     EXPECT_EQ(learn_bpe_merges(words, 80, minf).merges, m.merges) << "order matters, trial " << trial;
   }
 }
+
+}  // namespace bpe_merges_test

@@ -10,16 +10,11 @@
 
 #include "baimo/tokenizer/pretokenizer.h"
 #include "baimo/tokenizer/word_counter.h"
+#include "baimo/util/elapsed.h"
 #include "baimo/util/error.h"
 #include "baimo/util/progress.h"
 
 namespace baimo {
-
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
 
 PreTokenizeCounter pre_tokenize_counter(const std::string& preset) {
   std::optional<PreTokenizerKind> kind = kind_from_name(preset);

@@ -15,10 +15,9 @@
 #include "baimo/util/temp_dir.h"
 
 namespace fs = std::filesystem;
+
+namespace bpe_trainer_test {
 using namespace baimo;
-
-namespace {
-
 
 // Song ci paragraphs (Chinese with ，。 punctuation), one poem a line.
 std::string chinese_text(size_t max_bytes) {
@@ -71,8 +70,6 @@ bool has_class(std::string_view s, uint8_t mask) {
   }
   return false;
 }
-
-}  // namespace
 
 // The hand-checked example of bpe_merges_test, now from a file through the pre-tokenizer: one word
 // a line, so the pieces are the words and "\n".
@@ -194,3 +191,5 @@ TEST(BpeTrainer, BadOptionsAreClearErrors) {
   BpeTrainResult r = train_bpe(x, files({t.file("a.txt", "abc abc")}));
   EXPECT_EQ(merged_strings(r), (std::vector<std::string>{"ab", "abc"}));
 }
+
+}  // namespace bpe_trainer_test

@@ -5,16 +5,10 @@
 #include <optional>
 
 #include "baimo/util/error.h"
+#include "baimo/util/trim.h"
 
 namespace baimo {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 std::string capitalized(const std::string& role) {
   std::string r = role;
@@ -60,7 +54,7 @@ std::vector<Segment> segments(ChatTemplateKind kind, std::span<const ChatMessage
         add(Part::Text, m.role);
         add(Part::Marker, "<|end_header_id|>");
         add(Part::Text, "\n\n");
-        add(Part::Content, std::string(trim(m.content)), a);
+        add(Part::Content, std::string(trim_space(m.content)), a);
         add(Part::Marker, "<|eot_id|>", false, a);
       }
       if (add_generation_prompt) {

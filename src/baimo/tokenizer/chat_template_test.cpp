@@ -7,9 +7,9 @@
 #include "baimo/tokenizer/test_shared.h"
 #include "baimo/util/error.h"
 
+namespace chat_template_test {
 using namespace baimo;
 
-namespace {
 Tokenizer tokenizer_with(std::vector<AddedToken> added) {
   std::vector<std::string> bytes(256);
   for (int b = 0; b < 256; ++b) bytes[b] = std::string(1, static_cast<char>(b));
@@ -17,7 +17,6 @@ Tokenizer tokenizer_with(std::vector<AddedToken> added) {
 }
 const std::vector<ChatMessage> kChat = {{"system", "You are kind."}, {"user", "你好!"}, {"assistant", " Hi. \n"},
                                         {"user", "Bye"}};
-}  // namespace
 
 TEST(ChatTemplate, ChatMLExact) {
   EXPECT_EQ(render_chat(ChatTemplateKind::ChatML, kChat, true),
@@ -150,3 +149,5 @@ TEST(ChatTemplateIds, AssistantSpansCoverTheAnswerAndItsEndOfTurn) {
   EXPECT_EQ(span_text(qwen(), e, 0), "<|im_end|>");
   EXPECT_TRUE(render_chat_ids(qwen(), ChatTemplateKind::ChatML, std::span(kVaried.data(), 2)).assistant_spans.empty());
 }
+
+}  // namespace chat_template_test

@@ -6,7 +6,7 @@
 #include "baimo/tokenizer/chat_template_jinja.h"
 
 namespace baimo {
-namespace {
+namespace jinja_chat_ids_test {
 
 // Byte tokens 0..255, ChatML markers 256 / 257, EOS <|endoftext|> 258.
 const Tokenizer& tok() {
@@ -50,5 +50,5 @@ TEST(JinjaChatIds, MarkerCharactersInContentStayThemselves) {
   EXPECT_EQ(ids(msgs, "{{ eos_token }}"), std::vector<uint32_t>{258});
 }
 
-}  // namespace
+}  // namespace jinja_chat_ids_test
 }  // namespace baimo

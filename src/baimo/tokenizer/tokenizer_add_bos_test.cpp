@@ -10,10 +10,9 @@
 #include "baimo/util/error.h"
 #include "baimo/util/temp_dir.h"
 
+namespace tokenizer_add_bos_test {
 using namespace baimo;
 using json = nlohmann::json;
-
-namespace {
 
 // 256 byte tokens, then <s> (256) and <|begin_of_text|> (257) as special added tokens.
 Tokenizer bytes_and_bos() {
@@ -48,8 +47,6 @@ std::string error_of(const std::function<void()>& f) {
   }
   return "no error";
 }
-
-}  // namespace
 
 TEST(TokenizerAddBos, DefaultsToFalseAndByteLevelPostProcessorKeepsIt) {
   Tokenizer t = bytes_and_bos();
@@ -139,3 +136,5 @@ TEST(TokenizerAddBos, ClearErrors) {
                 .find("not a token of this vocabulary"),
             std::string::npos);
 }
+
+}  // namespace tokenizer_add_bos_test

@@ -9,9 +9,8 @@
 #include "baimo/tokenizer/test_shared.h"
 #include "baimo/util/error.h"
 
+namespace tokenizer_test {
 using namespace baimo;
-
-namespace {
 
 const Tokenizer& cl100k() {
   static Tokenizer t = Tokenizer::from_tiktoken_file(test_data::vectors_dir() + "/cl100k_base.tiktoken", PreTokenizerKind::Cl100k);
@@ -64,8 +63,6 @@ Tokenizer small_bpe(PreTokenizerKind kind, Normalizer norm = Normalizer::None) {
                                    {static_cast<uint32_t>(bytes.size() + 1), "<|im_start|>", true}};
   return Tokenizer::from_bpe(kind, bytes, merges, added, norm, false, "small");
 }
-
-}  // namespace
 
 TEST(Tokenizer, RandomBytesRoundTripAndStreaming) {
   std::mt19937 rng(1234);
@@ -255,3 +252,5 @@ TEST(Tokenizer, HugeIdsInSmallFilesAreClearErrors) {
   EXPECT_EQ(with_gap.vocab_size(), 5257u);
   EXPECT_EQ(Tokenizer::from_tokenizer_json(with_gap.to_tokenizer_json(), "gap.json").vocab_size(), 5257u);
 }
+
+}  // namespace tokenizer_test

@@ -8,10 +8,9 @@
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 
+namespace tokenizer_vectors_test {
 using namespace baimo;
 using nlohmann::json;
-
-namespace {
 
 const Tokenizer& cl100k() {
   static Tokenizer t = Tokenizer::from_tiktoken_file(test_data::vectors_dir() + "/cl100k_base.tiktoken", PreTokenizerKind::Cl100k);
@@ -72,8 +71,6 @@ size_t check_file(const Tokenizer& tok, const std::string& file, Specials specia
   return ok;
 }
 
-}  // namespace
-
 TEST(TokenizerVectors, Cl100k) { EXPECT_EQ(check_file(cl100k(), "vectors_cl100k.jsonl", Specials::AsText), 435u); }
 TEST(TokenizerVectors, O200k) { EXPECT_EQ(check_file(o200k(), "vectors_o200k.jsonl", Specials::AsText), 435u); }
 TEST(TokenizerVectors, Cl100kSpecial) { EXPECT_EQ(check_file(cl100k(), "vectors_cl100k_special.jsonl", Specials::Allow), 10u); }
@@ -100,3 +97,5 @@ TEST(TokenizerVectors, SpecialHandlingModes) {
 TEST(TokenizerVectors, O200kByteOrderMarkIsNotWhiteSpace) {
   EXPECT_EQ(o200k().encode("\xEF\xBB\xBF\xEF\xBB\xBF" "a"), (std::vector<uint32_t>{135153, 64}));
 }
+
+}  // namespace tokenizer_vectors_test

@@ -13,10 +13,10 @@
 #include "baimo/util/temp_dir.h"
 
 namespace fs = std::filesystem;
+
+namespace train_checkpoint_test {
 using namespace baimo;
 using json = nlohmann::json;
-
-namespace {
 
 // A model and an optimizer whose moments hold distinct values.
 struct ModelAndOptimizer {
@@ -34,8 +34,6 @@ struct ModelAndOptimizer {
     opt.set_steps(7);
   }
 };
-
-}  // namespace
 
 TEST(Checkpoint, RoundTripRestoresWeightsMomentsAndState) {
   TempDir tmp("baimo_ckpt_rt_");
@@ -135,3 +133,5 @@ TEST(Checkpoint, CorruptFilesAreErrorsNamingTheFileAndField) {
   });
   EXPECT_NE(e.find("config.json"), std::string::npos) << e;
 }
+
+}  // namespace train_checkpoint_test

@@ -15,10 +15,10 @@
 #include "baimo/util/file_io.h"
 
 namespace fs = std::filesystem;
+
+namespace lm_trainer_resume_test {
 using namespace baimo;
 using json = nlohmann::json;
-
-namespace {
 
 train::LmTrainOptions small_options(const std::string& out) {
   train::LmTrainOptions o;
@@ -80,8 +80,6 @@ std::vector<json> metric_lines(const std::string& out) {
   }
   return lines;
 }
-
-}  // namespace
 
 TEST(LmTrainerResume, ResumeIsBitIdentical) {
   auto data = test::make_dataset("baimo_resume_");
@@ -215,3 +213,5 @@ TEST(LmTrainerResume, TooManyRollbacksIsAnError) {
   EXPECT_THROW(train_run(data, o, false), Error);
   fs::remove_all(data);
 }
+
+}  // namespace lm_trainer_resume_test

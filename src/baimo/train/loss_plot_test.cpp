@@ -5,10 +5,10 @@
 #include "baimo/util/error.h"
 #include "baimo/util/temp_dir.h"
 
+namespace loss_plot_test {
 using namespace baimo;
 using namespace baimo::train;
 
-namespace {
 std::string error_of(const std::string& path) {
   try {
     read_loss_curves(path);
@@ -22,7 +22,6 @@ size_t count(const std::string& s, const std::string& needle) {
   for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
   return n;
 }
-}  // namespace
 
 TEST(LossPlot, ReadsTrainAndValLaterStepsReplaceEarlierOnes) {
   TempDir t("baimo_lossplot_");
@@ -97,3 +96,5 @@ TEST(LossPlot, SvgHasCurvesLegendAndEscapedTitle) {
   EXPECT_NE(log_svg.find("loss (log scale)"), std::string::npos);
   EXPECT_THROW(render_loss_svg(LossCurves{}, o), Error);
 }
+
+}  // namespace loss_plot_test

@@ -6,19 +6,16 @@
 
 #include "baimo/util/error.h"
 
+namespace optimizer_test {
 using namespace baimo;
 using namespace baimo::ag;
 using namespace baimo::train;
-
-namespace {
 
 void set_grad(Var& v, std::vector<float> g) {
   bool acc;
   float* d = v.grad_for_write(acc);
   for (size_t i = 0; i < g.size(); ++i) d[i] = g[i];
 }
-
-}  // namespace
 
 TEST(AdamW, TwoStepsMatchHandComputedReference) {
   Var w = Var::leaf(Tensor::from_data({2}, std::vector<float>{1.0f, -2.0f}));
@@ -100,3 +97,5 @@ TEST(LrSchedule, WarmupStableDecay) {
   EXPECT_THROW(LrSchedule::warmup_stable_decay(1e-3f, 10, 100, 95), Error);
   EXPECT_THROW(LrSchedule::warmup_stable_decay(1e-3f, 10, 100, -1), Error);
 }
+
+}  // namespace optimizer_test

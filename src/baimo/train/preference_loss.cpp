@@ -11,7 +11,7 @@ namespace baimo::train {
 
 namespace {
 
-constexpr const char* kNames[] = {"sigmoid", "ipo", "hinge", "simpo", "orpo"};
+constexpr const char* kPreferenceLossNames[] = {"sigmoid", "ipo", "hinge", "simpo", "orpo"};
 
 ag::Var constant(const std::vector<float>& v) {
   return ag::Var::constant(Tensor::from_data({static_cast<int64_t>(v.size())}, v));
@@ -62,11 +62,11 @@ std::vector<float> values(const ag::Var& v) {
 
 PreferenceLossType parse_preference_loss(const std::string& name) {
   for (int i = 0; i < 5; ++i)
-    if (name == kNames[i]) return static_cast<PreferenceLossType>(i);
+    if (name == kPreferenceLossNames[i]) return static_cast<PreferenceLossType>(i);
   fail("unknown preference loss \"{}\": expected one of sigmoid, ipo, hinge, simpo, orpo", name);
 }
 
-const char* preference_loss_name(PreferenceLossType type) { return kNames[static_cast<int>(type)]; }
+const char* preference_loss_name(PreferenceLossType type) { return kPreferenceLossNames[static_cast<int>(type)]; }
 
 bool needs_reference(PreferenceLossType type) {
   return type != PreferenceLossType::Simpo && type != PreferenceLossType::Orpo;

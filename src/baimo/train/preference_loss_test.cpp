@@ -12,10 +12,9 @@
 #include "baimo/autograd/tape.h"
 #include "baimo/util/error.h"
 
+namespace preference_loss_test {
 using namespace baimo;
 using namespace baimo::train;
-
-namespace {
 
 struct Pairs {  // 3 pairs of sums of answer log-probs (averages in (-2.5, -0.2): ORPO needs < 0)
   std::vector<float> pc{-3.1f, -8.4f, -1.2f}, pr{-5.6f, -2.2f, -4.5f};
@@ -107,8 +106,6 @@ class PreferenceLoss : public ::testing::Test {
  protected:
   void TearDown() override { ag::reset_step(); }
 };
-
-}  // namespace
 
 TEST_F(PreferenceLoss, ValuesAndRewardsMatchTheFormulas) {
   const Pairs p;
@@ -223,3 +220,5 @@ TEST_F(PreferenceLoss, BradleyTerry) {
   }
   EXPECT_THROW(bradley_terry_loss(leaf(a), leaf({1.f}), 0), Error);
 }
+
+}  // namespace preference_loss_test

@@ -7,11 +7,11 @@
 #include "baimo/util/error.h"
 #include "baimo/util/error_of.h"
 
+namespace pretrain_config_test {
 using namespace baimo;
 using namespace baimo::train;
 using json = nlohmann::json;
 
-namespace {
 const PretrainKey& key(const std::string& name) {
   for (const auto& k : pretrain_keys())
     if (name == k.name) return k;
@@ -24,7 +24,6 @@ json base() {
   j["config"] = "c.json";
   return j;
 }
-}  // namespace
 
 TEST(PretrainConfig, FileThenFlagsOverride) {
   json j = base();
@@ -98,3 +97,5 @@ TEST(PretrainConfig, SavedPathsAreAbsolute) {
   j["data"] = "/abs/../abs/data";
   EXPECT_EQ(absolute_paths(j)["data"], "/abs/data");
 }
+
+}  // namespace pretrain_config_test

@@ -8,15 +8,12 @@
 
 #include "baimo/util/error.h"
 
+namespace rl_advantages_test {
 using namespace baimo;
 using namespace baimo::train;
 
-namespace {
-
 // 3 responses x 5 slots; lengths 5, 3, 2 (trailing padding).
 const std::vector<float> kMask{1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0};
-
-}  // namespace
 
 TEST(RlAdvantages, TokenRewardsPutTheScoreOnTheLastTokenAndTheKlPenaltyOnEvery) {
   const std::vector<float> scores{2.f, -1.f, 0.5f};
@@ -127,3 +124,5 @@ TEST(RlAdvantages, MaskErrorsNameTheSlot) {
   }
   EXPECT_THROW(check_token_mask("gae", std::vector<float>{}, 0, 2), Error);
 }
+
+}  // namespace rl_advantages_test

@@ -10,16 +10,16 @@
 namespace baimo::train {
 
 namespace {
-constexpr const char* kNames[] = {"k1", "k2", "k3"};
+constexpr const char* kKlEstimatorNames[] = {"k1", "k2", "k3"};
 }
 
 KlEstimator parse_kl_estimator(const std::string& name) {
   for (int i = 0; i < 3; ++i)
-    if (name == kNames[i]) return static_cast<KlEstimator>(i);
+    if (name == kKlEstimatorNames[i]) return static_cast<KlEstimator>(i);
   fail("unknown KL estimator \"{}\": expected one of k1, k2, k3", name);
 }
 
-const char* kl_estimator_name(KlEstimator k) { return kNames[static_cast<int>(k)]; }
+const char* kl_estimator_name(KlEstimator k) { return kKlEstimatorNames[static_cast<int>(k)]; }
 
 ag::Var kl_estimate(const ag::Var& logp, std::span<const float> ref, KlEstimator k) {
   if (!logp.defined()) fail("kl_estimate: logp must be given");

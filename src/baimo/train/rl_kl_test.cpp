@@ -11,10 +11,9 @@
 #include "baimo/autograd/tape.h"
 #include "baimo/util/error.h"
 
+namespace rl_kl_test {
 using namespace baimo;
 using namespace baimo::train;
-
-namespace {
 
 const std::vector<float> kLogp{-1.2f, -0.3f, -2.5f, -0.9f, -4.f, -0.05f};
 const std::vector<float> kRef{-1.0f, -0.8f, -2.5f, -1.6f, -3.1f, -0.2f};
@@ -35,8 +34,6 @@ class RlKl : public ::testing::Test {
  protected:
   void TearDown() override { ag::reset_step(); }
 };
-
-}  // namespace
 
 TEST_F(RlKl, EstimatorsMatchTheFormulas) {
   const std::vector<float> mask{1, 1, 0, 1, 1, 0};
@@ -100,3 +97,5 @@ TEST_F(RlKl, NamesAndErrors) {
   EXPECT_THROW(kl_values(kLogp, std::vector<float>(5), KlEstimator::K1), Error);
   EXPECT_THROW(kl_values(kLogp, kRef, KlEstimator::K1, std::vector<float>(5)), Error);
 }
+
+}  // namespace rl_kl_test

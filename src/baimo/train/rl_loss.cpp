@@ -15,9 +15,9 @@ namespace baimo::train {
 
 namespace {
 
-constexpr const char* kNames[] = {"grpo", "dapo", "dr_grpo"};
+constexpr const char* kLossNormNames[] = {"grpo", "dapo", "dr_grpo"};
 
-ag::Var constant(std::span<const float> v) {
+ag::Var constant_of(std::span<const float> v) {
   return ag::Var::constant(Tensor::from_data(Shape{static_cast<int64_t>(v.size())}, v));
 }
 
@@ -28,7 +28,7 @@ ag::Var flat(const char* who, const char* what, const ag::Var& x, int64_t n, int
   return ag::reshape(x, Shape{n * t});
 }
 
-void check_sized(const char* who, const char* what, std::span<const float> v, int64_t want) {
+void check_input_size(const char* who, const char* what, std::span<const float> v, int64_t want) {
   if (static_cast<int64_t>(v.size()) != want) fail("{}: {} has {} values, expected {}", who, what, v.size(), want);
 }
 
@@ -48,25 +48,25 @@ double masked_tokens(std::span<const float> mask) {
 
 LossNorm parse_loss_norm(const std::string& name) {
   for (int i = 0; i < 3; ++i)
-    if (name == kNames[i]) return static_cast<LossNorm>(i);
+    if (name == kLossNormNames[i]) return static_cast<LossNorm>(i);
   fail("unknown loss normalisation \"{}\": expected one of grpo, dapo, dr_grpo", name);
 }
 
-const char* loss_norm_name(LossNorm norm) { return kNames[static_cast<int>(norm)]; }
+const char* loss_norm_name(LossNorm norm) { return kLossNormNames[static_cast<int>(norm)]; }
 
 PolicyTerm clipped_policy_loss(const ag::Var& logp, std::span<const float> old_logp, std::span<const float> advantages,
                                std::span<const float> mask, int64_t n, int64_t t, const ClipOptions& o) {
   const char* who = "clipped_policy_loss";
   check_token_mask(who, mask, n, t);
   const ag::Var lp = flat(who, "logp", logp, n, t);
-  check_sized(who, "old_logp", old_logp, n * t);
-  check_sized(who, "advantages", advantages, n * t);
+  check_input_size(who, "old_logp", old_logp, n * t);
+  check_input_size(who, "advantages", advantages, n * t);
   check_clip(who, o);
   const size_t nt = static_cast<size_t>(n * t);
   std::vector<float> neg_a(nt);
   for (size_t i = 0; i < nt; ++i) neg_a[i] = -advantages[i];
-  const ag::Var na = constant(neg_a);
-  const ag::Var ratio = ag::exp(ag::sub(lp, constant(old_logp)));
+  const ag::Var na = constant_of(neg_a);
+  const ag::Var ratio = ag::exp(ag::sub(lp, constant_of(old_logp)));
   const ag::Var unclipped = ag::mul(ratio, na);
   const ag::Var clipped = ag::mul(ag::clamp(ratio, 1.f - o.eps_low, 1.f + o.eps_high), na);
   PolicyTerm res;
@@ -75,7 +75,7 @@ PolicyTerm clipped_policy_loss(const ag::Var& logp, std::span<const float> old_l
     std::vector<float> cap(nt, std::numeric_limits<float>::infinity());
     for (size_t i = 0; i < nt; ++i)
       if (advantages[i] < 0) cap[i] = -o.dual_clip * advantages[i];
-    res.per_token = ag::minimum(res.per_token, constant(cap));
+    res.per_token = ag::minimum(res.per_token, constant_of(cap));
   }
   ClipMetrics& m = res.metrics;
   const float* r = ratio.value().data<float>();
@@ -103,16 +103,16 @@ ValueTerm clipped_value_loss(const ag::Var& values, std::span<const float> old_v
   const char* who = "clipped_value_loss";
   check_token_mask(who, mask, n, t);
   const ag::Var v = flat(who, "values", values, n, t);
-  check_sized(who, "old_values", old_values, n * t);
-  check_sized(who, "returns", returns, n * t);
+  check_input_size(who, "old_values", old_values, n * t);
+  check_input_size(who, "returns", returns, n * t);
   if (!(value_clip > 0)) fail("{}: value_clip {} must be > 0", who, value_clip);
   const size_t nt = static_cast<size_t>(n * t);
   std::vector<float> old_minus_ret(nt);
   for (size_t i = 0; i < nt; ++i) old_minus_ret[i] = old_values[i] - returns[i];
   // clip(V, V_old - e, V_old + e) - R = clip(V - V_old, -e, e) + (V_old - R)
-  const ag::Var e1 = ag::sub(v, constant(returns));
-  const ag::Var e2 = ag::add(ag::clamp(ag::sub(v, constant(old_values)), -value_clip, value_clip),
-                             constant(old_minus_ret));
+  const ag::Var e1 = ag::sub(v, constant_of(returns));
+  const ag::Var e2 = ag::add(ag::clamp(ag::sub(v, constant_of(old_values)), -value_clip, value_clip),
+                             constant_of(old_minus_ret));
   const ag::Var s1 = ag::mul(e1, e1), s2 = ag::mul(e2, e2);
   ValueTerm res;
   res.per_token = ag::scale(ag::maximum(s1, s2), 0.5f);
@@ -186,10 +186,10 @@ GrpoLoss grpo_loss(const GrpoBatch& b, const GrpoOptions& o) {
   const char* who = "grpo_loss";
   check_token_mask(who, b.mask, b.n, b.t);
   const ag::Var lp = flat(who, "logp", b.logp, b.n, b.t);
-  check_sized(who, "advantages (one per response)", b.advantages, b.n);
+  check_input_size(who, "advantages (one per response)", b.advantages, b.n);
   if (!(o.beta >= 0)) fail("{}: beta {} must be >= 0", who, o.beta);
   if (o.beta > 0 && b.ref_logp.empty()) fail("{}: beta {} > 0 needs the reference log-probs", who, o.beta);
-  if (!b.ref_logp.empty()) check_sized(who, "ref_logp", b.ref_logp, b.n * b.t);
+  if (!b.ref_logp.empty()) check_input_size(who, "ref_logp", b.ref_logp, b.n * b.t);
   const size_t nt = static_cast<size_t>(b.n * b.t);
   std::vector<float> adv(nt);
   for (size_t i = 0; i < nt; ++i) adv[i] = b.advantages[i / static_cast<size_t>(b.t)];

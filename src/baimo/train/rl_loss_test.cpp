@@ -15,10 +15,9 @@
 #include "baimo/autograd/tape.h"
 #include "baimo/util/error.h"
 
+namespace rl_loss_test {
 using namespace baimo;
 using namespace baimo::train;
-
-namespace {
 
 constexpr int64_t N = 3, T = 4;
 
@@ -121,8 +120,6 @@ class RlLoss : public ::testing::Test {
  protected:
   void TearDown() override { ag::reset_step(); }
 };
-
-}  // namespace
 
 TEST_F(RlLoss, PolicyTermAndMetricsMatchTheFormulas) {
   const Batch b;
@@ -364,3 +361,5 @@ TEST_F(RlLoss, NamesAndErrors) {
   go.norm = LossNorm::Grpo;  // grpo: empty responses count, contributing 0
   EXPECT_EQ(grpo_loss(empty, go).loss.item(), 0.f);
 }
+
+}  // namespace rl_loss_test

@@ -17,11 +17,11 @@
 #include "baimo/util/temp_dir.h"
 
 namespace fs = std::filesystem;
+
+namespace trainer_test {
 using namespace baimo;
 using namespace baimo::train;
 using json = nlohmann::json;
-
-namespace {
 
 // A linear regression p = x . w over a fixed list of samples, split into micro-batches of given sizes.
 class SplitObjective : public Objective {
@@ -119,8 +119,6 @@ ToyRun toy_run(const TrainerOptions& o, bool resume, int64_t stop_after = -1, co
   for (const auto& p : obj.params()) r.weights.insert(r.weights.end(), p.value().data<float>(), p.value().data<float>() + p.numel());
   return r;
 }
-
-}  // namespace
 
 TEST(Trainer, GradAccumulationIsTokenWeighted) {
   // One batch of 4 samples against micro-batches of 1 and 3: the same loss and gradient.
@@ -264,3 +262,5 @@ TEST(Trainer, FrozenModuleIsCheckpointedWithoutOptimizer) {
   std::string e = error_of([&] { mismatch.resume(); });
   EXPECT_NE(e.find("\"modules\""), std::string::npos) << e;
 }
+
+}  // namespace trainer_test

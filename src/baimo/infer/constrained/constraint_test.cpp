@@ -16,7 +16,7 @@
 #include "baimo/tokenizer/test_shared.h"
 
 namespace baimo::constrained {
-namespace {
+namespace constraint_test {
 
 const char* kSchema = R"({"type":"object","properties":{"name":{"type":"string","maxLength":6},
   "n":{"type":"integer"},"ok":{"type":"boolean"},"tags":{"type":"array","items":{"enum":["a","中文"]},"maxItems":3}},
@@ -132,5 +132,6 @@ TEST(Constraint, RandomModelDecodesValidJsonUnderSchema) {
   }
 }
 
-}  // namespace
+}  // namespace constraint_test
+
 }  // namespace baimo::constrained

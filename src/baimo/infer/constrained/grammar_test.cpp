@@ -7,7 +7,7 @@
 #include "baimo/util/error.h"
 
 namespace baimo::constrained {
-namespace {
+namespace grammar_test {
 
 bool accepts(const std::string& g, const std::string& text) { return grammar_accepts(parse_grammar(g), text); }
 
@@ -105,5 +105,6 @@ TEST(Grammar, MultiLineRulesAndDeepRepetitionStayFlat) {
   EXPECT_EQ(s.flat.size(), size0);  // x* is right recursive: no stack growth
 }
 
-}  // namespace
+}  // namespace grammar_test
+
 }  // namespace baimo::constrained

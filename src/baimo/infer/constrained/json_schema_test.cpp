@@ -19,7 +19,7 @@
 #include "baimo/infer/constrained/recognizer.h"
 
 namespace baimo::constrained {
-namespace {
+namespace json_schema_test {
 
 using ojson = nlohmann::ordered_json;
 
@@ -352,5 +352,6 @@ TEST(JsonSchema, FuzzedSchemasAcceptExactlyTheValidTexts) {
   EXPECT_LT(valid_count, total * 4 / 5);
 }
 
-}  // namespace
+}  // namespace json_schema_test
+
 }  // namespace baimo::constrained

@@ -13,9 +13,8 @@
 
 #include "baimo/model/kv_cache.h"
 
+namespace kv_attention_test {
 using namespace baimo;
-
-namespace {
 
 // A cache of `layers` x `slots` x `ctx` positions with n_kv heads of size D, random keys/values at
 // positions < row length and NaN beyond, so reading a key or value past a row's position shows up.
@@ -229,4 +228,4 @@ TEST(KvAttention, DominantKeyGivesItsValue) {
   }
 }
 
-}  // namespace
+}  // namespace kv_attention_test

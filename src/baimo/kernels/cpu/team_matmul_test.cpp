@@ -13,11 +13,10 @@
 #include "baimo/kernels/cpu/weight_pack.h"
 #include "baimo/util/error.h"
 
+namespace team_matmul_test {
 using namespace baimo;
 using namespace baimo::cpu;
 using namespace baimo::quant;
-
-namespace {
 
 // A matrix of random weights in type t (Q8_0 / Q4_0 optionally packed), owning its bytes.
 struct Owned {
@@ -99,8 +98,6 @@ void check_team(std::vector<Owned>& ms, TeamLayout layout, int64_t batch, int64_
     EXPECT_EQ(0, std::memcmp(got[i].data(), want[i].data(), got[i].size() * sizeof(float))) << what << " matrix " << i;
 }
 
-}  // namespace
-
 TEST(TeamMatmul, EqualsWeightMatmulOnEveryLayoutAndThreadCount) {
   std::mt19937 rng(11);
   struct Kind {
@@ -146,3 +143,5 @@ TEST(TeamMatmul, RejectsBadArguments) {
   const WeightMatrix* one[] = {&a.w};
   EXPECT_THROW(team_matmul(one, x.data(), 0, ys, TeamLayout::Stacked), Error);
 }
+
+}  // namespace team_matmul_test

@@ -11,11 +11,10 @@
 #include "baimo/kernels/half_float.h"
 #include "baimo/util/error.h"
 
+namespace weight_matmul_test {
 using namespace baimo;
 using namespace baimo::cpu;
 using namespace baimo::quant;
-
-namespace {
 
 const CpuIsa kIsas[] = {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512Bw, CpuIsa::Avx512Vnni};
 
@@ -48,8 +47,6 @@ int exact_weight(DType t, const uint8_t* row, int64_t k) {
   if (t == DType::Q8_0) return static_cast<int8_t>(blk[j]);
   return (j < 16 ? (blk[j] & 15) : (blk[j - 16] >> 4)) - 8;
 }
-
-}  // namespace
 
 // The integer block dot products are exact on every ISA level, for every batch size (tiles of 8
 // plus remainders), an odd number of blocks per row (the AVX-512 pair tail) and a row count that
@@ -185,3 +182,5 @@ TEST(WeightMatmul, RejectsBadShapesAndTypes) {
   EXPECT_THROW(weight_matmul({DType::Q8_0, w.data(), 1, 40}, x.data(), 1, y.data()), Error);
   EXPECT_THROW(weight_matmul({DType::I32, w.data(), 1, 8}, x.data(), 1, y.data()), Error);
 }
+
+}  // namespace weight_matmul_test

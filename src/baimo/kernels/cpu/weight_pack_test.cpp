@@ -13,11 +13,10 @@
 #include "baimo/quant/block_formats.h"
 #include "baimo/util/error.h"
 
+namespace weight_pack_test {
 using namespace baimo;
 using namespace baimo::cpu;
 using namespace baimo::quant;
-
-namespace {
 
 const CpuIsa kIsas[] = {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512Bw, CpuIsa::Avx512Vnni};
 
@@ -40,8 +39,6 @@ std::vector<uint8_t> unit_scale_weights(DType t, int64_t rows, int64_t cols, std
   }
   return w;
 }
-
-}  // namespace
 
 TEST(WeightPack, PackedIntegerDotsEqualUnpackedOnEveryIsa) {
   std::mt19937 rng(5);
@@ -151,3 +148,5 @@ TEST(WeightPack, MultiMatmulEqualsOneCallPerMatrix) {
     }
   }
 }
+
+}  // namespace weight_pack_test

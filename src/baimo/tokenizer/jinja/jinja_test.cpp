@@ -10,10 +10,9 @@
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 
+namespace jinja_test {
 using namespace baimo;
 using ojson = nlohmann::ordered_json;
-
-namespace {
 
 std::string R(const std::string& t, const ojson& ctx = ojson::object()) { return render_jinja(t, ctx); }
 
@@ -25,8 +24,6 @@ std::string error_of(const std::string& t, const ojson& ctx = ojson::object()) {
   }
   return "(no error)";
 }
-
-}  // namespace
 
 TEST(Jinja, TextOutputAndComments) {
   EXPECT_EQ(R("a{{ 'b' }}c{# note #}d"), "abcd");
@@ -205,3 +202,5 @@ TEST(Jinja, PublishedQwenTemplateRendersToolCalls) {
             "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<tool_call>\n{\"name\": \"f\", \"arguments\": {\"x\": 1}}\n</tool_call><|im_end|>\n"
             "<|im_start|>user\n<tool_response>\n42\n</tool_response><|im_end|>\n<|im_start|>assistant\n");
 }
+
+}  // namespace jinja_test

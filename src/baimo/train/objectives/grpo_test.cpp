@@ -15,7 +15,7 @@
 #include "baimo/util/error.h"
 
 namespace baimo::train {
-namespace {
+namespace grpo_test {
 
 using namespace rl_testing;
 
@@ -178,5 +178,6 @@ TEST(GrpoObjective, BadSettingsAreErrors) {
   EXPECT_THROW(g.draw(0), Error);
 }
 
-}  // namespace
+}  // namespace grpo_test
+
 }  // namespace baimo::train

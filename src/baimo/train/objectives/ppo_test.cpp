@@ -17,7 +17,7 @@
 #include "baimo/util/error.h"
 
 namespace baimo::train {
-namespace {
+namespace ppo_test {
 
 using namespace rl_testing;
 
@@ -233,5 +233,6 @@ TEST(PpoObjective, BadSettingsAreErrors) {
   EXPECT_THROW(ValueModel::from_reward_model(Transformer::random(byte_config(), 1), model.config()), Error);
 }
 
-}  // namespace
+}  // namespace ppo_test
+
 }  // namespace baimo::train

@@ -14,7 +14,7 @@
 #include "baimo/train/trainer_test_util.h"
 
 namespace baimo::train {
-namespace {
+namespace preference_objectives_test {
 
 // Random prompts; the chosen answer is random tokens then 5, the rejected the same tokens then 9.
 std::vector<PreferenceExample> pairs(size_t n, uint64_t seed) {
@@ -113,5 +113,6 @@ TEST(RewardObjective, LearnsTheHeldOutPreference) {
   EXPECT_GT(metric(obj.eval_metrics(), "margin"), 1.0f);
 }
 
-}  // namespace
+}  // namespace preference_objectives_test
+
 }  // namespace baimo::train

@@ -5,7 +5,7 @@
 #include <set>
 
 namespace baimo::train {
-namespace {
+namespace preference_rows_test {
 
 PreferenceExample pair(std::vector<int32_t> prompt, std::vector<int32_t> chosen, std::vector<int32_t> rejected) {
   PreferenceExample e;
@@ -73,5 +73,6 @@ TEST(PreferenceRows, RowsAreCutToTheLongestRowAndTheLayoutIsAFunctionOfItsInputs
   EXPECT_EQ(t.last.shape(), (Shape{2}));
 }
 
-}  // namespace
+}  // namespace preference_rows_test
+
 }  // namespace baimo::train

@@ -38,6 +38,7 @@
 #include "baimo/model/lora.h"
 #include "baimo/model/transformer.h"
 #include "baimo/tokenizer/tokenizer.h"
+#include "baimo/util/elapsed.h"  // seconds_since, for the objectives' timings
 
 namespace baimo::train {
 
@@ -103,7 +104,6 @@ std::vector<std::vector<float>> reference_logprobs(Transformer& model, LoraAdapt
 std::unique_ptr<Transformer> copy_weights(const Transformer& model);
 
 using Clock = std::chrono::steady_clock;
-inline double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 double mean_of(std::span<const float> v);
 void add_sample_metrics(std::span<const RolloutSample> samples, Metrics& m);
 void add_reward_metrics(const RolloutRewards& r, Metrics& m);

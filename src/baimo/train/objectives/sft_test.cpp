@@ -11,7 +11,7 @@
 #include "baimo/train/trainer_test_util.h"
 
 namespace baimo::train {
-namespace {
+namespace sft_test {
 
 // Conversations of random lengths: a prompt (mask 0) then an answer (mask 1).
 std::vector<SftExample> examples(size_t n, uint64_t seed) {
@@ -137,5 +137,6 @@ TEST(SftObjective, EvaluateIsTheHeldOutAnswerLoss) {
   EXPECT_FALSE(none.evaluate().has_value());
 }
 
-}  // namespace
+}  // namespace sft_test
+
 }  // namespace baimo::train

@@ -72,7 +72,7 @@ int64_t prune_rows(std::span<float> w, int64_t rows, int64_t cols, std::span<con
   }
   const int64_t k = spec.n_m() ? 0 : static_cast<int64_t>(std::floor(static_cast<double>(cols) * spec.sparsity));
   int64_t zeroed = 0;
-#pragma omp parallel reduction(+ : zeroed)
+#pragma omp parallel reduction(+ : zeroed) if (rows * cols >= (int64_t{1} << 16))
   {
     std::vector<float> sc(static_cast<size_t>(cols));
     std::vector<int32_t> order;

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# `baimo prune` end to end on a tiny random-weight model (configs/tiny.json with the shared base's
+# tokenizer):
+#  - magnitude and wanda, 50% and 2:4: the output is a model directory (config, weights, tokenizer)
+#    whose summary says 50.00% of the block linear weights are zero, and it loads and generates;
+#  - bad flags are clear errors, exit non-zero, and write nothing: no --sparsity/--pattern, both,
+#    sparsity 0 / 1, a bad pattern, N:M that does not divide a layer's inputs, wanda without --calib,
+#    an unknown method, --out over the input model, an existing output model without --force.
+# Usage: bash test_prune.sh path/to/baimo
+set -euo pipefail
+BAIMO=$(realpath "$1")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SHARED=${BAIMO_SHARED:-$(realpath -m "$ROOT/../shared")}
+BASE="$SHARED/models/base-small-zh-en"
+[ -d "$BASE" ] || { echo "SKIP: $BASE not found"; exit 0; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+export OMP_NUM_THREADS=2
+
+"$BAIMO" init --config "$ROOT/configs/tiny.json" --tokenizer "$BASE/tokenizer.json" --out "$T/m" --seed 3 >/dev/null
+head -c 20000 "$SHARED/data/pretrain/tinyshakespeare.txt" >"$T/calib.txt"
+
+for method in magnitude wanda; do
+  for flag in "--sparsity 0.5" "--pattern 2:4"; do
+    out="$T/$method-${flag##* }"
+    extra=()
+    [ "$method" = wanda ] && extra=(--calib "$T/calib.txt" --calib-tokens 1024 --seq 128)
+    # shellcheck disable=SC2086
+    "$BAIMO" prune --model "$T/m" --method "$method" $flag "${extra[@]}" --out "$out" >"$T/log" 2>&1 ||
+      { cat "$T/log"; fail "prune $method $flag"; }
+    grep -q "^total: 50.00% of the" "$T/log" || { cat "$T/log"; fail "$method $flag: no 50% total"; }
+    grep -q "model.layers.3.mlp.down_proj.weight .*50.00%" "$T/log" || fail "$method $flag: no per-matrix line"
+    grep -q "^layer 3 .*50.00%" "$T/log" || fail "$method $flag: no per-layer line"
+    for f in config.json model.safetensors tokenizer.json generation_config.json; do
+      [ -f "$out/$f" ] || fail "$method $flag: $f missing"
+    done
+    txt=$("$BAIMO" generate --model "$out" --prompt "To be" --max-tokens 8 --seed 1 --quiet)
+    [ -n "$txt" ] || fail "$method $flag: the pruned model generated nothing"
+  done
+done
+grep -q "wanda 2:4, 8x128 calibration tokens" "$T/log" || { cat "$T/log"; fail "no calibration summary"; }
+
+# Bad flags: exit non-zero, a clear message, nothing written.
+bad() {
+  local want=$1
+  shift
+  local out="$T/bad"
+  rm -rf "$out"
+  if "$BAIMO" prune "$@" >"$T/err" 2>&1; then fail "accepted: $*"; fi
+  grep -q -- "$want" "$T/err" || { cat "$T/err"; fail "message for '$*' lacks '$want'"; }
+  [ ! -e "$out" ] || fail "'$*' wrote $out"
+}
+M=(--model "$T/m" --out "$T/bad")
+bad "exactly one of --sparsity" "${M[@]}" --method magnitude
+bad "exactly one of --sparsity" "${M[@]}" --method magnitude --sparsity 0.5 --pattern 2:4
+bad "must be in (0, 1)" "${M[@]}" --method magnitude --sparsity 0
+bad "must be in (0, 1)" "${M[@]}" --method magnitude --sparsity 1
+bad "0 < N < M" "${M[@]}" --method magnitude --pattern 4:4
+bad "expected N:M" "${M[@]}" --method magnitude --pattern 2x4
+bad "model.layers.0.self_attn.q_proj.weight (128, 128) with 3:256: the input dimension 128 is not divisible by M = 256" \
+  "${M[@]}" --method magnitude --pattern 3:256
+bad "needs calibration text" "${M[@]}" --method wanda --sparsity 0.5
+bad "expected magnitude or wanda" "${M[@]}" --method random --sparsity 0.5
+bad "is the input model directory" --model "$T/m" --out "$T/m/" --method magnitude --sparsity 0.5
+bad "reads a model directory" --model "$T/calib.txt" --out "$T/bad" --method magnitude --sparsity 0.5
+if "$BAIMO" prune --model "$T/m" --method magnitude --sparsity 0.5 --out "$T/wanda-2:4" >"$T/err" 2>&1; then
+  fail "overwrote an existing model without --force"
+fi
+grep -q "pass --force" "$T/err" || fail "no --force hint"
+echo "prune e2e: OK"

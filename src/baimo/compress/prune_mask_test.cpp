@@ -7,7 +7,7 @@
 #include "baimo/util/error.h"
 
 namespace baimo {
-namespace {
+namespace prune_mask_test {
 
 std::vector<float> pruned(std::vector<float> w, int64_t rows, int64_t cols, const PruneSpec& s,
                           std::vector<float> scale = {}, int64_t* zeroed = nullptr) {
@@ -83,5 +83,5 @@ TEST(PruneMask, Errors) {
   EXPECT_EQ(w, std::vector<float>(12, 1.0f));  // an error changes nothing
 }
 
-}  // namespace
+}  // namespace prune_mask_test
 }  // namespace baimo

@@ -13,7 +13,7 @@
 #include "baimo/util/error.h"
 
 namespace baimo {
-namespace {
+namespace prune_model_test {
 
 ModelConfig qwen2_config() {  // GQA, q/k/v bias, tied embeddings
   ModelConfig c;
@@ -189,5 +189,5 @@ TEST(PruneModel, IndivisibleInputNamesTheMatrix) {
   EXPECT_THROW(parse_prune_method("random"), Error);
 }
 
-}  // namespace
+}  // namespace prune_model_test
 }  // namespace baimo

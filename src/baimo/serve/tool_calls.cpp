@@ -7,20 +7,13 @@
 
 #include "baimo/infer/constrained/json_schema.h"
 #include "baimo/util/error.h"
+#include "baimo/util/trim.h"
 
 namespace baimo::serve {
 namespace {
 using ojson = nlohmann::ordered_json;
 
 constexpr std::string_view kOpen = "<tool_call>", kClose = "</tool_call>", kPythonTag = "<|python_tag|>";
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // {"name": str, <args_key>: object or JSON text of one} -> the call, else nothing.
 std::optional<ParsedToolCall> call_from_json(std::string_view text, ToolCallFormat format) {
@@ -64,10 +57,10 @@ ToolCallFormat tool_call_format(std::string_view jinja) {
 }
 
 ParsedAnswer parse_tool_calls(ToolCallFormat format, std::string_view text) {
-  ParsedAnswer plain{std::string(trim(text)), {}};
+  ParsedAnswer plain{std::string(trim_space(text)), {}};
   if (format == ToolCallFormat::LlamaJson) {
-    std::string_view t = trim(text);
-    if (t.substr(0, kPythonTag.size()) == kPythonTag) t = trim(t.substr(kPythonTag.size()));
+    std::string_view t = trim_space(text);
+    if (t.substr(0, kPythonTag.size()) == kPythonTag) t = trim_space(t.substr(kPythonTag.size()));
     auto call = call_from_json(t, format);
     if (!call) return plain;
     return ParsedAnswer{"", {std::move(*call)}};
@@ -107,12 +100,12 @@ ParsedAnswer parse_tool_calls(ToolCallFormat format, std::string_view text) {
   }
   if (out.calls.empty()) return plain;
   content += text.substr(at);
-  out.content = std::string(trim(content));
+  out.content = std::string(trim_space(content));
   return out;
 }
 
 void ToolCallStream::emit_content(std::string_view text, Out& out) {
-  if (calls_ > 0 && trim(text).empty()) return;  // the separators between and after calls
+  if (calls_ > 0 && trim_space(text).empty()) return;  // the separators between and after calls
   out.content += text;
 }
 
@@ -121,7 +114,7 @@ ToolCallStream::Out ToolCallStream::feed(std::string_view text) {
   buf_ += text;
   if (format_ == ToolCallFormat::LlamaJson) {
     if (!started_) {
-      std::string_view t = trim(buf_);
+      std::string_view t = trim_space(buf_);
       if (t.empty() || (t.size() < kPythonTag.size() && kPythonTag.substr(0, t.size()) == t)) return out;
       started_ = true;
       json_answer_ = t.front() == '{' || t.substr(0, kPythonTag.size()) == kPythonTag;

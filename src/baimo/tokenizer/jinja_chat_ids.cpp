@@ -7,8 +7,8 @@
 namespace baimo {
 namespace {
 
-constexpr std::string_view kOpen = "\xEF\xB7\x90";   // U+FDD0
-constexpr std::string_view kClose = "\xEF\xB7\x91";  // U+FDD1
+constexpr std::string_view kMarkerOpen = "\xEF\xB7\x90";   // U+FDD0
+constexpr std::string_view kMarkerClose = "\xEF\xB7\x91";  // U+FDD1
 
 // Swaps special-token text (and the marker characters themselves) in every string of `v` for markers;
 // `texts` collects what each marker stands for.
@@ -17,8 +17,8 @@ class Protector {
   explicit Protector(const Tokenizer& tok) {
     for (const AddedToken& t : tok.added_tokens())
       if (t.special && !t.content.empty()) specials_.push_back(t.content);
-    specials_.emplace_back(kOpen);
-    specials_.emplace_back(kClose);
+    specials_.emplace_back(kMarkerOpen);
+    specials_.emplace_back(kMarkerClose);
   }
 
   void protect(nlohmann::ordered_json& v) {
@@ -48,9 +48,9 @@ class Protector {
       }
       if (best == std::string::npos) break;
       out.append(s, i, best - i);
-      out += kOpen;
+      out += kMarkerOpen;
       out += std::to_string(texts_.size());
-      out += kClose;
+      out += kMarkerClose;
       texts_.push_back(s.substr(best, len));
       i = best + len;
     }
@@ -81,26 +81,26 @@ std::vector<uint32_t> render_jinja_chat_ids(const Tokenizer& tok, const std::str
   std::string_view rest(text);
   std::string template_run;  // template text up to the next marker
   while (!rest.empty()) {
-    const size_t open = rest.find(kOpen);
-    const size_t close = open == std::string_view::npos ? open : rest.find(kClose, open + kOpen.size());
+    const size_t open = rest.find(kMarkerOpen);
+    const size_t close = open == std::string_view::npos ? open : rest.find(kMarkerClose, open + kMarkerOpen.size());
     if (close == std::string_view::npos) {
       template_run += rest;
       break;
     }
-    const std::string_view digits = rest.substr(open + kOpen.size(), close - open - kOpen.size());
+    const std::string_view digits = rest.substr(open + kMarkerOpen.size(), close - open - kMarkerOpen.size());
     size_t n = p.texts().size();
     if (!digits.empty() && digits.size() < 10 && digits.find_first_not_of("0123456789") == std::string_view::npos)
       n = std::stoul(std::string(digits));
     if (n >= p.texts().size()) {  // not one of ours: template text
-      template_run += rest.substr(0, open + kOpen.size());
-      rest.remove_prefix(open + kOpen.size());
+      template_run += rest.substr(0, open + kMarkerOpen.size());
+      rest.remove_prefix(open + kMarkerOpen.size());
       continue;
     }
     template_run += rest.substr(0, open);
     tok.encode_into(template_run, Specials::Allow, ids);
     template_run.clear();
     tok.encode_into(p.texts()[n], Specials::AsText, ids);
-    rest.remove_prefix(close + kClose.size());
+    rest.remove_prefix(close + kMarkerClose.size());
   }
   tok.encode_into(template_run, Specials::Allow, ids);
   return ids;

@@ -33,10 +33,6 @@ struct PruneArgs {
   bool force = false;
 };
 
-DType storage_dtype(const std::string& torch_dtype) {
-  return torch_dtype == "bfloat16" ? DType::BF16 : torch_dtype == "float16" ? DType::F16 : DType::F32;
-}
-
 void run_prune(const PruneArgs& a, bool has_sparsity, bool has_pattern) {
   namespace fs = std::filesystem;
   apply_threads(a.threads);
@@ -82,7 +78,7 @@ void run_prune(const PruneArgs& a, bool has_sparsity, bool has_pattern) {
   std::vector<SafetensorWrite> writes;
   for (const ParamSpec& s : param_layout(cfg)) writes.push_back({s.name, s.shape, params.at(s.name)});
   ModelDirSave opts;
-  opts.dtype = storage_dtype(cfg.torch_dtype);
+  opts.dtype = torch_dtype_storage(cfg);
   opts.tokenizer_json = model_dir_tokenizer(a.model);
   opts.generation_config_json = model_dir_generation_config(a.model);
   save_model_dir(a.out, cfg, writes, opts);

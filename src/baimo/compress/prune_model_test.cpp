@@ -10,26 +10,13 @@
 #include "baimo/kernels/decode_ops.h"
 #include "baimo/model/init.h"
 #include "baimo/model/param_layout.h"
+#include "baimo/model/tiny_config_test_util.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
 namespace prune_model_test {
 
-ModelConfig qwen2_config() {  // GQA, q/k/v bias, tied embeddings
-  ModelConfig c;
-  c.model_type = "qwen2";
-  c.vocab_size = 64;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = 64;
-  c.qkv_bias = true;
-  c.tie_word_embeddings = true;
-  return c;
-}
+ModelConfig qwen2_config() { return baimo::testing::tiny_qwen2(2, 64); }
 
 using Params = std::map<std::string, std::vector<float>>;
 

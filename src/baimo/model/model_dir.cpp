@@ -111,6 +111,10 @@ void save_model_dir(const std::string& dir, const ModelConfig& cfg, const std::v
   }
 }
 
+DType torch_dtype_storage(const ModelConfig& cfg) {
+  return cfg.torch_dtype == "bfloat16" ? DType::BF16 : cfg.torch_dtype == "float16" ? DType::F16 : DType::F32;
+}
+
 ModelConfig load_model_dir_config(const std::string& dir) {
   if (!fs::is_directory(dir)) fail("{}: not a model directory", dir);
   return load_model_config(join(dir, "config.json"));

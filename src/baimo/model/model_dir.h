@@ -34,6 +34,9 @@ void save_model_dir(const std::string& dir, const ModelConfig& cfg, const std::v
 
 ModelConfig load_model_dir_config(const std::string& dir);
 
+// The storage dtype a config's torch_dtype names: F16 for "float16", BF16 for "bfloat16", else F32.
+DType torch_dtype_storage(const ModelConfig& cfg);
+
 // Reads the safetensors of a model directory: calls dest(spec) for each parameter of param_layout(cfg)
 // and fills the returned span (numel floats). (The engine's weights of a model path: infer/model_weights.h
 // load_inference_weights.)

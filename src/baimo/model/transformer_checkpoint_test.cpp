@@ -11,35 +11,16 @@
 
 #include "baimo/autograd/test_util.h"
 #include "baimo/model/grad_checkpoint_test_util.h"
+#include "baimo/model/tiny_config_test_util.h"
 
 namespace transformer_checkpoint_test {
 using namespace baimo;
 using baimo::testing::expect_same_step;
 using baimo::testing::grad_checkpoint_step;
 
-ModelConfig qwen_like(int64_t layers = 3) {
-  ModelConfig c;
-  c.model_type = "qwen2";
-  c.vocab_size = 64;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = layers;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = 32;
-  c.tie_word_embeddings = true;
-  c.qkv_bias = true;
-  return c;
-}
+ModelConfig qwen_like(int64_t layers = 3) { return baimo::testing::tiny_qwen2(layers, 32); }
 
-ModelConfig llama_like() {
-  ModelConfig c = qwen_like();
-  c.model_type = "llama";
-  c.tie_word_embeddings = false;
-  c.qkv_bias = false;
-  return c;
-}
+ModelConfig llama_like() { return baimo::testing::tiny_llama(3, 32); }
 
 Tensor ids_of(int64_t B, int64_t T, int64_t V, uint32_t seed) {
   return ag::testing::random_ids({B, T}, static_cast<int32_t>(V), seed);

@@ -15,6 +15,7 @@
 #include "baimo/autograd/tape.h"
 #include "baimo/autograd/test_util.h"
 #include "baimo/model/lora.h"
+#include "baimo/model/tiny_config_test_util.h"
 #include "baimo/model/transformer.h"
 #include "baimo/train/param_groups.h"
 #include "baimo/util/error.h"
@@ -22,29 +23,9 @@
 namespace transformer_lora_test {
 using namespace baimo;
 
-ModelConfig qwen_like() {  // GQA, q/k/v bias, tied embeddings
-  ModelConfig c;
-  c.model_type = "qwen2";
-  c.vocab_size = 64;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = 16;
-  c.tie_word_embeddings = true;
-  c.qkv_bias = true;
-  return c;
-}
+ModelConfig qwen_like() { return baimo::testing::tiny_qwen2(2, 16); }
 
-ModelConfig llama_like() {  // untied lm_head, no bias
-  ModelConfig c = qwen_like();
-  c.model_type = "llama";
-  c.tie_word_embeddings = false;
-  c.qkv_bias = false;
-  return c;
-}
+ModelConfig llama_like() { return baimo::testing::tiny_llama(2, 16); }
 
 Tensor ids_of(int64_t B, int64_t T, int64_t V, uint32_t seed) {
   std::mt19937 rng(seed);

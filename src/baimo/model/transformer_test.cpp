@@ -8,6 +8,7 @@
 
 #include "baimo/autograd/tape.h"
 #include "baimo/model/lm_loss.h"
+#include "baimo/model/tiny_config_test_util.h"
 #include "baimo/train/optimizer.h"
 #include "baimo/train/param_groups.h"
 #include "baimo/util/error.h"
@@ -29,21 +30,7 @@ std::vector<float> copy_values(const ag::Var& v) {
   return {p, p + v.numel()};
 }
 
-ModelConfig qwen_like() {
-  ModelConfig c;
-  c.model_type = "qwen2";
-  c.vocab_size = 64;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = 16;
-  c.tie_word_embeddings = true;
-  c.qkv_bias = true;
-  return c;
-}
+ModelConfig qwen_like() { return baimo::testing::tiny_qwen2(2, 16); }
 
 // The proof that the whole stack learns: the tiny model memorises one fixed batch.
 TEST(Transformer, TinyModelOverfitsOneBatch) {

@@ -3,6 +3,7 @@
 # tokenizer):
 #  - magnitude and wanda, 50% and 2:4: the output is a model directory (config, weights, tokenizer)
 #    whose summary says 50.00% of the block linear weights are zero, and it loads and generates;
+#  - `baimo sft` of a pruned model says so and keeps every pruned weight at zero while the rest train;
 #  - bad flags are clear errors, exit non-zero, and write nothing: no --sparsity/--pattern, both,
 #    sparsity 0 / 1, a bad pattern, N:M that does not divide a layer's inputs, wanda without --calib,
 #    an unknown method, --out over the input model, an existing output model without --force.
@@ -40,6 +41,28 @@ for method in magnitude wanda; do
   done
 done
 grep -q "wanda 2:4, 8x128 calibration tokens" "$T/log" || { cat "$T/log"; fail "no calibration summary"; }
+
+# Training a pruned model keeps its zeros (sft and pretrain --init; compress/zero_mask.h).
+"$BAIMO" sft --model "$T/magnitude-0.5" --data "$SHARED/data/sft/alpaca_en_demo.json" --out "$T/sft" --steps 3 \
+  --batch 2 --max-len 128 --lr 1e-3 --threads 2 --peak-gflops 100 >"$T/sft.log" 2>&1 || { cat "$T/sft.log"; fail "sft"; }
+grep -q "baimo sft: note: 28 block matrices hold 50.00% zeros" "$T/sft.log" || { cat "$T/sft.log"; fail "no sft note"; }
+/usr/bin/python3 - "$T/magnitude-0.5/model.safetensors" "$T/sft/final/model.safetensors" <<'PY' || fail "sft lost the zeros"
+import json, struct, sys
+import numpy as np
+def load(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    head = json.loads(raw[8:8 + n])
+    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], dtype=np.float32)
+            for k, v in head.items() if k != "__metadata__"}
+pruned, trained = load(sys.argv[1]), load(sys.argv[2])
+blocks = [k for k in pruned if ".layers." in k and k.endswith("proj.weight")]
+assert len(blocks) == 28, blocks
+for k in blocks:
+    assert np.all(trained[k][pruned[k] == 0] == 0), k + ": a pruned weight moved"
+    assert np.mean(trained[k] == 0) == 0.5, k
+assert any(np.any(trained[k] != pruned[k]) for k in blocks), "nothing trained"
+PY
 
 # Bad flags: exit non-zero, a clear message, nothing written.
 bad() {

@@ -23,6 +23,7 @@
 #include "baimo/cli/command.h"
 #include "baimo/cli/finetune_run.h"
 #include "baimo/cli/train_run.h"
+#include "baimo/compress/zero_mask.h"
 #include "baimo/convert/training_base.h"
 #include "baimo/data/chat_records.h"
 #include "baimo/data/sft_examples.h"
@@ -153,6 +154,7 @@ void run_distill(const RunFlags& flags) {
   if (topt.peak_gflops == 0) topt.peak_gflops = train::measure_sgemm_peak_gflops();
   write_run_files(cfg, ft, train::distill_path_keys());
 
+  if (!adapter) keep_pruned_zeros(student, topt, "distill");
   train::Trainer trainer(*objective, topt);
   const bool resumed = resume_if_asked(trainer, cfg);
   const ag::DistillLossOptions& l = dopt.loss;

@@ -22,6 +22,7 @@
 
 #include "baimo/cli/command.h"
 #include "baimo/cli/train_run.h"
+#include "baimo/compress/zero_mask.h"
 #include "baimo/data/token_shards.h"
 #include "baimo/train/checkpoint.h"
 #include "baimo/model/tokenizer_specials.h"
@@ -102,6 +103,7 @@ void run_pretrain(const RunFlags& flags) {
   if (root) write_file_atomic((fs::path(cfg.out) / "run_config.json").string(), saved.dump(2) + "\n");
 
   model->set_grad_checkpoint(cfg.grad_checkpoint);
+  keep_pruned_zeros(*model, cfg.train, "pretrain");
   train::LmTrainer trainer(*model, train_data, val_data ? &*val_data : nullptr, cfg.train);
   if (cfg.resume) {
     if (auto step = trainer.resume(cfg.resume_from))

@@ -26,6 +26,7 @@
 #include "baimo/cli/command.h"
 #include "baimo/cli/finetune_run.h"
 #include "baimo/cli/train_run.h"
+#include "baimo/compress/zero_mask.h"
 #include "baimo/data/chat_records.h"
 #include "baimo/data/sft_examples.h"
 #include "baimo/data/sft_packing.h"
@@ -144,6 +145,7 @@ void run_sft(const RunFlags& flags) {
   write_run_files(cfg, ft, train::finetune_path_keys());
   if (topt.rank == 0) write_held_out((out / "held_out.jsonl").string(), held_out_records, split.held_out);
 
+  if (!adapter) keep_pruned_zeros(model, topt, "sft");
   train::Trainer trainer(objective, topt);
   const bool resumed = resume_if_asked(trainer, cfg);
   const ModelConfig& mc = model.config();

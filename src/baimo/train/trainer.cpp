@@ -152,6 +152,7 @@ void Trainer::compute_gradients(StepMetrics& m) {
 void Trainer::step_once(StepMetrics& m) {
   const auto& o = opts_;
   compute_gradients(m);
+  if (o.edit_gradients) o.edit_gradients();
   m.grad_norm = clip_grad_norm(params_, o.clip);
   m.lr = schedule_.at(step_);
   const SpikeGuard::Verdict verdict = guard_.check(m.loss, m.grad_norm);

@@ -67,6 +67,9 @@ struct TrainerOptions {
   int rank = 0, world = 1;          // data parallel: see the header comment
   std::function<void(float*, size_t)> allreduce_mean;
   std::function<void(double*, size_t)> allreduce_sum;
+  // Called once per step when the gradients are complete (after the all-reduce), before clipping:
+  // it may edit them (compress/zero_mask.h keeps pruned weights at zero this way).
+  std::function<void()> edit_gradients;
   nlohmann::json run_config;        // stored in trainer_state.json for reference
 };
 

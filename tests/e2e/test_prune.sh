@@ -3,6 +3,7 @@
 # tokenizer):
 #  - magnitude and wanda, 50% and 2:4: the output is a model directory (config, weights, tokenizer)
 #    whose summary says 50.00% of the block linear weights are zero, and it loads and generates;
+#  - --structured: a smaller config by importance (layers, KV groups, channels) that loads and generates;
 #  - `baimo sft` of a pruned model says so and keeps every pruned weight at zero while the rest train;
 #  - bad flags are clear errors, exit non-zero, and write nothing: no --sparsity/--pattern, both,
 #    sparsity 0 / 1, a bad pattern, N:M that does not divide a layer's inputs, wanda without --calib,
@@ -41,6 +42,24 @@ for method in magnitude wanda; do
   done
 done
 grep -q "wanda 2:4, 8x128 calibration tokens" "$T/log" || { cat "$T/log"; fail "no calibration summary"; }
+
+# Structured: a smaller config (3 of 4 layers, 1 of 2 KV groups, 256 of 352 MLP channels) by importance.
+/usr/bin/python3 - "$T/m/config.json" "$T" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c.update(num_hidden_layers=3, num_attention_heads=2, num_key_value_heads=1, intermediate_size=256)
+json.dump(c, open(sys.argv[2] + "/small.json", "w"))
+c.update(hidden_size=64)
+json.dump(c, open(sys.argv[2] + "/narrow.json", "w"))
+PY
+"$BAIMO" prune --model "$T/m" --structured "$T/small.json" --calib "$T/calib.txt" --calib-tokens 1024 --seq 128 \
+  --out "$T/structured" >"$T/log" 2>&1 || { cat "$T/log"; fail "structured prune"; }
+grep -q "layers 4 -> 3, heads 4/2 -> 2/1, intermediate 352 -> 256 (8x128 calibration tokens" "$T/log" \
+  || { cat "$T/log"; fail "no structured summary"; }
+[ "$(grep -c "^[0-3] .* yes " "$T/log")" = 3 ] || { cat "$T/log"; fail "not 3 layers kept"; }
+grep -q '"num_hidden_layers": 3' "$T/structured/config.json" || fail "structured config"
+txt=$("$BAIMO" generate --model "$T/structured" --prompt "To be" --max-tokens 8 --seed 1 --quiet)
+[ -n "$txt" ] || fail "the structured-pruned model generated nothing"
 
 # Training a pruned model keeps its zeros (sft and pretrain --init; compress/zero_mask.h).
 "$BAIMO" sft --model "$T/magnitude-0.5" --data "$SHARED/data/sft/alpaca_en_demo.json" --out "$T/sft" --steps 3 \
@@ -87,6 +106,10 @@ bad "needs calibration text" "${M[@]}" --method wanda --sparsity 0.5
 bad "expected magnitude or wanda" "${M[@]}" --method random --sparsity 0.5
 bad "is the input model directory" --model "$T/m" --out "$T/m/" --method magnitude --sparsity 0.5
 bad "reads a model directory" --model "$T/calib.txt" --out "$T/bad" --method magnitude --sparsity 0.5
+bad "give --method magnitude|wanda" "${M[@]}" --sparsity 0.5
+bad "takes no --method" "${M[@]}" --structured "$T/small.json" --method wanda --calib "$T/calib.txt"
+bad "measures importance on calibration text" "${M[@]}" --structured "$T/small.json"
+bad "hidden_size 64 differs from the model's 128" "${M[@]}" --structured "$T/narrow.json" --calib "$T/calib.txt"
 if "$BAIMO" prune --model "$T/m" --method magnitude --sparsity 0.5 --out "$T/wanda-2:4" >"$T/err" 2>&1; then
   fail "overwrote an existing model without --force"
 fi

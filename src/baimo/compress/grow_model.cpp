@@ -4,17 +4,12 @@
 #include <random>
 #include <utility>
 
+#include "baimo/compress/config_family.h"
 #include "baimo/model/param_layout.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
 namespace {
-
-// big.field must equal small.field: growth keeps what the small model's function depends on.
-template <class T>
-void require_same(const T& small, const T& big, const char* field, const char* why) {
-  if (small != big) fail("the big config's {} {} differs from the small model's {}: {}", field, big, small, why);
-}
 
 // The factor big / small of a size, which must be a whole number >= 1.
 int64_t whole_factor(int64_t small, int64_t big, const char* field) {
@@ -95,16 +90,7 @@ DepthGrowth parse_depth_growth(const std::string& s) {
 }
 
 GrowthPlan plan_growth(const ModelConfig& small, const ModelConfig& big, DepthGrowth depth) {
-  if (small.is_reward_model() || big.is_reward_model())
-    fail("grow makes causal language models; a reward model (score head) cannot grow");
-  require_same(small.model_type, big.model_type, "model_type", "growth keeps the architecture");
-  require_same(small.vocab_size, big.vocab_size, "vocab_size", "growth keeps the tokenizer");
-  require_same(small.head_dim, big.head_dim, "head_dim",
-               "width grows by adding heads of the same size (RoPE's frequencies follow head_dim)");
-  require_same(small.tie_word_embeddings, big.tie_word_embeddings, "tie_word_embeddings", "growth keeps the head");
-  require_same(small.qkv_bias, big.qkv_bias, "q/k/v bias", "growth keeps the biases");
-  require_same(small.o_bias, big.o_bias, "o_proj bias", "growth keeps the biases");
-  require_same(small.rope_theta, big.rope_theta, "rope_theta", "the positions would change meaning");
+  require_same_family(small, big, "the small model's", "the big config's");
   GrowthPlan p;
   p.width = whole_factor(small.hidden_size, big.hidden_size, "hidden_size");
   p.ffn = whole_factor(small.intermediate_size, big.intermediate_size, "intermediate_size");

@@ -4,11 +4,10 @@
 
 #include <cmath>
 #include <functional>
-#include <random>
 
 #include "baimo/autograd/tape.h"
 #include "baimo/autograd/test_util.h"
-#include "baimo/model/init.h"
+#include "baimo/compress/compress_test_util.h"
 #include "baimo/model/lm_loss.h"
 #include "baimo/model/param_layout.h"
 #include "baimo/model/tiny_config_test_util.h"
@@ -19,36 +18,9 @@ namespace baimo {
 namespace grow_model_test {
 using ag::testing::random_ids;
 
-ParamMap random_params(const ModelConfig& c, uint32_t seed) {
-  ParamMap p;
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 0.3f);
-  for (const ParamSpec& s : param_layout(c)) {
-    auto& v = p[s.name];
-    v.resize(static_cast<size_t>(s.numel()));
-    init_param(s, 0.2, seed, v);
-    if (s.kind != ParamKind::Matrix && s.kind != ParamKind::Embedding)
-      for (float& x : v) x += nd(rng);  // non-trivial norms and biases
-  }
-  return p;
-}
-
-Transformer model_of(const ModelConfig& c, const ParamMap& p) {
-  Transformer m(c);
-  for (const auto& param : m.params()) {
-    const auto& v = p.at(param.spec.name);
-    std::copy(v.begin(), v.end(), param.var.node()->value.data<float>());
-  }
-  return m;
-}
-
-std::vector<float> logits_of(const Transformer& m, const Tensor& ids) {
-  const ag::Var l = m.logits(ids);
-  const float* d = l.value().data<float>();
-  std::vector<float> out(d, d + l.numel());
-  ag::reset_step();
-  return out;
-}
+using testing::logits_of;
+using testing::model_of;
+using testing::random_params;
 
 // The small config grown: hidden x k (heads and KV heads x k), MLP x f, `layers` layers.
 ModelConfig grown(ModelConfig c, int64_t k, int64_t f, int64_t layers) {
@@ -87,10 +59,7 @@ TEST(GrowModel, IdentityDepthAndWidthKeepTheSmallModelsLogits) {
       const Tensor ids = random_ids({2, 12}, static_cast<int32_t>(small.vocab_size), 4);
       const std::vector<float> want = logits_of(model_of(small, p), ids), got = logits_of(model_of(big, g), ids);
       ASSERT_EQ(want.size(), got.size());
-      float worst = 0, scale = 0;
-      for (size_t i = 0; i < want.size(); ++i)
-        worst = std::max(worst, std::abs(want[i] - got[i])), scale = std::max(scale, std::abs(want[i]));
-      EXPECT_LT(worst, 2e-4f * scale);
+      EXPECT_LT(testing::relative_gap(want, got), 2e-4f);
     }
   }
 }

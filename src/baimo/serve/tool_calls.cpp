@@ -37,16 +37,6 @@ size_t partial_suffix(std::string_view s, std::string_view word) {
   return 0;
 }
 
-std::string gbnf_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 ToolCallFormat tool_call_format(std::string_view jinja) {
@@ -195,7 +185,7 @@ std::string tool_call_grammar(ToolCallFormat format, std::string_view tools_json
     args.emplace_back(rule, schema);
     const std::string head = format == ToolCallFormat::Hermes ? "{\"name\": \"" + name + "\", \"arguments\": "
                                                               : "{\"name\": \"" + name + "\", \"parameters\": ";
-    calls += (calls.empty() ? "" : " | ") + gbnf_string(head) + " " + rule + " \"}\"";
+    calls += (calls.empty() ? "" : " | ") + constrained::gbnf_literal(head) + " " + rule + " \"}\"";
   }
   if (calls.empty()) fail("tool_choice names '{}', which is not among the tools", named);
   const std::string rules = constrained::json_schema_rules(args);

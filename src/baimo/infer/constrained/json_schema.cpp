@@ -27,18 +27,6 @@ std::string primitives() {
       kMaxJsonSpaces);
 }
 
-// A GBNF literal for raw bytes.
-std::string gbnf_literal(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') out += '\\', out += ch;
-    else if (c < 0x20) out += fmt::format("\\x{:02X}", c);
-    else out += ch;
-  }
-  return out + "\"";
-}
-
 const std::set<std::string, std::less<>>& annotations() {
   static const std::set<std::string, std::less<>> s = {"title", "description", "$schema", "$id", "$comment", "default",
                                                        "examples", "deprecated", "readOnly", "writeOnly", "strict"};
@@ -298,6 +286,17 @@ class Compiler {
 };
 
 }  // namespace
+
+std::string gbnf_literal(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') out += '\\', out += ch;
+    else if (c < 0x20) out += fmt::format("\\x{:02X}", c);
+    else out += ch;
+  }
+  return out + "\"";
+}
 
 std::string json_object_gbnf() { return "root ::= jobject\n" + primitives(); }
 

@@ -44,4 +44,7 @@ std::string json_schema_rules(const std::vector<std::pair<std::string, std::stri
 // Any JSON object (response_format json_object).
 std::string json_object_gbnf();
 
+// A GBNF string literal matching exactly the bytes of `s` (quotes and backslashes escaped, control bytes as \xHH).
+std::string gbnf_literal(std::string_view s);
+
 }  // namespace baimo::constrained

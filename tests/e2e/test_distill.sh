@@ -5,6 +5,7 @@
 #    uninterrupted run (weights, AdamW moments, every step's loss); metrics.jsonl has the "distill"
 #    and "ce" parts; OUT/final is a model directory with the tokenizer; the loss falls;
 #  - token shards (`baimo data prepare`), generalised JSD, with a Q8_0 GGUF teacher;
+#  - on-policy (--on-policy 0.5): the "on_policy" metric, kill -9 + resume bit-identical;
 #  - a resume with another --loss is refused (the trajectory keeps the loss settings);
 #  - a student with another tokenizer, an unknown --loss, beta outside [0, 1]: clear errors, exit 1.
 # Usage: bash test_distill.sh path/to/baimo
@@ -33,6 +34,19 @@ assert rows[-1]["distill"] < rows[0]["distill"], (rows[0], rows[-1])
 PY
 kill_resume_matches "$T/a" "$T/b" 4 6 "$BAIMO" "${ARGS[@]}"
 echo "chat: kill -9 + resume bit-identical"
+
+# ---- on-policy (GKD): half the micro-batches answered by the student; kill -9 + resume is bit-identical ----
+OP=("${ARGS[@]}" --on-policy 0.5 --on-policy-max-new-tokens 12 --on-policy-temperature 1)
+"$BAIMO" "${OP[@]}" --out "$T/op" >"$T/op.log" 2>&1 || { cat "$T/op.log"; fail "on-policy run"; }
+grep -q "on-policy 0.5 (T 1, <= 12 tokens)" "$T/op.log" || { cat "$T/op.log"; fail "on-policy summary"; }
+/usr/bin/python3 - "$T/op/metrics.jsonl" <<'PY' || fail "on_policy metric"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip() and "event" not in l and '"loss"' in l]
+shares = [r["on_policy"] for r in rows]
+assert len(shares) == 6 and all(s in (0, 0.5, 1) for s in shares) and 0 < sum(shares) < 6, shares
+PY
+kill_resume_matches "$T/op" "$T/op2" 4 6 "$BAIMO" "${OP[@]}"
+echo "on-policy: metric, kill -9 + resume bit-identical"
 
 # ---- a resume must keep the loss settings ----
 out=$("$BAIMO" "${ARGS[@]}" --loss reverse_kl --out "$T/a" --resume 2>&1) && fail "resume with another loss accepted"
@@ -74,5 +88,7 @@ expect_error "do not share a tokenizer (id 300 is" "$BAIMO" distill --teacher "$
 expect_error "expected forward_kl, reverse_kl or jsd" "$BAIMO" distill --teacher "$T/teacher" --student "$T/student" --loss kl "${SHORT[@]}" --out "$T/x2"
 expect_error "\"beta\" must be within [0, 1]" "$BAIMO" distill --teacher "$T/teacher" --student "$T/student" --loss jsd --beta 2 "${SHORT[@]}" --out "$T/x3"
 expect_error "\"teacher\" (--teacher" "$BAIMO" distill --student "$T/student" "${SHORT[@]}" --out "$T/x4"
+expect_error "\"on_policy\" must be within [0, 1]" "$BAIMO" distill --teacher "$T/teacher" --student "$T/student" --on-policy 1.5 "${SHORT[@]}" --out "$T/x5"
+expect_error "token shards have none" "$BAIMO" distill --teacher "$T/teacher" --student "$T/student" --data "$T/shards" --on-policy 0.5 --max-len 64 --steps 1 --out "$T/x6"
 echo "bad input: clear errors"
 echo "PASS"

@@ -82,6 +82,14 @@ void run_distill(const RunFlags& flags) {
   std::optional<LoraAdapter> adapter;
   Transformer student = load_finetune_model(cfg, ft, adapter);
   cfg.distill.teacher = fs::absolute(cfg.teacher).lexically_normal().string();  // as run_config.json keeps it
+  if (cfg.distill.on_policy > 0) {
+    if (is_shard_dir(cfg.data))
+      fail("--on-policy {}: on-policy distillation samples answers to prompts; token shards have none (use chat data)",
+           cfg.distill.on_policy);
+    cfg.distill.rollout.eos_ids = end_ids(ft, student.config());
+    cfg.distill.rollout.stop = {chat_end_of_turn(ft.kind)};
+    cfg.distill.tokenizer = std::shared_ptr<const Tokenizer>(std::shared_ptr<const void>{}, &ft.tok);  // ft outlives the run
+  }
   const train::DistillOptions& dopt = cfg.distill;
 
   std::unique_ptr<train::Objective> objective;
@@ -158,11 +166,14 @@ void run_distill(const RunFlags& flags) {
   train::Trainer trainer(*objective, topt);
   const bool resumed = resume_if_asked(trainer, cfg);
   const ag::DistillLossOptions& l = dopt.loss;
-  std::printf("distill: teacher %.2fM parameters -> student %.2fM; %s; loss %s (T %g%s), ce_weight %g; %lld steps "
+  std::printf("distill: teacher %.2fM parameters -> student %.2fM; %s; loss %s (T %g%s), ce_weight %g%s; %lld steps "
               "of %lld rows x %lld tokens x %lld, lr %g -> %g, %d threads\n",
               teacher.config().parameter_count() / 1e6, student.config().parameter_count() / 1e6, data_desc.c_str(),
               train::divergence_name(l.divergence), l.temperature,
               l.divergence == ag::Divergence::Jsd ? fmt::format(", beta {}", l.beta).c_str() : "", l.ce_weight,
+              dopt.on_policy > 0 ? fmt::format(", on-policy {} (T {}, <= {} tokens)", dopt.on_policy,
+                                               dopt.rollout.temperature, dopt.rollout.max_new_tokens).c_str()
+                                 : "",
               static_cast<long long>(topt.steps), static_cast<long long>(cfg.batch), static_cast<long long>(cfg.max_len),
               static_cast<long long>(topt.grad_accum), topt.lr, topt.min_lr, omp_get_max_threads());
   if (!resumed) evaluate_before_training(trainer);

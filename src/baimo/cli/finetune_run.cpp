@@ -188,4 +188,17 @@ void save_final_model(const train::FinetuneConfig& cfg, Transformer& model, cons
               adapter ? " (adapter merged)" : "", final_dir.c_str());
 }
 
+// The ids that end an answer: the template's end-of-turn token, the tokenizer's and the config's EOS.
+std::vector<int32_t> end_ids(const FinetuneTokenizer& ft, const ModelConfig& mc) {
+  std::vector<int32_t> ids;
+  auto add = [&](int64_t id) {
+    if (id >= 0 && id < mc.vocab_size && std::find(ids.begin(), ids.end(), id) == ids.end())
+      ids.push_back(static_cast<int32_t>(id));
+  };
+  if (auto eot = ft.tok.token_to_id(chat_end_of_turn(ft.kind))) add(*eot);
+  if (auto eos = ft.tok.eos_id()) add(*eos);
+  for (int64_t e : mc.eos_token_ids) add(e);
+  return ids;
+}
+
 }  // namespace baimo::cli

@@ -69,4 +69,8 @@ bool resume_if_asked(train::Trainer& trainer, const train::FinetuneConfig& cfg);
 void save_final_model(const train::FinetuneConfig& cfg, Transformer& model, const std::optional<LoraAdapter>& adapter,
                       bool merge_adapter = false);
 
+// The ids that end an answer (rollouts, on-policy samples): the template's end-of-turn token, the
+// tokenizer's and the config's EOS.
+std::vector<int32_t> end_ids(const FinetuneTokenizer& ft, const ModelConfig& mc);
+
 }  // namespace baimo::cli

@@ -86,20 +86,6 @@ void write_held_out_prompts(const train::RlRolloutConfig& cfg, const PromptSet& 
   write_file_atomic((fs::path(cfg.settings.trainer.out_dir) / "held_out.jsonl").string(), text);
 }
 
-// The ids that end an answer: the template's end-of-turn token, the tokenizer's and the config's EOS.
-std::vector<int32_t> end_ids(const FinetuneTokenizer& ft, const ModelConfig& mc) {
-  std::vector<int32_t> ids;
-  auto add = [&](int64_t id) {
-    if (id >= 0 && id < mc.vocab_size && std::find(ids.begin(), ids.end(), id) == ids.end())
-      ids.push_back(static_cast<int32_t>(id));
-  };
-  if (auto eot = ft.tok.token_to_id(chat_end_of_turn(ft.kind))) add(*eot);
-  if (auto eos = ft.tok.eos_id()) add(*eos);
-  for (int64_t e : mc.eos_token_ids) add(e);
-  return ids;
-}
-
-
 train::RewardFn make_reward_fn(std::vector<eval::WeightedReward>& rewards, const PromptSet& prompts) {
   return [&rewards, &prompts](std::span<const size_t> ids, std::span<const RolloutSample> samples, bool held_out) {
     const std::vector<eval::ChatPrompt>& from = held_out ? prompts.held_out : prompts.train;

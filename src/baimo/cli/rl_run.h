@@ -30,7 +30,6 @@ struct PromptSet {
 
 PromptSet load_prompts(const train::RlRolloutConfig& cfg, const FinetuneTokenizer& ft);
 void write_held_out_prompts(const train::RlRolloutConfig& cfg, const PromptSet& s);
-std::vector<int32_t> end_ids(const FinetuneTokenizer& ft, const ModelConfig& mc);
 // The run's --reward specs (a reward model renders with the run's template).
 std::vector<eval::WeightedReward> parse_run_rewards(const train::RlRolloutConfig& cfg, const FinetuneTokenizer& ft);
 // The callback scores with `rewards` (kept by reference, as `prompts`).

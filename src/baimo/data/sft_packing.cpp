@@ -74,6 +74,7 @@ void PackedPlan::fill(size_t row_begin, size_t row_count, SftBatch& batch) const
   batch.positions.assign(row_count * seq, 0);
   batch.segments.assign(row_count * seq, 0);
   batch.target_count = 0;
+  batch.sampled = false;
   for (size_t r = 0; r < row_count; ++r) {
     const size_t base = r * seq;
     size_t at = 0;

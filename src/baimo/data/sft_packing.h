@@ -36,6 +36,7 @@ struct SftBatch {
   size_t rows = 0, seq = 0;
   std::vector<int32_t> ids, targets, positions, segments;  // rows * seq each
   size_t target_count = 0;                                 // targets != kIgnoreTarget
+  bool sampled = false;  // the answers are a model's own samples (on-policy distillation)
 };
 
 struct SftPackingOptions {

@@ -29,6 +29,10 @@ const RunKeys& distill_keys() {
         {"temperature", KeyKind::Num, 1.0, "Softmax temperature of both models (the KLs are scaled by T^2)"},
         {"beta", KeyKind::Num, 0.5, "JSD's beta: beta KL(p_t || m) + (1 - beta) KL(p_s || m), m = beta p_t + (1 - beta) p_s"},
         {"ce_weight", KeyKind::Num, 0.0, "Weight of the student's plain next-token cross-entropy added to the loss"},
+        {"on_policy", KeyKind::Num, 0.0, "Share of micro-batches whose answers the student samples itself, scored by "
+                                         "the teacher (GKD's lambda; chat data only)"},
+        {"on_policy_temperature", KeyKind::Num, 1.0, "Sampling temperature of the on-policy answers"},
+        {"on_policy_max_new_tokens", KeyKind::Int, 128, "Tokens per on-policy answer at most"},
     };
     k.insert(k.begin() + 1, std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
     return k;
@@ -67,6 +71,15 @@ DistillConfig parse_distill_config(const json& merged, const std::string& where)
   if (!(l.ce_weight >= 0) || !std::isfinite(l.ce_weight))
     fail("{}: \"ce_weight\" must be >= 0, got {}", where, l.ce_weight);
   c.distill.teacher = c.teacher;
+  c.distill.on_policy = r.f32("on_policy");
+  if (!(c.distill.on_policy >= 0 && c.distill.on_policy <= 1))
+    fail("{}: \"on_policy\" must be within [0, 1], got {}", where, c.distill.on_policy);
+  c.distill.rollout.temperature = r.f32("on_policy_temperature");
+  if (!(c.distill.rollout.temperature >= 0) || !std::isfinite(c.distill.rollout.temperature))
+    fail("{}: \"on_policy_temperature\" must be >= 0 (0 = greedy), got {}", where, c.distill.rollout.temperature);
+  const int64_t max_new = r.i64("on_policy_max_new_tokens");
+  if (max_new < 1 || max_new > 1 << 20) fail("{}: \"on_policy_max_new_tokens\" must be >= 1, got {}", where, max_new);
+  c.distill.rollout.max_new_tokens = static_cast<int>(max_new);
   return c;
 }
 

@@ -1,7 +1,8 @@
 // DistillConfig: every setting of `baimo distill`: SFT's settings (train/sft_config.h: the data,
 // lengths, batch, epochs, the held-out share, the trainer's keys) with "model" called "student",
 // plus the teacher and the loss (objectives/distill.h): loss forward_kl | reverse_kl | jsd,
-// temperature (> 0), beta (JSD, [0, 1]), ce_weight (>= 0). lr defaults to 5e-4 (a student usually
+// temperature (> 0), beta (JSD, [0, 1]), ce_weight (>= 0), on_policy (the share of on-policy micro-batches,
+// [0, 1]) with on_policy_temperature (>= 0) and on_policy_max_new_tokens (>= 1). lr defaults to 5e-4 (a student usually
 // starts far from its teacher), min_lr to lr / 10. LoRA is refused (a full student is trained).
 // The merged settings (run_config.json) keep "student", so a resume reads them back with these keys.
 #pragma once

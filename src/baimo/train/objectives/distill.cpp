@@ -1,6 +1,8 @@
 #include "baimo/train/objectives/distill.h"
 
 #include "baimo/autograd/tape.h"
+#include "baimo/infer/live_weights.h"
+#include "baimo/util/hash.h"
 #include "baimo/train/mfu.h"
 #include "baimo/util/error.h"
 
@@ -43,11 +45,37 @@ const ag::Var& student_head(const Transformer& s) {
 }
 
 json distill_json(const DistillOptions& d) {
-  return {{"loss", divergence_name(d.loss.divergence)},
-          {"temperature", d.loss.temperature},
-          {"beta", d.loss.beta},
-          {"ce_weight", d.loss.ce_weight},
-          {"teacher", d.teacher}};
+  json j = {{"loss", divergence_name(d.loss.divergence)},
+            {"temperature", d.loss.temperature},
+            {"beta", d.loss.beta},
+            {"ce_weight", d.loss.ce_weight},
+            {"teacher", d.teacher}};
+  if (d.on_policy > 0)
+    j["on_policy"] = {{"share", d.on_policy},
+                      {"temperature", d.rollout.temperature},
+                      {"max_new_tokens", d.rollout.max_new_tokens}};
+  return j;
+}
+
+// The prompts of a batch's conversations: each segment's tokens up to and including the position
+// whose target is its first answer token (segments without an answer token are left out).
+std::vector<std::vector<int32_t>> conversation_prompts(const SftBatch& b) {
+  std::vector<std::vector<int32_t>> prompts;
+  for (size_t r = 0; r < b.rows; ++r) {
+    const size_t base = r * b.seq;
+    for (size_t start = 0; start < b.seq;) {
+      size_t end = start + 1;
+      while (end < b.seq && b.segments[base + end] == b.segments[base + start]) ++end;
+      for (size_t t = start; t < end; ++t)
+        if (b.targets[base + t] != kIgnoreTarget) {
+          prompts.emplace_back(b.ids.begin() + static_cast<std::ptrdiff_t>(base + start),
+                               b.ids.begin() + static_cast<std::ptrdiff_t>(base + t + 1));
+          break;
+        }
+      start = end;
+    }
+  }
+  return prompts;
 }
 
 void check_pair(const Transformer& student, const Transformer& teacher) {
@@ -92,7 +120,36 @@ MicroLoss SftDistillObjective::batch_loss(const SftBatch& b) {
   const Shape shape{static_cast<int64_t>(b.rows), static_cast<int64_t>(b.seq)};
   Tensor ids = Tensor::from_ids(shape, b.ids), targets = Tensor::from_ids(shape, b.targets);
   Tensor positions = Tensor::from_ids(shape, b.positions), segments = Tensor::from_ids(shape, b.segments);
-  return distill_batch_loss(model(), teacher_, ids, targets, &positions, &segments, distill_);
+  MicroLoss out = distill_batch_loss(model(), teacher_, ids, targets, &positions, &segments, distill_);
+  if (distill_.on_policy > 0) out.metrics.emplace_back("on_policy", b.sampled ? 1.0f : 0.0f);
+  return out;
+}
+
+void SftDistillObjective::redraw(SftBatch& batch, uint64_t first_row) {
+  const SftObjectiveOptions& o = options();
+  const uint64_t h = splitmix64(o.seed ^ splitmix64(first_row ^ 0x6f6e706f6cULL));
+  if (distill_.on_policy <= 0 || static_cast<double>(h >> 11) * 0x1.0p-53 >= distill_.on_policy) return;
+  std::vector<std::vector<int32_t>> prompts = conversation_prompts(batch);
+  if (prompts.empty()) return;
+  RolloutOptions ro = distill_.rollout;
+  ro.seed = h;
+  ro.ctx = seq_;
+  ro.slots = static_cast<int>(std::min<size_t>(prompts.size(), 16));
+  auto weights = std::make_shared<const ModelWeights>(live_weights(model()));
+  const std::vector<std::vector<RolloutSample>> samples = generate_rollouts(weights, distill_.tokenizer, prompts, ro);
+  std::vector<SftExample> examples;
+  for (size_t p = 0; p < prompts.size(); ++p) {
+    const std::vector<int32_t>& answer = samples[p].at(0).tokens;
+    const size_t room = static_cast<size_t>(seq_) - prompts[p].size();
+    SftExample e{prompts[p], std::vector<uint8_t>(prompts[p].size(), 0), p};
+    e.ids.insert(e.ids.end(), answer.begin(), answer.begin() + static_cast<std::ptrdiff_t>(std::min(room, answer.size())));
+    e.mask.resize(e.ids.size(), 1);
+    if (e.ids.size() > prompts[p].size()) examples.push_back(std::move(e));
+  }
+  if (examples.empty()) return;
+  PackedPlan plan(examples, o.packing, h, 0);
+  plan.fill(0, plan.rows(), batch);
+  batch.sampled = true;
 }
 
 json SftDistillObjective::trajectory() const {

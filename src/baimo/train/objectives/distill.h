@@ -15,10 +15,18 @@
 //   must keep them.
 // - Teacher and student must share a vocabulary (checked here: the head sizes) and a tokenizer
 //   (checked by the command: cli/distill.cpp).
+// - On-policy (GKD, Agarwal et al. 2024; chat data only): a share `on_policy` of the micro-batches,
+//   chosen by a hash of the seed and the batch's row position (so a resume draws the same), replace
+//   each conversation's answer by the student's own sample for its prompt (the tokens before its
+//   first answer token; sampled when the micro-batch is drawn, from the live weights, with `rollout`'s
+//   temperature and max_new_tokens, cut to fit the row, seeded by the row position). The teacher then
+//   scores those tokens; metric "on_policy" = 1 for such a micro-batch, else 0 (only when on_policy > 0).
+//   The rest of each multi-turn conversation is not kept: the prompt ends at its first answer.
 #pragma once
 #include <string>
 
 #include "baimo/autograd/distill_loss.h"
+#include "baimo/infer/rollout.h"
 #include "baimo/model/transformer.h"
 #include "baimo/train/objectives/lm.h"
 #include "baimo/train/objectives/sft.h"
@@ -28,6 +36,9 @@ namespace baimo::train {
 struct DistillOptions {
   ag::DistillLossOptions loss;
   std::string teacher;  // its path, recorded in the trajectory
+  double on_policy = 0;                          // share of on-policy micro-batches, [0, 1]
+  RolloutOptions rollout;                        // their sampling (the seed is set per micro-batch)
+  std::shared_ptr<const Tokenizer> tokenizer;    // the student's, for the samples' stop tokens
 };
 
 // "forward_kl" | "reverse_kl" | "jsd" (baimo::Error naming `where` otherwise), and back.
@@ -51,6 +62,7 @@ class SftDistillObjective : public SftObjective {
 
  protected:
   MicroLoss batch_loss(const SftBatch& batch) override;
+  void redraw(SftBatch& batch, uint64_t first_row) override;
 
  private:
   const Transformer& teacher_;

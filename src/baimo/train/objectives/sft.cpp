@@ -93,7 +93,9 @@ int64_t SftObjective::draw(int64_t micro) {
   const int64_t rows = opts_.batch / opts_.world;
   Micro& mb = micro_.at(static_cast<size_t>(micro));
   mb.first_row = position_;
-  fill_stream_rows(position_ + static_cast<uint64_t>(opts_.rank * rows), static_cast<size_t>(rows), mb.batch);
+  const uint64_t first = position_ + static_cast<uint64_t>(opts_.rank * rows);
+  fill_stream_rows(first, static_cast<size_t>(rows), mb.batch);
+  redraw(mb.batch, first);
   position_ += static_cast<uint64_t>(opts_.batch);
   return static_cast<int64_t>(mb.batch.target_count);
 }

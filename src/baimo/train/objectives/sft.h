@@ -66,7 +66,11 @@ class SftObjective : public Objective {
   // The loss of one micro-batch (its count = batch.target_count): SFT's cross-entropy on the answer
   // tokens; distillation (objectives/distill.h) replaces it. evaluate() keeps the cross-entropy.
   virtual MicroLoss batch_loss(const SftBatch& batch);
+  // Called by draw() with the rows it drew (stream row `first_row` onward, before the count): a
+  // subclass may replace them (on-policy distillation: the student's own answers).
+  virtual void redraw(SftBatch& batch, uint64_t first_row) {}
   Transformer& model() const { return model_; }
+  const SftObjectiveOptions& options() const { return opts_; }
 
  private:
   const PackedPlan& epoch_plan(uint64_t epoch) const;

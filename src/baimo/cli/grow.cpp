@@ -73,12 +73,7 @@ void run_grow(const GrowArgs& a) {
   prepare_output_dir(a.out);
 
   const auto t0 = std::chrono::steady_clock::now();
-  ParamMap params;
-  read_model_dir_tensors(a.from, small, [&](const ParamSpec& s) -> std::span<float> {
-    auto& v = params[s.name];
-    v.resize(static_cast<size_t>(s.numel()));
-    return v;
-  });
+  ParamMap params = read_model_dir_params(a.from, small);
   ParamMap grown = grow_model(small, params, big, plan, a.noise, a.seed);
   params.clear();
   std::vector<SafetensorWrite> writes;

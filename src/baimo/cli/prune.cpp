@@ -64,16 +64,6 @@ std::vector<std::vector<int32_t>> read_calibration(const PruneArgs& a) {
   return calib;
 }
 
-std::map<std::string, std::vector<float>> read_params(const std::string& dir, const ModelConfig& cfg) {
-  std::map<std::string, std::vector<float>> params;
-  read_model_dir_tensors(dir, cfg, [&](const ParamSpec& s) -> std::span<float> {
-    auto& v = params[s.name];
-    v.resize(static_cast<size_t>(s.numel()));
-    return v;
-  });
-  return params;
-}
-
 void save_pruned(const PruneArgs& a, const ModelConfig& cfg, const std::map<std::string, std::vector<float>>& params) {
   std::vector<SafetensorWrite> writes;
   for (const ParamSpec& s : param_layout(cfg)) writes.push_back({s.name, s.shape, params.at(s.name)});
@@ -94,7 +84,7 @@ void run_structured_prune(const PruneArgs& a) {
   prepare_output_dir(a.out);
 
   const auto t0 = std::chrono::steady_clock::now();
-  const auto params = read_params(a.model, big);
+  const auto params = read_model_dir_params(a.model, big);
   const StructureImportance imp = measure_structure_importance(big, params, calib);
   const StructuredPlan plan = plan_structured_prune(big, small, imp);
   save_pruned(a, small, apply_structured_prune(big, params, small, plan));
@@ -137,7 +127,7 @@ void run_prune(const PruneArgs& a, bool has_sparsity, bool has_pattern) {
   prepare_output_dir(a.out);
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto params = read_params(a.model, cfg);
+  auto params = read_model_dir_params(a.model, cfg);
   const std::vector<PrunedMatrix> pruned = prune_model(cfg, params, method, spec, calib);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 

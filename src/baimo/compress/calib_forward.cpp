@@ -36,6 +36,29 @@ void add_squares(std::vector<double>& sum, const float* a, int64_t n, int64_t wi
 
 }  // namespace
 
+ModelWeights f32_weights_over(const ModelConfig& cfg, const std::map<std::string, std::vector<float>>& params) {
+  auto tensor = [&](const ParamSpec& s) -> const std::vector<float>& {
+    auto it = params.find(s.name);
+    if (it == params.end() || static_cast<int64_t>(it->second.size()) != s.numel())
+      fail("the model's {} is missing or has the wrong size", s.name);
+    return it->second;
+  };
+  ModelWeights w;
+  w.config = cfg;
+  fill_model_weights(
+      w,
+      [&](const ParamSpec& s) {
+        WeightMatrix m;
+        m.type = DType::F32;
+        m.data = tensor(s).data();
+        m.rows = s.shape[0];
+        m.cols = s.shape[1];
+        return m;
+      },
+      [&](const ParamSpec& s) -> const float* { return tensor(s).data(); });
+  return w;
+}
+
 CalibrationForward::CalibrationForward(const ModelWeights& w, std::vector<std::vector<int32_t>> seqs)
     : w_(w),
       seqs_(std::move(seqs)),

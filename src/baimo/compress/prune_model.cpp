@@ -81,19 +81,7 @@ std::vector<PrunedMatrix> prune_model(const ModelConfig& cfg, std::map<std::stri
   }
   if (calib.empty()) fail("wanda pruning needs calibration text (--calib)");
   // The model as the engine's step reads it: f32 matrices over the caller's buffers (pruned in place).
-  ModelWeights w;
-  w.config = cfg;
-  fill_model_weights(
-      w,
-      [&](const ParamSpec& s) {
-        WeightMatrix m;
-        m.type = DType::F32;
-        m.data = find(params, s).data();
-        m.rows = s.shape[0];
-        m.cols = s.shape[1];
-        return m;
-      },
-      [&](const ParamSpec& s) -> const float* { return find(params, s).data(); });
+  const ModelWeights w = f32_weights_over(cfg, params);
   CalibrationForward fwd(w, calib);
   for (int64_t l = 0; l < cfg.num_hidden_layers; ++l) {
     const LayerInputSquares sq = fwd.input_squares(l);

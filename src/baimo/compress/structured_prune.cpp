@@ -82,19 +82,7 @@ void check_structured_target(const ModelConfig& big, const ModelConfig& small) {
 StructureImportance measure_structure_importance(const ModelConfig& cfg, const Params& params,
                                                  const std::vector<std::vector<int32_t>>& calib) {
   if (calib.empty()) fail("structured pruning needs calibration text (--calib)");
-  ModelWeights w;
-  w.config = cfg;
-  fill_model_weights(
-      w,
-      [&](const ParamSpec& s) {
-        WeightMatrix m;
-        m.type = DType::F32;
-        m.data = tensor_of(params, s).data();
-        m.rows = s.shape[0];
-        m.cols = s.shape[1];
-        return m;
-      },
-      [&](const ParamSpec& s) -> const float* { return tensor_of(params, s).data(); });
+  const ModelWeights w = f32_weights_over(cfg, params);
   CalibrationForward fwd(w, calib);
   const int64_t L = cfg.num_hidden_layers, KV = cfg.num_key_value_heads, D = cfg.head_dim, C = cfg.hidden_size;
   const int64_t per_group = cfg.num_attention_heads / KV;

@@ -111,6 +111,16 @@ void save_model_dir(const std::string& dir, const ModelConfig& cfg, const std::v
   }
 }
 
+std::map<std::string, std::vector<float>> read_model_dir_params(const std::string& dir, const ModelConfig& cfg) {
+  std::map<std::string, std::vector<float>> params;
+  read_model_dir_tensors(dir, cfg, [&](const ParamSpec& s) -> std::span<float> {
+    auto& v = params[s.name];
+    v.resize(static_cast<size_t>(s.numel()));
+    return v;
+  });
+  return params;
+}
+
 DType torch_dtype_storage(const ModelConfig& cfg) {
   return cfg.torch_dtype == "bfloat16" ? DType::BF16 : cfg.torch_dtype == "float16" ? DType::F16 : DType::F32;
 }

@@ -12,6 +12,7 @@
 // does); errors name the file and the tensor.
 #pragma once
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ DType torch_dtype_storage(const ModelConfig& cfg);
 // load_inference_weights.)
 void read_model_dir_tensors(const std::string& dir, const ModelConfig& cfg,
                             const std::function<std::span<float>(const ParamSpec&)>& dest);
+
+// Every parameter of param_layout(cfg), read whole into f32 vectors by name.
+std::map<std::string, std::vector<float>> read_model_dir_params(const std::string& dir, const ModelConfig& cfg);
 
 // Paths of the optional files inside `dir` ("" when absent).
 std::string model_dir_tokenizer(const std::string& dir);

@@ -74,15 +74,9 @@ void run_grow(const GrowArgs& a) {
 
   const auto t0 = std::chrono::steady_clock::now();
   ParamMap params = read_model_dir_params(a.from, small);
-  ParamMap grown = grow_model(small, params, big, plan, a.noise, a.seed);
+  const ParamMap grown = grow_model(small, params, big, plan, a.noise, a.seed);
   params.clear();
-  std::vector<SafetensorWrite> writes;
-  for (const ParamSpec& s : param_layout(big)) writes.push_back({s.name, s.shape, grown.at(s.name)});
-  ModelDirSave opts;
-  opts.dtype = torch_dtype_storage(big);
-  opts.tokenizer_json = model_dir_tokenizer(a.from);
-  opts.generation_config_json = model_dir_generation_config(a.from);
-  save_model_dir(a.out, big, writes, opts);
+  save_derived_model_dir(a.out, big, grown, a.from);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::printf("grow: %.2fM -> %.2fM parameters; hidden %lld -> %lld (x%lld), heads %lld/%lld -> %lld/%lld, "

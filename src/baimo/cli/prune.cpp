@@ -64,16 +64,6 @@ std::vector<std::vector<int32_t>> read_calibration(const PruneArgs& a) {
   return calib;
 }
 
-void save_pruned(const PruneArgs& a, const ModelConfig& cfg, const std::map<std::string, std::vector<float>>& params) {
-  std::vector<SafetensorWrite> writes;
-  for (const ParamSpec& s : param_layout(cfg)) writes.push_back({s.name, s.shape, params.at(s.name)});
-  ModelDirSave opts;
-  opts.dtype = torch_dtype_storage(cfg);
-  opts.tokenizer_json = model_dir_tokenizer(a.model);
-  opts.generation_config_json = model_dir_generation_config(a.model);
-  save_model_dir(a.out, cfg, writes, opts);
-}
-
 void run_structured_prune(const PruneArgs& a) {
   if (a.calib.empty()) fail("--structured measures importance on calibration text: --calib FILE");
   const ModelConfig big = check_model_and_out(a);
@@ -87,7 +77,7 @@ void run_structured_prune(const PruneArgs& a) {
   const auto params = read_model_dir_params(a.model, big);
   const StructureImportance imp = measure_structure_importance(big, params, calib);
   const StructuredPlan plan = plan_structured_prune(big, small, imp);
-  save_pruned(a, small, apply_structured_prune(big, params, small, plan));
+  save_derived_model_dir(a.out, small, apply_structured_prune(big, params, small, plan), a.model);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::printf("%-6s %10s %-5s KV groups kept (of %lld); MLP channels kept (of %lld)\n", "layer", "influence", "kept",
@@ -131,7 +121,7 @@ void run_prune(const PruneArgs& a, bool has_sparsity, bool has_pattern) {
   const std::vector<PrunedMatrix> pruned = prune_model(cfg, params, method, spec, calib);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  save_pruned(a, cfg, params);
+  save_derived_model_dir(a.out, cfg, params, a.model);
 
   std::printf("%-44s %12s %9s\n", "matrix", "shape", "sparsity");
   int64_t zeros = 0, numel = 0, layer_zeros = 0, layer_numel = 0;

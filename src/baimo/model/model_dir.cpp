@@ -121,8 +121,24 @@ std::map<std::string, std::vector<float>> read_model_dir_params(const std::strin
   return params;
 }
 
-DType torch_dtype_storage(const ModelConfig& cfg) {
+// The storage dtype a config's torch_dtype names: F16 for "float16", BF16 for "bfloat16", else F32.
+static DType torch_dtype_storage(const ModelConfig& cfg) {
   return cfg.torch_dtype == "bfloat16" ? DType::BF16 : cfg.torch_dtype == "float16" ? DType::F16 : DType::F32;
+}
+
+void save_derived_model_dir(const std::string& dir, const ModelConfig& cfg,
+                            const std::map<std::string, std::vector<float>>& params, const std::string& source_dir) {
+  std::vector<SafetensorWrite> writes;
+  for (const ParamSpec& s : param_layout(cfg)) {
+    auto it = params.find(s.name);
+    if (it == params.end()) fail("saving {}: no tensor {}", dir, s.name);
+    writes.push_back({s.name, s.shape, it->second});
+  }
+  ModelDirSave opts;
+  opts.dtype = torch_dtype_storage(cfg);
+  opts.tokenizer_json = model_dir_tokenizer(source_dir);
+  opts.generation_config_json = model_dir_generation_config(source_dir);
+  save_model_dir(dir, cfg, writes, opts);
 }
 
 ModelConfig load_model_dir_config(const std::string& dir) {

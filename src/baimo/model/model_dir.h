@@ -35,9 +35,6 @@ void save_model_dir(const std::string& dir, const ModelConfig& cfg, const std::v
 
 ModelConfig load_model_dir_config(const std::string& dir);
 
-// The storage dtype a config's torch_dtype names: F16 for "float16", BF16 for "bfloat16", else F32.
-DType torch_dtype_storage(const ModelConfig& cfg);
-
 // Reads the safetensors of a model directory: calls dest(spec) for each parameter of param_layout(cfg)
 // and fills the returned span (numel floats). (The engine's weights of a model path: infer/model_weights.h
 // load_inference_weights.)
@@ -46,6 +43,12 @@ void read_model_dir_tensors(const std::string& dir, const ModelConfig& cfg,
 
 // Every parameter of param_layout(cfg), read whole into f32 vectors by name.
 std::map<std::string, std::vector<float>> read_model_dir_params(const std::string& dir, const ModelConfig& cfg);
+
+// Writes `params` (param_layout(cfg) names) as a model directory derived from the one at `source_dir`
+// (pruned, grown): stored in cfg's torch_dtype, with the source's tokenizer, tokenizer_config and
+// generation_config.
+void save_derived_model_dir(const std::string& dir, const ModelConfig& cfg,
+                            const std::map<std::string, std::vector<float>>& params, const std::string& source_dir);
 
 // Paths of the optional files inside `dir` ("" when absent).
 std::string model_dir_tokenizer(const std::string& dir);

@@ -6,6 +6,7 @@
 #    and "ce" parts; OUT/final is a model directory with the tokenizer; the loss falls;
 #  - token shards (`baimo data prepare`), generalised JSD, with a Q8_0 GGUF teacher;
 #  - on-policy (--on-policy 0.5): the "on_policy" metric, kill -9 + resume bit-identical;
+#  - mpirun -np 2 = 1 process (off-policy); on-policy under mpirun: every rank makes the same choice;
 #  - a resume with another --loss is refused (the trajectory keeps the loss settings);
 #  - a student with another tokenizer, an unknown --loss, beta outside [0, 1]: clear errors, exit 1.
 # Usage: bash test_distill.sh path/to/baimo
@@ -47,6 +48,29 @@ assert len(shares) == 6 and all(s in (0, 0.5, 1) for s in shares) and 0 < sum(sh
 PY
 kill_resume_matches "$T/op" "$T/op2" 4 6 "$BAIMO" "${OP[@]}"
 echo "on-policy: metric, kill -9 + resume bit-identical"
+
+# ---- data parallel: 2 ranks = 1 process (off-policy); on-policy runs under mpirun, one choice per step ----
+source "$(dirname "$0")/mpi_env.sh"
+MARGS=(distill --teacher "$T/teacher" --student "$T/student" --data "$SHARED/data/sft/identity.json" --max-len 128
+       --batch 4 --steps 3 --val-fraction 0.1 --seed 3 --lr 2e-3 --peak-gflops 1 --checkpoint-interval 0 --ce-weight 0.5)
+OMP_NUM_THREADS=2 "$BAIMO" "${MARGS[@]}" --threads 2 --out "$T/one" >"$T/one.log" 2>&1 || { cat "$T/one.log"; fail "1 process"; }
+OMP_NUM_THREADS=1 timeout 300 mpirun "${MPIRUN_ARGS[@]}" -np 2 "$BAIMO" "${MARGS[@]}" --threads 1 --out "$T/two" >"$T/two.log" 2>&1 \
+  || { cat "$T/two.log"; fail "mpirun -np 2"; }
+OMP_NUM_THREADS=1 timeout 300 mpirun "${MPIRUN_ARGS[@]}" -np 2 "$BAIMO" "${MARGS[@]}" --threads 1 --on-policy 0.5 \
+  --on-policy-max-new-tokens 8 --out "$T/two_op" >"$T/two_op.log" 2>&1 || { cat "$T/two_op.log"; fail "mpirun -np 2 on-policy"; }
+/usr/bin/python3 - "$T/one/metrics.jsonl" "$T/two/metrics.jsonl" "$T/two_op/metrics.jsonl" <<'PY' || fail "2 ranks"
+import json, sys
+def read(p):
+    return [json.loads(l) for l in open(p) if l.strip() and "event" not in l and '"loss"' in l]
+a, b, c = read(sys.argv[1]), read(sys.argv[2]), read(sys.argv[3])
+assert [r["step"] for r in a] == [r["step"] for r in b] == [r["step"] for r in c] == [1, 2, 3]
+for x, y in zip(a, b):
+    for k in ("loss", "distill", "ce", "val_loss"):
+        if k in x or k in y:
+            assert abs(x[k] - y[k]) <= 1e-4 * abs(x[k]), (x["step"], k, x[k], y[k])
+assert all(r["on_policy"] in (0, 1) for r in c), [r["on_policy"] for r in c]
+PY
+echo "data parallel: 2 ranks = 1 process; on-policy under mpirun"
 
 # ---- a resume must keep the loss settings ----
 out=$("$BAIMO" "${ARGS[@]}" --loss reverse_kl --out "$T/a" --resume 2>&1) && fail "resume with another loss accepted"

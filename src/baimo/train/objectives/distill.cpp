@@ -127,12 +127,14 @@ MicroLoss SftDistillObjective::batch_loss(const SftBatch& b) {
 
 void SftDistillObjective::redraw(SftBatch& batch, uint64_t first_row) {
   const SftObjectiveOptions& o = options();
-  const uint64_t h = splitmix64(o.seed ^ splitmix64(first_row ^ 0x6f6e706f6cULL));
+  // The choice is the micro-batch's (every rank makes the same); the samples' seed is this rank's rows'.
+  const uint64_t rank_rows = static_cast<uint64_t>(o.batch / o.world), micro_row = first_row - static_cast<uint64_t>(o.rank) * rank_rows;
+  const uint64_t h = splitmix64(o.seed ^ splitmix64(micro_row ^ 0x6f6e706f6cULL));
   if (distill_.on_policy <= 0 || static_cast<double>(h >> 11) * 0x1.0p-53 >= distill_.on_policy) return;
   std::vector<std::vector<int32_t>> prompts = conversation_prompts(batch);
   if (prompts.empty()) return;
   RolloutOptions ro = distill_.rollout;
-  ro.seed = h;
+  ro.seed = splitmix64(h ^ first_row);
   ro.ctx = seq_;
   ro.slots = static_cast<int>(std::min<size_t>(prompts.size(), 16));
   auto weights = std::make_shared<const ModelWeights>(live_weights(model()));
@@ -147,7 +149,7 @@ void SftDistillObjective::redraw(SftBatch& batch, uint64_t first_row) {
     if (e.ids.size() > prompts[p].size()) examples.push_back(std::move(e));
   }
   if (examples.empty()) return;
-  PackedPlan plan(examples, o.packing, h, 0);
+  PackedPlan plan(examples, o.packing, ro.seed, 0);
   plan.fill(0, plan.rows(), batch);
   batch.sampled = true;
 }

@@ -16,7 +16,8 @@
 // - Teacher and student must share a vocabulary (checked here: the head sizes) and a tokenizer
 //   (checked by the command: cli/distill.cpp).
 // - On-policy (GKD, Agarwal et al. 2024; chat data only): a share `on_policy` of the micro-batches,
-//   chosen by a hash of the seed and the batch's row position (so a resume draws the same), replace
+//   chosen by a hash of the seed and the micro-batch's row position (so a resume draws the same, and
+//   every rank makes the same choice), replace
 //   each conversation's answer by the student's own sample for its prompt (the tokens before its
 //   first answer token; sampled when the micro-batch is drawn, from the live weights, with `rollout`'s
 //   temperature and max_new_tokens, cut to fit the row, seeded by the row position). The teacher then

@@ -61,6 +61,8 @@ txt=$("$BAIMO" generate --model "$T/g2" --prompt "baimo" --max-tokens 8 --seed 1
 "$BAIMO" pretrain --init "$T/g1" --data "$T/data" --out "$T/run2" --steps 4 --lr 1e-3 "${COMMON[@]}" \
   >"$T/pre2.log" 2>&1 || { cat "$T/pre2.log"; fail "pretrain --init the grown model"; }
 [ -f "$T/run2/final/model.safetensors" ] || fail "no final model after pretrain --init"
+# The identity layers' zero o_proj / down_proj are an initialisation, not a pruning: they train.
+! grep -q "a pruned model" "$T/pre2.log" || { cat "$T/pre2.log"; fail "identity layers were taken for pruned ones"; }
 
 bad() {
   local want=$1

@@ -17,7 +17,8 @@ ZeroMask ZeroMask::of(const Transformer& model, double min_fraction) {
     int64_t zeros = 0;
     for (int64_t i = 0; i < n; ++i)
       if (w[i] == 0.0f) e.bits[static_cast<size_t>(i / 64)] |= uint64_t{1} << (i % 64), ++zeros;
-    if (zeros == 0 || static_cast<double>(zeros) < min_fraction * static_cast<double>(n)) continue;
+    // An all-zero matrix was initialised so (grow's identity layers, a fresh output projection), not pruned.
+    if (zeros == n || static_cast<double>(zeros) < min_fraction * static_cast<double>(n)) continue;
     m.zeros_ += zeros, m.numel_ += n;
     m.entries_.push_back(std::move(e));
   }

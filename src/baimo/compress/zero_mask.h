@@ -3,8 +3,9 @@
 // gradient every step. AdamW then never moves them (their moments stay zero and decoupled decay of 0
 // is 0), so the trained model keeps the pruned model's mask; clipping sees only the live weights.
 // A resumed run finds the same zeros in its checkpoint's weights.
-// Contract: only block matrices (q, k, v, o, gate, up, down) holding at least `min_fraction` zeros are
-// masked — a dense model has none and gets an empty mask; one bit per weight.
+// Contract: only block matrices (q, k, v, o, gate, up, down) holding at least `min_fraction` zeros, and
+// not all zeros, are masked — a dense model has none and gets an empty mask, and an all-zero matrix is
+// an initialisation (baimo grow's identity layers), not a pruning; one bit per weight.
 #pragma once
 #include <cstdint>
 #include <vector>

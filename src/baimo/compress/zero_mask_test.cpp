@@ -22,6 +22,8 @@ TEST(ZeroMask, PrunedWeightsStayZeroThroughAdamWSteps) {
   for (int64_t i = 0; i < nq; i += 2) values_of(m, q)[i] = 0.0f;   // 50%
   for (int64_t i = 0; i < nd; i += 4) values_of(m, down)[i] = 0.0f;  // 25%
   values_of(m, layer_param(1, "self_attn.k_proj.weight"))[3] = 0.0f;   // one zero: below min_fraction
+  for (int64_t i = 0; i < m.param(layer_param(1, "self_attn.o_proj.weight")).numel(); ++i)
+    values_of(m, layer_param(1, "self_attn.o_proj.weight"))[i] = 0.0f;  // all zero: an identity layer's, trains
   const ZeroMask mask = ZeroMask::of(m);
   EXPECT_EQ(mask.matrices(), 2u);
   EXPECT_EQ(mask.zeros(), nq / 2 + nd / 4);

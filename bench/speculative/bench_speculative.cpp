@@ -132,7 +132,8 @@ int main(int argc, char** argv) {
     add_model("self_q8_0", target, "q8_0");
     add_model("self_q4_0", target, "q4_0");
     if (!draft_dir.empty())
-      for (const char* dtype : {"", "q8_0", "q4_0"}) add_model(std::string("draft") + (*dtype ? "_" : "") + dtype, draft_dir, dtype);
+      for (const char* dtype : {"", "q8_0", "q4_0"})
+        add_model(std::string("draft") + (*dtype ? "_" : "") + dtype, draft_dir, dtype);
 
     Engine engine(m.weights, 1, ctx);
     std::vector<std::vector<int32_t>> plain_tokens(prompts.size());
@@ -173,7 +174,8 @@ int main(int argc, char** argv) {
       std::printf("bench speculative %s_identical_to_plain %s\n", d.name.c_str(), d.identical ? "yes" : "NO");
       std::printf("bench speculative %s_ratio %.3f\n", d.name.c_str(), ratio);
       // The bar's figure: the best given draft when there is one, else the best self-draft.
-      if (d.name != "ngram3" && (draft_dir.empty() || d.name.starts_with("draft"))) best_model = std::max(best_model, ratio);
+      if (d.name != "ngram3" && (draft_dir.empty() || d.name.starts_with("draft")))
+        best_model = std::max(best_model, ratio);
     }
     std::printf("ratio speculative %.3f\n", best_model);
     for (const Draft& d : drafts)

@@ -88,7 +88,8 @@ void run_distill(const RunFlags& flags) {
            cfg.distill.on_policy);
     cfg.distill.rollout.eos_ids = end_ids(ft, student.config());
     cfg.distill.rollout.stop = {chat_end_of_turn(ft.kind)};
-    cfg.distill.tokenizer = std::shared_ptr<const Tokenizer>(std::shared_ptr<const void>{}, &ft.tok);  // ft outlives the run
+    // Not owned: ft outlives the run.
+    cfg.distill.tokenizer = std::shared_ptr<const Tokenizer>(std::shared_ptr<const void>{}, &ft.tok);
   }
   const train::DistillOptions& dopt = cfg.distill;
 

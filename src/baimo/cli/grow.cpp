@@ -53,9 +53,11 @@ void run_grow(const GrowArgs& a) {
   const DepthGrowth depth = parse_depth_growth(a.depth);
   if (!(a.noise >= 0) || !std::isfinite(a.noise)) fail("--noise {}: must be a number >= 0", a.noise);
   if (a.eval_tokens < 2) fail("--eval-tokens {}: need at least 2", a.eval_tokens);
-  if (!open_model(a.from).is_dir()) fail("--from {}: baimo grow reads a model directory (config.json + safetensors)", a.from);
+  if (!open_model(a.from).is_dir())
+    fail("--from {}: baimo grow reads a model directory (config.json + safetensors)", a.from);
   std::error_code ec;
-  if (fs::equivalent(a.from, a.out, ec)) fail("--out {} is the --from model directory; write the grown model elsewhere", a.out);
+  if (fs::equivalent(a.from, a.out, ec))
+    fail("--out {} is the --from model directory; write the grown model elsewhere", a.out);
   if (fs::exists(fs::path(a.out) / "model.safetensors") && !a.force)
     fail("{} already holds a model (model.safetensors); pass --force to overwrite it", a.out);
   std::string text;

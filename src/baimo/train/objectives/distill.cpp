@@ -2,9 +2,9 @@
 
 #include "baimo/autograd/tape.h"
 #include "baimo/infer/live_weights.h"
-#include "baimo/util/hash.h"
 #include "baimo/train/mfu.h"
 #include "baimo/util/error.h"
+#include "baimo/util/hash.h"
 
 namespace baimo::train {
 
@@ -128,7 +128,8 @@ MicroLoss SftDistillObjective::batch_loss(const SftBatch& b) {
 void SftDistillObjective::redraw(SftBatch& batch, uint64_t first_row) {
   const SftObjectiveOptions& o = options();
   // The choice is the micro-batch's (every rank makes the same); the samples' seed is this rank's rows'.
-  const uint64_t rank_rows = static_cast<uint64_t>(o.batch / o.world), micro_row = first_row - static_cast<uint64_t>(o.rank) * rank_rows;
+  const uint64_t rank_rows = static_cast<uint64_t>(o.batch / o.world);
+  const uint64_t micro_row = first_row - static_cast<uint64_t>(o.rank) * rank_rows;
   const uint64_t h = splitmix64(o.seed ^ splitmix64(micro_row ^ 0x6f6e706f6cULL));
   if (distill_.on_policy <= 0 || static_cast<double>(h >> 11) * 0x1.0p-53 >= distill_.on_policy) return;
   std::vector<std::vector<int32_t>> prompts = conversation_prompts(batch);

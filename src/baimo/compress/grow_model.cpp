@@ -52,7 +52,7 @@ Expansion expansion_of(ParamRole role, int64_t k, int64_t f) {
   fail("grow: a reward model's score head cannot grow");
 }
 
-void expand(const std::vector<float>& src, int64_t out, int64_t in, const Expansion& e, double noise,
+void expand_param(const std::vector<float>& src, int64_t out, int64_t in, const Expansion& e, double noise,
             std::mt19937_64& rng, std::vector<float>& dst) {
   const int64_t big_in = in * e.in_copies;
   dst.assign(static_cast<size_t>(out * e.out_copies * big_in), 0.0f);
@@ -133,7 +133,7 @@ ParamMap grow_model(const ModelConfig& small, const ParamMap& params, const Mode
       fail("grow: the small model's {} is missing or has the wrong size", from.name);
     auto& dst = out[s.name];
     const int64_t rows = from.shape[0], cols = from.shape.size() > 1 ? from.shape[1] : 1;
-    expand(src->second, rows, cols, expansion_of(s.role, plan.width, plan.ffn), noise, rng, dst);
+    expand_param(src->second, rows, cols, expansion_of(s.role, plan.width, plan.ffn), noise, rng, dst);
     if (s.layer >= 0 && plan.zero_output[static_cast<size_t>(s.layer)] && writes_residual(s.role))
       std::fill(dst.begin(), dst.end(), 0.0f);
     if (static_cast<int64_t>(dst.size()) != s.numel())

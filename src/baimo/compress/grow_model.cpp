@@ -53,7 +53,7 @@ Expansion expansion_of(ParamRole role, int64_t k, int64_t f) {
 }
 
 void expand_param(const std::vector<float>& src, int64_t out, int64_t in, const Expansion& e, double noise,
-            std::mt19937_64& rng, std::vector<float>& dst) {
+                  std::mt19937_64& rng, std::vector<float>& dst) {
   const int64_t big_in = in * e.in_copies;
   dst.assign(static_cast<size_t>(out * e.out_copies * big_in), 0.0f);
   double sq = 0;

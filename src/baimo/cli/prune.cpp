@@ -151,8 +151,8 @@ void run_prune(const PruneArgs& a, bool has_sparsity, bool has_pattern) {
 
 BAIMO_COMMAND(64, [](CLI::App& root) {
   auto a = std::make_shared<PruneArgs>();
-  auto* sub = root.add_subcommand("prune", "Zero the low-scoring weights of a model's blocks (magnitude or Wanda; "
-                                           "unstructured or N:M)");
+  auto* sub = root.add_subcommand("prune", "Prune a model: zero its low-scoring weights (magnitude or Wanda; unstructured or "
+                                           "N:M), or remove layers, KV head groups and MLP channels (--structured)");
   sub->add_option("--model", a->model, "Model directory")->required();
   auto* method = sub->add_option("--method", a->method, "magnitude (|W|) or wanda (|W| * input norm over --calib text)");
   auto* structured = sub->add_option("--structured", a->structured,

@@ -36,13 +36,7 @@ void add_squares(std::vector<double>& sum, const float* a, int64_t n, int64_t wi
 
 }  // namespace
 
-ModelWeights f32_weights_over(const ModelConfig& cfg, const std::map<std::string, std::vector<float>>& params) {
-  auto tensor = [&](const ParamSpec& s) -> const std::vector<float>& {
-    auto it = params.find(s.name);
-    if (it == params.end() || static_cast<int64_t>(it->second.size()) != s.numel())
-      fail("the model's {} is missing or has the wrong size", s.name);
-    return it->second;
-  };
+ModelWeights f32_weights_over(const ModelConfig& cfg, const ParamMap& params) {
   ModelWeights w;
   w.config = cfg;
   fill_model_weights(
@@ -50,12 +44,12 @@ ModelWeights f32_weights_over(const ModelConfig& cfg, const std::map<std::string
       [&](const ParamSpec& s) {
         WeightMatrix m;
         m.type = DType::F32;
-        m.data = tensor(s).data();
+        m.data = param_values(params, s).data();
         m.rows = s.shape[0];
         m.cols = s.shape[1];
         return m;
       },
-      [&](const ParamSpec& s) -> const float* { return tensor(s).data(); });
+      [&](const ParamSpec& s) -> const float* { return param_values(params, s).data(); });
   return w;
 }
 

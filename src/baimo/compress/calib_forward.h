@@ -15,10 +15,9 @@
 // (baimo::Error otherwise). Deterministic for a given thread count.
 #pragma once
 #include <cstdint>
-#include <map>
-#include <string>
 #include <vector>
 
+#include "baimo/compress/param_map.h"
 #include "baimo/infer/model_weights.h"
 #include "baimo/kernels/rope_table.h"
 #include "baimo/model/kv_cache.h"
@@ -27,7 +26,7 @@ namespace baimo {
 
 // The engine's view of a model held as f32 vectors by parameter name (param_layout names): matrices
 // and vectors point into the map's buffers (which must outlive the result; their values may change).
-ModelWeights f32_weights_over(const ModelConfig& cfg, const std::map<std::string, std::vector<float>>& params);
+ModelWeights f32_weights_over(const ModelConfig& cfg, const ParamMap& params);
 
 struct LayerInputSquares {
   std::vector<double> attn_in, o_in, mlp_in, down_in;

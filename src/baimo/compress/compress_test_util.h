@@ -2,23 +2,21 @@
 // parameters by name, a Transformer over them, its logits.
 #pragma once
 #include <algorithm>
-#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "baimo/autograd/tape.h"
+#include "baimo/compress/param_map.h"
 #include "baimo/model/init.h"
 #include "baimo/model/param_layout.h"
 #include "baimo/model/transformer.h"
 
 namespace baimo::testing {
 
-using TestParams = std::map<std::string, std::vector<float>>;
-
 // Every parameter of param_layout(c), initialised as a model is, with non-trivial norms and biases.
-inline TestParams random_params(const ModelConfig& c, uint32_t seed) {
-  TestParams p;
+inline ParamMap random_params(const ModelConfig& c, uint32_t seed) {
+  ParamMap p;
   std::mt19937 rng(seed);
   std::normal_distribution<float> nd(0.0f, 0.3f);
   for (const ParamSpec& s : param_layout(c)) {
@@ -31,7 +29,7 @@ inline TestParams random_params(const ModelConfig& c, uint32_t seed) {
   return p;
 }
 
-inline Transformer model_of(const ModelConfig& c, const TestParams& p) {
+inline Transformer model_of(const ModelConfig& c, const ParamMap& p) {
   Transformer m(c);
   for (const auto& param : m.params()) {
     const auto& v = p.at(param.spec.name);

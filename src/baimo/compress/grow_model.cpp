@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <random>
-#include <utility>
 
 #include "baimo/compress/config_family.h"
 #include "baimo/model/param_layout.h"
@@ -118,22 +117,15 @@ GrowthPlan plan_growth(const ModelConfig& small, const ModelConfig& big, DepthGr
 ParamMap grow_model(const ModelConfig& small, const ParamMap& params, const ModelConfig& big, const GrowthPlan& plan,
                     double noise, uint64_t seed) {
   if (noise < 0 || !std::isfinite(noise)) fail("--noise {}: must be >= 0", noise);
-  std::map<std::pair<ParamRole, int64_t>, const ParamSpec*> small_spec;
   const std::vector<ParamSpec> small_layout = param_layout(small);
-  for (const ParamSpec& s : small_layout) small_spec[{s.role, s.layer}] = &s;
   ParamMap out;
   std::mt19937_64 rng(seed);
   for (const ParamSpec& s : param_layout(big)) {
     const int64_t src_layer = s.layer < 0 ? -1 : plan.source.at(static_cast<size_t>(s.layer));
-    const auto it = small_spec.find({s.role, src_layer});
-    if (it == small_spec.end()) fail("grow: the small model has no parameter for {}", s.name);
-    const ParamSpec& from = *it->second;
-    const auto src = params.find(from.name);
-    if (src == params.end() || static_cast<int64_t>(src->second.size()) != from.numel())
-      fail("grow: the small model's {} is missing or has the wrong size", from.name);
+    const ParamSpec& from = layout_spec(small_layout, s.role, src_layer);
     auto& dst = out[s.name];
     const int64_t rows = from.shape[0], cols = from.shape.size() > 1 ? from.shape[1] : 1;
-    expand_param(src->second, rows, cols, expansion_of(s.role, plan.width, plan.ffn), noise, rng, dst);
+    expand_param(param_values(params, from), rows, cols, expansion_of(s.role, plan.width, plan.ffn), noise, rng, dst);
     if (s.layer >= 0 && plan.zero_output[static_cast<size_t>(s.layer)] && writes_residual(s.role))
       std::fill(dst.begin(), dst.end(), 0.0f);
     if (static_cast<int64_t>(dst.size()) != s.numel())

@@ -18,10 +18,10 @@
 // values; grow_model returns every parameter of param_layout(big), deterministic in `seed`.
 #pragma once
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "baimo/compress/param_map.h"
 #include "baimo/model/config.h"
 
 namespace baimo {
@@ -37,8 +37,6 @@ struct GrowthPlan {
 };
 
 GrowthPlan plan_growth(const ModelConfig& small, const ModelConfig& big, DepthGrowth depth);
-
-using ParamMap = std::map<std::string, std::vector<float>>;  // param_layout name -> f32 values
 
 ParamMap grow_model(const ModelConfig& small, const ParamMap& params, const ModelConfig& big, const GrowthPlan& plan,
                     double noise, uint64_t seed);

@@ -16,14 +16,6 @@ bool prunable(ParamRole r) {
          r == ParamRole::Up || r == ParamRole::Down;
 }
 
-std::vector<float>& find(std::map<std::string, std::vector<float>>& params, const ParamSpec& s) {
-  auto it = params.find(s.name);
-  if (it == params.end()) fail("pruning: the model has no tensor {}", s.name);
-  if (static_cast<int64_t>(it->second.size()) != s.numel())
-    fail("pruning: tensor {} has {} values, expected {}", s.name, it->second.size(), s.numel());
-  return it->second;
-}
-
 // sqrt of each sum of squares, in f32 (Wanda's ||X_j||_2).
 std::vector<float> norms(const std::vector<double>& sq) {
   std::vector<float> n(sq.size());
@@ -60,17 +52,17 @@ PruneMethod parse_prune_method(const std::string& s) {
   fail("--method {}: expected magnitude or wanda", s);
 }
 
-std::vector<PrunedMatrix> prune_model(const ModelConfig& cfg, std::map<std::string, std::vector<float>>& params,
+std::vector<PrunedMatrix> prune_model(const ModelConfig& cfg, ParamMap& params,
                                       PruneMethod method, const PruneSpec& spec,
                                       const std::vector<std::vector<int32_t>>& calib) {
   const std::vector<ParamSpec> layout = param_layout(cfg);
   // Check every shape before changing anything.
   check_prunable(cfg, spec);
   for (const ParamSpec& s : layout)
-    if (prunable(s.role)) find(params, s);
+    if (prunable(s.role)) param_values(params, s);
   std::vector<PrunedMatrix> out;
   auto prune_one = [&](const ParamSpec& s, std::span<const float> scale) {
-    std::vector<float>& v = find(params, s);
+    std::vector<float>& v = param_values(params, s);
     prune_rows(v, s.shape[0], s.shape[1], scale, spec, s.name);
     out.push_back({s.name, s.layer, s.shape[0], s.shape[1], std::count(v.begin(), v.end(), 0.0f)});
   };

@@ -9,10 +9,10 @@
 // f32 values (a model directory read whole). Errors (baimo::Error) name the matrix and its shape.
 #pragma once
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "baimo/compress/param_map.h"
 #include "baimo/compress/prune_mask.h"
 #include "baimo/model/config.h"
 
@@ -33,7 +33,7 @@ void check_prunable(const ModelConfig& cfg, const PruneSpec& spec);
 
 // calib: token sequences (Wanda only; ignored by magnitude). Returns one entry per pruned matrix in
 // param_layout order.
-std::vector<PrunedMatrix> prune_model(const ModelConfig& cfg, std::map<std::string, std::vector<float>>& params,
+std::vector<PrunedMatrix> prune_model(const ModelConfig& cfg, ParamMap& params,
                                       PruneMethod method, const PruneSpec& spec,
                                       const std::vector<std::vector<int32_t>>& calib = {});
 

@@ -13,15 +13,6 @@
 namespace baimo {
 namespace {
 
-using Params = std::map<std::string, std::vector<float>>;
-
-const std::vector<float>& tensor_of(const Params& params, const ParamSpec& s) {
-  auto it = params.find(s.name);
-  if (it == params.end() || static_cast<int64_t>(it->second.size()) != s.numel())
-    fail("structured pruning: the model's {} is missing or has the wrong size", s.name);
-  return it->second;
-}
-
 // The `keep` largest of `score` (ties: the lower index), returned ascending.
 std::vector<int64_t> top_ascending(const std::vector<double>& score, int64_t keep) {
   std::vector<int64_t> idx(score.size());
@@ -79,7 +70,7 @@ void check_structured_target(const ModelConfig& big, const ModelConfig& small) {
          big.intermediate_size);
 }
 
-StructureImportance measure_structure_importance(const ModelConfig& cfg, const Params& params,
+StructureImportance measure_structure_importance(const ModelConfig& cfg, const ParamMap& params,
                                                  const std::vector<std::vector<int32_t>>& calib) {
   if (calib.empty()) fail("structured pruning needs calibration text (--calib)");
   const ModelWeights w = f32_weights_over(cfg, params);
@@ -121,18 +112,17 @@ StructuredPlan plan_structured_prune(const ModelConfig& big, const ModelConfig& 
   return p;
 }
 
-Params apply_structured_prune(const ModelConfig& big, const Params& params, const ModelConfig& small,
+ParamMap apply_structured_prune(const ModelConfig& big, const ParamMap& params, const ModelConfig& small,
                               const StructuredPlan& plan) {
-  std::map<std::pair<ParamRole, int64_t>, ParamSpec> big_spec;
-  for (const ParamSpec& s : param_layout(big)) big_spec[{s.role, s.layer}] = s;
+  const std::vector<ParamSpec> big_layout = param_layout(big);
   const int64_t D = big.head_dim, per_group = big.num_attention_heads / big.num_key_value_heads;
-  Params out;
+  ParamMap out;
   // Group g owns query heads g*G .. g*G + G - 1; head h owns rows (q) / columns (o) h*D .. h*D + D - 1.
   for (const ParamSpec& s : param_layout(small)) {
     const size_t i = s.layer < 0 ? 0 : static_cast<size_t>(s.layer);
     const int64_t layer = s.layer < 0 ? -1 : plan.layers.at(i);
-    const ParamSpec& from = big_spec.at({s.role, layer});
-    const std::vector<float>& src = tensor_of(params, from);
+    const ParamSpec& from = layout_spec(big_layout, s.role, layer);
+    const std::vector<float>& src = param_values(params, from);
     const int64_t cols = from.shape.size() > 1 ? from.shape[1] : 1;
     std::vector<float>& dst = out[s.name];
     switch (s.role) {

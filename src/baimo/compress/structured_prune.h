@@ -14,10 +14,10 @@
 // intermediate_size. check_structured_target throws baimo::Error naming the field.
 #pragma once
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "baimo/compress/param_map.h"
 #include "baimo/model/config.h"
 
 namespace baimo {
@@ -36,15 +36,13 @@ struct StructuredPlan {
 
 void check_structured_target(const ModelConfig& big, const ModelConfig& small);
 
-StructureImportance measure_structure_importance(const ModelConfig& cfg,
-                                                 const std::map<std::string, std::vector<float>>& params,
+StructureImportance measure_structure_importance(const ModelConfig& cfg, const ParamMap& params,
                                                  const std::vector<std::vector<int32_t>>& calib);
 
 StructuredPlan plan_structured_prune(const ModelConfig& big, const ModelConfig& small, const StructureImportance& imp);
 
 // The small model's parameters (param_layout(small)) cut out of the big model's by `plan`.
-std::map<std::string, std::vector<float>> apply_structured_prune(const ModelConfig& big,
-                                                                 const std::map<std::string, std::vector<float>>& params,
-                                                                 const ModelConfig& small, const StructuredPlan& plan);
+ParamMap apply_structured_prune(const ModelConfig& big, const ParamMap& params, const ModelConfig& small,
+                                const StructuredPlan& plan);
 
 }  // namespace baimo

@@ -17,7 +17,6 @@ using ag::testing::random_ids;
 using testing::logits_of;
 using testing::model_of;
 using testing::random_params;
-using testing::TestParams;
 
 // 3 layers, 8 query heads over 4 KV groups of 2, MLP 48.
 ModelConfig big_config(bool qwen) {
@@ -35,7 +34,7 @@ ModelConfig target(ModelConfig c, int64_t layers, int64_t kv, int64_t ffn) {
 // Zero what a plan removes: a dropped layer writes nothing to the residual (o_proj, o bias, down_proj
 // zero), a dropped KV group's query heads write nothing (their o_proj columns zero), a dropped
 // channel adds nothing (its down_proj column zero). The big model so changed = the pruned model.
-TestParams silence_removed(const ModelConfig& c, TestParams p, const StructuredPlan& plan) {
+ParamMap silence_removed(const ModelConfig& c, ParamMap p, const StructuredPlan& plan) {
   const int64_t D = c.head_dim, G = c.num_attention_heads / c.num_key_value_heads, C = c.hidden_size;
   size_t k = 0;
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
@@ -66,14 +65,14 @@ TEST(StructuredPrune, ThePrunedModelIsTheBigOneWithTheRemovedPartsSilenced) {
     ModelConfig big = big_config(qwen);
     if (!qwen) big.qkv_bias = big.o_bias = true;  // llama's attention_bias
     const ModelConfig small = target(big, 2, 2, 20);
-    const TestParams p = random_params(big, 4);
+    const ParamMap p = random_params(big, 4);
     StructuredPlan plan;
     plan.layers = {0, 2};
     plan.kv_groups = {{1, 3}, {0, 2}};
     plan.channels = {{}, {}};
     for (int64_t i = 0; i < 20; ++i) plan.channels[0].push_back(2 * i), plan.channels[1].push_back(47 - 2 * i);
     std::sort(plan.channels[1].begin(), plan.channels[1].end());
-    const TestParams cut = apply_structured_prune(big, p, small, plan);
+    const ParamMap cut = apply_structured_prune(big, p, small, plan);
     const Tensor ids = random_ids({2, 9}, 64, 3);
     EXPECT_LT(testing::relative_gap(logits_of(model_of(big, silence_removed(big, p, plan)), ids),
                                     logits_of(model_of(small, cut), ids)),
@@ -83,7 +82,7 @@ TEST(StructuredPrune, ThePrunedModelIsTheBigOneWithTheRemovedPartsSilenced) {
 
 TEST(StructuredPrune, TheSameConfigKeepsEverything) {
   const ModelConfig c = big_config(true);
-  const TestParams p = random_params(c, 2);
+  const ParamMap p = random_params(c, 2);
   std::vector<std::vector<int32_t>> calib = {{1, 2, 3, 4, 5, 6}, {7, 8, 9}};
   const StructuredPlan plan = plan_structured_prune(c, c, measure_structure_importance(c, p, calib));
   EXPECT_EQ(plan.layers, (std::vector<int64_t>{0, 1, 2}));
@@ -93,7 +92,7 @@ TEST(StructuredPrune, TheSameConfigKeepsEverything) {
 // Parts made inert are measured as unimportant and go first.
 TEST(StructuredPrune, ImportanceFindsTheInertLayerGroupAndChannels) {
   const ModelConfig c = big_config(false);
-  TestParams p = random_params(c, 5);
+  ParamMap p = random_params(c, 5);
   for (const char* m : {"self_attn.o_proj.weight", "mlp.down_proj.weight"})
     for (float& x : p.at(layer_param(1, m))) x = 0;  // layer 1 leaves the residual as it is
   for (int64_t r = 2 * c.head_dim; r < 3 * c.head_dim; ++r)  // layer 0, KV group 2: zero values

@@ -30,15 +30,10 @@ void run_perplexity(const EvalArgs& a) {
   const int64_t ctx = a.ctx > 0 ? a.ctx : std::min<int64_t>(c.max_position_embeddings, 1024);
   if (ctx > c.max_position_embeddings) fail("--ctx {} exceeds the model's max_position_embeddings {}", ctx, c.max_position_embeddings);
   const int64_t stride = a.stride > 0 ? a.stride : std::max<int64_t>(1, ctx / 2);
-  const std::string text = read_file(a.input);
-  std::vector<int32_t> ids;
-  for (uint32_t id : m.tokenizer->encode_parallel(text, Specials::AsText)) ids.push_back(static_cast<int32_t>(id));
-  prepend_bos_once(*m.tokenizer, ids);  // the document starts with the BOS for add_bos models
-  if (a.limit > 0 && static_cast<int64_t>(ids.size()) > a.limit) ids.resize(static_cast<size_t>(a.limit));
+  const std::vector<int32_t> ids = perplexity_ids(*m.tokenizer, read_file(a.input), a.limit);
   if (ids.size() < 2) fail("{}: {} token(s); perplexity needs at least 2", a.input, ids.size());
   Engine engine(m.weights, 1, ctx);
-  // Logits of a chunk: chunk x vocab floats; keep them under ~256 MB.
-  const int64_t chunk = std::clamp<int64_t>((int64_t{64} << 20) / c.vocab_size, 1, 512);
+  const int64_t chunk = perplexity_chunk(c.vocab_size);
   auto t0 = std::chrono::steady_clock::now();
   PerplexityResult r = perplexity(engine, ids, ctx, stride, chunk);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

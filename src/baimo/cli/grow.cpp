@@ -38,13 +38,10 @@ struct GrowArgs {
 // Perplexity of the model at `dir` on the first `limit` tokens of `text`, windows of up to 1,024 tokens.
 PerplexityResult text_perplexity(const std::string& dir, const std::string& text, int64_t limit) {
   InferenceModel m = load_inference_model(dir);
-  std::vector<int32_t> ids;
-  for (uint32_t id : m.tokenizer->encode_parallel(text, Specials::AsText)) ids.push_back(static_cast<int32_t>(id));
-  prepend_bos_once(*m.tokenizer, ids);
-  if (static_cast<int64_t>(ids.size()) > limit) ids.resize(static_cast<size_t>(limit));
   const int64_t ctx = std::min<int64_t>(m.config().max_position_embeddings, 1024);
   Engine engine(m.weights, 1, ctx);
-  return perplexity(engine, ids, ctx, ctx, std::clamp<int64_t>((int64_t{64} << 20) / m.config().vocab_size, 1, 512));
+  return perplexity(engine, perplexity_ids(*m.tokenizer, text, limit), ctx, ctx,
+                    perplexity_chunk(m.config().vocab_size));
 }
 
 void run_grow(const GrowArgs& a) {

@@ -4,9 +4,20 @@
 #include <cmath>
 #include <vector>
 
+#include "baimo/infer/inference_model.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
+
+std::vector<int32_t> perplexity_ids(const Tokenizer& tok, std::string_view text, int64_t limit) {
+  std::vector<int32_t> ids;
+  for (uint32_t id : tok.encode_parallel(text, Specials::AsText)) ids.push_back(static_cast<int32_t>(id));
+  prepend_bos_once(tok, ids);  // the document starts with the BOS for add_bos models
+  if (limit > 0 && static_cast<int64_t>(ids.size()) > limit) ids.resize(static_cast<size_t>(limit));
+  return ids;
+}
+
+int64_t perplexity_chunk(int64_t vocab_size) { return std::clamp<int64_t>((int64_t{64} << 20) / vocab_size, 1, 512); }
 
 PerplexityResult perplexity(Engine& engine, std::span<const int32_t> ids, int64_t ctx, int64_t stride, int64_t chunk,
                             const std::function<void(int64_t, int64_t)>& progress) {

@@ -10,8 +10,11 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string_view>
+#include <vector>
 
 #include "baimo/infer/engine.h"
+#include "baimo/tokenizer/tokenizer.h"
 
 namespace baimo {
 
@@ -22,6 +25,13 @@ struct PerplexityResult {
   double nll = 0;  // mean negative log-likelihood (nats)
   double perplexity = 0;
 };
+
+// A text's ids as `baimo eval perplexity` scores them: special-token text as plain text, the BOS first
+// for models that add one (prepend_bos_once), then at most `limit` tokens (0 = all).
+std::vector<int32_t> perplexity_ids(const Tokenizer& tok, std::string_view text, int64_t limit = 0);
+
+// Rows per forward chunk for a vocabulary: a chunk's logits stay under ~256 MB (1 to 512 rows).
+int64_t perplexity_chunk(int64_t vocab_size);
 
 PerplexityResult perplexity(Engine& engine, std::span<const int32_t> ids, int64_t ctx, int64_t stride,
                             int64_t chunk = 512, const std::function<void(int64_t done, int64_t total)>& progress = {});

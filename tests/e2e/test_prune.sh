@@ -65,16 +65,13 @@ txt=$("$BAIMO" generate --model "$T/structured" --prompt "To be" --max-tokens 8 
 "$BAIMO" sft --model "$T/magnitude-0.5" --data "$SHARED/data/sft/alpaca_en_demo.json" --out "$T/sft" --steps 3 \
   --batch 2 --max-len 128 --lr 1e-3 --threads 2 --peak-gflops 100 >"$T/sft.log" 2>&1 || { cat "$T/sft.log"; fail "sft"; }
 grep -q "baimo sft: note: 28 block matrices hold 50.00% zeros" "$T/sft.log" || { cat "$T/sft.log"; fail "no sft note"; }
-/usr/bin/python3 - "$T/magnitude-0.5/model.safetensors" "$T/sft/final/model.safetensors" <<'PY' || fail "sft lost the zeros"
-import json, struct, sys
+/usr/bin/python3 - "$ROOT/tests/reference" "$T/magnitude-0.5/model.safetensors" "$T/sft/final/model.safetensors" <<'PY' \
+  || fail "sft lost the zeros"
+import sys
 import numpy as np
-def load(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    head = json.loads(raw[8:8 + n])
-    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], dtype=np.float32)
-            for k, v in head.items() if k != "__metadata__"}
-pruned, trained = load(sys.argv[1]), load(sys.argv[2])
+sys.path.insert(0, sys.argv[1])
+import safetensors_io as st
+pruned, trained = st.read(sys.argv[2]), st.read(sys.argv[3])
 blocks = [k for k in pruned if ".layers." in k and k.endswith("proj.weight")]
 assert len(blocks) == 28, blocks
 for k in blocks:

@@ -5,6 +5,10 @@
 #    whose summary says 50.00% of the block linear weights are zero, and it loads and generates;
 #  - --structured: a smaller config by importance (layers, KV groups, channels) that loads and generates;
 #  - `baimo sft` of a pruned model says so and keeps every pruned weight at zero while the rest train;
+#  - `quantize --type q8_0 --sparse 2:4` of a 2:4 model: the compact form (Q8_0_S24) is 12 bytes per 32
+#    block weights smaller than Q8_0, generates the same greedy text, converts back to the same model
+#    directory, and a LoRA over it trains as over the Q8_0 base; a model that is not 2:4 (unpruned, 50% unstructured), another type or pattern: clear
+#    errors, no file;
 #  - bad flags are clear errors, exit non-zero, and write nothing: no --sparsity/--pattern, both,
 #    sparsity 0 / 1, a bad pattern, N:M that does not divide a layer's inputs, wanda without --calib,
 #    an unknown method, --out over the input model, an existing output model without --force.
@@ -79,6 +83,47 @@ for k in blocks:
     assert np.mean(trained[k] == 0) == 0.5, k
 assert any(np.any(trained[k] != pruned[k]) for k in blocks), "nothing trained"
 PY
+
+# The compact 2:4 form: smaller than Q8_0 by 12 of 34 bytes per 32 block weights, the same text.
+"$BAIMO" quantize --model "$T/wanda-2:4" --type q8_0 --out "$T/dense.gguf" >"$T/log" 2>&1 || { cat "$T/log"; fail "q8_0"; }
+"$BAIMO" quantize --model "$T/wanda-2:4" --type q8_0 --sparse 2:4 --out "$T/s24.gguf" >"$T/log" 2>&1 ||
+  { cat "$T/log"; fail "quantize --sparse 2:4"; }
+/usr/bin/python3 - "$T/m/config.json" "$T/dense.gguf" "$T/s24.gguf" <<'PY' || fail "compact 2:4 size"
+import json, os, sys
+c = json.load(open(sys.argv[1]))
+h, i, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+kv = c["num_key_value_heads"] * h // c["num_attention_heads"]
+block = L * (2 * h * h + 2 * h * kv + 3 * h * i)
+saved = os.path.getsize(sys.argv[2]) - os.path.getsize(sys.argv[3])
+assert abs(saved - block * 12 / 32) < 0.01 * block * 12 / 32, (saved, block * 12 / 32)
+PY
+for f in dense s24; do
+  "$BAIMO" generate --model "$T/$f.gguf" --prompt "To be" --max-tokens 16 --temperature 0 --quiet >"$T/$f.txt" ||
+    fail "generate $f"
+done
+cmp -s "$T/dense.txt" "$T/s24.txt" || fail "compact 2:4 text differs: $(cat "$T/dense.txt") vs $(cat "$T/s24.txt")"
+"$BAIMO" convert "$T/dense.gguf" "$T/dense-dir" >/dev/null 2>&1 && "$BAIMO" convert "$T/s24.gguf" "$T/s24-dir" >/dev/null 2>&1 ||
+  fail "convert back"
+cmp -s "$T/dense-dir/model.safetensors" "$T/s24-dir/model.safetensors" || fail "compact 2:4 converts back differently"
+# A LoRA over the compact base trains exactly as over the dense Q8_0 base (the same rows at load).
+for f in dense s24; do
+  "$BAIMO" sft --model "$T/$f.gguf" --lora --data "$SHARED/data/sft/alpaca_en_demo.json" --out "$T/lora-$f" --steps 2 \
+    --batch 2 --max-len 128 --threads 2 --peak-gflops 100 2>&1 | grep "^step 2/2 loss" | cut -d' ' -f1-4 >"$T/lora-$f.txt"
+done
+[ -s "$T/lora-s24.txt" ] && cmp -s "$T/lora-dense.txt" "$T/lora-s24.txt" ||
+  fail "LoRA over the compact base: '$(cat "$T/lora-s24.txt")' vs dense '$(cat "$T/lora-dense.txt")'"
+qbad() {
+  local want=$1
+  shift
+  rm -f "$T/bad.gguf"
+  if "$BAIMO" quantize "$@" --out "$T/bad.gguf" >"$T/err" 2>&1; then fail "accepted: quantize $*"; fi
+  grep -q -- "$want" "$T/err" || { cat "$T/err"; fail "message for 'quantize $*' lacks '$want'"; }
+  [ -z "$(ls "$T" | grep bad.gguf)" ] || fail "'quantize $*' left a file"
+}
+qbad "model.layers.0.self_attn.q_proj.weight is not 2:4-sparse: row 0, inputs" --model "$T/m" --type q8_0 --sparse 2:4
+qbad "is not 2:4-sparse" --model "$T/magnitude-0.5" --type q8_0 --sparse 2:4
+qbad "the compact 2:4 form is a Q8_0 form (--type q8_0), not Q4_0" --model "$T/wanda-2:4" --type q4_0 --sparse 2:4
+qbad 'only the 2:4 pattern has a compact form, got "4:8"' --model "$T/wanda-2:4" --type q8_0 --sparse 4:8
 
 # Bad flags: exit non-zero, a clear message, nothing written.
 bad() {

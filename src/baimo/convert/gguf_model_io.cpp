@@ -21,6 +21,7 @@
 #include "baimo/model/model_dir.h"
 #include "baimo/model/open_model.h"
 #include "baimo/quant/row_convert.h"
+#include "baimo/quant/sparse_2of4.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
 #include "baimo/util/progress.h"
@@ -101,6 +102,7 @@ DType tensor_type(const ParamSpec& p, const ModelConfig& c, const GgufExportOpti
     if (output || (l >= 0 && use_more_bits(l, c.num_hidden_layers))) want = DType::Q6_K;
   }
   const int64_t cols = p.shape[1];
+  if (opts.sparse_2of4 && p.name.rfind("model.layers.", 0) == 0 && cols % 32 == 0) return DType::Q8_0_S24;
   if (cols % dtype_info(want).block_elems == 0) return want;
   if ((want == DType::Q4_K || want == DType::Q6_K) && cols % 32 == 0) return DType::Q8_0;
   return DType::F16;
@@ -158,7 +160,7 @@ const GgufTensorInfo& gguf_param_tensor(const GgufReader& g, const ParamSpec& sp
   }
   if (!dtype_from_ggml(t->ggml_type))
     fail("GGUF file {}: tensor '{}' has ggml type {}, which baimo cannot convert (F32, F16, BF16, Q8_0, Q4_0, "
-         "Q4_K, Q6_K)",
+         "Q4_K, Q6_K, Q8_0_S24)",
          g.path(), name, t->ggml_type);
   return *t;
 }
@@ -193,6 +195,8 @@ void export_gguf(const std::string& src_path, const std::string& out, const Gguf
       opts.type != DType::Q4_0 && opts.type != DType::Q4_K && opts.type != DType::Q6_K)
     fail("GGUF export: type {} is not supported (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)", dtype_info(opts.type).name);
   if (opts.q4_k_m && opts.type != DType::Q4_K) fail("GGUF export: the Q4_K_M mix needs type Q4_K");
+  if (opts.sparse_2of4 && opts.type != DType::Q8_0)
+    fail("GGUF export: the compact 2:4 form is a Q8_0 form (--type q8_0), not {}", dtype_info(opts.type).name);
   Source s = open_model(src_path).is_gguf() ? source_from_gguf(src_path) : source_from_dir(src_path);
   const ModelConfig& c = s.cfg;
   require_causal_lm(c, src_path);  // GGUF (llama.cpp) models are causal LMs
@@ -232,6 +236,12 @@ void export_gguf(const std::string& src_path, const std::string& out, const Gguf
         f.swap(g);
       }
       const bool permute_rows = permuted && p.shape.size() == 2;
+      if (type == DType::Q8_0_S24)  // checked here: an exception must not leave the parallel loop
+        for (int64_t r = 0; r < rows; ++r)
+          if (const int64_t g = quant::first_2of4_violation(f.data() + r * cols, static_cast<size_t>(cols)); g >= 0)
+            fail("--sparse 2:4: {} is not 2:4-sparse: row {}, inputs {}..{} hold more than 2 nonzero values "
+                 "(prune it with `baimo prune --pattern 2:4` first)",
+                 p.name, r, 4 * g, 4 * g + 3);
 #pragma omp parallel for schedule(static) if (rows >= 64)
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t hf_r = permute_rows ? hf_row_from_gguf(r, c.head_dim) : r;

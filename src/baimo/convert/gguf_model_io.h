@@ -10,8 +10,13 @@
 // - opts.q4_k_m (with type Q4_K): llama.cpp's Q4_K_M mix: Q6_K for the output matrix (the token
 //   embedding when tied) and for attn_v / ffn_down of the layers llama.cpp's use_more_bits picks
 //   (the first and last eighth, and every third between); Q4_K elsewhere.
+// - opts.sparse_2of4 (with type Q8_0): the matrices of the transformer blocks are stored in baimo's
+//   compact 2:4 form Q8_0_S24 (quant/sparse_2of4.h; 0.65x of Q8_0's bytes, the same products); each
+//   must be 2:4-sparse (baimo prune --pattern 2:4), else baimo::Error names the tensor, row and inputs.
+//   The embedding and output matrices stay Q8_0. Only baimo reads such a file (other engines refuse
+//   the tensor type).
 // - import_gguf(gguf, out_dir): GGUF (architecture llama / qwen2, tensors F32/F16/BF16/Q8_0/Q4_0/
-//   Q4_K/Q6_K) -> model directory: config.json, model.safetensors (f32, dequantized, q/k rows
+//   Q4_K/Q6_K/Q8_0_S24) -> model directory: config.json, model.safetensors (f32, dequantized, q/k rows
 //   un-permuted), tokenizer.json (from tokenizer.ggml.*), tokenizer_config.json with the chat
 //   template, bos/eos and add_bos_token (tokenizer.ggml.add_bos_token, written back on export). Every file is written atomically.
 // - read_gguf_tensor_f32: one parameter of a GGUF model in HF layout (dequantized, un-permuted).
@@ -32,6 +37,7 @@ struct GgufExportOptions {
   std::string name;         // general.name ("" = the source's file name)
   bool progress = true;     // progress bar on stderr
   bool q4_k_m = false;      // with Q4_K: llama.cpp's Q4_K_M mix (see above)
+  bool sparse_2of4 = false; // with Q8_0: block matrices as Q8_0_S24 (see above)
 };
 
 void export_gguf(const std::string& src, const std::string& out, const GgufExportOptions& opts = {});

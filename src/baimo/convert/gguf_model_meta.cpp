@@ -60,6 +60,7 @@ uint32_t gguf_file_type(DType t) {
     case DType::F16: return 1;
     case DType::Q4_0: return 2;
     case DType::Q8_0: return 7;
+    case DType::Q8_0_S24: return 7;  // MOSTLY_Q8_0: the nearest llama.cpp has
     case DType::Q4_K: return 15;  // MOSTLY_Q4_K_M
     case DType::Q6_K: return 18;
     case DType::BF16: return 32;
@@ -76,6 +77,7 @@ std::optional<DType> dtype_from_ggml(uint32_t ggml_type) {
     case 12: return DType::Q4_K;
     case 14: return DType::Q6_K;
     case 30: return DType::BF16;
+    case kGgmlTypeBaimoQ8_0S24: return DType::Q8_0_S24;
     default: return std::nullopt;
   }
 }

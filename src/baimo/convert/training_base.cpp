@@ -13,6 +13,7 @@
 #include "baimo/model/model_dir.h"
 #include "baimo/model/open_model.h"
 #include "baimo/quant/row_convert.h"
+#include "baimo/quant/sparse_2of4.h"
 #include "baimo/util/error.h"
 
 namespace baimo {
@@ -81,6 +82,15 @@ WeightMatrix gguf_frozen_matrix(FrozenStorage& st, const ModelConfig& c, const P
         quant::quantize_row(DType::Q8_0, row.data(), buf.data() + r * out_rb, static_cast<size_t>(cols));
       }
     }
+    type = DType::Q8_0;
+    own = std::move(buf);
+    data = own.data();
+  } else if (type == DType::Q8_0_S24) {  // 2:4 compact: the same Q8_0 rows, exactly
+    std::vector<uint8_t> buf(dtype_bytes(DType::Q8_0, static_cast<size_t>(rows * cols)));
+    for (int64_t r = 0; r < rows; ++r)
+      quant::expand_row_q8_0_s24(data + r * dtype_bytes(type, static_cast<size_t>(cols)),
+                                 buf.data() + r * dtype_bytes(DType::Q8_0, static_cast<size_t>(cols)),
+                                 static_cast<size_t>(cols));
     type = DType::Q8_0;
     own = std::move(buf);
     data = own.data();

@@ -7,7 +7,8 @@
 //                   a GGUF's F32 / F16 / BF16 / Q8_0 / Q4_0 as stored (mapped; copied only where
 //                   llama's q/k rows must move back to Hugging Face order, whole rows of blocks, exact);
 //                   K-quants (Q4_K / Q6_K) are requantized to Q8_0 at load (one row at a time; no
-//                   kernel reads K-quants in training). A model directory's matrices are converted
+//                   kernel reads K-quants in training); Q8_0_S24 (2:4 compact) is expanded to the
+//                   Q8_0 rows it stands for (exact). A model directory's matrices are converted
 //                   to `dir_type` (F32 / F16 / BF16 / Q8_0 / Q4_0) while loading, one matrix at a time.
 //                   Q8_0 / Q4_0 matrices are then held ONLY as the backend's packed copy
 //                   (Backend::pack_weights; WeightMatrix::data == nullptr), which the forward's int8

@@ -66,10 +66,14 @@ class Loader {
   // are dropped from this process (io/mapped_pages.h: a later access, e.g. an embedding row lookup,
   // reads them again from the page cache), so resident memory holds the weights once.
   void pack(WeightMatrix& w) {
+    const WeightMatrix rows = w;  // pack_weights may change a Q8_0_S24 matrix's type and drop its rows
     std::shared_ptr<const void> packed = backend().pack_weights(w);
-    if (!packed) return;
+    if (!packed) {
+      if (w.type == DType::Q8_0_S24) fail("the backend cannot run Q8_0_S24 (2:4 compact) matrices");
+      return;
+    }
     st_.packed.push_back(std::move(packed));
-    if (from_file(w.data)) drop_mapped_pages(w.data, w.bytes());
+    if (from_file(rows.data)) drop_mapped_pages(rows.data, rows.bytes());
   }
 
   bool from_file(const void* p) const {

@@ -8,6 +8,8 @@
 //   (convert/gguf_model_meta.h); they are put back in Hugging Face order at load by moving whole
 //   rows (whole rows of blocks for quantized matrices), so the engine sees the same layout as from
 //   a model directory.
+// - Q8_0_S24 matrices (baimo's compact 2:4 form) run packed by the 2:4 kernel (AVX-512 VBMI), or
+//   as packed dense Q8_0 where the backend has none: the same products either way.
 // - Q4_K / Q6_K matrices (llama.cpp's mixed quantizations) are dequantized to F16 at load; 1-D
 //   tensors that are not F32 are converted to f32 buffers.
 // - ModelWeights::storage owns the mapping and every buffer; chat_template is

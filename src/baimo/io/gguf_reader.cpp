@@ -52,6 +52,7 @@ GgmlTypeSize ggml_type_size(uint32_t t) {
     case 34: return {256, 54};  // TQ1_0
     case 35: return {256, 66};  // TQ2_0
     case 39: return {32, 17};   // MXFP4
+    case kGgmlTypeBaimoQ8_0S24: return {32, 22};  // baimo's Q8_0_S24 (2:4 compact)
     default: return {0, 0};
   }
 }

@@ -40,6 +40,7 @@ uint32_t GgufWriter::ggml_type_id(DType t) {
     case DType::I32: return 26;
     case DType::I64: return 27;
     case DType::BF16: return 30;
+    case DType::Q8_0_S24: return kGgmlTypeBaimoQ8_0S24;
     case DType::U8: break;
   }
   fail("GGUF has no tensor type for {}", dtype_info(t).name);

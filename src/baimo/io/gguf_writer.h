@@ -25,6 +25,10 @@
 
 namespace baimo {
 
+// The ggml type id baimo writes for its own Q8_0_S24 (2:4 compact) tensors: far above ggml's ids
+// (39 in 2026), so other engines refuse such a tensor by its unknown type instead of misreading it.
+constexpr uint32_t kGgmlTypeBaimoQ8_0S24 = 1024;
+
 // GGUF metadata value types (the u32 tag before each value); shared with gguf_reader.h.
 enum class GgufValueType : uint32_t {
   U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7,

@@ -115,6 +115,8 @@ class Backend {
   // Load time: when the backend reads w faster in a layout of its own (the CPU: Q8_0 / Q4_0 in
   // 16-row groups, kernels/cpu/weight_pack.h), makes that copy, points w.packed at it and returns
   // its owner (keep it as long as w is used); otherwise returns null and leaves w as it is.
+  // A Q8_0_S24 (2:4 compact) matrix must come out packed: the backend may turn it into another type
+  // with the same products (the CPU without VBMI: packed dense Q8_0, data = nullptr).
   virtual std::shared_ptr<const void> pack_weights(WeightMatrix& w) = 0;
   // y (batch, w.rows) = x (batch, w.cols) W^T for W in any inference storage type
   // (kernels/weight_matrix.h). Quantized weights: x is quantized on the fly to int8 blocks and each

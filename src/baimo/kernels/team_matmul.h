@@ -16,7 +16,8 @@
 //   every batch row, the thread that computed it calls epilogue(i, r0, r1):
 //     Stacked: the matrices are separate products; an item lies in one matrix i.
 //     Paired : every matrix has the same rows; an item covers [r0, r1) of all of them, i = -1.
-// - Supports what weight_matmul supports (F32 / F16 / BF16, Q8_0 / Q4_0 packed or not); cols equal
+// - Supports what weight_matmul supports (F32 / F16 / BF16, Q8_0 / Q4_0 packed or not, Q8_0_S24
+//   packed); cols equal
 //   for all matrices; at most 8 matrices; batch >= 1. baimo::Error otherwise (thrown by plan).
 // - team_matmul_check: plan's checks on the matrices alone. An exception must not leave a parallel
 //   region: check once outside it (the engine does at construction).

@@ -1,6 +1,8 @@
 // DType: element types of tensors on disk and in memory.
 // F32 is the compute and master-weight type; F16/BF16 are storage types; Q8_0/Q4_0/Q4_K/Q6_K are
 // ggml-compatible block formats (a "row" of n elements takes n / block_elems * block_bytes bytes).
+// Q8_0_S24 is baimo's own compact form of a 2:4-sparse Q8_0 row (quant/sparse_2of4.h): 2 values of
+// every 4 inputs kept, with 2-bit positions; no other engine reads it.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -8,7 +10,7 @@
 
 namespace baimo {
 
-enum class DType : uint8_t { F32, F16, BF16, I32, I64, U8, Q8_0, Q4_0, Q4_K, Q6_K };
+enum class DType : uint8_t { F32, F16, BF16, I32, I64, U8, Q8_0, Q4_0, Q4_K, Q6_K, Q8_0_S24 };
 
 struct DTypeInfo {
   std::string_view name;  // safetensors spelling for plain types ("F32", "BF16", ...)
@@ -28,6 +30,7 @@ constexpr DTypeInfo dtype_info(DType t) {
     case DType::Q4_0: return {"Q4_0", 32, 18};
     case DType::Q4_K: return {"Q4_K", 256, 144};
     case DType::Q6_K: return {"Q6_K", 256, 210};
+    case DType::Q8_0_S24: return {"Q8_0_S24", 32, 22};
   }
   return {"?", 1, 1};
 }

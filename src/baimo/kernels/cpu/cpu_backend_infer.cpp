@@ -12,6 +12,8 @@ namespace baimo::cpu {
 
 std::shared_ptr<const void> CpuBackend::pack_weights(WeightMatrix& w) {
   if (!cpu::packable(w)) return nullptr;
+  // Without VBMI the 2:4 kernel would be the scalar one: run such a matrix as dense Q8_0 instead.
+  if (w.type == DType::Q8_0_S24 && !cpu::cpu_has_avx512_vbmi()) return cpu::pack_expanded_q8_0(w);
   return cpu::pack_weights_into(w);
 }
 

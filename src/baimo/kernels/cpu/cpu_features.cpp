@@ -55,6 +55,14 @@ bool cpu_has_avx512_bf16() {
   return has;
 }
 
+bool cpu_has_avx512_vbmi() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return best_isa() >= CpuIsa::Avx512Vnni && __builtin_cpu_supports("avx512vbmi");
+  }();
+  return has;
+}
+
 bool has_avx512() {
   static const bool has = best_isa() >= CpuIsa::Avx512Bw;
   return has && !g_force_avx2.load(std::memory_order_relaxed);

@@ -8,6 +8,8 @@
 // - has_avx512(): the training kernels may take their AVX-512 F/BW/DQ/VL path (best_isa() >=
 //   Avx512Bw), unless force_avx2_for_testing(true) (tests run both paths in one process).
 // - cpu_has_avx512_bf16(): vcvtneps2bf16 is usable (and best_isa() >= Avx512Bw).
+// - cpu_has_avx512_vbmi(): vpermb / vpmultishiftqb are usable (and best_isa() >= Avx512Vnni): the
+//   2:4-sparse kernels' gather of activations.
 // - preferred_blas_coretype(): the OpenBLAS kernel name for this CPU ($BAIMO_OPENBLAS_CORETYPE if
 //   set, else SkylakeX on AVX-512F, Haswell on AVX2, null otherwise); benchmarks give it to anchors.
 #pragma once
@@ -25,6 +27,7 @@ enum class CpuIsa : int {
 CpuIsa best_isa();
 std::string_view isa_name(CpuIsa isa);
 bool cpu_has_avx512_bf16();
+bool cpu_has_avx512_vbmi();
 
 bool has_avx512();
 void force_avx2_for_testing(bool force);

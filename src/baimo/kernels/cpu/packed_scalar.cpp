@@ -46,6 +46,35 @@ void packed_scalar(const uint8_t* packed, int64_t g0, int64_t g1, const ActQ8& x
 
 }  // namespace
 
+void packed_q8_0_s24_scalar(const uint8_t* packed, int64_t g0, int64_t g1, const ActQ8& x, int64_t b0, int nb,
+                            float* y, int64_t ldy, int64_t rows) {
+  const size_t entry = packed_entry_bytes(DType::Q8_0_S24);
+  for (int64_t g = g0; g < g1; ++g) {
+    const uint8_t* base = packed + static_cast<size_t>(g * x.blocks) * entry;
+    for (int64_t r = 0; r < kPackRows && g * kPackRows + r < rows; ++r) {
+      for (int b = 0; b < nb; ++b) {
+        const int8_t* xq = x.row_qs(b0 + b);
+        const float* xd = x.row_d(b0 + b);
+        float acc = 0.0f;
+        for (int64_t k = 0; k < x.blocks; ++k) {
+          const uint8_t* e = base + k * entry;
+          uint16_t d;
+          uint32_t idx;
+          std::memcpy(&d, e + 2 * r, 2);
+          std::memcpy(&idx, e + 32 + 4 * r, 4);
+          int32_t dot = 0;
+          for (int j = 0; j < 16; ++j) {  // kept value j: group j / 2, position 2 bits of idx
+            const auto q = static_cast<int8_t>(e[96 + (j / 4) * 64 + 4 * r + j % 4]);
+            dot += q * xq[k * 32 + 4 * (j / 2) + ((idx >> (2 * j)) & 3)];
+          }
+          acc += static_cast<float>(dot) * (f16_bits_to_f32(d) * xd[k]);
+        }
+        y[(b0 + b) * ldy + g * kPackRows + r] = acc;
+      }
+    }
+  }
+}
+
 void packed_q8_0_scalar(const uint8_t* p, int64_t g0, int64_t g1, const ActQ8& x, int64_t b0, int nb, float* y,
                         int64_t ldy, int64_t rows) {
   packed_scalar<false>(p, g0, g1, x, b0, nb, y, ldy, rows);
@@ -66,6 +95,18 @@ PackedKernel packed_q4_0_kernel(CpuIsa isa) {
   if (isa >= CpuIsa::Avx512Vnni) return kern::packed_q4_0_avx512vnni;
   if (isa >= CpuIsa::Avx2) return kern::packed_q4_0_avx2;
   return kern::packed_q4_0_scalar;
+}
+PackedKernel packed_q8_0_s24_kernel(CpuIsa isa) {
+  if (isa >= CpuIsa::Avx512Vnni && cpu_has_avx512_vbmi()) return kern::packed_q8_0_s24_avx512vbmi;
+  return kern::packed_q8_0_s24_scalar;
+}
+PackedKernel packed_kernel(DType t, CpuIsa isa) {
+  switch (t) {
+    case DType::Q8_0: return packed_q8_0_kernel(isa);
+    case DType::Q4_0: return packed_q4_0_kernel(isa);
+    case DType::Q8_0_S24: return packed_q8_0_s24_kernel(isa);
+    default: return nullptr;
+  }
 }
 
 }  // namespace baimo::cpu

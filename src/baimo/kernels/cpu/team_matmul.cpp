@@ -27,7 +27,7 @@ constexpr int64_t kMaxItemsPerThread = 16;
 constexpr int64_t kRowTile = 16;   // float / ggml-row kernels: rows per call
 constexpr int64_t kGroupTile = 8;  // packed kernels: 16-row groups per call
 
-bool quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0; }
+bool quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q8_0_S24; }
 
 // Index of an activation layout in the per-thread buffers.
 int layout_slot(ActLayout l) { return l == ActLayout::Plain ? 0 : l == ActLayout::PairsQ8 ? 1 : 2; }
@@ -51,7 +51,7 @@ void rows_product(const WeightMatrix& w, const float* x, int64_t batch, float* y
   const bool q4 = w.type == DType::Q4_0;
   const ActQ8& act = acts[layout_slot(act_layout_of(w, isa))];
   if (w.packed) {
-    const PackedKernel k = q4 ? packed_q4_0_kernel(isa) : packed_q8_0_kernel(isa);
+    const PackedKernel k = packed_kernel(w.type, isa);
     const auto* pp = static_cast<const uint8_t*>(w.packed);
     const int64_t g0 = r0 / kPackRows, g1 = (r1 + kPackRows - 1) / kPackRows;
     for (int64_t g = g0; g < g1; g += kGroupTile)
@@ -74,7 +74,9 @@ void team_matmul_check(std::span<const WeightMatrix* const> ws, TeamLayout layou
   for (const WeightMatrix* w : ws) {
     const DType t = w->type;
     if (t != DType::F32 && t != DType::F16 && t != DType::BF16 && !quantized(t))
-      fail("team_matmul: weight type {} is not supported (F32, F16, BF16, Q8_0, Q4_0)", dtype_info(t).name);
+      fail("team_matmul: weight type {} is not supported (F32, F16, BF16, Q8_0, Q4_0, packed Q8_0_S24)",
+           dtype_info(t).name);
+    if (t == DType::Q8_0_S24 && !w->packed) fail("team_matmul: a Q8_0_S24 matrix runs packed only");
     if (w->rows <= 0 || w->cols <= 0) fail("team_matmul: empty {}x{} matrix", w->rows, w->cols);
     if (w->cols != ws[0]->cols) fail("team_matmul: matrices with {} and {} columns", ws[0]->cols, w->cols);
     if (quantized(t) && w->cols % 32 != 0)

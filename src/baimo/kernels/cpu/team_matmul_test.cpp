@@ -9,16 +9,15 @@
 #include <random>
 #include <vector>
 
-#include "baimo/quant/block_formats.h"
+#include "baimo/quant/row_convert.h"
 #include "baimo/kernels/cpu/weight_pack.h"
 #include "baimo/util/error.h"
 
 namespace team_matmul_test {
 using namespace baimo;
 using namespace baimo::cpu;
-using namespace baimo::quant;
 
-// A matrix of random weights in type t (Q8_0 / Q4_0 optionally packed), owning its bytes.
+// A matrix of random weights in type t (Q8_0 / Q4_0 optionally packed, Q8_0_S24 packed), owning its bytes.
 struct Owned {
   WeightMatrix w;
   std::vector<float> f32;
@@ -31,14 +30,13 @@ Owned make_matrix(DType t, int64_t rows, int64_t cols, bool pack, std::mt19937& 
   std::normal_distribution<float> nd(0.0f, 1.0f);
   o.f32.resize(rows * cols);
   for (auto& v : o.f32) v = nd(rng);
+  if (t == DType::Q8_0_S24)  // 2:4-sparse: the last two of every 4 inputs are zero
+    for (size_t i = 2; i < o.f32.size(); i += 4) o.f32[i] = o.f32[i + 1] = 0.0f;
   o.w = {t, o.f32.data(), rows, cols};
-  if (t == DType::Q8_0 || t == DType::Q4_0) {
+  if (t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q8_0_S24) {
     o.bytes.resize(o.w.bytes());
-    for (int64_t r = 0; r < rows; ++r) {
-      uint8_t* dst = o.bytes.data() + r * o.w.row_bytes();
-      if (t == DType::Q8_0) quantize_row_q8_0(o.f32.data() + r * cols, dst, cols);
-      else quantize_row_q4_0(o.f32.data() + r * cols, dst, cols);
-    }
+    for (int64_t r = 0; r < rows; ++r)
+      quant::quantize_row(t, o.f32.data() + r * cols, o.bytes.data() + r * o.w.row_bytes(), cols);
     o.w.data = o.bytes.data();
     if (pack) o.packed = pack_weights_into(o.w);
   }
@@ -105,7 +103,7 @@ TEST(TeamMatmul, EqualsWeightMatmulOnEveryLayoutAndThreadCount) {
     bool pack;
   };
   for (Kind k : {Kind{DType::F32, false}, Kind{DType::F16, false}, Kind{DType::Q8_0, true}, Kind{DType::Q4_0, true},
-                 Kind{DType::Q8_0, false}, Kind{DType::Q4_0, false}}) {
+                 Kind{DType::Q8_0, false}, Kind{DType::Q4_0, false}, Kind{DType::Q8_0_S24, true}}) {
     // Stacked: q / k / v-like shapes (heads of 32 rows), rows no multiple of the item size.
     std::vector<Owned> stacked;
     stacked.push_back(make_matrix(k.t, 224, 96, k.pack, rng));

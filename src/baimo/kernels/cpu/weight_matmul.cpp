@@ -79,7 +79,8 @@ void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* 
       return;
     }
     case DType::Q8_0:
-    case DType::Q4_0: {
+    case DType::Q4_0:
+    case DType::Q8_0_S24: {
       if (w.cols % 32 != 0)
         fail("weight_matmul: {} weight has {} columns, not a multiple of the block size 32",
              dtype_info(w.type).name, w.cols);
@@ -90,7 +91,7 @@ void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* 
       const bool q4 = w.type == DType::Q4_0;
       if (w.packed) {
         act.quantize(x, batch, w.cols, ActLayout::Plain);
-        const PackedKernel k = q4 ? packed_q4_0_kernel(isa) : packed_q8_0_kernel(isa);
+        const PackedKernel k = packed_kernel(w.type, isa);
         const auto* pp = static_cast<const uint8_t*>(w.packed);
         run_groups((w.rows + kPackRows - 1) / kPackRows, batch, packed_entry_bytes(w.type), w.cols / 32,
                    [&](int64_t g0, int64_t g1, int64_t b0, int nb) {
@@ -98,6 +99,7 @@ void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* 
         });
         return;
       }
+      if (w.type == DType::Q8_0_S24) fail("weight_matmul: a Q8_0_S24 matrix runs packed only (weight_pack.h)");
       act.quantize(x, batch, w.cols, act_layout_for(q4, isa));
       const QRowsKernel k = q4 ? q4_0_rows_kernel(isa) : q8_0_rows_kernel(isa);
       run_chunks(w.rows, batch, [&](int64_t r0, int64_t r1, int64_t b0, int nb) {
@@ -106,7 +108,8 @@ void weight_matmul(const WeightMatrix& w, const float* x, int64_t batch, float* 
       return;
     }
     default:
-      fail("weight_matmul: weight type {} is not supported (F32, F16, BF16, Q8_0, Q4_0)", dtype_info(w.type).name);
+      fail("weight_matmul: weight type {} is not supported (F32, F16, BF16, Q8_0, Q4_0, packed Q8_0_S24)",
+           dtype_info(w.type).name);
   }
 }
 
@@ -121,7 +124,7 @@ void weight_matmul_multi(std::span<const WeightMatrix* const> ws, const float* x
   bool fused = !ws.empty() && batch > 0;
   for (const WeightMatrix* w : ws)
     fused = fused && w->packed && w->type == ws[0]->type && w->cols == ws[0]->cols && w->rows > 0 &&
-            (w->type == DType::Q8_0 || w->type == DType::Q4_0);
+            packable(*w);
   if (!fused) {
     for (size_t i = 0; i < ws.size(); ++i) weight_matmul(*ws[i], x, batch, ys[i], isa);
     return;
@@ -134,7 +137,7 @@ void weight_matmul_multi(std::span<const WeightMatrix* const> ws, const float* x
   static thread_local ActQ8 act_buffer;
   ActQ8& act = act_buffer;
   act.quantize(x, batch, ws[0]->cols, ActLayout::Plain);
-  const PackedKernel k = ws[0]->type == DType::Q4_0 ? packed_q4_0_kernel(isa) : packed_q8_0_kernel(isa);
+  const PackedKernel k = packed_kernel(ws[0]->type, isa);
   const size_t n = ws.size();
   run_groups(first[n], batch, packed_entry_bytes(ws[0]->type), ws[0]->cols / 32,
              [&](int64_t g0, int64_t g1, int64_t b0, int nb) {

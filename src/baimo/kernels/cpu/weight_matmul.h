@@ -6,7 +6,7 @@
 // Quantized weights: x is quantized on the fly to int8 blocks (ActQ8) and each block product is an
 // exact integer dot, scaled by f16(w.d) * x.d. Float weights are converted in registers.
 // Packed weights (w.packed, see weight_pack.h) go through 16-row interleaved kernels (same exact
-// integer block dots). Parallel over output rows with OpenMP; activation rows go through the kernels 8 at a time while a
+// integer block dots); Q8_0_S24 (2:4 compact) matrices run packed only. Parallel over output rows with OpenMP; activation rows go through the kernels 8 at a time while a
 // chunk of weight rows stays in cache (decode batch 1..8 and prefill alike). Runtime ISA dispatch;
 // pass an explicit isa (<= best_isa()) to pin a level. No allocation once warm (per thread).
 #pragma once

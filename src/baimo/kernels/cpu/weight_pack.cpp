@@ -2,13 +2,16 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
+#include "baimo/kernels/cpu/q_blocks.h"
 #include "baimo/util/error.h"
 
 namespace baimo::cpu {
 
 bool packable(const WeightMatrix& w) {
-  return (w.type == DType::Q8_0 || w.type == DType::Q4_0) && w.cols > 0 && w.cols % 32 == 0 && w.rows > 0;
+  return (w.type == DType::Q8_0 || w.type == DType::Q4_0 || w.type == DType::Q8_0_S24) && w.cols > 0 &&
+         w.cols % 32 == 0 && w.rows > 0;
 }
 
 size_t packed_bytes(const WeightMatrix& w) {
@@ -18,11 +21,13 @@ size_t packed_bytes(const WeightMatrix& w) {
 
 void pack_weights(const WeightMatrix& w, uint8_t* dst) {
   if (!packable(w))
-    fail("pack_weights: a {} matrix of {}x{} cannot be packed (Q8_0 / Q4_0 with columns a multiple of 32)",
+    fail("pack_weights: a {} matrix of {}x{} cannot be packed (Q8_0 / Q4_0 / Q8_0_S24 with columns a multiple of 32)",
          dtype_info(w.type).name, w.rows, w.cols);
-  const bool q4 = w.type == DType::Q4_0;
-  const size_t block_bytes = q4 ? 18 : 34;
-  const size_t quant_bytes = block_bytes - 2;
+  const bool s24 = w.type == DType::Q8_0_S24;
+  const size_t block_bytes = static_cast<size_t>(dtype_info(w.type).block_bytes);
+  const size_t idx_bytes = s24 ? 4 : 0;                  // per row: its block's idx word
+  const size_t quant_bytes = block_bytes - 2 - idx_bytes;
+  const size_t quant_start = 32 + 16 * idx_bytes;        // after d[16] (and idx[16])
   const size_t entry = packed_entry_bytes(w.type);
   const int64_t blocks = w.cols / 32;
   const int64_t groups = (w.rows + kPackRows - 1) / kPackRows;
@@ -38,7 +43,9 @@ void pack_weights(const WeightMatrix& w, uint8_t* dst) {
         if (row >= w.rows) break;
         const uint8_t* blk = src + row * row_bytes + k * block_bytes;
         std::memcpy(out + 2 * r, blk, 2);  // f16 scale
-        for (size_t c = 0; c < quant_bytes / 4; ++c) std::memcpy(out + 32 + c * 64 + 4 * r, blk + 2 + 4 * c, 4);
+        if (s24) std::memcpy(out + 32 + 4 * r, blk + 2, 4);
+        for (size_t c = 0; c < quant_bytes / 4; ++c)
+          std::memcpy(out + quant_start + c * 64 + 4 * r, blk + 2 + idx_bytes + 4 * c, 4);
       }
     }
   }
@@ -51,6 +58,23 @@ std::shared_ptr<const void> pack_weights_into(WeightMatrix& w) {
   std::shared_ptr<const void> owner(p, [](const void* q) { std::free(const_cast<void*>(q)); });
   pack_weights(w, static_cast<uint8_t*>(p));
   w.packed = p;
+  return owner;
+}
+
+std::shared_ptr<const void> pack_expanded_q8_0(WeightMatrix& w) {
+  if (w.type != DType::Q8_0_S24 || !w.data) fail("pack_expanded_q8_0: needs the rows of a Q8_0_S24 matrix");
+  std::vector<uint8_t> rows(dtype_bytes(DType::Q8_0, static_cast<size_t>(w.rows * w.cols)));
+  const size_t in_rb = w.row_bytes(), out_rb = dtype_bytes(DType::Q8_0, static_cast<size_t>(w.cols));
+  for (int64_t r = 0; r < w.rows; ++r)
+    for (int64_t k = 0; k < w.cols / 32; ++k) {
+      BlockQ8_0S24 s;
+      std::memcpy(&s, static_cast<const uint8_t*>(w.data) + r * in_rb + k * sizeof s, sizeof s);
+      const BlockQ8_0 d = expand_block(s);
+      std::memcpy(rows.data() + r * out_rb + k * sizeof d, &d, sizeof d);
+    }
+  WeightMatrix dense{DType::Q8_0, rows.data(), w.rows, w.cols};
+  std::shared_ptr<const void> owner = pack_weights_into(dense);
+  w = WeightMatrix{DType::Q8_0, nullptr, w.rows, w.cols, dense.packed};
   return owner;
 }
 

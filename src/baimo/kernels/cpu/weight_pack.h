@@ -10,6 +10,9 @@
 //        4c..4c+3, high nibbles: elements 16+4c..16+4c+3).
 //   Q8_0 entry (544 bytes): f16 d[16] | 8 chunks c = 0..7 of 64 bytes, chunk c holding for each
 //        row the 4 quants 4c .. 4c+3.
+//   Q8_0_S24 entry (352 bytes; 2:4-sparse, quant/sparse_2of4.h): f16 d[16] | u32 idx[16] (row r's
+//        block idx bytes: byte c = the 2-bit positions of kept values 4c .. 4c+3) | 4 chunks c = 0..3
+//        of 64 bytes, chunk c holding for each row its kept quants 4c .. 4c+3 (from inputs 8c .. 8c+7).
 // Rows past `rows` in the last group are zero (scale 0, quants 0): computed, never stored.
 // The values are exactly ggml's: a packed matrix gives the same integer block dots as the rows.
 #pragma once
@@ -24,8 +27,10 @@ namespace baimo::cpu {
 constexpr int64_t kPackRows = 16;
 
 // Bytes of one group entry (one block of 16 rows).
-constexpr size_t packed_entry_bytes(DType t) { return t == DType::Q4_0 ? 32 + 256 : 32 + 512; }
-// Whether pack_weights supports w (Q8_0 or Q4_0 with cols % 32 == 0).
+constexpr size_t packed_entry_bytes(DType t) {
+  return t == DType::Q4_0 ? 32 + 256 : t == DType::Q8_0_S24 ? 32 + 64 + 256 : 32 + 512;
+}
+// Whether pack_weights supports w (Q8_0, Q4_0 or Q8_0_S24 with cols % 32 == 0).
 bool packable(const WeightMatrix& w);
 size_t packed_bytes(const WeightMatrix& w);
 
@@ -34,6 +39,9 @@ size_t packed_bytes(const WeightMatrix& w);
 void pack_weights(const WeightMatrix& w, uint8_t* dst);
 // Allocates (64-byte aligned), packs, and points w.packed at the result; returns the owner.
 std::shared_ptr<const void> pack_weights_into(WeightMatrix& w);
+// A Q8_0_S24 matrix as packed dense Q8_0 (for CPUs without the sparse kernel's VBMI): w becomes
+// Q8_0 with the packed copy alone (data = nullptr); same products. Returns the owner.
+std::shared_ptr<const void> pack_expanded_q8_0(WeightMatrix& w);
 
 // The view of rows [r0, r0 + n) of w (data and packed both offset). With a packed copy, r0 must be a
 // multiple of kPackRows and n too unless the slice ends at w.rows (baimo::Error otherwise).

@@ -3,7 +3,8 @@
 # trained tokenizer: greedy text with --draft-ngram, --draft-model (a smaller model, the target
 # itself, the target converted to q8_0 at load) equals plain greedy text; the statistics line shows
 # the acceptance and tokens per target pass (100% for the target as its own draft); `baimo serve
-# --draft-ngram` answers greedy completions with the plain text and counts drafts in /metrics; clear
+# --draft-ngram` and `--draft-model` (three requests at once on two slots) answer greedy completions
+# with the plain text and count drafts in /metrics; clear
 # errors for a draft with another vocabulary, --draft-k out of range, both kinds of draft at once.
 # Usage: bash test_speculative.sh path/to/baimo
 set -euo pipefail
@@ -72,6 +73,25 @@ metrics=$(curl -sf "$BASE/metrics")
 grep -q "^baimo_draft_tokens_total [1-9]" <<<"$metrics" || fail "no drafts in /metrics: $metrics"
 grep -q "^baimo_tokens_per_target_pass [1-9]" <<<"$metrics" || fail "no tokens per pass in /metrics: $metrics"
 stop_server
+# serve --draft-model: every slot drafts with the model (its steps batched over the slots); three
+# requests at once on two slots (continuous batching mixes drafting and prefilling slots).
+for draft in "--draft-model $T/draft" "--draft-model $T/target --draft-dtype q8_0 --draft-k 4"; do
+  # shellcheck disable=SC2086
+  start_server --model "$T/target" $draft --parallel 2 --threads 1
+  pids=()
+  for i in 0 1 2; do
+    complete "${prompts[$i]}" >"$T/serve_model$i.txt" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  for i in 0 1 2; do
+    cmp -s "$T/serve_plain$i.txt" "$T/serve_model$i.txt" || fail "serve $draft '${prompts[$i]}' differs"
+  done
+  metrics=$(curl -sf "$BASE/metrics")
+  grep -q "^baimo_draft_tokens_total [1-9]" <<<"$metrics" || fail "$draft: no drafts in /metrics: $metrics"
+  stop_server
+done
+grep -q "^baimo_draft_accepted_tokens_total [1-9]" <<<"$metrics" || fail "q8_0 self-draft: none accepted: $metrics"
 
 expect_error() {  # expect_error NEEDLE CMD...
   local needle=$1; shift
@@ -88,8 +108,11 @@ expect_error "--draft-model and --draft-ngram are two kinds of draft: give one o
   gen --prompt hi --draft-model "$T/draft" --draft-ngram 2
 expect_error "--draft-ngram must be at least 1" gen --prompt hi --draft-ngram 0
 expect_error "--draft-k needs --draft-model or --draft-ngram" gen --prompt hi --draft-k 4
+expect_error "draft model $T/other has a vocabulary of 300 tokens" "$BAIMO" serve --model "$T/target" --draft-model "$T/other"
+expect_error "--draft-ngram must be at least 1" "$BAIMO" serve --model "$T/target" --draft-ngram 0
 expect_error "--draft-k needs --draft-model or --draft-ngram" \
   bash -c "printf 'hi\n' | '$BAIMO' chat --model '$T/target' --draft-k 4"
-expect_error "serve does not run a draft model yet" "$BAIMO" serve --model "$T/target" --port 0 --draft-model "$T/draft"
-expect_error "--draft-k needs --draft-ngram" "$BAIMO" serve --model "$T/target" --port 0 --draft-k 3
+expect_error "--draft-k needs --draft-model or --draft-ngram" "$BAIMO" serve --model "$T/target" --port 0 --draft-k 3
+expect_error "--draft-model and --draft-ngram are two kinds of draft" \
+  "$BAIMO" serve --model "$T/target" --port 0 --draft-model "$T/draft" --draft-ngram 2
 echo "test_speculative: ok"

@@ -18,26 +18,36 @@ void DraftFlags::add_to(CLI::App* sub) {
   sub->add_flag("--draft-fixed-k", fixed_k, "Always draft --draft-k tokens (default: fewer while few are accepted)");
 }
 
-std::unique_ptr<Drafter> DraftFlags::open(const InferenceModel& target, const std::string& target_path, int64_t ctx,
-                                          const SamplingParams& sampling) const {
+void DraftFlags::check() const {
   if (!model.empty() && ngram)
     fail("--draft-model and --draft-ngram are two kinds of draft: give one of them");
   if (!dtype.empty() && model.empty()) fail("--draft-dtype needs --draft-model");
   if (model.empty() && !ngram) {
     if (k) fail("--draft-k needs --draft-model or --draft-ngram");
     if (fixed_k) fail("--draft-fixed-k needs --draft-model or --draft-ngram");
-    return nullptr;
   }
   if (k) check_draft_k(*k);
-  if (ngram) return std::make_unique<NgramDrafter>(*ngram);
+  if (ngram && *ngram < 1) fail("--draft-ngram must be at least 1 (the n-gram length looked up), got {}", *ngram);
+}
+
+std::shared_ptr<const ModelWeights> DraftFlags::load_model(const InferenceModel& target,
+                                                           const std::string& target_path) const {
   InferenceModel d = load_inference_model(model, dtype);
   check_draft_compatible(target.config(), *target.tokenizer, target_path, d.config(), *d.tokenizer, model);
-  return std::make_unique<ModelDrafter>(d.weights, ctx, sampling);
+  return d.weights;
+}
+
+std::unique_ptr<Drafter> DraftFlags::open(const InferenceModel& target, const std::string& target_path, int64_t ctx,
+                                          const SamplingParams& sampling) const {
+  check();
+  if (ngram) return std::make_unique<NgramDrafter>(*ngram);
+  if (model.empty()) return nullptr;
+  return std::make_unique<ModelDrafter>(load_model(target, target_path), ctx, sampling);
 }
 
 void DraftFlags::apply(Drafter* drafter, GenerateOptions& go) const {
   go.drafter = drafter;
-  go.draft_k = k ? *k : ngram ? 8 : 5;
+  go.draft_k = draft_k();
   go.adaptive_k = !fixed_k;
 }
 

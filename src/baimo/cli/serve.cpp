@@ -1,15 +1,17 @@
 // baimo serve --model M [--host 127.0.0.1] [--port 8080] [--parallel N] [--ctx N] [--api-key KEY]
 //             [--max-queue N] [--model-name NAME] [--chat-template chatml|llama3|plain] [--dtype q8_0|...] [--lora DIR]
 //             [--max-body BYTES] [--max-client-connections N] [--header-timeout S] [--body-timeout S]
-//             [--reuse-port] [--threads N] [--draft-ngram N [--draft-k K]]
+//             [--reuse-port] [--threads N] [--draft-model D [--draft-dtype T] | --draft-ngram N]
+//             [--draft-k K] [--draft-fixed-k]
 // The OpenAI-compatible HTTP server with continuous batching and the web chat page
 // (serve/api_server.h). SIGINT/SIGTERM shut it down gracefully: requests in flight get a few
 // seconds to finish, new ones are refused, then the process exits 0.
 // A reward model (config.json *ForSequenceClassification, `baimo rm`) starts no generation engine:
 // the server answers POST /v1/rewards (and /v1/models, /health, /metrics) instead; --parallel,
 // --max-queue, --dtype and --lora do not apply to it.
-// --draft-ngram N: speculative decoding by prompt lookup in every slot (infer/batch_scheduler.h);
-// /metrics then counts drafted and accepted tokens. (--draft-model is not supported by serve yet.)
+// --draft-model D / --draft-ngram N: speculative decoding in every slot (infer/batch_scheduler.h: a
+// draft model's steps for all slots batched, verified in the target's continuous batch; cli/draft_flags.h);
+// /metrics then counts drafted and accepted tokens.
 #include <pthread.h>
 #include <signal.h>
 
@@ -22,6 +24,7 @@
 #include <thread>
 
 #include "baimo/cli/command.h"
+#include "baimo/cli/draft_flags.h"
 #include "baimo/cli/threads_flag.h"
 #include "baimo/eval/reward_scores.h"
 #include "baimo/infer/batch_scheduler.h"
@@ -45,8 +48,7 @@ struct ServeArgs {
   int64_t ctx = 0;
   int threads = 0;
   size_t max_body = 8u << 20;
-  std::optional<int> draft_ngram, draft_k;
-  std::string draft_model;
+  DraftFlags draft;
 };
 
 serve::ServeOptions serve_options(const ServeArgs& a) {
@@ -131,15 +133,11 @@ void run_serve(const ServeArgs& a) {
   so.ctx = ctx;
   so.max_queue = a.max_queue;
   so.threads = a.threads;
-  if (!a.draft_model.empty())
-    fail("--draft-model: serve does not run a draft model yet; use --draft-ngram N (prompt lookup) or "
-         "`baimo generate` / `baimo chat` with --draft-model");
-  if (a.draft_k && !a.draft_ngram) fail("--draft-k needs --draft-ngram");
-  if (a.draft_ngram) {
-    if (*a.draft_ngram < 1) fail("--draft-ngram must be at least 1 (the n-gram length looked up), got {}", *a.draft_ngram);
-    so.draft_ngram = *a.draft_ngram;
-    so.draft_k = a.draft_k.value_or(8);
-  }
+  a.draft.check();
+  so.draft_ngram = a.draft.ngram.value_or(0);  // the scheduler checks it
+  if (!a.draft.model.empty()) so.draft_model = a.draft.load_model(im, a.model);
+  so.draft_k = a.draft.draft_k();
+  so.adaptive_k = !a.draft.fixed_k;
   BatchScheduler scheduler(im.weights, im.tokenizer, so);
   serve::ModelContext mc{im.tokenizer.get(), kind, name, ctx, cfg.vocab_size, im.eos_ids, cfg.architecture(), ""};
   // The model's own Jinja template renders chat prompts unless --chat-template picks a built-in one
@@ -175,10 +173,7 @@ BAIMO_COMMAND(70, [](CLI::App& root) {
   sub->add_option("--chat-template", a->chat_template, "chatml | llama3 | plain (default: from the model)");
   sub->add_option("--dtype", a->dtype, "Convert a model directory's weights at load: f32 | f16 | bf16 | q8_0 | q4_0");
   sub->add_option("--lora", a->lora, "PEFT LoRA adapter directory applied to the weights at load");
-  sub->add_option("--draft-ngram", a->draft_ngram,
-                  "Speculative decoding by prompt lookup: match the last N..1 tokens earlier in the text, draft what followed");
-  sub->add_option("--draft-k", a->draft_k, "Most tokens drafted per slot and step with --draft-ngram, 1-15 (default 8)");
-  sub->add_option("--draft-model", a->draft_model, "Not supported by serve yet (use --draft-ngram)");
+  a->draft.add_to(sub);
   sub->add_option("--max-body", a->max_body, "Largest request body in bytes (larger: 413)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));

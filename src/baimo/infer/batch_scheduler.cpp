@@ -29,10 +29,12 @@ BatchScheduler::BatchScheduler(std::shared_ptr<const ModelWeights> model, std::s
   if (options_.ctx < 2) fail("--ctx must be at least 2, got {}", options_.ctx);
   if (options_.max_queue < 0) fail("--max-queue must be >= 0, got {}", options_.max_queue);
   if (options_.prefill_chunk < 1 || options_.step_tokens < 1) fail("scheduler chunk sizes must be positive");
-  if (options_.draft_ngram != 0) {
-    ngram_ = std::make_unique<NgramDrafter>(options_.draft_ngram);
-    check_draft_k(options_.draft_k);
-  }
+  if (options_.draft_ngram != 0 && options_.draft_model)
+    fail("--draft-model and --draft-ngram are two kinds of draft: give one of them");
+  if (options_.draft_ngram != 0) ngram_ = std::make_unique<NgramDrafter>(options_.draft_ngram);
+  if (options_.draft_model)
+    model_drafter_ = std::make_unique<BatchModelDrafter>(options_.draft_model, options_.n_slots, options_.ctx);
+  if (speculative()) check_draft_k(options_.draft_k);
   engine_ = std::make_unique<Engine>(model_, options_.n_slots, options_.ctx);
   slots_.resize(options_.n_slots);
   thread_ = std::thread([this] { run(); });
@@ -108,7 +110,7 @@ void BatchScheduler::sample_all(size_t vocab) {
         const std::span<const int32_t> drafts(a.verify.data() + 1, a.verify.size() - 1);
         std::vector<TokenStep>& out = steps_[c];
         verdicts_[c] = accept_drafts(
-            *a.seq, std::span<float>(logits_.data() + chunk_row_[c] * vocab, a.verify.size() * vocab), drafts, {},
+            *a.seq, std::span<float>(logits_.data() + chunk_row_[c] * vocab, a.verify.size() * vocab), drafts, a.q,
             [&](const TokenStep& t) {
               out.push_back(t);
               return !t.finished;
@@ -208,6 +210,7 @@ bool BatchScheduler::admit_one() {
   slot.cached.assign(active->prompt.begin(), active->prompt.begin() + static_cast<std::ptrdiff_t>(reuse));
   active->prefilled = static_cast<int64_t>(reuse);
   reused_tokens_.fetch_add(static_cast<int64_t>(reuse));
+  if (model_drafter_) model_drafter_->start(target, active->seq->options().sampling);
   slot.active = std::move(active);
   slot.last_used = ++clock_;
   active_slots_.fetch_add(1);
@@ -225,24 +228,40 @@ void BatchScheduler::step() {
   while (admit_one()) {
   }
 
-  // One chunk per busy slot: its pending token, or the next piece of its prompt.
+  // One chunk per busy slot: its pending token (and drafts), or the next piece of its prompt.
+  draft_asks_.clear();
+  for (size_t s = 0; s < slots_.size(); ++s) {
+    Active* a = slots_[s].active.get();
+    if (!a || !a->decoding) continue;
+    a->verify.assign(1, a->next_token);
+    a->q.clear();
+    if (!speculative()) continue;
+    // Drafts that fit the context after the pending token and leave a token for the target's own.
+    const int64_t room = std::min<int64_t>(options_.ctx - engine_->cache().length(static_cast<int>(s)) - 1,
+                                           a->seq->options().max_tokens - a->seq->generated() - 1);
+    if (a->k == 0) a->k = options_.draft_k;
+    if (room <= 0) continue;
+    const int k = static_cast<int>(std::min<int64_t>(a->k, room));
+    if (ngram_) {
+      ngram_->propose(a->seq->tokens(), k, proposal_, no_q_);
+      a->verify.insert(a->verify.end(), proposal_.begin(), proposal_.end());
+    } else {
+      draft_asks_.push_back({static_cast<int>(s), a->seq->tokens(), k, &a->drafts, &a->q});
+    }
+  }
+  if (!draft_asks_.empty()) {  // every slot's draft steps in the same draft-model passes
+    model_drafter_->propose(draft_asks_);
+    for (const DraftAsk& ask : draft_asks_) {
+      Active* a = slots_[static_cast<size_t>(ask.slot)].active.get();
+      a->verify.insert(a->verify.end(), a->drafts.begin(), a->drafts.end());
+    }
+  }
   chunks_.clear();
   chunk_slot_.clear();
   int64_t budget = options_.step_tokens;
   for (size_t s = 0; s < slots_.size(); ++s) {
     Active* a = slots_[s].active.get();
     if (!a || !a->decoding) continue;
-    a->verify.assign(1, a->next_token);
-    if (ngram_) {
-      // Drafts that fit the context after the pending token and leave a token for the target's own.
-      const int64_t room = std::min<int64_t>(options_.ctx - engine_->cache().length(static_cast<int>(s)) - 1,
-                                             a->seq->options().max_tokens - a->seq->generated() - 1);
-      if (a->k == 0) a->k = options_.draft_k;
-      if (room > 0) {
-        ngram_->propose(a->seq->tokens(), static_cast<int>(std::min<int64_t>(a->k, room)), proposal_, no_q_);
-        a->verify.insert(a->verify.end(), proposal_.begin(), proposal_.end());
-      }
-    }
     chunks_.push_back({static_cast<int>(s), a->verify, a->verify.size() > 1});
     chunk_slot_.push_back(static_cast<int>(s));
     budget -= static_cast<int64_t>(a->verify.size());
@@ -333,8 +352,8 @@ void BatchScheduler::step() {
       drafted_.fetch_add(v.checked, std::memory_order_relaxed);
       accepted_.fetch_add(v.accepted, std::memory_order_relaxed);
       const int drafts = static_cast<int>(len - 1);
-      if (v.accepted == drafts && drafts == a.k) a.k = std::min(a.k + 1, options_.draft_k);
-      else if (2 * v.accepted < drafts) a.k = std::max(a.k - 1, 1);
+      if (options_.adaptive_k && v.accepted == drafts && drafts == a.k) a.k = std::min(a.k + 1, options_.draft_k);
+      else if (options_.adaptive_k && 2 * v.accepted < drafts) a.k = std::max(a.k - 1, 1);
     }
     if (was_decoding) {
       decode_passes_.fetch_add(1, std::memory_order_relaxed);

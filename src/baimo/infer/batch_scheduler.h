@@ -16,11 +16,13 @@
 //   event (id -1, no text, finish_reason "length").
 // - Sequence i of a request samples with seed + i. Greedy results do not depend on the batch.
 //   The sequences of a step sample (Sequence::accept) in parallel on the scheduler's OpenMP threads.
-// - Speculative decoding by prompt lookup (draft_ngram > 0; infer/ngram_draft.h, speculative.h): a
-//   decoding slot's chunk is its pending token plus up to draft_k tokens drafted from its own prompt
-//   and output (adapted per slot as in generate.h), verified in the same batched step; the slot takes
-//   the accepted drafts and one more token (several events in one step) and its cache is cut back
-//   to them. Greedy results equal plain decoding's; sampled ones keep the distribution.
+// - Speculative decoding (speculative.h) by prompt lookup (draft_ngram > 0; ngram_draft.h) or by a
+//   draft model (draft_model; model_draft.h: one draft Engine with a slot per slot, all drafting
+//   slots' draft steps batched): a decoding slot's chunk is its pending token plus up to draft_k
+//   tokens drafted for its sequence (adapted per slot as in generate.h unless !adaptive_k), verified
+//   in the same batched step as every other slot's chunk; the slot takes the accepted drafts and one
+//   more token (several events in one step) and its cache is cut back to them. Greedy results equal
+//   plain decoding's; sampled ones keep the distribution (a draft model's q rows go to the rule).
 //   drafted_tokens() / accepted_tokens() / decode_passes() / decoded_tokens() count them.
 // - cancel() on a channel frees its slots at the next step; a full queue makes submit() return
 //   nullptr (the caller answers 429). stop() fails every open request and joins the thread.
@@ -36,6 +38,7 @@
 #include <vector>
 
 #include "baimo/infer/engine.h"
+#include "baimo/infer/model_draft.h"
 #include "baimo/infer/ngram_draft.h"
 #include "baimo/infer/request_channel.h"
 #include "baimo/infer/sequence.h"
@@ -51,7 +54,9 @@ struct SchedulerOptions {
   int64_t step_tokens = 384;   // tokens of all chunks of one step (decode tokens count 1 each)
   int threads = 0;             // OpenMP threads of the scheduler thread (0: the process default)
   int draft_ngram = 0;         // > 0: speculative decoding, n-gram prompt lookup of that length
+  std::shared_ptr<const ModelWeights> draft_model;  // or by this draft model (checked compatible by the caller)
   int draft_k = 8;             // most draft tokens per slot and step (1 .. kMaxDraftTokens)
+  bool adaptive_k = true;      // fewer drafts while few are accepted
 };
 
 class BatchScheduler {
@@ -75,7 +80,7 @@ class BatchScheduler {
   const ModelConfig& config() const { return model_->config; }
   // Prompt tokens whose K/V came from the cache instead of a forward pass (prefix reuse).
   int64_t reused_prompt_tokens() const { return reused_tokens_.load(std::memory_order_relaxed); }
-  bool speculative() const { return ngram_ != nullptr; }
+  bool speculative() const { return ngram_ != nullptr || model_drafter_ != nullptr; }
   int64_t drafted_tokens() const { return drafted_.load(std::memory_order_relaxed); }
   int64_t accepted_tokens() const { return accepted_.load(std::memory_order_relaxed); }
   int64_t decode_passes() const { return decode_passes_.load(std::memory_order_relaxed); }  // slot-steps
@@ -101,6 +106,8 @@ class BatchScheduler {
     bool prompt_only = false;   // max_tokens 0: ends when the prompt is in
     std::vector<PromptLogprob> prompt_lps;
     std::vector<int32_t> verify;  // this step's chunk while decoding: next_token, then the drafts
+    std::vector<int32_t> drafts;  // a draft model's proposal and the rows it drew them from
+    std::vector<float> q;
     int k = 0;                    // draft tokens to ask for next (adaptive)
   };
   struct Slot {
@@ -130,6 +137,7 @@ class BatchScheduler {
   std::atomic<int> active_slots_{0};
   std::atomic<int64_t> reused_tokens_{0};
   std::unique_ptr<NgramDrafter> ngram_;
+  std::unique_ptr<BatchModelDrafter> model_drafter_;
   std::atomic<int64_t> drafted_{0}, accepted_{0}, decode_passes_{0}, decoded_{0};
   std::thread thread_;
 
@@ -142,6 +150,7 @@ class BatchScheduler {
   std::vector<AcceptResult> verdicts_;         // per chunk: its drafts checked / accepted
   std::vector<int32_t> proposal_;
   std::vector<float> no_q_;  // n-gram drafts are point masses
+  std::vector<DraftAsk> draft_asks_;
   std::vector<std::string> step_errors_;  // per chunk: why accept() failed, else empty
 };
 

@@ -9,7 +9,8 @@
 #  - a teacher cache (--teacher-cache, top-k 16): built once, 2 epochs trained from it; a second run with
 #    the cache does not build it nor load the teacher, and a kill -9 + resume from it is bit-identical; a
 #    kill -9 during the build leaves no file at the path, or the complete one (and a rebuild is byte-identical);
-#    another top-k, another teacher, --on-policy, --loss reverse_kl and token shards with a cache: clear errors;
+#    another top-k, teacher or temperature, --on-policy, --loss reverse_kl and token shards with a cache:
+#    clear errors;
 #  - mpirun -np 2 = 1 process (off-policy, live and from a teacher cache that rank 0 builds); on-policy under
 #    mpirun: every rank makes the same choice;
 #  - a resume with another --loss is refused (the trajectory keeps the loss settings);
@@ -44,8 +45,8 @@ echo "chat: kill -9 + resume bit-identical"
 # ---- teacher cache: build once, 2 epochs from it; reuse without the teacher; kill -9 + resume bit-identical ----
 TCB=(distill --student "$T/student" --data "$SHARED/data/sft/identity.json" --max-len 128 --batch 8 --epochs 2
      --checkpoint-interval 2 --eval-interval 0 --val-fraction 0.5 --seed 3 --threads 2 --lr 2e-3 --peak-gflops 1
-     --temperature 2 --ce-weight 0.5)  # without the teacher and the cache flags
-TC=("${TCB[@]}" --teacher "$T/teacher" --teacher-cache "$T/kd.topk" --teacher-top-k 16)
+     --ce-weight 0.5)  # without the teacher, the temperature and the cache flags
+TC=("${TCB[@]}" --teacher "$T/teacher" --temperature 2 --teacher-cache "$T/kd.topk" --teacher-top-k 16)
 "$BAIMO" "${TC[@]}" --out "$T/tc" >"$T/tc.log" 2>&1 || { cat "$T/tc.log"; fail "run building the teacher cache"; }
 grep -q "^teacher cache: building $T/kd.topk with the teacher: [0-9]* positions, top-k 16" "$T/tc.log" \
   || { cat "$T/tc.log"; fail "no build line"; }
@@ -66,7 +67,7 @@ for l in "$T/tc2.log1" "$T/tc2.log2"; do
 done
 echo "teacher cache: built once, $STEPS steps (2 epochs) from it; reused without the teacher; kill -9 + resume bit-identical"
 # A kill -9 while the cache is built leaves no file at its path (or, if the build had finished, the whole one).
-KC=("${TCB[@]}" --teacher "$T/teacher" --teacher-cache "$T/kill.topk" --teacher-top-k 16)
+KC=("${TCB[@]}" --teacher "$T/teacher" --temperature 2 --teacher-cache "$T/kill.topk" --teacher-top-k 16)
 "$BAIMO" "${KC[@]}" --out "$T/tck" >"$T/tck.log" 2>&1 & PID=$!
 for _ in $(seq 1 3000); do grep -q "^teacher cache: building" "$T/tck.log" 2>/dev/null && break; sleep 0.01; done
 sleep 0.3; kill -9 "$PID" 2>/dev/null || { cat "$T/tck.log"; fail "the run to kill ended by itself"; }
@@ -165,9 +166,11 @@ expect_error "\"teacher\" (--teacher" "$BAIMO" distill --student "$T/student" "$
 expect_error "\"on_policy\" must be within [0, 1]" "$BAIMO" distill --teacher "$T/teacher" --student "$T/student" --on-policy 1.5 "${SHORT[@]}" --out "$T/x5"
 expect_error "token shards have none" "$BAIMO" distill --teacher "$T/teacher" --student "$T/student" --data "$T/shards" --on-policy 0.5 --max-len 64 --steps 1 --out "$T/x6"
 expect_error "stale teacher cache: top-k 16, this run asks for --teacher-top-k 8" "$BAIMO" "${TCB[@]}" --teacher "$T/teacher" \
-  --teacher-cache "$T/kd.topk" --teacher-top-k 8 --out "$T/x7"
+  --temperature 2 --teacher-cache "$T/kd.topk" --teacher-top-k 8 --out "$T/x7"
 expect_error "stale teacher cache: built from teacher $T/teacher" "$BAIMO" "${TCB[@]}" --teacher "$T/student" \
-  --teacher-cache "$T/kd.topk" --teacher-top-k 16 --out "$T/x8"
+  --temperature 2 --teacher-cache "$T/kd.topk" --teacher-top-k 16 --out "$T/x8"
+expect_error "stale teacher cache: temperature 2, this run's --temperature is 1" "$BAIMO" "${TCB[@]}" --teacher "$T/teacher" \
+  --teacher-cache "$T/kd.topk" --teacher-top-k 16 --out "$T/x12"
 expect_error "on-policy batches are the student's own new answers" "$BAIMO" "${TC[@]}" --on-policy 0.5 --out "$T/x9"
 expect_error "\"loss\" reverse_kl needs its whole distribution" "$BAIMO" "${TC[@]}" --loss reverse_kl --out "$T/x10"
 expect_error "token shards are drawn as windows" "$BAIMO" distill --teacher "$T/teacher" --student "$T/student" --data "$T/shards" --max-len 64 --steps 1 --teacher-cache "$T/kd.topk" --out "$T/x11"

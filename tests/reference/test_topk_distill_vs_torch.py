@@ -3,12 +3,13 @@
 --teacher-cache`) against PyTorch (float64).
 
 N = 12 rows of V = 50 random student and teacher logits (as test_distill_vs_torch.py), 3 rows not
-counted (target -100). The teacher's top-k: torch.topk of log_softmax(teacher) at T = 1 (ids and
-log-probs, the log-probs rounded to float32 as the cache stores them). `baimo debug-distill-loss --top-k K`
-runs the fused op with identity heads, so its hidden-state gradient is the gradient w.r.t. the student's
-logits. Torch computes, per counted row, averaged over the counted rows:
-  p = softmax(topk_logprobs / T)              (the teacher renormalised over its top-k at temperature T)
-  T^2 * sum_i p_i (log p_i - log_softmax(s / T)[ids_i])
+counted (target -100). The teacher's top-k at temperature T: torch.topk of log_softmax(teacher / T) (ids
+and log-probs) and the probability of the other tokens, both rounded to float32 as the cache stores them.
+`baimo debug-distill-loss --top-k K` runs the fused op with identity heads, so its hidden-state gradient
+is the gradient w.r.t. the student's logits. Torch computes, per counted row, averaged over them, with
+p = exp(topk_logprobs), p_rest the tail, log q = log_softmax(s / T), log q_rest = logsumexp of log q off
+the top-k:
+  T^2 * [sum_i p_i (log p_i - log q[ids_i]) + p_rest (log p_rest - log q_rest)]
   + ce_weight * cross_entropy(s, target)
 The loss, its divergence and cross-entropy parts and the gradient must match to
 max|baimo - torch| / max|torch| <= 1e-4 for k in {1, 8, 50 = V}, T in {1, 2.5}, ce_weight in {0, 0.7},
@@ -35,11 +36,16 @@ N, V = 12, 50
 failures = []
 
 
-def torch_topk_loss(s, ids, lps, targets, T, ce_weight):
+def torch_topk_loss(s, ids, lps, tail, targets, T, ce_weight):
     s = s.clone().requires_grad_(True)
-    p = F.softmax(lps / T, -1)
-    lq = F.log_softmax(s / T, -1).gather(-1, ids)
-    div = T * T * (p * (torch.log(p) - lq)).sum(-1)
+    ls = F.log_softmax(s / T, -1)
+    lq = ls.gather(-1, ids)
+    div = T * T * (lps.exp() * (lps - lq)).sum(-1)
+    if ids.shape[-1] < ls.shape[-1]:  # a rest bucket (k = V has none)
+        assert bool((tail > 0).all()), tail
+        in_k = torch.zeros_like(ls, dtype=torch.bool).scatter(-1, ids, True)
+        lq_rest = torch.logsumexp(ls.masked_fill(in_k, float("-inf")), -1)
+        div = div + T * T * tail * (torch.log(tail) - lq_rest)
     mask = targets != -100
     ce = F.cross_entropy(s, targets, ignore_index=-100, reduction="none")
     count = mask.sum()
@@ -81,14 +87,17 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "out.safetensors")
         for k in (1, 8, V):
-            lps, ids = F.log_softmax(t64, -1).topk(k, -1)
-            lps32 = lps.float()
-            inp = os.path.join(d, f"in{k}.safetensors")
-            st.write(inp, {"student_logits": s, "teacher_logits": t, "targets": targets,
-                           "teacher_topk_ids": ids.float().numpy(), "teacher_topk_logprobs": lps32.numpy()})
             for T in (1.0, 2.5):
+                lt = F.log_softmax(t64 / T, -1)
+                lps, ids = lt.topk(k, -1)
+                tail = lt.exp().sum(-1) - lps.exp().sum(-1) if k < V else torch.zeros(N, dtype=torch.float64)
+                lps32, tail32 = lps.float(), tail.clamp_min(0).float()
+                inp = os.path.join(d, f"in{k}_{T}.safetensors")
+                st.write(inp, {"student_logits": s, "teacher_logits": t, "targets": targets,
+                               "teacher_topk_ids": ids.float().numpy(), "teacher_topk_logprobs": lps32.numpy(),
+                               "teacher_topk_tail": tail32.numpy()})
                 for ce_w in (0.0, 0.7):
-                    want = torch_topk_loss(s64, ids, lps32.double(), tg, T, ce_w)
+                    want = torch_topk_loss(s64, ids, lps32.double(), tail32.double(), tg, T, ce_w)
                     if k == V:  # the top-k form of the whole vocabulary is the forward KL
                         full_loss, full_grad = torch_full_kl(s64, t64, tg, T, ce_w)
                         relative_check(failures, f"torch k=V vs full T={T} ce={ce_w} loss", [want[0]], [full_loss], TOL)

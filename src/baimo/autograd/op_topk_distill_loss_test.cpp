@@ -1,8 +1,8 @@
-// topk_distill_head_loss against a plain double-precision evaluation of its formula (the teacher
-// renormalised over its top-k at temperature T, the student's full softmax), for k in {1, 5, V},
-// T in {1, 2}, with and without the cross-entropy term; finite differences of dh and dW; with k = V it
-// equals distill_head_loss's forward KL (value and gradients); chunking invariance; nothing counted;
-// errors. (Against PyTorch: tests/reference/test_topk_distill_vs_torch.py.)
+// topk_distill_head_loss against a plain double-precision evaluation of its formula (the KL over the
+// teacher's top-k and one bucket for the rest, at temperature T, against the student's full softmax),
+// for k in {1, 5, V}, T in {1, 2}, with and without the cross-entropy term; finite differences of dh and
+// dW; with k = V it equals distill_head_loss's forward KL (value and gradients); chunking invariance;
+// nothing counted; errors. (Against PyTorch: tests/reference/test_topk_distill_vs_torch.py.)
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -25,31 +25,40 @@ using namespace baimo::ag::testing;
 constexpr int64_t N = 6, C = 8, V = 37;
 const std::vector<int32_t> kTargets{3, -100, 12, 0, 36, 7};
 
-// The teacher's top-k of each counted row of zt (N, V): ids by descending logit, log softmax at T = 1.
+// The teacher's top-k of each counted row of zt (N, V) at temperature T: ids by descending logit, their
+// log softmax(z / T), and the probability of the other tokens.
 struct TopK {
   std::vector<int32_t> ids;
-  std::vector<float> lps;
+  std::vector<float> lps, tail;
   int64_t k = 0;
   Tensor ids_tensor() const { return Tensor::from_ids({static_cast<int64_t>(ids.size()) / k, k}, ids); }
   Tensor lps_tensor() const { return Tensor::from_data({static_cast<int64_t>(lps.size()) / k, k}, lps); }
+  Tensor tail_tensor() const { return Tensor::from_data({static_cast<int64_t>(tail.size())}, tail); }
 };
 
-TopK top_k(const std::vector<double>& zt, int64_t k) {
+TopK top_k(const std::vector<double>& zt, int64_t k, double T) {
   TopK t;
   t.k = k;
   for (int64_t r = 0; r < N; ++r) {
     if (kTargets[static_cast<size_t>(r)] < 0) continue;
     const double* z = zt.data() + r * V;
     double m = -1e300, acc = 0;
-    for (int64_t v = 0; v < V; ++v) m = std::max(m, z[v]);
-    for (int64_t v = 0; v < V; ++v) acc += std::exp(z[v] - m);
+    for (int64_t v = 0; v < V; ++v) m = std::max(m, z[v] / T);
+    for (int64_t v = 0; v < V; ++v) acc += std::exp(z[v] / T - m);
     std::vector<int32_t> order(V);
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return z[a] > z[b]; });
-    for (int64_t i = 0; i < k; ++i) {
+    double rest = 0;
+    for (int64_t i = 0; i < V; ++i) {
+      const double lp = z[order[static_cast<size_t>(i)]] / T - m - std::log(acc);
+      if (i >= k) {
+        rest += std::exp(lp);
+        continue;
+      }
       t.ids.push_back(order[static_cast<size_t>(i)]);
-      t.lps.push_back(static_cast<float>(z[order[static_cast<size_t>(i)]] - m - std::log(acc)));
+      t.lps.push_back(static_cast<float>(lp));
     }
+    t.tail.push_back(static_cast<float>(rest));
   }
   return t;
 }
@@ -77,13 +86,14 @@ double naive(const Tensor& h, const Tensor& w, const TopK& t, const DistillLossO
       return m + std::log(acc);
     };
     const double lu = lse(1 / T), l1 = lse(1);
-    double zsum = 0;
-    for (int64_t i = 0; i < t.k; ++i) zsum += std::exp(t.lps[static_cast<size_t>(j * t.k + i)] / T);
-    double d = 0;
+    double d = 0, q_top = 0;
     for (int64_t i = 0; i < t.k; ++i) {
-      const double lp = t.lps[static_cast<size_t>(j * t.k + i)] / T - std::log(zsum);
-      d += std::exp(lp) * (lp - (zs[t.ids[static_cast<size_t>(j * t.k + i)]] / T - lu));
+      const double lp = t.lps[static_cast<size_t>(j * t.k + i)], lq = zs[t.ids[static_cast<size_t>(j * t.k + i)]] / T - lu;
+      d += std::exp(lp) * (lp - lq);
+      q_top += std::exp(lq);
     }
+    const double p_rest = t.tail[static_cast<size_t>(j)];
+    if (p_rest > 0) d += p_rest * (std::log(p_rest) - std::log(1 - q_top));
     total += T * T * d + o.ce_weight * (l1 - zs[tg]);
     ++j;
   }
@@ -98,10 +108,10 @@ TEST(TopkDistillHeadLoss, MatchesTheFormulaAndFiniteDifferences) {
     for (float T : {1.f, 2.f})
       for (float ce : {0.f, 0.4f}) {
         SCOPED_TRACE(::testing::Message() << "k " << k << " T " << T << " ce_weight " << ce);
-        const TopK t = top_k(zt, k);
+        const TopK t = top_k(zt, k, T);
         const DistillLossOptions o{Divergence::ForwardKl, T, 0.5f, ce, 0};
         DistillLossStats st;
-        const float got = topk_distill_head_loss(h, W, t.ids_tensor(), t.lps_tensor(), tg, -100, o, &st).item();
+        const float got = topk_distill_head_loss(h, W, t.ids_tensor(), t.lps_tensor(), t.tail_tensor(), tg, -100, o, &st).item();
         reset_step();
         const double want = naive(h.value(), W.value(), t, o);
         EXPECT_NEAR(got, want, 1e-5 * std::max(1.0, std::fabs(want)));
@@ -112,7 +122,7 @@ TEST(TopkDistillHeadLoss, MatchesTheFormulaAndFiniteDifferences) {
         chunked.chunk_rows = 2;
         GradCheckResult r = gradcheck(
             [&](const std::vector<Var>& in) {
-              return topk_distill_head_loss(in[0], in[1], t.ids_tensor(), t.lps_tensor(), tg, -100, chunked);
+              return topk_distill_head_loss(in[0], in[1], t.ids_tensor(), t.lps_tensor(), t.tail_tensor(), tg, -100, chunked);
             },
             {h, W});
         EXPECT_TRUE(r.ok) << r.first_failure;
@@ -129,16 +139,16 @@ TEST(TopkDistillHeadLoss, WithKEqualToVItIsTheFullForwardKl) {
       for (int64_t c = 0; c < C; ++c) a += th.data<float>()[r * C + c] * tw.data<float>()[v * C + c];
       zt[r * V + v] = a;
     }
-  const TopK t = top_k(zt, V);
   Tensor tg = Tensor::from_ids({N}, kTargets);
   for (float T : {1.f, 2.5f}) {
     SCOPED_TRACE(::testing::Message() << "T " << T);
+    const TopK t = top_k(zt, V, T);
     const DistillLossOptions o{Divergence::ForwardKl, T, 0.5f, 0.3f, 0};
     std::vector<std::vector<float>> results;
     for (bool sparse : {false, true}) {
       Var h = random_leaf({N, C}, 1u), W = random_leaf({V, C}, 2u);
       DistillLossStats st;
-      Var y = sparse ? topk_distill_head_loss(h, W, t.ids_tensor(), t.lps_tensor(), tg, -100, o, &st)
+      Var y = sparse ? topk_distill_head_loss(h, W, t.ids_tensor(), t.lps_tensor(), t.tail_tensor(), tg, -100, o, &st)
                      : distill_head_loss(h, W, th, WeightMatrix{DType::F32, tw.data<float>(), V, C}, tg, -100, o, &st);
       backward(y);
       std::vector<float> got{y.item(), st.divergence, st.cross_entropy};
@@ -154,12 +164,12 @@ TEST(TopkDistillHeadLoss, WithKEqualToVItIsTheFullForwardKl) {
 }
 
 TEST(TopkDistillHeadLoss, ChunkingDoesNotChangeTheResultAndNothingCountedGivesZero) {
-  const TopK t = top_k(random_logits(6u), 4);
+  const TopK t = top_k(random_logits(6u), 4, 1.5);
   Tensor tg = Tensor::from_ids({N}, kTargets);
   std::vector<float> ref;
   for (int64_t chunk : {0, 1, 3, 100}) {
     Var h = random_leaf({N, C}, 1u), W = random_leaf({V, C}, 2u);
-    Var y = topk_distill_head_loss(h, W, t.ids_tensor(), t.lps_tensor(), tg, -100,
+    Var y = topk_distill_head_loss(h, W, t.ids_tensor(), t.lps_tensor(), t.tail_tensor(), tg, -100,
                                    {Divergence::ForwardKl, 1.5f, 0.5f, 0.2f, chunk});
     backward(y);
     std::vector<float> got{y.item()};
@@ -171,7 +181,9 @@ TEST(TopkDistillHeadLoss, ChunkingDoesNotChangeTheResultAndNothingCountedGivesZe
   }
   Var h = random_leaf({N, C}, 1u), W = random_leaf({V, C}, 2u);
   Tensor none = Tensor::from_ids({N}, std::vector<int32_t>(N, -100));
-  Var y = topk_distill_head_loss(h, W, Tensor::from_ids({0, 4}, std::vector<int32_t>{}), Tensor::from_data({0, 4}, std::vector<float>{}), none, -100, {});
+  Var y = topk_distill_head_loss(h, W, Tensor::from_ids({0, 4}, std::vector<int32_t>{}),
+                                 Tensor::from_data({0, 4}, std::vector<float>{}), Tensor::from_data({0}, std::vector<float>{}),
+                                 none, -100, {});
   EXPECT_EQ(y.item(), 0.f);
   backward(y);
   for (int64_t i = 0; i < h.numel(); ++i) EXPECT_EQ(h.grad().data<float>()[i], 0.f);
@@ -181,10 +193,11 @@ TEST(TopkDistillHeadLoss, ChunkingDoesNotChangeTheResultAndNothingCountedGivesZe
 TEST(TopkDistillHeadLoss, Errors) {
   Var h = random_leaf({N, C}, 1u), W = random_leaf({V, C}, 2u);
   Tensor tg = Tensor::from_ids({N}, kTargets);
-  const TopK t = top_k(random_logits(7u), 3);
-  auto expect_error = [&](const Tensor& ids, const Tensor& lps, const DistillLossOptions& o, const char* needle) {
+  const TopK t = top_k(random_logits(7u), 3, 1);
+  auto expect_error = [&](const Tensor& ids, const Tensor& lps, const DistillLossOptions& o, const char* needle,
+                          const Tensor* tail = nullptr) {
     try {
-      topk_distill_head_loss(h, W, ids, lps, tg, -100, o);
+      topk_distill_head_loss(h, W, ids, lps, tail ? *tail : t.tail_tensor(), tg, -100, o);
       ADD_FAILURE() << "no error, expected one naming " << needle;
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
@@ -203,8 +216,17 @@ TEST(TopkDistillHeadLoss, Errors) {
   std::vector<float> lps = t.lps;
   lps[2] = NAN;
   expect_error(t.ids_tensor(), Tensor::from_data({5, 3}, lps), {}, "not finite");
+  std::vector<float> tail = t.tail;
+  tail[1] += 0.1f;
+  const Tensor more = Tensor::from_data({5}, tail);
+  expect_error(t.ids_tensor(), t.lps_tensor(), {}, "row 1: the top-k probabilities and the tail sum to", &more);
+  tail[1] = -0.01f;
+  const Tensor negative = Tensor::from_data({5}, tail);
+  expect_error(t.ids_tensor(), t.lps_tensor(), {}, "tail[1] = -0.01 is not a probability", &negative);
   expect_error(Tensor::from_ids({4, 3}, std::vector<int32_t>(t.ids.begin(), t.ids.begin() + 12)),
                Tensor::from_data({4, 3}, std::vector<float>(t.lps.begin(), t.lps.begin() + 12)), {}, "one row per counted");
+  const Tensor short_tail = Tensor::from_data({4}, std::vector<float>(t.tail.begin(), t.tail.begin() + 4));
+  expect_error(t.ids_tensor(), t.lps_tensor(), {}, "one entry per counted target", &short_tail);
 }
 
 }  // namespace op_topk_distill_loss_test

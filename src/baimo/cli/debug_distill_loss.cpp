@@ -7,8 +7,9 @@
 // gradient w.r.t. h is the gradient w.r.t. the student's logits. Writes loss (1), divergence (1),
 // cross_entropy (1), grad (N, V).
 // --top-k K: ag::topk_distill_head_loss (autograd/topk_distill_loss.h) instead, its teacher read from
-// teacher_topk_ids (N, K) (ids as floats) and teacher_topk_logprobs (N, K) (their log-probs at T = 1); the
-// rows of the counted targets are passed to the op, teacher_logits is not read.
+// teacher_topk_ids (N, K) (ids as floats), teacher_topk_logprobs (N, K) (their log-probs at the temperature)
+// and teacher_topk_tail (N) (the other tokens' probability); the rows of the counted targets are passed to
+// the op, teacher_logits is not read.
 #include <cmath>
 #include <string>
 
@@ -29,17 +30,22 @@ struct DistillArgs {
   int64_t chunk_rows = 0, top_k = 0;
 };
 
-// The top-k rows of the counted targets: ids (count, k), logprobs (count, k).
-std::pair<Tensor, Tensor> counted_topk(SafetensorsFile& f, const std::string& in, const std::vector<int32_t>& targets,
-                                       int64_t k) {
+// The top-k rows of the counted targets: ids (count, k), logprobs (count, k), tail (count).
+struct CountedTopK {
+  Tensor ids, logprobs, tail;
+};
+CountedTopK counted_topk(const SafetensorsFile& f, const std::string& in, const std::vector<int32_t>& targets,
+                         int64_t k) {
   const int64_t n = static_cast<int64_t>(targets.size());
-  std::vector<float> ids(static_cast<size_t>(n * k)), lps(ids.size());
+  std::vector<float> ids(static_cast<size_t>(n * k)), lps(ids.size()), tail(static_cast<size_t>(n));
   f->read_f32_checked("teacher_topk_ids", {n, k}, ids);
   f->read_f32_checked("teacher_topk_logprobs", {n, k}, lps);
+  f->read_f32_checked("teacher_topk_tail", {n}, tail);
   std::vector<int32_t> ci;
-  std::vector<float> cl;
+  std::vector<float> cl, ct;
   for (int64_t r = 0; r < n; ++r) {
     if (targets[static_cast<size_t>(r)] == -100) continue;
+    ct.push_back(tail[static_cast<size_t>(r)]);
     for (int64_t i = 0; i < k; ++i) {
       ci.push_back(static_cast<int32_t>(std::lround(ids[static_cast<size_t>(r * k + i)])));
       cl.push_back(lps[static_cast<size_t>(r * k + i)]);
@@ -47,7 +53,7 @@ std::pair<Tensor, Tensor> counted_topk(SafetensorsFile& f, const std::string& in
   }
   const int64_t count = static_cast<int64_t>(ci.size()) / k;
   if (count == 0) fail("{}: no counted targets", in);
-  return {Tensor::from_ids({count, k}, ci), Tensor::from_data({count, k}, cl)};
+  return {Tensor::from_ids({count, k}, ci), Tensor::from_data({count, k}, cl), Tensor::from_data({count}, ct)};
 }
 
 void run_distill_loss(const DistillArgs& a) {
@@ -75,8 +81,8 @@ void run_distill_loss(const DistillArgs& a) {
   ag::DistillLossStats st;
   ag::Var loss;
   if (a.top_k > 0) {
-    const auto [ids, lps] = counted_topk(f, a.in, targets, a.top_k);
-    loss = ag::topk_distill_head_loss(h, w, ids, lps, Tensor::from_ids({n}, targets), -100, o, &st);
+    const CountedTopK t = counted_topk(f, a.in, targets, a.top_k);
+    loss = ag::topk_distill_head_loss(h, w, t.ids, t.logprobs, t.tail, Tensor::from_ids({n}, targets), -100, o, &st);
   } else {
     loss = ag::distill_head_loss(h, w, th, WeightMatrix{DType::F32, eye.data(), v, v}, Tensor::from_ids({n}, targets),
                                  -100, o, &st);
@@ -101,7 +107,7 @@ BAIMO_COMMAND(993, [](CLI::App& root) {
   sub->add_option("--beta", a->beta, "JSD beta");
   sub->add_option("--ce-weight", a->ce_weight, "Weight of the cross-entropy term");
   sub->add_option("--chunk-rows", a->chunk_rows, "Rows per chunk (0 = automatic)");
-  sub->add_option("--top-k", a->top_k, "The top-k loss from teacher_topk_ids / teacher_topk_logprobs (N, K)");
+  sub->add_option("--top-k", a->top_k, "The top-k loss from teacher_topk_ids / _logprobs (N, K), teacher_topk_tail (N)");
   sub->callback([a] { run_distill_loss(*a); });
 });
 

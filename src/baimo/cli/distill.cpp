@@ -16,9 +16,11 @@
 // --teacher-cache FILE (chat data, forward_kl, not on-policy): the teacher's top-k log-probs at every
 // answer position (train/teacher_cache.h). A missing FILE is built first with the teacher (rank 0 under
 // mpirun, the others wait; atomic, so a kill leaves none); then training reads it and the teacher is not
-// even loaded. A FILE of another teacher, other data or another k is refused with the mismatch named.
+// even loaded. A FILE of another teacher, other data, another k or temperature is refused with the
+// mismatch named.
 #include <omp.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -87,14 +89,18 @@ std::shared_ptr<const train::TeacherCache> open_teacher_cache(const train::Disti
                                                               int64_t vocab_size) {
   const std::string& path = cfg.teacher_cache;
   const train::TeacherCacheMeta meta =
-      train::teacher_cache_meta(cfg.distill.teacher, train_examples, cfg.teacher_top_k, vocab_size);
+      train::teacher_cache_meta(cfg.distill.teacher, train_examples, cfg.teacher_top_k, cfg.distill.loss.temperature,
+                                vocab_size);
   Comm& comm = Comm::world();
   if (comm.is_root() && !fs::exists(path)) {
     std::printf("teacher cache: building %s with the teacher: %llu positions, top-k %lld\n", path.c_str(),
                 static_cast<unsigned long long>(meta.positions()), static_cast<long long>(meta.top_k));
     std::fflush(stdout);
+    const auto t0 = std::chrono::steady_clock::now();
     const Transformer teacher = load_teacher(cfg.teacher);
     train::build_teacher_cache(path, teacher, train_examples, meta, cfg.max_len, cfg.batch);
+    std::printf("teacher cache: built in %.1f s\n",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   comm.barrier();
   auto cache = std::make_shared<const train::TeacherCache>(train::TeacherCache::open(path, meta));

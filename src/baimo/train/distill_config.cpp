@@ -34,9 +34,10 @@ const RunKeys& distill_keys() {
         {"on_policy_temperature", KeyKind::Num, 1.0, "Sampling temperature of the on-policy answers"},
         {"on_policy_max_new_tokens", KeyKind::Int, 128, "Tokens per on-policy answer at most"},
         {"teacher_cache", KeyKind::Str, "", "File of the teacher's top-k log-probs at every answer position (chat data, "
-                                            "forward_kl): built with the teacher when missing, then training reads it "
-                                            "and never runs the teacher"},
-        {"teacher_top_k", KeyKind::Int, 64, "Tokens per position in --teacher-cache (the teacher renormalised over them)"},
+                                            "forward_kl, one temperature): built with the teacher when missing, then "
+                                            "training reads it and never runs the teacher"},
+        {"teacher_top_k", KeyKind::Int, 64, "Tokens per position in --teacher-cache (the rest of the teacher's mass is "
+                                            "kept as one bucket)"},
     };
     k.insert(k.begin() + 1, std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
     return k;

@@ -31,8 +31,8 @@ std::string cache_header_json(const TeacherCacheMeta& m) {
                   {"version", kCacheVersion},
                   {"top_k", m.top_k},
                   {"vocab_size", m.vocab_size},
-                  {"logprob_temperature", 1},
-                  {"loss", "forward_kl over the teacher's top-k, renormalised"},
+                  {"temperature", m.temperature},
+                  {"loss", "forward KL over the teacher's top-k and one bucket for the rest"},
                   {"teacher", m.teacher},
                   {"teacher_fingerprint", cache_hex(m.teacher_fingerprint)},
                   {"data_fingerprint", cache_hex(m.data_fingerprint)},
@@ -101,6 +101,9 @@ const uint8_t* read_structure(const MappedFile& f, TeacherCacheMeta& m) {
   m.top_k = cache_header_int(j, "top_k", path);
   m.vocab_size = cache_header_int(j, "vocab_size", path);
   if (m.top_k < 1 || m.top_k > m.vocab_size) fail("{}: header field \"top_k\" {} is not within [1, vocab_size {}]", path, m.top_k, m.vocab_size);
+  if (!j.contains("temperature") || !j["temperature"].is_number() || !(j["temperature"].get<double>() > 0))
+    fail("{}: header field \"temperature\" missing or not > 0", path);
+  m.temperature = j["temperature"].get<float>();
   if (!j.contains("teacher") || !j["teacher"].is_string()) fail("{}: header field \"teacher\" missing", path);
   m.teacher = j["teacher"].get<std::string>();
   if (!j.contains("teacher_fingerprint") || !j.contains("data_fingerprint"))
@@ -110,7 +113,7 @@ const uint8_t* read_structure(const MappedFile& f, TeacherCacheMeta& m) {
   const uint64_t examples = static_cast<uint64_t>(cache_header_int(j, "examples", path));
   const uint64_t positions = static_cast<uint64_t>(cache_header_int(j, "positions", path));
   const size_t off_at = cache_aligned(kCachePreamble + n);
-  const uint64_t rec = 8 * static_cast<uint64_t>(m.top_k);
+  const uint64_t rec = 8 * static_cast<uint64_t>(m.top_k) + 4;
   if (examples > (size - std::min(size, off_at)) / 8 || positions > size / rec)
     fail("{}: truncated (the header promises {} examples and {} positions)", path, examples, positions);
   const uint64_t want = off_at + 8 * (examples + 1) + positions * rec;
@@ -131,6 +134,9 @@ const uint8_t* read_structure(const MappedFile& f, TeacherCacheMeta& m) {
       if (id < 0 || id >= m.vocab_size) fail("{}: record {} holds token id {}, outside [0, {})", path, r, id, m.vocab_size);
       if (!std::isfinite(lp)) fail("{}: record {} holds a non-finite log-probability", path, r);
     }
+    float rest;
+    std::memcpy(&rest, p + 8 * m.top_k, 4);
+    if (!(rest >= 0 && rest <= 1)) fail("{}: record {} holds a rest probability of {}", path, r, rest);
   }
   return records;
 }
@@ -139,7 +145,7 @@ const uint8_t* read_structure(const MappedFile& f, TeacherCacheMeta& m) {
 
 void write_teacher_cache(const std::string& path, const TeacherCacheMeta& meta,
                          const std::function<void(const TeacherCacheSink&)>& produce) {
-  if (meta.offsets.empty() || meta.top_k < 1 || meta.top_k > meta.vocab_size)
+  if (meta.offsets.empty() || meta.top_k < 1 || meta.top_k > meta.vocab_size || !(meta.temperature > 0))
     fail("{}: teacher cache of top-k {} over {} tokens and {} examples: nothing sensible to write", path, meta.top_k,
          meta.vocab_size, meta.offsets.empty() ? 0 : meta.offsets.size() - 1);
   const std::string header = cache_header_json(meta);
@@ -156,12 +162,13 @@ void write_teacher_cache(const std::string& path, const TeacherCacheMeta& meta,
     out.put(meta.offsets.data(), 8 * meta.offsets.size());
     const int64_t k = meta.top_k;
     uint64_t written = 0;
-    produce([&](const int32_t* ids, const float* lps, int64_t rows) {
+    produce([&](const int32_t* ids, const float* lps, const float* rest, int64_t rows) {
       if (written + static_cast<uint64_t>(rows) > meta.positions())
         fail("{}: more than the {} positions of the header were produced", path, meta.positions());
       for (int64_t r = 0; r < rows; ++r) {
         out.put(ids + r * k, 4 * static_cast<size_t>(k));
         out.put(lps + r * k, 4 * static_cast<size_t>(k));
+        out.put(rest + r, 4);
       }
       written += static_cast<uint64_t>(rows);
     });
@@ -186,6 +193,8 @@ TeacherCache TeacherCache::open(const std::string& path, const TeacherCacheMeta&
   if (m.vocab_size != expect.vocab_size)
     stale(fmt::format("vocabulary of {} tokens, this run's is {}", m.vocab_size, expect.vocab_size));
   if (m.top_k != expect.top_k) stale(fmt::format("top-k {}, this run asks for --teacher-top-k {}", m.top_k, expect.top_k));
+  if (m.temperature != expect.temperature)
+    stale(fmt::format("temperature {}, this run's --temperature is {}", m.temperature, expect.temperature));
   if (m.offsets.size() != expect.offsets.size() || m.positions() != expect.positions())
     stale(fmt::format("{} training examples with {} target positions, this run's data has {} with {}",
                       m.offsets.size() - 1, m.positions(), expect.offsets.size() - 1, expect.positions()));

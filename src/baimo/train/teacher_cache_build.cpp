@@ -75,12 +75,14 @@ CacheBatch pack_cache_batch(std::span<const SftExample> ex, size_t first, int64_
 
 }  // namespace
 
-void teacher_topk(const float* z, int64_t V, int64_t k, int32_t* ids, float* logprobs) {
+void teacher_topk(const float* z, int64_t V, int64_t k, float temperature, int32_t* ids, float* logprobs,
+                  float* rest) {
+  const double inv = 1.0 / temperature;
   float m = -INFINITY;
   for (int64_t v = 0; v < V; ++v) m = std::max(m, z[v]);
   double acc = 0;
-  for (int64_t v = 0; v < V; ++v) acc += std::exp(static_cast<double>(z[v]) - m);
-  const double lse = m + std::log(acc);
+  for (int64_t v = 0; v < V; ++v) acc += std::exp((static_cast<double>(z[v]) - m) * inv);
+  const double lse = m * inv + std::log(acc);  // of z / T
   using Entry = std::pair<float, int32_t>;
   const auto better = [](const Entry& a, const Entry& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
   std::vector<Entry> heap;  // the best k so far; under `better`, the front is the worst of them
@@ -97,10 +99,21 @@ void teacher_topk(const float* z, int64_t V, int64_t k, int32_t* ids, float* log
     }
   }
   std::sort_heap(heap.begin(), heap.end(), better);  // best first
+  std::vector<int32_t> in_k(static_cast<size_t>(k));
   for (size_t i = 0; i < heap.size(); ++i) {
-    ids[i] = heap[i].second;
-    logprobs[i] = static_cast<float>(heap[i].first - lse);
+    ids[i] = in_k[i] = heap[i].second;
+    logprobs[i] = static_cast<float>(heap[i].first * inv - lse);
   }
+  std::sort(in_k.begin(), in_k.end());
+  double other = 0;
+  for (int64_t v = 0, j = 0; v < V; ++v) {
+    if (j < k && in_k[static_cast<size_t>(j)] == v) {
+      ++j;
+      continue;
+    }
+    other += std::exp(z[v] * inv - lse);
+  }
+  *rest = static_cast<float>(std::min(other, 1.0));
 }
 
 uint64_t teacher_fingerprint(const std::string& path) {
@@ -150,12 +163,13 @@ std::vector<uint64_t> teacher_cache_offsets(std::span<const SftExample> examples
 }
 
 TeacherCacheMeta teacher_cache_meta(const std::string& teacher_path, std::span<const SftExample> examples,
-                                    int64_t top_k, int64_t vocab_size) {
+                                    int64_t top_k, float temperature, int64_t vocab_size) {
   TeacherCacheMeta m;
   m.teacher = teacher_path;
   m.teacher_fingerprint = teacher_fingerprint(teacher_path);
   m.data_fingerprint = sft_data_fingerprint(examples);
   m.top_k = top_k;
+  m.temperature = temperature;
   m.vocab_size = vocab_size;
   m.offsets = teacher_cache_offsets(examples);
   return m;
@@ -170,7 +184,8 @@ void build_teacher_cache(const std::string& path, const Transformer& teacher, st
   const int64_t chunk = std::max<int64_t>(1, kTopkChunkFloats / V);
   Progress progress("teacher cache", meta.positions(), "positions");
   write_teacher_cache(path, meta, [&](const TeacherCacheSink& sink) {
-    std::vector<float> hb, z(static_cast<size_t>(chunk * V)), lp(static_cast<size_t>(chunk * k));
+    std::vector<float> hb, z(static_cast<size_t>(chunk * V)), lp(static_cast<size_t>(chunk * k)),
+        rest(static_cast<size_t>(chunk));
     std::vector<int32_t> ids(static_cast<size_t>(chunk * k));
     for (size_t first = 0; first < examples.size();) {
       const CacheBatch b = pack_cache_batch(examples, first, seq, rows);
@@ -203,8 +218,9 @@ void build_teacher_cache(const std::string& path, const Transformer& teacher, st
                    v, z[static_cast<size_t>(i * V + v)], e, t);
             }
 #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < r; ++i) teacher_topk(z.data() + i * V, V, k, ids.data() + i * k, lp.data() + i * k);
-        sink(ids.data(), lp.data(), r);
+        for (int64_t i = 0; i < r; ++i)
+          teacher_topk(z.data() + i * V, V, k, meta.temperature, ids.data() + i * k, lp.data() + i * k, rest.data() + i);
+        sink(ids.data(), lp.data(), rest.data(), r);
         progress.add(static_cast<uint64_t>(r));
       }
       ag::reset_step();

@@ -1,6 +1,7 @@
 // The teacher cache (teacher_cache.h, teacher_cache_build.h): built with a random micro teacher over byte
 // conversations, reopened, its records equal the teacher's top-k computed directly from each example's
-// own logits; stale caches (another teacher, other data, another k, another number of examples) and
+// own logits at the cache's temperature (with the rest's probability); stale caches (another teacher, other
+// data, another k or temperature, another number of examples) and
 // corrupt ones (truncated, a flipped byte, bad magic, an id outside the vocabulary under a valid checksum)
 // are refused naming the file and the mismatch; a writer that produces too few records leaves no file;
 // the teacher's fingerprint follows the weight files' bytes, not their directory.
@@ -40,8 +41,9 @@ std::vector<SftExample> conversations(size_t n, uint64_t seed) {
   return out;
 }
 
-TeacherCacheMeta meta_for(std::span<const SftExample> ex, int64_t k, uint64_t teacher_fp = 11) {
+TeacherCacheMeta meta_for(std::span<const SftExample> ex, int64_t k, uint64_t teacher_fp = 11, float temperature = 2) {
   TeacherCacheMeta m;
+  m.temperature = temperature;
   m.teacher = "micro-teacher";
   m.teacher_fingerprint = teacher_fp;
   m.data_fingerprint = sft_data_fingerprint(ex);
@@ -92,29 +94,42 @@ TEST(TeacherCache, RoundTripHoldsTheTeachersTopKOfEveryAnswerPosition) {
       std::vector<int32_t> order(static_cast<size_t>(V));
       std::iota(order.begin(), order.end(), 0);
       std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t c2) { return z[a] > z[c2]; });
-      double m = -1e300, acc = 0;
-      for (int64_t v = 0; v < V; ++v) m = std::max(m, double(z[v]));
-      for (int64_t v = 0; v < V; ++v) acc += std::exp(z[v] - m);
-      for (int64_t i = 0; i < 5; ++i) {
+      double m = -1e300, acc = 0;  // of z / T, T = 2
+      for (int64_t v = 0; v < V; ++v) m = std::max(m, z[v] / 2.0);
+      for (int64_t v = 0; v < V; ++v) acc += std::exp(z[v] / 2.0 - m);
+      double rest = 0;
+      for (int64_t i = 0; i < V; ++i) {
         const int32_t want = order[static_cast<size_t>(i)];
+        const double lp = z[want] / 2.0 - m - std::log(acc);
+        if (i >= 5) {
+          rest += std::exp(lp);
+          continue;
+        }
         EXPECT_EQ(c.ids(rec)[i], want) << "example " << e << " position " << t << " rank " << i;
-        EXPECT_NEAR(c.logprobs(rec)[i], z[want] - m - std::log(acc), 2e-5) << "example " << e << " position " << t;
+        EXPECT_NEAR(c.logprobs(rec)[i], lp, 2e-5) << "example " << e << " position " << t;
       }
+      EXPECT_NEAR(c.rest(rec), rest, 2e-5) << "example " << e << " position " << t;
+      EXPECT_GT(c.rest(rec), 0.5f);  // a random teacher spreads its mass: most of it beyond the top 5
       ++rec;
     }
     ag::reset_step();
   }
   EXPECT_EQ(rec, c.positions());
-  // teacher_topk itself: largest first, ties to the lower id, log softmax at T = 1.
+  // teacher_topk itself: largest first, ties to the lower id, log softmax(z / T), the rest's probability.
   const std::vector<float> z{0.5f, 2.f, -1.f, 2.f, 1.f};
   int32_t ids[3];
-  float lp[3];
-  teacher_topk(z.data(), 5, 3, ids, lp);
-  EXPECT_EQ(std::vector<int32_t>(ids, ids + 3), (std::vector<int32_t>{1, 3, 4}));
-  double s = 0;
-  for (float x : z) s += std::exp(double(x));
-  EXPECT_NEAR(lp[0], 2.0 - std::log(s), 1e-6);
-  EXPECT_NEAR(lp[2], 1.0 - std::log(s), 1e-6);
+  float lp[3], rest;
+  for (float T : {1.f, 3.f}) {
+    teacher_topk(z.data(), 5, 3, T, ids, lp, &rest);
+    EXPECT_EQ(std::vector<int32_t>(ids, ids + 3), (std::vector<int32_t>{1, 3, 4}));
+    double s = 0;
+    for (float x : z) s += std::exp(double(x) / T);
+    EXPECT_NEAR(lp[0], 2.0 / T - std::log(s), 1e-6);
+    EXPECT_NEAR(lp[2], 1.0 / T - std::log(s), 1e-6);
+    EXPECT_NEAR(rest, (std::exp(0.5 / T) + std::exp(-1.0 / T)) / s, 1e-6);
+  }
+  teacher_topk(z.data(), 5, 5, 1.f, ids, lp, &rest);
+  EXPECT_EQ(rest, 0.f);
 }
 
 TEST(TeacherCache, StaleCachesAreRefusedNamingTheMismatch) {
@@ -125,6 +140,8 @@ TEST(TeacherCache, StaleCachesAreRefusedNamingTheMismatch) {
             std::string::npos) << e;
   e = refused(meta_for(b.ex, 6));
   EXPECT_NE(e.find("top-k 5, this run asks for --teacher-top-k 6"), std::string::npos) << e;
+  e = refused(meta_for(b.ex, 5, 11, 1.5f));
+  EXPECT_NE(e.find("temperature 2, this run's --temperature is 1.5"), std::string::npos) << e;
   std::vector<SftExample> other = b.ex;
   other[3].ids[1] ^= 1;  // same lengths and masks, another token: only the fingerprint differs
   e = refused(meta_for(other, 5));
@@ -160,7 +177,7 @@ TEST(TeacherCache, CorruptOrTruncatedFilesAreRefused) {
   // A valid checksum over an id outside the vocabulary: the structure checks still refuse it.
   std::string bad_id = good;
   const int32_t far = 400;
-  const size_t last_record = good.size() - 8 * 5;
+  const size_t last_record = good.size() - (8 * 5 + 4);
   std::memcpy(bad_id.data() + last_record, &far, 4);
   Hash64 h;
   h.update(bad_id.data() + 24, bad_id.size() - 24);
@@ -176,9 +193,9 @@ TEST(TeacherCache, AWriterThatFallsShortLeavesNoFile) {
   const TeacherCacheMeta m = meta_for(ex, 2);
   const std::string path = (dir.dir / "short.topk").string();
   const std::vector<int32_t> ids{1, 2};
-  const std::vector<float> lps{-0.1f, -2.f};
+  const std::vector<float> lps{-0.1f, -2.f}, rest{0.f};
   const std::string e = error_of([&] {
-    write_teacher_cache(path, m, [&](const TeacherCacheSink& sink) { sink(ids.data(), lps.data(), 1); });
+    write_teacher_cache(path, m, [&](const TeacherCacheSink& sink) { sink(ids.data(), lps.data(), rest.data(), 1); });
   });
   EXPECT_NE(e.find("1 positions produced, the header promises"), std::string::npos) << e;
   EXPECT_FALSE(fs::exists(path));

@@ -93,12 +93,15 @@ double teacher_flops(const Transformer* teacher, int64_t seq) {
   return train_flops_per_token(teacher->config(), seq) / 3.0;  // a forward only
 }
 
-// The cache's records of a batch's counted positions, in row order: ids I32 (count, k), logprobs F32 (count, k).
-void gather_cached(const SftBatch& b, const TeacherCache& cache, std::vector<int32_t>& ids, std::vector<float>& lps) {
+// The cache's records of a batch's counted positions, in row order: ids (count, k), logprobs (count, k),
+// rest (count).
+void gather_cached(const SftBatch& b, const TeacherCache& cache, std::vector<int32_t>& ids, std::vector<float>& lps,
+                   std::vector<float>& rest) {
   const int64_t k = cache.top_k();
   const std::vector<uint64_t>& off = cache.meta().offsets;
   ids.clear();
   lps.clear();
+  rest.clear();
   if (b.examples.size() != b.rows) fail("teacher cache {}: the batch does not say which examples its rows hold", cache.path());
   for (size_t r = 0; r < b.rows; ++r) {
     int32_t seg = -1;
@@ -127,6 +130,7 @@ void gather_cached(const SftBatch& b, const TeacherCache& cache, std::vector<int
              cache.path(), e, end - off[e]);
       ids.insert(ids.end(), cache.ids(rec), cache.ids(rec) + k);
       lps.insert(lps.end(), cache.logprobs(rec), cache.logprobs(rec) + k);
+      rest.push_back(cache.rest(rec));
       ++rec;
     }
     close();
@@ -152,8 +156,8 @@ MicroLoss distill_batch_loss(const Transformer& student, const Transformer& teac
 MicroLoss cached_distill_batch_loss(const Transformer& student, const SftBatch& b, const TeacherCache& cache,
                                     const DistillOptions& opts) {
   std::vector<int32_t> top_ids;
-  std::vector<float> top_lps;
-  gather_cached(b, cache, top_ids, top_lps);
+  std::vector<float> top_lps, rest;
+  gather_cached(b, cache, top_ids, top_lps, rest);
   const int64_t count = static_cast<int64_t>(top_ids.size()) / cache.top_k();
   const Shape shape{static_cast<int64_t>(b.rows), static_cast<int64_t>(b.seq)};
   Tensor ids = Tensor::from_ids(shape, b.ids), targets = Tensor::from_ids(shape, b.targets);
@@ -161,8 +165,8 @@ MicroLoss cached_distill_batch_loss(const Transformer& student, const SftBatch& 
   const ag::Var h = student.hidden(ids, &positions, &segments);
   ag::DistillLossStats st;
   ag::Var loss = ag::topk_distill_head_loss(h, student_head(student), Tensor::from_ids({count, cache.top_k()}, top_ids),
-                                            Tensor::from_data({count, cache.top_k()}, top_lps), targets, kIgnoreTarget,
-                                            opts.loss, &st);
+                                            Tensor::from_data({count, cache.top_k()}, top_lps),
+                                            Tensor::from_data({count}, rest), targets, kIgnoreTarget, opts.loss, &st);
   return {loss, {{"distill", st.divergence}, {"ce", st.cross_entropy}}};
 }
 
@@ -192,6 +196,9 @@ SftDistillObjective::SftDistillObjective(Transformer& student, std::span<const S
   if (distill_.loss.divergence != ag::Divergence::ForwardKl)
     fail("teacher cache {}: --loss {} needs the teacher's whole distribution; the cache holds its top-{} (forward_kl only)",
          c->path(), divergence_name(distill_.loss.divergence), c->top_k());
+  if (c->meta().temperature != distill_.loss.temperature)
+    fail("teacher cache {}: built at temperature {}, this run's is {}", c->path(), c->meta().temperature,
+         distill_.loss.temperature);
   if (c->meta().vocab_size != student.config().vocab_size)
     fail("teacher cache {}: a vocabulary of {} tokens, the student's has {}", c->path(), c->meta().vocab_size,
          student.config().vocab_size);

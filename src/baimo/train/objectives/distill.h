@@ -27,7 +27,8 @@
 //   DistillOptions::cache and no teacher never runs a teacher: each micro-batch's counted positions take
 //   their records from the cache (train/teacher_cache.h: example SftBatch::examples[r][segment], its j-th
 //   counted position; a batch whose positions do not line up with the cache is a baimo::Error) and the
-//   loss is autograd/topk_distill_loss.h's (the teacher renormalised over its top-k). trajectory()'s
+//   loss is autograd/topk_distill_loss.h's (the teacher's top-k and one bucket for the rest; the cache's
+//   temperature must be the loss's). trajectory()'s
 //   "distill" then has "teacher_top_k" (a resume must keep it); flops_per_token() has no teacher forward.
 #pragma once
 #include <memory>

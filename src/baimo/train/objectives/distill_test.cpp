@@ -136,10 +136,12 @@ TEST(OnPolicyDistill, AShareOfTheMicroBatchesAndTheMetric) {
   for (const auto& [name, v] : none.forward(0).metrics) EXPECT_NE(name, "on_policy");
 }
 
-// A teacher cache of the whole vocabulary (k = V) for `train`, at `path`.
+// A teacher cache (by default of the whole vocabulary, k = V, at T = 2) for `train`, at `path`.
 std::shared_ptr<const TeacherCache> full_cache(const std::string& path, const Transformer& teacher,
-                                               std::span<const SftExample> train, int64_t k = 257) {
+                                               std::span<const SftExample> train, int64_t k = 257,
+                                               float temperature = 2) {
   TeacherCacheMeta m;
+  m.temperature = temperature;
   m.teacher = "teacher";
   m.teacher_fingerprint = 1;
   m.data_fingerprint = sft_data_fingerprint(train);
@@ -208,6 +210,10 @@ TEST(CachedDistill, RefusesWhatACacheCannotServe) {
   DistillOptions op = d;
   op.on_policy = 0.5;
   EXPECT_NE(error_of(op, s.train).find("on-policy"), std::string::npos);
+  DistillOptions hot = d;
+  hot.loss.temperature = 3;
+  EXPECT_NE(error_of(hot, s.train).find("built at temperature 2, this run's is 3"), std::string::npos);
+  d.loss.temperature = 2;
   DistillOptions rkl = d;
   rkl.loss.divergence = ag::Divergence::ReverseKl;
   EXPECT_NE(error_of(rkl, s.train).find("--loss reverse_kl needs the teacher's whole distribution"), std::string::npos);

@@ -1,6 +1,7 @@
 // baimo distill --teacher T --student S --data FILE... | DIR --out OUT
 //               [--loss forward_kl|reverse_kl|jsd --temperature 1 --beta 0.5 --ce-weight 0]
 //               [--max-len 1024 --batch 8 --epochs 3 | --steps N --lr 5e-4 ...] [--resume] [--run-config FILE.json]
+//               [--teacher-cache FILE --teacher-top-k 64]
 // Knowledge distillation: the Trainer over a distillation objective (train/objectives/distill.h): the
 // student learns the teacher's full next-token distribution at every counted position.
 //   --data chat files: SFT's path (answers only, packed conversations, held-out split / --eval-data);
@@ -12,8 +13,14 @@
 // Every trainer feature works (checkpoints, exact resume, spike guard, metrics.jsonl with "distill"
 // and "ce"; val_loss / val_ppl are the student's cross-entropy on held-out data). Writes
 // OUT/run_config.json, OUT/metrics.jsonl, OUT/checkpoints/step_N and OUT/final (the student).
+// --teacher-cache FILE (chat data, forward_kl, not on-policy): the teacher's top-k log-probs at every
+// answer position (train/teacher_cache.h). A missing FILE is built first with the teacher (rank 0 under
+// mpirun, the others wait; atomic, so a kill leaves none); then training reads it and the teacher is not
+// even loaded. A FILE of another teacher, other data, another k or temperature is refused with the
+// mismatch named.
 #include <omp.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -29,7 +36,9 @@
 #include "baimo/data/sft_examples.h"
 #include "baimo/data/token_shards.h"
 #include "baimo/train/distill_config.h"
+#include "baimo/train/distributed.h"
 #include "baimo/train/mfu.h"
+#include "baimo/train/teacher_cache_build.h"
 #include "baimo/util/error.h"
 
 namespace baimo::cli {
@@ -64,6 +73,43 @@ bool is_shard_dir(const std::vector<std::string>& data) {
   return data.size() == 1 && fs::is_directory(data[0]) && fs::exists(fs::path(data[0]) / "index.json");
 }
 
+// The teacher: frozen, no gradients; a GGUF keeps its block types (int8 kernels for Q8_0 / Q4_0).
+Transformer load_teacher(const std::string& path) {
+  const ModelPath tp = open_model(path);
+  if (!tp.is_dir() && !tp.is_gguf()) fail("{}: not a model directory or a GGUF file", path);
+  Transformer teacher = load_training_base(path, tp.is_gguf() ? BaseStorage::Frozen : BaseStorage::F32);
+  teacher.set_base_trainable(false);
+  return teacher;
+}
+
+// The cache of --teacher-cache for these training examples: built with the teacher when missing (by rank
+// 0; the others wait), then opened and checked against the teacher's and the data's fingerprints.
+std::shared_ptr<const train::TeacherCache> open_teacher_cache(const train::DistillConfig& cfg,
+                                                              std::span<const SftExample> train_examples,
+                                                              int64_t vocab_size) {
+  const std::string& path = cfg.teacher_cache;
+  const train::TeacherCacheMeta meta =
+      train::teacher_cache_meta(cfg.distill.teacher, train_examples, cfg.teacher_top_k, cfg.distill.loss.temperature,
+                                vocab_size);
+  Comm& comm = Comm::world();
+  if (comm.is_root() && !fs::exists(path)) {
+    std::printf("teacher cache: building %s with the teacher: %llu positions, top-k %lld\n", path.c_str(),
+                static_cast<unsigned long long>(meta.positions()), static_cast<long long>(meta.top_k));
+    std::fflush(stdout);
+    const auto t0 = std::chrono::steady_clock::now();
+    const Transformer teacher = load_teacher(cfg.teacher);
+    train::build_teacher_cache(path, teacher, train_examples, meta, cfg.max_len, cfg.batch);
+    std::printf("teacher cache: built in %.1f s\n",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  comm.barrier();
+  auto cache = std::make_shared<const train::TeacherCache>(train::TeacherCache::open(path, meta));
+  std::printf("teacher cache: %llu positions, top-k %lld, %.1f MB (%s); the teacher is not run\n",
+              static_cast<unsigned long long>(cache->positions()), static_cast<long long>(cache->top_k()),
+              static_cast<double>(cache->file_bytes()) / 1e6, path.c_str());
+  return cache;
+}
+
 void run_distill(const RunFlags& flags) {
   std::string where;
   json merged = merge_run_settings(flags, train::distill_keys(), where);
@@ -73,11 +119,13 @@ void run_distill(const RunFlags& flags) {
   FinetuneTokenizer ft = open_finetune_tokenizer(cfg);
   check_same_tokenizer(ft, cfg.model, cfg.teacher);
 
-  // The teacher: frozen, no gradients; a GGUF keeps its block types (int8 kernels for Q8_0 / Q4_0).
-  const ModelPath tp = open_model(cfg.teacher);
-  if (!tp.is_dir() && !tp.is_gguf()) fail("{}: not a model directory or a GGUF file", cfg.teacher);
-  Transformer teacher = load_training_base(cfg.teacher, tp.is_gguf() ? BaseStorage::Frozen : BaseStorage::F32);
-  teacher.set_base_trainable(false);
+  const bool cached = !cfg.teacher_cache.empty();
+  if (cached && is_shard_dir(cfg.data))
+    fail("--teacher-cache {}: token shards are drawn as windows starting at any token, so no two epochs share a "
+         "window to cache; use chat data, or drop --teacher-cache", cfg.teacher_cache);
+  // Live: the teacher now; with a cache only to build it (open_teacher_cache).
+  std::optional<Transformer> teacher;
+  if (!cached) teacher.emplace(load_teacher(cfg.teacher));
 
   std::optional<LoraAdapter> adapter;
   Transformer student = load_finetune_model(cfg, ft, adapter);
@@ -113,7 +161,7 @@ void run_distill(const RunFlags& flags) {
     lo.tokenizer_json = run_tokenizer_path(cfg);
     lo.rank = topt.rank;
     lo.world = topt.world;
-    objective = std::make_unique<train::LmDistillObjective>(student, teacher, *train_tokens,
+    objective = std::make_unique<train::LmDistillObjective>(student, *teacher, *train_tokens,
                                                             val_tokens ? &*val_tokens : nullptr, lo, dopt);
     train::resolve_finetune_steps(cfg, static_cast<int64_t>(train_tokens->size() / static_cast<uint64_t>(cfg.max_len)));
     data_desc = fmt::format("token shards {}: {} train tokens, {}", dir, train_tokens->size(),
@@ -153,7 +201,14 @@ void run_distill(const RunFlags& flags) {
     so.tokenizer_json = run_tokenizer_path(cfg);
     so.rank = topt.rank;
     so.world = topt.world;
-    auto sft = std::make_unique<train::SftDistillObjective>(student, teacher, train_examples, held_out, so, dopt);
+    std::unique_ptr<train::SftDistillObjective> sft;
+    if (cached) {
+      train::DistillOptions with_cache = dopt;
+      with_cache.cache = open_teacher_cache(cfg, train_examples, student.config().vocab_size);
+      sft = std::make_unique<train::SftDistillObjective>(student, train_examples, held_out, so, with_cache);
+    } else {
+      sft = std::make_unique<train::SftDistillObjective>(student, *teacher, train_examples, held_out, so, dopt);
+    }
     train::resolve_finetune_steps(cfg, static_cast<int64_t>(sft->rows_per_epoch()));
     objective = std::move(sft);
     data_desc = fmt::format("chat data: {} conversations, template {}: {} train, {} held out; {} answer tokens",
@@ -167,9 +222,12 @@ void run_distill(const RunFlags& flags) {
   train::Trainer trainer(*objective, topt);
   const bool resumed = resume_if_asked(trainer, cfg);
   const ag::DistillLossOptions& l = dopt.loss;
-  std::printf("distill: teacher %.2fM parameters -> student %.2fM; %s; loss %s (T %g%s), ce_weight %g%s; %lld steps "
+  const std::string teacher_desc =
+      teacher ? fmt::format("{:.2f}M parameters", teacher->config().parameter_count() / 1e6)
+              : fmt::format("cache (top-{})", cfg.teacher_top_k);
+  std::printf("distill: teacher %s -> student %.2fM; %s; loss %s (T %g%s), ce_weight %g%s; %lld steps "
               "of %lld rows x %lld tokens x %lld, lr %g -> %g, %d threads\n",
-              teacher.config().parameter_count() / 1e6, student.config().parameter_count() / 1e6, data_desc.c_str(),
+              teacher_desc.c_str(), student.config().parameter_count() / 1e6, data_desc.c_str(),
               train::divergence_name(l.divergence), l.temperature,
               l.divergence == ag::Divergence::Jsd ? fmt::format(", beta {}", l.beta).c_str() : "", l.ce_weight,
               dopt.on_policy > 0 ? fmt::format(", on-policy {} (T {}, <= {} tokens)", dopt.on_policy,

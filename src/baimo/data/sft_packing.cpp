@@ -75,11 +75,14 @@ void PackedPlan::fill(size_t row_begin, size_t row_count, SftBatch& batch) const
   batch.segments.assign(row_count * seq, 0);
   batch.target_count = 0;
   batch.sampled = false;
+  batch.examples.assign(row_count, {});
   for (size_t r = 0; r < row_count; ++r) {
     const size_t base = r * seq;
     size_t at = 0;
     int32_t segment = 0;
-    for (size_t ex : row_examples(row_begin + r)) {
+    const std::span<const size_t> in_row = row_examples(row_begin + r);
+    batch.examples[r].assign(in_row.begin(), in_row.end());
+    for (size_t ex : in_row) {
       const SftExample& e = examples_[ex];
       const size_t len = e.ids.size();
       for (size_t t = 0; t < len; ++t) {

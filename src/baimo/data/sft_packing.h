@@ -14,6 +14,7 @@
 //                      crosses into the next example
 //   positions[a + t] = t (rotary positions restart per example)
 //   segments[a + t]  = the example's index within the row (0, 1, ...): non-decreasing along the row
+//   examples[r]      = the row's examples (indices into `examples`), in segment order
 // The tail after the last example is padding: ids = pad_id, targets -100, positions 0, 1, ... and one
 // segment of its own (the next index), so attention that stays within a segment never mixes it in.
 // An example longer than seq (or empty) is a baimo::Error when planning: encode with max_len <= seq.
@@ -36,6 +37,9 @@ struct SftBatch {
   size_t rows = 0, seq = 0;
   std::vector<int32_t> ids, targets, positions, segments;  // rows * seq each
   size_t target_count = 0;                                 // targets != kIgnoreTarget
+  // Per row, its examples in order (indices into the plan's examples): segment s of row r is
+  // examples[r][s] (a teacher cache finds an example's records by it: train/teacher_cache.h).
+  std::vector<std::vector<size_t>> examples;
   bool sampled = false;  // the answers are a model's own samples (on-policy distillation)
 };
 

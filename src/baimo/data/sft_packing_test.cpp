@@ -41,7 +41,10 @@ void check_batch(const std::vector<SftExample>& ex, const PackedPlan& plan, cons
     const int32_t* seg = &b.segments[r * seq];
     size_t at = 0;
     int32_t segment = 0;
-    for (size_t k : plan.row_examples(r)) {
+    ASSERT_EQ(b.rows, b.examples.size());
+    const std::span<const size_t> in_row = plan.row_examples(r);
+    ASSERT_EQ(b.examples[r], std::vector<size_t>(in_row.begin(), in_row.end())) << "row " << r;
+    for (size_t k : in_row) {
       const SftExample& e = ex[k];
       for (size_t t = 0; t < e.ids.size(); ++t, ++at) {
         ASSERT_EQ(ids[at], e.ids[t]);

@@ -33,6 +33,11 @@ const RunKeys& distill_keys() {
                                          "the teacher (GKD's lambda; chat data only)"},
         {"on_policy_temperature", KeyKind::Num, 1.0, "Sampling temperature of the on-policy answers"},
         {"on_policy_max_new_tokens", KeyKind::Int, 128, "Tokens per on-policy answer at most"},
+        {"teacher_cache", KeyKind::Str, "", "File of the teacher's top-k log-probs at every answer position (chat data, "
+                                            "forward_kl, one temperature): built with the teacher when missing, then "
+                                            "training reads it and never runs the teacher"},
+        {"teacher_top_k", KeyKind::Int, 64, "Tokens per position in --teacher-cache (the rest of the teacher's mass is "
+                                            "kept as one bucket)"},
     };
     k.insert(k.begin() + 1, std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
     return k;
@@ -41,7 +46,8 @@ const RunKeys& distill_keys() {
 }
 
 const std::vector<std::string>& distill_path_keys() {
-  static const std::vector<std::string> keys{"student", "teacher", "data", "eval_data", "out", "resume_from"};
+  static const std::vector<std::string> keys{"student", "teacher", "data", "eval_data", "out", "resume_from",
+                                             "teacher_cache"};
   return keys;
 }
 
@@ -80,6 +86,18 @@ DistillConfig parse_distill_config(const json& merged, const std::string& where)
   const int64_t max_new = r.i64("on_policy_max_new_tokens");
   if (max_new < 1 || max_new > 1 << 20) fail("{}: \"on_policy_max_new_tokens\" must be >= 1, got {}", where, max_new);
   c.distill.rollout.max_new_tokens = static_cast<int>(max_new);
+  c.teacher_cache = r.str("teacher_cache");
+  c.teacher_top_k = r.i64("teacher_top_k");
+  if (c.teacher_top_k < 1 || c.teacher_top_k > 1 << 20)
+    fail("{}: \"teacher_top_k\" must be >= 1, got {}", where, c.teacher_top_k);
+  if (!c.teacher_cache.empty()) {
+    if (c.distill.on_policy > 0)
+      fail("{}: \"teacher_cache\" with \"on_policy\" {}: on-policy batches are the student's own new answers, which "
+           "no cache of the teacher holds; drop one of them", where, c.distill.on_policy);
+    if (l.divergence != ag::Divergence::ForwardKl)
+      fail("{}: \"teacher_cache\" keeps the teacher's top-{} tokens only, and \"loss\" {} needs its whole "
+           "distribution: use forward_kl with a cache", where, c.teacher_top_k, divergence_name(l.divergence));
+  }
   return c;
 }
 

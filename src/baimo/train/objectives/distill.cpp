@@ -1,6 +1,7 @@
 #include "baimo/train/objectives/distill.h"
 
 #include "baimo/autograd/tape.h"
+#include "baimo/autograd/topk_distill_loss.h"
 #include "baimo/infer/live_weights.h"
 #include "baimo/train/mfu.h"
 #include "baimo/util/error.h"
@@ -50,6 +51,7 @@ json distill_json(const DistillOptions& d) {
             {"beta", d.loss.beta},
             {"ce_weight", d.loss.ce_weight},
             {"teacher", d.teacher}};
+  if (d.cache) j["teacher_top_k"] = d.cache->top_k();
   if (d.on_policy > 0)
     j["on_policy"] = {{"share", d.on_policy},
                       {"temperature", d.rollout.temperature},
@@ -86,8 +88,53 @@ void check_pair(const Transformer& student, const Transformer& teacher) {
   teacher_head(teacher);
 }
 
-double teacher_flops(const Transformer& teacher, int64_t seq) {
-  return train_flops_per_token(teacher.config(), seq) / 3.0;  // a forward only
+double teacher_flops(const Transformer* teacher, int64_t seq) {
+  if (!teacher) return 0;                                     // a cache: no teacher forward
+  return train_flops_per_token(teacher->config(), seq) / 3.0;  // a forward only
+}
+
+// The cache's records of a batch's counted positions, in row order: ids (count, k), logprobs (count, k),
+// rest (count).
+void gather_cached(const SftBatch& b, const TeacherCache& cache, std::vector<int32_t>& ids, std::vector<float>& lps,
+                   std::vector<float>& rest) {
+  const int64_t k = cache.top_k();
+  const std::vector<uint64_t>& off = cache.meta().offsets;
+  ids.clear();
+  lps.clear();
+  rest.clear();
+  if (b.examples.size() != b.rows) fail("teacher cache {}: the batch does not say which examples its rows hold", cache.path());
+  for (size_t r = 0; r < b.rows; ++r) {
+    int32_t seg = -1;
+    uint64_t rec = 0, end = 0;
+    size_t e = 0;
+    auto close = [&] {
+      if (seg >= 0 && rec != end)
+        fail("teacher cache {}: training example {} has {} target positions in its batch, the cache {}", cache.path(), e,
+             rec - off[e], end - off[e]);
+    };
+    for (size_t t = 0; t < b.seq; ++t) {
+      const size_t c = r * b.seq + t;
+      if (b.targets[c] == kIgnoreTarget) continue;
+      if (b.segments[c] != seg) {
+        close();
+        seg = b.segments[c];
+        if (seg < 0 || static_cast<size_t>(seg) >= b.examples[r].size())
+          fail("teacher cache {}: a target in row {} lies outside the row's examples", cache.path(), r);
+        e = b.examples[r][static_cast<size_t>(seg)];
+        if (e + 1 >= off.size()) fail("teacher cache {}: example {} is not in the cache ({} examples)", cache.path(), e, off.size() - 1);
+        rec = off[e];
+        end = off[e + 1];
+      }
+      if (rec >= end)
+        fail("teacher cache {}: training example {} has more target positions in its batch than the cache's {}",
+             cache.path(), e, end - off[e]);
+      ids.insert(ids.end(), cache.ids(rec), cache.ids(rec) + k);
+      lps.insert(lps.end(), cache.logprobs(rec), cache.logprobs(rec) + k);
+      rest.push_back(cache.rest(rec));
+      ++rec;
+    }
+    close();
+  }
 }
 
 }  // namespace
@@ -106,21 +153,66 @@ MicroLoss distill_batch_loss(const Transformer& student, const Transformer& teac
   return {loss, {{"distill", st.divergence}, {"ce", st.cross_entropy}}};
 }
 
+MicroLoss cached_distill_batch_loss(const Transformer& student, const SftBatch& b, const TeacherCache& cache,
+                                    const DistillOptions& opts) {
+  std::vector<int32_t> top_ids;
+  std::vector<float> top_lps, rest;
+  gather_cached(b, cache, top_ids, top_lps, rest);
+  const int64_t count = static_cast<int64_t>(top_ids.size()) / cache.top_k();
+  const Shape shape{static_cast<int64_t>(b.rows), static_cast<int64_t>(b.seq)};
+  Tensor ids = Tensor::from_ids(shape, b.ids), targets = Tensor::from_ids(shape, b.targets);
+  Tensor positions = Tensor::from_ids(shape, b.positions), segments = Tensor::from_ids(shape, b.segments);
+  const ag::Var h = student.hidden(ids, &positions, &segments);
+  ag::DistillLossStats st;
+  ag::Var loss = ag::topk_distill_head_loss(h, student_head(student), Tensor::from_ids({count, cache.top_k()}, top_ids),
+                                            Tensor::from_data({count, cache.top_k()}, top_lps),
+                                            Tensor::from_data({count}, rest), targets, kIgnoreTarget, opts.loss, &st);
+  return {loss, {{"distill", st.divergence}, {"ce", st.cross_entropy}}};
+}
+
 SftDistillObjective::SftDistillObjective(Transformer& student, const Transformer& teacher,
                                          std::span<const SftExample> train, std::span<const SftExample> held_out,
                                          SftObjectiveOptions opts, DistillOptions distill)
     : SftObjective(student, nullptr, train, held_out, opts),
-      teacher_(teacher),
+      teacher_(&teacher),
       distill_(std::move(distill)),
       seq_(static_cast<int64_t>(opts.packing.seq)) {
+  if (distill_.cache) fail("internal: a distillation objective has both a teacher and a teacher cache");
   check_pair(student, teacher);
 }
 
+SftDistillObjective::SftDistillObjective(Transformer& student, std::span<const SftExample> train,
+                                         std::span<const SftExample> held_out, SftObjectiveOptions opts,
+                                         DistillOptions distill)
+    : SftObjective(student, nullptr, train, held_out, opts),
+      teacher_(nullptr),
+      distill_(std::move(distill)),
+      seq_(static_cast<int64_t>(opts.packing.seq)) {
+  const TeacherCache* c = distill_.cache.get();
+  if (!c) fail("internal: a distillation objective without a teacher needs a teacher cache");
+  if (distill_.on_policy > 0)
+    fail("teacher cache {}: on-policy distillation scores the student's own new answers, which no cache holds",
+         c->path());
+  if (distill_.loss.divergence != ag::Divergence::ForwardKl)
+    fail("teacher cache {}: --loss {} needs the teacher's whole distribution; the cache holds its top-{} (forward_kl only)",
+         c->path(), divergence_name(distill_.loss.divergence), c->top_k());
+  if (c->meta().temperature != distill_.loss.temperature)
+    fail("teacher cache {}: built at temperature {}, this run's is {}", c->path(), c->meta().temperature,
+         distill_.loss.temperature);
+  if (c->meta().vocab_size != student.config().vocab_size)
+    fail("teacher cache {}: a vocabulary of {} tokens, the student's has {}", c->path(), c->meta().vocab_size,
+         student.config().vocab_size);
+  if (c->meta().offsets.size() != train.size() + 1)
+    fail("teacher cache {}: {} training examples, the run has {}", c->path(), c->meta().offsets.size() - 1, train.size());
+  student_head(student);
+}
+
 MicroLoss SftDistillObjective::batch_loss(const SftBatch& b) {
+  if (distill_.cache) return cached_distill_batch_loss(model(), b, *distill_.cache, distill_);
   const Shape shape{static_cast<int64_t>(b.rows), static_cast<int64_t>(b.seq)};
   Tensor ids = Tensor::from_ids(shape, b.ids), targets = Tensor::from_ids(shape, b.targets);
   Tensor positions = Tensor::from_ids(shape, b.positions), segments = Tensor::from_ids(shape, b.segments);
-  MicroLoss out = distill_batch_loss(model(), teacher_, ids, targets, &positions, &segments, distill_);
+  MicroLoss out = distill_batch_loss(model(), *teacher_, ids, targets, &positions, &segments, distill_);
   if (distill_.on_policy > 0) out.metrics.emplace_back("on_policy", b.sampled ? 1.0f : 0.0f);
   return out;
 }
@@ -168,6 +260,9 @@ double SftDistillObjective::flops_per_token() const {
 LmDistillObjective::LmDistillObjective(Transformer& student, const Transformer& teacher, const TokenDataset& train,
                                        const TokenDataset* val, LmObjectiveOptions opts, DistillOptions distill)
     : LmObjective(student, train, val, opts), teacher_(teacher), distill_(std::move(distill)), seq_(opts.seq) {
+  if (distill_.cache)
+    fail("teacher cache {}: token shards are drawn as windows starting at any token, so epochs share no window to "
+         "cache (use chat data)", distill_.cache->path());
   check_pair(student, teacher);
 }
 
@@ -182,7 +277,7 @@ json LmDistillObjective::trajectory() const {
 }
 
 double LmDistillObjective::flops_per_token() const {
-  return LmObjective::flops_per_token() + teacher_flops(teacher_, seq_);
+  return LmObjective::flops_per_token() + teacher_flops(&teacher_, seq_);
 }
 
 }  // namespace baimo::train

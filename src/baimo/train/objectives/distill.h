@@ -23,7 +23,15 @@
 //   temperature and max_new_tokens, cut to fit the row, seeded by the row position). The teacher then
 //   scores those tokens; metric "on_policy" = 1 for such a micro-batch, else 0 (only when on_policy > 0).
 //   The rest of each multi-turn conversation is not kept: the prompt ends at its first answer.
+// - Teacher cache (chat data only, forward KL only, not on-policy): SftDistillObjective built with
+//   DistillOptions::cache and no teacher never runs a teacher: each micro-batch's counted positions take
+//   their records from the cache (train/teacher_cache.h: example SftBatch::examples[r][segment], its j-th
+//   counted position; a batch whose positions do not line up with the cache is a baimo::Error) and the
+//   loss is autograd/topk_distill_loss.h's (the teacher's top-k and one bucket for the rest; the cache's
+//   temperature must be the loss's). trajectory()'s
+//   "distill" then has "teacher_top_k" (a resume must keep it); flops_per_token() has no teacher forward.
 #pragma once
+#include <memory>
 #include <string>
 
 #include "baimo/autograd/distill_loss.h"
@@ -31,6 +39,7 @@
 #include "baimo/model/transformer.h"
 #include "baimo/train/objectives/lm.h"
 #include "baimo/train/objectives/sft.h"
+#include "baimo/train/teacher_cache.h"
 
 namespace baimo::train {
 
@@ -40,6 +49,7 @@ struct DistillOptions {
   double on_policy = 0;                          // share of on-policy micro-batches, [0, 1]
   RolloutOptions rollout;                        // their sampling (the seed is set per micro-batch)
   std::shared_ptr<const Tokenizer> tokenizer;    // the student's, for the samples' stop tokens
+  std::shared_ptr<const TeacherCache> cache;     // the teacher's top-k instead of the teacher (chat data)
 };
 
 // "forward_kl" | "reverse_kl" | "jsd" (baimo::Error naming `where` otherwise), and back.
@@ -53,11 +63,17 @@ WeightMatrix teacher_head(const Transformer& teacher);
 MicroLoss distill_batch_loss(const Transformer& student, const Transformer& teacher, const Tensor& ids,
                              const Tensor& targets, const Tensor* positions, const Tensor* segments,
                              const DistillOptions& opts);
+// The same from a teacher cache: the batch's counted positions' records (see above), the top-k loss.
+MicroLoss cached_distill_batch_loss(const Transformer& student, const SftBatch& batch, const TeacherCache& cache,
+                                    const DistillOptions& opts);
 
 class SftDistillObjective : public SftObjective {
  public:
   SftDistillObjective(Transformer& student, const Transformer& teacher, std::span<const SftExample> train,
                       std::span<const SftExample> held_out, SftObjectiveOptions opts, DistillOptions distill);
+  // From distill.cache alone (built for `train`): no teacher.
+  SftDistillObjective(Transformer& student, std::span<const SftExample> train, std::span<const SftExample> held_out,
+                      SftObjectiveOptions opts, DistillOptions distill);
   nlohmann::json trajectory() const override;
   double flops_per_token() const override;
 
@@ -66,7 +82,7 @@ class SftDistillObjective : public SftObjective {
   void redraw(SftBatch& batch, uint64_t first_row) override;
 
  private:
-  const Transformer& teacher_;
+  const Transformer* teacher_;  // nullptr with a cache
   DistillOptions distill_;
   int64_t seq_;
 };

@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "baimo/autograd/tape.h"
 #include "baimo/infer/live_weights.h"
 #include "baimo/train/objectives/rl_test_util.h"
+#include "baimo/train/teacher_cache_build.h"
+#include "baimo/util/temp_dir.h"
 
 namespace baimo::train {
 namespace distill_test {
@@ -131,6 +134,94 @@ TEST(OnPolicyDistill, AShareOfTheMicroBatchesAndTheMetric) {
   EXPECT_TRUE(std::isfinite(l.loss.item()));
   none.draw(0);
   for (const auto& [name, v] : none.forward(0).metrics) EXPECT_NE(name, "on_policy");
+}
+
+// A teacher cache (by default of the whole vocabulary, k = V, at T = 2) for `train`, at `path`.
+std::shared_ptr<const TeacherCache> full_cache(const std::string& path, const Transformer& teacher,
+                                               std::span<const SftExample> train, int64_t k = 257,
+                                               float temperature = 2) {
+  TeacherCacheMeta m;
+  m.temperature = temperature;
+  m.teacher = "teacher";
+  m.teacher_fingerprint = 1;
+  m.data_fingerprint = sft_data_fingerprint(train);
+  m.top_k = k;
+  m.vocab_size = 257;
+  m.offsets = teacher_cache_offsets(train);
+  build_teacher_cache(path, teacher, train, m, 32, 3);
+  return std::make_shared<const TeacherCache>(TeacherCache::open(path, m));
+}
+
+SftObjectiveOptions cache_options() {
+  SftObjectiveOptions so;
+  so.batch = 2;
+  so.packing.seq = 32;
+  so.seed = 3;
+  return so;
+}
+
+// Over two epochs of differently shuffled and packed rows, the objective reading a k = V cache gives the
+// live teacher's forward-KL loss and metrics: the records line up with every batch's answer positions.
+TEST(CachedDistill, WithKEqualToVItIsTheLiveForwardKlAcrossEpochs) {
+  Models s;
+  TempDir dir("baimo_distill_cache_");
+  DistillOptions live;
+  live.loss = {ag::Divergence::ForwardKl, 2.f, 0.5f, 0.3f, 0};
+  DistillOptions cached = live;
+  cached.cache = full_cache((dir.dir / "c.topk").string(), s.teacher, s.train);
+  SftDistillObjective a(s.student, s.teacher, s.train, {}, cache_options(), live);
+  SftDistillObjective b(s.student, s.train, {}, cache_options(), cached);
+  const size_t micro = a.rows_per_epoch() + 1;  // 2 rows each: into a third epoch
+  ASSERT_GE(a.rows_per_epoch(), 2u);
+  for (size_t m = 0; m < micro; ++m) {
+    SCOPED_TRACE(::testing::Message() << "micro-batch " << m);
+    ASSERT_EQ(a.draw(0), b.draw(0));
+    const MicroLoss la = a.forward(0);
+    const float va = la.loss.item();
+    ag::reset_step();
+    const MicroLoss lb = b.forward(0);
+    EXPECT_NEAR(lb.loss.item(), va, 1e-5f * std::max(1.f, std::fabs(va)));
+    EXPECT_NEAR(metric(lb.metrics, "distill"), metric(la.metrics, "distill"), 1e-5f);
+    EXPECT_NEAR(metric(lb.metrics, "ce"), metric(la.metrics, "ce"), 1e-5f);
+    ag::reset_step();
+  }
+  EXPECT_EQ(b.trajectory()["distill"]["teacher_top_k"], 257);
+  EXPECT_FALSE(a.trajectory()["distill"].contains("teacher_top_k"));
+  EXPECT_LT(b.flops_per_token(), a.flops_per_token());  // no teacher forward
+}
+
+TEST(CachedDistill, RefusesWhatACacheCannotServe) {
+  Models s;
+  TempDir dir("baimo_distill_cache_refuse_");
+  DistillOptions d;
+  d.cache = full_cache((dir.dir / "c.topk").string(), s.teacher, s.train, 4);
+  auto error_of = [&](const DistillOptions& o, std::span<const SftExample> train) {
+    try {
+      SftDistillObjective x(s.student, train, {}, cache_options(), o);
+      x.draw(0);
+      x.forward(0);
+    } catch (const Error& e) {
+      ag::reset_step();
+      return std::string(e.what());
+    }
+    ag::reset_step();
+    return std::string("(no error)");
+  };
+  DistillOptions op = d;
+  op.on_policy = 0.5;
+  EXPECT_NE(error_of(op, s.train).find("on-policy"), std::string::npos);
+  DistillOptions hot = d;
+  hot.loss.temperature = 3;
+  EXPECT_NE(error_of(hot, s.train).find("built at temperature 2, this run's is 3"), std::string::npos);
+  d.loss.temperature = 2;
+  DistillOptions rkl = d;
+  rkl.loss.divergence = ag::Divergence::ReverseKl;
+  EXPECT_NE(error_of(rkl, s.train).find("--loss reverse_kl needs the teacher's whole distribution"), std::string::npos);
+  // A cache of other examples with as many of them: the batch's answer positions do not line up.
+  std::vector<SftExample> longer = s.train;
+  for (SftExample& e : longer) e.ids.push_back('e'), e.mask.push_back(1);
+  const std::string e = error_of(d, longer);
+  EXPECT_NE(e.find("target positions in its batch"), std::string::npos) << e;
 }
 
 }  // namespace distill_test

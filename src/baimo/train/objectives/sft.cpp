@@ -23,6 +23,7 @@ void append_rows(const SftBatch& src, SftBatch& dst) {
   cat(src.targets, dst.targets);
   cat(src.positions, dst.positions);
   cat(src.segments, dst.segments);
+  dst.examples.insert(dst.examples.end(), src.examples.begin(), src.examples.end());
   dst.rows += src.rows;
   dst.target_count += src.target_count;
 }

@@ -38,6 +38,7 @@
 #include "baimo/model/config.h"
 #include "baimo/model/transformer.h"
 
+#include "../decode_speed.h"
 #include "../memory_bandwidth.h"
 
 using namespace baimo;
@@ -62,16 +63,6 @@ ModelConfig qwen2_05b() {
   c.qkv_bias = true;
   c.validate("qwen2-0.5b shape");
   return c;
-}
-
-// Bytes of weights a decode step reads: every layer matrix and the LM head (the embedding lookup
-// reads one row).
-double weight_bytes_per_token(const ModelWeights& w) {
-  double b = static_cast<double>(w.lm_head.bytes());
-  for (const LayerWeights& l : w.layers)
-    for (const WeightMatrix* m : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down})
-      b += static_cast<double>(m->bytes());
-  return b;
 }
 
 // Writes quantized inference weights of a qwen2 model (no rope row permutation) as a GGUF file,
@@ -113,54 +104,9 @@ struct Case {
   std::shared_ptr<const ModelWeights> w;
   double bytes_per_token = 0;
   bool is_headline = false;
-  std::vector<double> b1, b8, prefill;
+  DecodeSpeed speed;
   std::vector<double> fraction;  // per repetition: b1 * bytes_per_token / the copy bandwidth just before
 };
-
-int32_t token(int64_t i, int64_t vocab) { return static_cast<int32_t>((i * 7919 + 13) % vocab); }
-
-// One repetition of the three measurements on a fresh engine.
-void run_case(Case& c, int decode_steps, int prefill_tokens) {
-  constexpr int kPrompt = 16, kSlots = 8;
-  const int64_t vocab = c.w->config.vocab_size;
-  Engine e(c.w, kSlots, kPrompt + decode_steps + prefill_tokens + 8);
-  std::vector<float> logits;
-  std::vector<int32_t> prompt(kPrompt);
-  for (int i = 0; i < kPrompt; ++i) prompt[i] = token(i, vocab);
-  // Prompts of all slots in one pass (not timed).
-  std::vector<Engine::Chunk> chunks;
-  for (int s = 0; s < kSlots; ++s) chunks.push_back({s, prompt});
-  e.forward(chunks, logits);
-  // Decode, batch 1.
-  std::vector<int32_t> one(1);
-  auto t0 = Clock::now();
-  for (int i = 0; i < decode_steps; ++i) {
-    one[0] = token(1000 + i, vocab);
-    Engine::Chunk ch{0, one};
-    e.forward({&ch, 1}, logits);
-  }
-  c.b1.push_back(decode_steps / seconds_since(t0));
-  // Decode, batch 8 (slot 0 is ahead by decode_steps tokens; the others start after the prompt).
-  std::vector<int32_t> toks(kSlots);
-  t0 = Clock::now();
-  for (int i = 0; i < decode_steps; ++i) {
-    chunks.clear();
-    for (int s = 0; s < kSlots; ++s) {
-      toks[s] = token(2000 + i * kSlots + s, vocab);
-      chunks.push_back({s, std::span<const int32_t>(&toks[s], 1)});
-    }
-    e.forward(chunks, logits);
-  }
-  c.b8.push_back(static_cast<double>(decode_steps) * kSlots / seconds_since(t0));
-  // Prefill: one chunk of prefill_tokens on a cleared slot.
-  std::vector<int32_t> long_prompt(prefill_tokens);
-  for (int i = 0; i < prefill_tokens; ++i) long_prompt[i] = token(5000 + i, vocab);
-  e.cache().truncate(1, 0);
-  Engine::Chunk pc{1, long_prompt};
-  t0 = Clock::now();
-  e.forward({&pc, 1}, logits);
-  c.prefill.push_back(prefill_tokens / seconds_since(t0));
-}
 
 }  // namespace
 
@@ -217,29 +163,29 @@ int main(int argc, char** argv) {
 
   Buffer src(copy_bytes), dst(copy_bytes);
   copy_bandwidth(src, dst);
-  for (auto& c : cases) run_case(c, 2, 16);  // warm-up: pages, thread pool, buffers
-  for (auto& c : cases) c.b1.clear(), c.b8.clear(), c.prefill.clear();
+  for (auto& c : cases) time_decode(c.w, 2, 16, c.speed);  // warm-up: pages, thread pool, buffers
+  for (auto& c : cases) c.speed.clear();
   // The host's bandwidth drifts (other tenants): each case's repetition gets its own copy
   // measurement just before it, and the fraction of the bound is the median of those ratios.
   std::vector<double> bw;
   for (int r = 0; r < reps; ++r) {
     for (auto& c : cases) {
       bw.push_back(copy_bandwidth(src, dst));
-      run_case(c, decode_steps, prefill_tokens);
-      c.fraction.push_back(c.b1.back() * c.bytes_per_token / (bw.back() * 1e9));
+      time_decode(c.w, decode_steps, prefill_tokens, c.speed);
+      c.fraction.push_back(c.speed.b1.back() * c.bytes_per_token / (bw.back() * 1e9));
     }
   }
   const double bandwidth = median(bw);
   std::printf("bench generate copy_bandwidth %.2f GB/s\n", bandwidth);
   double headline = 0;
   for (auto& c : cases) {
-    const double b1 = median(c.b1);
+    const double b1 = median(c.speed.b1);
     const double fraction = median(c.fraction);
     std::printf("bench generate %s_weight_bytes_per_token %.1f MB\n", c.name.c_str(), c.bytes_per_token / 1e6);
     std::printf("bench generate %s_decode_b1 %.2f tokens/s\n", c.name.c_str(), b1);
     std::printf("bench generate %s_decode_b1_fraction_of_bound %.3f ratio\n", c.name.c_str(), fraction);
-    std::printf("bench generate %s_decode_b8 %.2f tokens/s\n", c.name.c_str(), median(c.b8));
-    std::printf("bench generate %s_prefill%d %.1f tokens/s\n", c.name.c_str(), prefill_tokens, median(c.prefill));
+    std::printf("bench generate %s_decode_b8 %.2f tokens/s\n", c.name.c_str(), median(c.speed.b8));
+    std::printf("bench generate %s_prefill%d %.1f tokens/s\n", c.name.c_str(), prefill_tokens, median(c.speed.prefill));
     if (c.is_headline) headline = fraction;
   }
   std::printf("bench generate 0.5b_q4_0_gguf_load %.3f s\n", load_seconds);

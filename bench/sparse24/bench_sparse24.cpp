@@ -20,7 +20,7 @@
 #include "baimo/infer/engine.h"
 #include "baimo/infer/gguf_model.h"
 
-#include "../memory_bandwidth.h"
+#include "../decode_speed.h"
 
 using namespace baimo;
 using namespace baimo::bench;
@@ -30,24 +30,15 @@ namespace {
 struct Case {
   std::string name, path;
   std::shared_ptr<const ModelWeights> w;
-  std::vector<double> b1, b8, prefill;
+  DecodeSpeed speed;
 };
-
-int32_t token(int64_t i, int64_t vocab) { return static_cast<int32_t>((i * 7919 + 13) % vocab); }
-
-double weight_bytes_per_token(const ModelWeights& w) {
-  double b = static_cast<double>(w.lm_head.bytes());
-  for (const LayerWeights& l : w.layers)
-    for (const WeightMatrix* m : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) b += static_cast<double>(m->bytes());
-  return b;
-}
 
 // Logits of a prompt, then `steps` greedy tokens.
 std::vector<int32_t> greedy(const std::shared_ptr<const ModelWeights>& w, int steps, std::vector<float>& first_logits) {
   const int64_t vocab = w->config.vocab_size;
   Engine e(w, 1, 16 + steps + 1);
   std::vector<int32_t> prompt(16), out;
-  for (int i = 0; i < 16; ++i) prompt[i] = token(i, vocab);
+  for (int i = 0; i < 16; ++i) prompt[i] = bench_token(i, vocab);
   Engine::Chunk ch{0, prompt};
   e.forward({&ch, 1}, first_logits);
   std::vector<float> logits = first_logits;
@@ -62,44 +53,6 @@ std::vector<int32_t> greedy(const std::shared_ptr<const ModelWeights>& w, int st
     e.forward({&c1, 1}, logits);
   }
   return out;
-}
-
-void run_case(Case& c, int decode_steps, int prefill_tokens) {
-  constexpr int kPrompt = 16, kSlots = 8;
-  const int64_t vocab = c.w->config.vocab_size;
-  Engine e(c.w, kSlots, kPrompt + decode_steps + prefill_tokens + 8);
-  std::vector<float> logits;
-  std::vector<int32_t> prompt(kPrompt);
-  for (int i = 0; i < kPrompt; ++i) prompt[i] = token(i, vocab);
-  std::vector<Engine::Chunk> chunks;
-  for (int s = 0; s < kSlots; ++s) chunks.push_back({s, prompt});
-  e.forward(chunks, logits);
-  std::vector<int32_t> one(1);
-  auto t0 = Clock::now();
-  for (int i = 0; i < decode_steps; ++i) {
-    one[0] = token(1000 + i, vocab);
-    Engine::Chunk ch{0, one};
-    e.forward({&ch, 1}, logits);
-  }
-  c.b1.push_back(decode_steps / seconds_since(t0));
-  std::vector<int32_t> toks(kSlots);
-  t0 = Clock::now();
-  for (int i = 0; i < decode_steps; ++i) {
-    chunks.clear();
-    for (int s = 0; s < kSlots; ++s) {
-      toks[s] = token(2000 + i * kSlots + s, vocab);
-      chunks.push_back({s, std::span<const int32_t>(&toks[s], 1)});
-    }
-    e.forward(chunks, logits);
-  }
-  c.b8.push_back(static_cast<double>(decode_steps) * kSlots / seconds_since(t0));
-  std::vector<int32_t> long_prompt(prefill_tokens);
-  for (int i = 0; i < prefill_tokens; ++i) long_prompt[i] = token(5000 + i, vocab);
-  e.cache().truncate(1, 0);
-  Engine::Chunk pc{1, long_prompt};
-  t0 = Clock::now();
-  e.forward({&pc, 1}, logits);
-  c.prefill.push_back(prefill_tokens / seconds_since(t0));
 }
 
 }  // namespace
@@ -122,7 +75,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int reps = quick ? 3 : 7, decode_steps = quick ? 8 : 32, prefill_tokens = quick ? 64 : 256;
-  Case cases[2] = {{"dense_q8_0", dense, nullptr, {}, {}, {}}, {"sparse_q8_0_2of4", sparse, nullptr, {}, {}, {}}};
+  Case cases[2] = {{"dense_q8_0", dense, nullptr, {}}, {"sparse_q8_0_2of4", sparse, nullptr, {}}};
   for (Case& c : cases) c.w = std::make_shared<const ModelWeights>(load_gguf_model(c.path));
   std::printf("# bench sparse24: threads %d, %d repetitions, %d decode steps, prefill %d, 2:4 kernel %s\n",
               omp_get_max_threads(), reps, decode_steps, prefill_tokens,
@@ -135,19 +88,19 @@ int main(int argc, char** argv) {
               ta == tb ? "yes" : "NO");
   if (!same_logits || ta != tb) return 1;
 
-  for (Case& c : cases) run_case(c, 2, 16);  // warm-up
-  for (Case& c : cases) c.b1.clear(), c.b8.clear(), c.prefill.clear();
+  for (Case& c : cases) time_decode(c.w, 2, 16, c.speed);  // warm-up
+  for (Case& c : cases) c.speed.clear();
   for (int r = 0; r < reps; ++r)
-    for (Case& c : cases) run_case(c, decode_steps, prefill_tokens);
+    for (Case& c : cases) time_decode(c.w, decode_steps, prefill_tokens, c.speed);
   for (Case& c : cases) {
     std::printf("bench sparse24 %s_file_size %.1f MB\n", c.name.c_str(), std::filesystem::file_size(c.path) / 1e6);
     std::printf("bench sparse24 %s_weight_bytes_per_token %.1f MB\n", c.name.c_str(), weight_bytes_per_token(*c.w) / 1e6);
-    std::printf("bench sparse24 %s_decode_b1 %.2f tokens/s\n", c.name.c_str(), median(c.b1));
-    std::printf("bench sparse24 %s_decode_b8 %.2f tokens/s\n", c.name.c_str(), median(c.b8));
-    std::printf("bench sparse24 %s_prefill%d %.1f tokens/s\n", c.name.c_str(), prefill_tokens, median(c.prefill));
+    std::printf("bench sparse24 %s_decode_b1 %.2f tokens/s\n", c.name.c_str(), median(c.speed.b1));
+    std::printf("bench sparse24 %s_decode_b8 %.2f tokens/s\n", c.name.c_str(), median(c.speed.b8));
+    std::printf("bench sparse24 %s_prefill%d %.1f tokens/s\n", c.name.c_str(), prefill_tokens, median(c.speed.prefill));
   }
-  std::printf("bench sparse24 ratio_decode_b8 %.3f\n", median(cases[1].b8) / median(cases[0].b8));
-  std::printf("bench sparse24 ratio_prefill %.3f\n", median(cases[1].prefill) / median(cases[0].prefill));
-  std::printf("ratio sparse24 %.3f\n", median(cases[1].b1) / median(cases[0].b1));
+  std::printf("bench sparse24 ratio_decode_b8 %.3f\n", median(cases[1].speed.b8) / median(cases[0].speed.b8));
+  std::printf("bench sparse24 ratio_prefill %.3f\n", median(cases[1].speed.prefill) / median(cases[0].speed.prefill));
+  std::printf("ratio sparse24 %.3f\n", median(cases[1].speed.b1) / median(cases[0].speed.b1));
   return 0;
 }

@@ -53,7 +53,9 @@ grep -q '"hidden_size": 128' "$T/g1/config.json" || fail "config not the big one
 "$BAIMO" grow --from "$S" --config "$T/big.json" --out "$T/g2" --depth stack --eval-text "$ROOT/docs/guide.md" \
   --eval-tokens 2000 >"$T/grow.log" 2>&1 || { cat "$T/grow.log"; fail "grow stack"; }
 grep -q "layers from: 0 1 0 1$" "$T/grow.log" || { cat "$T/grow.log"; fail "no stack map"; }
-/usr/bin/python3 -c "import sys; a, b = map(float, sys.argv[1:]); sys.exit(abs(a - b) < 1e-3)" \
+# (identity growth prints the same 4 decimals; this 30-step model's layers are weak, so stacking them moves
+# the loss by a little only: 8e-4 on the guide of 2026-12)
+/usr/bin/python3 -c "import sys; a, b = map(float, sys.argv[1:]); sys.exit(abs(a - b) < 2e-4)" \
   "$(nll small)" "$(nll grown)" || { cat "$T/grow.log"; fail "stacking kept the perplexity exactly"; }
 txt=$("$BAIMO" generate --model "$T/g2" --prompt "baimo" --max-tokens 8 --seed 1 --quiet)
 [ -n "$txt" ] || fail "the grown model generated nothing"

@@ -49,6 +49,34 @@ std::vector<std::vector<int32_t>> random_prompts(int n, std::mt19937& rng) {
   return prompts;
 }
 
+// Runs the prompts greedily through a scheduler with `so` (ctx 64; odd prompts 30 tokens, even ones
+// 100: into the end of the context) and checks every answer equals one-slot plain generate(). Returns
+// the scheduler for its counters.
+std::unique_ptr<BatchScheduler> expect_plain_greedy(const std::shared_ptr<const ModelWeights>& w,
+                                                    const std::shared_ptr<const Tokenizer>& tok, SchedulerOptions so,
+                                                    const std::vector<std::vector<int32_t>>& prompts) {
+  so.ctx = 64;
+  auto s = std::make_unique<BatchScheduler>(w, tok, so);
+  std::vector<std::shared_ptr<RequestChannel>> chans;
+  std::vector<GenerationOptions> opts;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    GenerationOptions o;
+    o.sampling.temperature = 0;
+    o.ignore_eos = true;
+    o.max_tokens = i % 2 ? 30 : 100;
+    opts.push_back(o);
+    chans.push_back(s->submit(prompts[i], o));
+    EXPECT_NE(chans.back(), nullptr);
+  }
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    GenerationOptions o = opts[i];
+    o.max_tokens = std::min<int>(o.max_tokens, 64 - static_cast<int>(prompts[i].size()));  // as submit() caps it
+    if (!chans[i]) continue;
+    EXPECT_EQ(drain(*chans[i]), plain_greedy(w, *tok, prompts[i], o, 64)) << "slots " << so.n_slots << " prompt " << i;
+  }
+  return s;
+}
+
 TEST(SchedulerSpeculative, GreedyNgramDraftsEqualPlainDecodingInEverySlot) {
   ModelConfig c = tiny_config();
   auto w = std::make_shared<const ModelWeights>(weights_from_transformer(Transformer::random(c, 71)));
@@ -58,30 +86,13 @@ TEST(SchedulerSpeculative, GreedyNgramDraftsEqualPlainDecodingInEverySlot) {
   for (int slots : {1, 3}) {
     SchedulerOptions so;
     so.n_slots = slots;
-    so.ctx = 64;
     so.draft_ngram = 2;
     so.draft_k = 6;
-    BatchScheduler s(w, tok, so);
-    std::vector<std::shared_ptr<RequestChannel>> chans;
-    std::vector<GenerationOptions> opts;
-    for (size_t i = 0; i < prompts.size(); ++i) {
-      GenerationOptions o;
-      o.sampling.temperature = 0;
-      o.ignore_eos = true;
-      o.max_tokens = i % 2 ? 30 : 100;  // 100: runs into the end of the 64-position context
-      opts.push_back(o);
-      chans.push_back(s.submit(prompts[i], o));
-      ASSERT_NE(chans.back(), nullptr);
-    }
-    for (size_t i = 0; i < prompts.size(); ++i) {
-      GenerationOptions o = opts[i];
-      o.max_tokens = std::min<int>(o.max_tokens, 64 - static_cast<int>(prompts[i].size()));  // as submit() caps it
-      EXPECT_EQ(drain(*chans[i]), plain_greedy(w, *tok, prompts[i], o, 64)) << "slots " << slots << " prompt " << i;
-    }
-    EXPECT_GT(s.drafted_tokens(), 0);
-    EXPECT_GT(s.accepted_tokens(), 0);
-    EXPECT_GT(s.decoded_tokens(), s.decode_passes());  // more than one token per pass on average
-    EXPECT_TRUE(s.speculative());
+    const auto s = expect_plain_greedy(w, tok, so, prompts);
+    EXPECT_GT(s->drafted_tokens(), 0);
+    EXPECT_GT(s->accepted_tokens(), 0);
+    EXPECT_GT(s->decoded_tokens(), s->decode_passes());  // more than one token per pass on average
+    EXPECT_TRUE(s->speculative());
   }
 }
 
@@ -100,29 +111,14 @@ TEST(SchedulerSpeculative, GreedyModelDraftsEqualPlainDecodingInEverySlot) {
     for (int slots : {1, 3}) {
       SchedulerOptions so;
       so.n_slots = slots;
-      so.ctx = 64;
       so.draft_model = draft;
       so.draft_k = 5;
-      BatchScheduler s(w, tok, so);
-      std::vector<std::shared_ptr<RequestChannel>> chans;
-      std::vector<GenerationOptions> opts;
-      for (size_t i = 0; i < prompts.size(); ++i) {
-        GenerationOptions o;
-        o.sampling.temperature = 0;
-        o.ignore_eos = true;
-        o.max_tokens = i % 2 ? 30 : 100;  // 100: runs into the end of the 64-position context
-        opts.push_back(o);
-        chans.push_back(s.submit(prompts[i], o));
-        ASSERT_NE(chans.back(), nullptr);
+      const auto s = expect_plain_greedy(w, tok, so, prompts);
+      EXPECT_TRUE(s->speculative());
+      EXPECT_GT(s->drafted_tokens(), 0);
+      if (draft == drafts[0]) {
+        EXPECT_GT(s->decoded_tokens(), 2 * s->decode_passes()) << "slots " << slots;
       }
-      for (size_t i = 0; i < prompts.size(); ++i) {
-        GenerationOptions o = opts[i];
-        o.max_tokens = std::min<int>(o.max_tokens, 64 - static_cast<int>(prompts[i].size()));
-        EXPECT_EQ(drain(*chans[i]), plain_greedy(w, *tok, prompts[i], o, 64)) << "slots " << slots << " prompt " << i;
-      }
-      EXPECT_TRUE(s.speculative());
-      EXPECT_GT(s.drafted_tokens(), 0);
-      if (draft == drafts[0]) EXPECT_GT(s.decoded_tokens(), 2 * s.decode_passes()) << "slots " << slots;
     }
   }
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdio>
 #include <string_view>
 
 #include "baimo/convert/llama_token_type.h"
@@ -150,8 +151,13 @@ void gguf_write_tokenizer(GgufWriter& w, const Tokenizer& tok, int64_t vocab_siz
   const size_t n_tok = tok.vocab_size();
   if (static_cast<int64_t>(n_tok) > vocab_size)
     fail("GGUF export: the tokenizer has {} tokens, more than the model's vocab_size {}", n_tok, vocab_size);
+  // As llama.cpp's own converter does for Qwen2.5 (every public Qwen2.5 GGUF): the vocabulary, merges
+  // and pre-tokenizer go in, the normalizer cannot. Text already in NFC (nearly all text) gets the same ids.
   if (tok.normalizer() != Normalizer::None)
-    fail("GGUF export: the tokenizer normalizes text (NFC), which GGUF's gpt2 tokenizer cannot express");
+    std::fprintf(stderr,
+                 "warning: the tokenizer normalizes text to NFC, which a GGUF tokenizer cannot express; the GGUF "
+                 "tokenizes without it, as llama.cpp does (text not in NFC, e.g. decomposed accents, may get "
+                 "other ids than with tokenizer.json)\n");
   std::vector<std::string> tokens(static_cast<size_t>(vocab_size));
   std::vector<int32_t> types(static_cast<size_t>(vocab_size), kUnused);
   for (size_t id = 0; id < tokens.size(); ++id) {

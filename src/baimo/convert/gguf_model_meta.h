@@ -55,7 +55,9 @@ int64_t hf_row_from_gguf(int64_t gguf_row, int64_t head_dim);
 void gguf_write_config(GgufWriter& w, const ModelConfig& c, DType main_type, const std::string& name,
                        std::optional<uint32_t> file_type = std::nullopt);
 // Writes tokenizer.ggml.* (and tokenizer.chat_template when not empty). Tokens are padded to
-// vocab_size; baimo::Error if the tokenizer has more tokens than that.
+// vocab_size; baimo::Error if the tokenizer has more tokens than that. A tokenizer that normalizes to
+// NFC (Qwen2.5's) is written without its normalizer, as llama.cpp's converter writes it, with a
+// warning on stderr: the GGUF then tokenizes as llama.cpp does (no normalization).
 void gguf_write_tokenizer(GgufWriter& w, const Tokenizer& tok, int64_t vocab_size, const std::string& chat_template);
 
 // ModelConfig from a GGUF's metadata (architecture llama or qwen2) and its tensor list (biases,

@@ -1,5 +1,7 @@
 #include "baimo/train/preference_config.h"
 
+#include <algorithm>
+
 #include "baimo/util/error.h"
 
 namespace baimo::train {
@@ -21,7 +23,7 @@ RunKeys preference_keys(RunKeys own) {
            {"eval_interval", 50},
            {"checkpoint_interval", 100},
            {"keep", 2}});
-  own.insert(own.begin(), {"max_prompt_len", KeyKind::Int, 512, "Prompt tokens at most (the left is cut)"});
+  own.insert(own.begin(), {"max_prompt_len", KeyKind::Int, nullptr, "Prompt tokens at most, the left is cut (default min(512, max_len / 2))"});
   k.insert(k.begin() + 5, std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
   return k;
 }
@@ -55,7 +57,13 @@ PreferenceConfig parse_preference_config(const json& merged, const std::string& 
   const bool dpo = stage == PreferenceStage::Dpo;
   parse_finetune_config(c, merged, where, dpo ? 1e-6 : 1e-5, dpo ? 5e-6 : 1e-4);
   const SettingsReader r{c.merged, where};
-  c.max_prompt_len = r.positive("max_prompt_len");
+  // A default adapts to a short max_len; only a value someone chose can conflict with it.
+  if (c.merged.at("max_prompt_len").is_null()) {
+    c.max_prompt_len = std::min<int64_t>(512, c.max_len / 2);
+    c.merged["max_prompt_len"] = c.max_prompt_len;  // saved resolved, like warmup
+  } else {
+    c.max_prompt_len = r.positive("max_prompt_len");
+  }
   if (c.max_prompt_len >= c.max_len)
     fail("{}: \"max_prompt_len\" {} must be below \"max_len\" {} (the answers need room)", where, c.max_prompt_len,
          c.max_len);

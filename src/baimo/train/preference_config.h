@@ -1,7 +1,7 @@
 // Settings of the preference stages, `baimo rm train` (a reward model) and `baimo dpo` (DPO and its
 // family), from a run-config JSON object and/or flags: the fine-tuning settings every stage shares
 // (train/finetune_config.h; batch counts pairs) plus their own. Defaults follow TRL / LLaMA-Factory:
-// AdamW betas (0.9, 0.999), no weight decay, cosine to lr/10, max_len 1024 with max_prompt_len 512,
+// AdamW betas (0.9, 0.999), no weight decay, cosine to lr/10, max_len 1024 with max_prompt_len min(512, max_len / 2),
 // 8 pairs per micro-batch, 5% held out; DPO: loss sigmoid, beta 0.1, lr 1e-6 full / 5e-6 LoRA; reward
 // model: lr 1e-5 full / 1e-4 LoRA, no reward centring.
 // Contract: dpo_keys() / rm_keys(); parse_preference_config(merged, where, stage) checks them

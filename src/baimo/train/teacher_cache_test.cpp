@@ -117,8 +117,8 @@ TEST(TeacherCache, RoundTripHoldsTheTeachersTopKOfEveryAnswerPosition) {
   EXPECT_EQ(rec, c.positions());
   // teacher_topk itself: largest first, ties to the lower id, log softmax(z / T), the rest's probability.
   const std::vector<float> z{0.5f, 2.f, -1.f, 2.f, 1.f};
-  int32_t ids[3];
-  float lp[3], rest;
+  int32_t ids[5];  // room for k = 5 below
+  float lp[5], rest;
   for (float T : {1.f, 3.f}) {
     teacher_topk(z.data(), 5, 3, T, ids, lp, &rest);
     EXPECT_EQ(std::vector<int32_t>(ids, ids + 3), (std::vector<int32_t>{1, 3, 4}));

@@ -250,7 +250,11 @@ void BatchScheduler::step() {
     }
   }
   if (!draft_asks_.empty()) {  // every slot's draft steps in the same draft-model passes
-    model_drafter_->propose(draft_asks_);
+    try {
+      model_drafter_->propose(draft_asks_);
+    } catch (const std::exception&) {  // the draft is only a speed-up: this step decodes without it
+      for (const DraftAsk& ask : draft_asks_) ask.out->clear(), ask.q->clear();
+    }
     for (const DraftAsk& ask : draft_asks_) {
       Active* a = slots_[static_cast<size_t>(ask.slot)].active.get();
       a->verify.insert(a->verify.end(), a->drafts.begin(), a->drafts.end());

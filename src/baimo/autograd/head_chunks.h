@@ -12,6 +12,8 @@
 //   overwrites the row with d loss / d z_s (already scaled); then dh[idx] += G W and dW += G^T h[idx],
 //   chunk after chunk in a fixed order. Ignored rows get no gradient.
 // - lse_scaled(x, V, s): log sum_v exp(x[v] s), in double.
+// - head_loss_value(s, div_sum, ce_sum, ce_weight, stats): the op's (1) output, the mean over counted rows
+//   of div + ce_weight * ce (0 without counted rows), and `stats` (optional) the means of each part.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -73,6 +75,16 @@ inline double lse_scaled(const float* x, int64_t V, double s) {
   double acc = 0;
   for (int64_t v = 0; v < V; ++v) acc += std::exp((static_cast<double>(x[v]) - m) * s);
   return m * s + std::log(acc);
+}
+
+inline Tensor head_loss_value(const StudentRows& s, double div_sum, double ce_sum, float ce_weight,
+                              DistillLossStats* stats) {
+  const int64_t kept = s.count();
+  const double n = static_cast<double>(std::max<int64_t>(kept, 1));
+  if (stats) *stats = {static_cast<float>(div_sum / n), static_cast<float>(ce_sum / n), kept};
+  Tensor out = alloc({1});
+  out.data<float>()[0] = kept ? static_cast<float>((div_sum + ce_weight * ce_sum) / n) : 0.f;
+  return out;
 }
 
 // zs (r, V) = rows idx[c0 .. c0 + r) of h, gathered into hb (r, C), times W^T.

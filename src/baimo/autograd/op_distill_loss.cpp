@@ -126,7 +126,7 @@ Var distill_head_loss(const Var& h, const Var& weight, const Tensor& teacher_h, 
                       DistillLossStats* stats) {
   using namespace detail;
   auto s = std::make_shared<StudentRows>(check_distill(h, weight, teacher_h, teacher_w, targets, ignore_index, opts));
-  const int64_t kept = s->count(), V = s->V;
+  const int64_t V = s->V;
   double div_sum = 0, ce_sum = 0;
   {
     TeacherLogits t(*s, teacher_h, teacher_w);
@@ -137,11 +137,7 @@ Var distill_head_loss(const Var& h, const Var& weight, const Tensor& teacher_h, 
         },
         div_sum, ce_sum);
   }
-  const double n = static_cast<double>(std::max<int64_t>(kept, 1));
-  if (stats) *stats = {static_cast<float>(div_sum / n), static_cast<float>(ce_sum / n), kept};
-  Tensor out = alloc({1});
-  out.data<float>()[0] = kept ? static_cast<float>((div_sum + opts.ce_weight * ce_sum) / n) : 0.f;
-  Var y = make_output(out, should_record(h, weight));
+  Var y = make_output(head_loss_value(*s, div_sum, ce_sum, opts.ce_weight, stats), should_record(h, weight));
   if (y.requires_grad()) {
     Tensor th = teacher_h;
     WeightMatrix tw = teacher_w;

@@ -110,7 +110,7 @@ Var topk_distill_head_loss(const Var& h, const Var& weight, const Tensor& topk_i
   using namespace detail;
   auto s = std::make_shared<StudentRows>(
       student_rows("topk_distill_head_loss", h, weight, targets, ignore_index, opts.chunk_rows));
-  const int64_t k = check_topk(*s, topk_ids, topk_logprobs, tail, opts), kept = s->count(), V = s->V;
+  const int64_t k = check_topk(*s, topk_ids, topk_logprobs, tail, opts), V = s->V;
   const int32_t* ids = topk_ids.data<int32_t>();
   const float* lp = topk_logprobs.data<float>();
   const float* rest = tail.data<float>();
@@ -123,11 +123,7 @@ Var topk_distill_head_loss(const Var& h, const Var& weight, const Tensor& topk_i
                       0.f);
       },
       div_sum, ce_sum);
-  const double n = static_cast<double>(std::max<int64_t>(kept, 1));
-  if (stats) *stats = {static_cast<float>(div_sum / n), static_cast<float>(ce_sum / n), kept};
-  Tensor out = alloc({1});
-  out.data<float>()[0] = kept ? static_cast<float>((div_sum + opts.ce_weight * ce_sum) / n) : 0.f;
-  Var y = make_output(out, should_record(h, weight));
+  Var y = make_output(head_loss_value(*s, div_sum, ce_sum, opts.ce_weight, stats), should_record(h, weight));
   if (y.requires_grad()) {
     Tensor ti = topk_ids, tl = topk_logprobs, tt = tail;
     tape().record([h, weight, ti, tl, tt, y, s, k, opts] {

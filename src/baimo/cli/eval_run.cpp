@@ -25,6 +25,7 @@
 #include "baimo/infer/inference_model.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/output_path.h"
 #include "baimo/util/progress.h"
 
 namespace baimo::cli {
@@ -84,6 +85,7 @@ void run(const RunArgs& a) {
   }
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> samples(nullptr, &std::fclose);
   if (!a.log_samples.empty()) {
+    prepare_output_file(a.log_samples);
     samples.reset(std::fopen(a.log_samples.c_str(), "wb"));
     if (!samples) fail("{}: cannot create the samples file", a.log_samples);
   }

@@ -212,9 +212,9 @@ void Trainer::run(const std::function<void(const StepMetrics&)>& on_step) {
       }
     }
     std::string line = fmt::format(R"({{"step": {}, "loss": {}, "lr": {}, "grad_norm": {}, "tokens_per_s": {:.1f}, )"
-                                   R"("mfu": {:.5f}, "eta_s": {:.1f}, "elapsed_s": {:.3f})",
+                                   R"("mfu": {:.5f}, "eta_s": {:.1f}, "elapsed_s": {:.3f}, "tokens": {:.0f})",
                                    m.step, num(m.loss), m.lr, num(m.grad_norm), m.tokens_per_s, m.mfu, m.eta_s,
-                                   m.elapsed_s);
+                                   m.elapsed_s, static_cast<double>(m.step) * step_tokens);
     for (const auto& [name, v] : m.metrics) line += fmt::format(R"(, "{}": {})", name, num(v));
     if (m.skipped) line += fmt::format(R"(, "skipped": "{}")", m.skip_reason);
     if (m.has_val) {

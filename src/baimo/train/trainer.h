@@ -20,7 +20,7 @@
 //   data since that checkpoint, the offending batches included, is skipped). Every skip and rollback is
 //   a line in metrics.jsonl ({"event": "skip"|"rollback", ...}); more than max_rollbacks is an error.
 // - metrics.jsonl in out_dir: one line per step {"step", "loss", "lr", "grad_norm", "tokens_per_s",
-//   "mfu", "eta_s", "elapsed_s", [the objective's named metrics], ["val_loss", ["val_ppl"], "val_<name>"...]}; on resume,
+//   "mfu", "eta_s", "elapsed_s", "tokens" (steps x the tokens of a step), [the objective's named metrics], ["val_loss", ["val_ppl"], "val_<name>"...]}; on resume,
 //   lines after the restored step are dropped first. Losses are written with full float precision.
 // - Data parallel (MPI) hooks, one place each:
 //   * the objective draws this rank's share of every micro-batch (Objective::draw);

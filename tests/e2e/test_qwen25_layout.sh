@@ -60,4 +60,22 @@ answer=$(curl -sf "$BASE/v1/chat/completions" -H 'Content-Type: application/json
 /usr/bin/python3 -c 'import json, sys; r = json.loads(sys.argv[1]); assert r["usage"]["completion_tokens"] >= 1, r' "$answer" ||
   fail "serve answer: $answer"
 stop_server
+
+# The whole recipe from this model (its own tokenizer and chat template; no tokenizer, shards or
+# pretraining), the policy stages with LoRA adapters merged between stages, a few steps each.
+cat >"$T/recipe.json" <<EOF
+{"model": "$T/qwen", "task": {"train": 40, "held-out": 8},
+ "sft": {"lora": true, "epochs": null, "steps": 2, "batch": 2, "eval-interval": 0},
+ "rm": {"epochs": null, "steps": 2, "batch": 2, "eval-interval": 0},
+ "dpo": {"lora": true, "epochs": null, "steps": 2, "batch": 2, "eval-interval": 0},
+ "grpo": {"lora": true, "steps": 1, "batch": 2, "group": 2, "eval-interval": 0},
+ "distill": {"skip": true}, "quantize": {"type": "q4_k_m"},
+ "eval": {"limit": 4, "tasks": "$T/recipe/data/task/eval_held_out.jsonl"}, "serve": {"prompts": ["你好"]}}
+EOF
+stage recipe "$BAIMO" recipe --config "$T/recipe.json" --out "$T/recipe" --threads 2
+grep -q '"vocab_size": 151936' "$T/recipe/grpo/merged/config.json" || fail "recipe: the merged model lost the padded vocabulary"
+grep -q "^| serve | done |" "$T/recipe/report.md" || { cat "$T/recipe/report.md"; fail "recipe: serve not done"; }
+/usr/bin/python3 -c "import json; s = {x['name']: x for x in json.load(open('$T/recipe/report.json'))['stages']}; \
+assert 'exact_match' in s['pretrain']['eval']['eval_held_out'] and s['grpo']['status'] == 'done'" ||
+  fail "recipe: the given model was not evaluated"
 echo "test_qwen25_layout: ok"

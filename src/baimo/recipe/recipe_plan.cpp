@@ -149,7 +149,7 @@ class Builder {
     if (!tokenizer.skip) {
       if (corpus_.empty()) fail("the built-in corpus (docs/ and README.md in {}) is not there: give \"corpus\"", src_);
       tokenizer.commands.push_back(command({"tokenizer", "train"}, "tokenizer",
-                                           {{"--input", corpus_}, {"--vocab-size", {"2048"}}, {"--out", {tok}}}));
+                                           {{"--input", corpus_}, {"--vocab-size", {"2048"}}, {"--preset", {"qwen2"}}, {"--out", {tok}}}));
     }
     p.stages.push_back(tokenizer);
 
@@ -161,8 +161,8 @@ class Builder {
                                          {"--val-fraction", {"0.1"}}, {"--seed", {seed_}}}));
       if (!skipped("task"))
         data.commands.push_back(command({"data", "arithmetic"}, "task",
-                                        {{"--out", {task}}, {"--train", {"600"}}, {"--held-out", {"150"}},
-                                         {"--digits", {"2"}}, {"--second-digits", {"1"}}, {"--ops", {"+"}},
+                                        {{"--out", {task}}, {"--train", {"3800"}}, {"--held-out", {"200"}},
+                                         {"--digits", {"2"}}, {"--second-digits", {"2"}}, {"--ops", {"+"}},
                                          {"--zh-fraction", {"0.5"}}, {"--seed", {seed_}}}));
       data.skip = data.commands.empty();
     }
@@ -178,7 +178,7 @@ class Builder {
       pretrain.commands.push_back(command({"pretrain"}, "pretrain",
                                           {{"--init", {init_dir}}, {"--data", {shards}}, {"--out", {run}},
                                            {"--steps", {"600"}}, {"--batch", {"8"}}, {"--seq", {"128"}},
-                                           {"--lr", {"2e-3"}}, {"--min-lr", {"2e-4"}}, {"--warmup", {"20"}},
+                                           {"--lr", {"2e-3"}}, {"--min-lr", {"2e-4"}},
                                            {"--eval-interval", {"100"}}, {"--checkpoint-interval", {"100"}},
                                            {"--seed", {seed_}}},
                                           true));
@@ -198,8 +198,9 @@ class Builder {
                       prefs_held_out = path_in(task, "prefs_held_out.jsonl"), rl = path_in(task, "rl_train.jsonl"),
                       eval_held_out = path_in(task, "eval_held_out.jsonl");
     p.stages.push_back(training_stage("sft", {"sft"}, policy,
-                                      {{"--data", {sft_data}}, {"--epochs", {"3"}}, {"--batch", {"16"}},
-                                       {"--lr", {"1e-3"}}, {"--max-len", {"64"}}, {"--checkpoint-interval", {"100"}}}));
+                                      {{"--data", {sft_data}}, {"--epochs", {"40"}}, {"--batch", {"16"}},
+                                       {"--lr", {"2e-3"}}, {"--max-len", {"64"}}, {"--eval-interval", {"200"}},
+                                       {"--checkpoint-interval", {"200"}}}));
     if (!p.stages.back().skip) policy = p.stages.back().model;
     const std::string sft_model = policy;
 
@@ -218,9 +219,9 @@ class Builder {
 
     p.stages.push_back(training_stage("grpo", {"grpo"}, policy,
                                       {{"--data", {rl}}, {"--eval-data", {eval_held_out}}, {"--reward", {"match"}},
-                                       {"--steps", {"30"}}, {"--batch", {"16"}}, {"--group", {"8"}},
+                                       {"--steps", {"60"}}, {"--batch", {"16"}}, {"--group", {"8"}},
                                        {"--max-new-tokens", {"8"}}, {"--max-len", {"64"}}, {"--lr", {"2e-5"}},
-                                       {"--warmup", {"5"}}, {"--eval-interval", {"10"}}, {"--checkpoint-interval", {"10"}}}));
+                                       {"--eval-interval", {"20"}}, {"--checkpoint-interval", {"20"}}}));
     if (!p.stages.back().skip) policy = p.stages.back().model;
 
     // PPO needs the reward model and takes minutes more: on when the config names a "ppo" section.
@@ -277,8 +278,10 @@ class Builder {
     }
     p.stages.push_back(serve);
 
+    // The held-out problems when the task is generated; the built-in suites always.
+    const bool task_made = !data.skip && !skipped("task");
     p.eval = command({"eval", "run"}, "eval",
-                     {{"--tasks", {eval_held_out + ",arith_mc,arith_mc_zh"}}, {"--limit", {"100"}},
+                     {{"--tasks", {(task_made ? eval_held_out + "," : std::string()) + "arith_mc,arith_mc_zh"}}, {"--limit", {"200"}},
                       {"--max-tokens", {"16"}}, {"--seed", {seed_}}});
     return p;
   }
@@ -300,6 +303,13 @@ class Builder {
     flags.push_back({"--seed", {seed_}});
     s.commands.push_back(command(std::move(sub), name, std::move(flags), true));
     finish_training(s, run);
+    if (name != "rm" && s.commands.back().has("--lora")) {  // an adapter: merged into a whole model
+      s.commands.push_back(Command{{"lora", "merge"},
+                                   {{"--model", {from}}, {"--adapter", {s.model}}, {"--out", {path_in(run, "merged")}}},
+                                   name + " (lora merge)",
+                                   false});
+      s.model = path_in(run, "merged");
+    }
     return s;
   }
 
@@ -328,6 +338,10 @@ std::vector<std::string> Command::argv() const {
     a.insert(a.end(), values.begin(), values.end());
   }
   return a;
+}
+
+bool Command::has(const std::string& name) const {
+  return std::any_of(flags.begin(), flags.end(), [&](const auto& f) { return f.first == name; });
 }
 
 std::optional<std::string> Command::flag(const std::string& name) const {

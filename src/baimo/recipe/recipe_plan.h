@@ -12,6 +12,8 @@
 //   quantize   quantize the policy to GGUF                             -> DIR/quantize/model-q8_0.gguf
 //   serve      serve the final model on loopback, ask it the sample prompts -> DIR/serve/samples.json
 // Every model a stage makes is evaluated (`eval run`, the "eval" section) into DIR/eval/STAGE.json.
+// A policy stage trained with --lora (sft, dpo, grpo, ppo) also merges its adapter into its starting
+// model (`lora merge` -> DIR/STAGE/merged): the next stages, the evaluation and serving get a whole model.
 // Config (JSON object; every key optional):
 //   "seed", "corpus": [paths] (default: the repository's bilingual guides and README),
 //   "model": DIR (start from this model: tokenizer, data shards and pretrain are skipped),
@@ -41,6 +43,7 @@ struct Command {
   bool trains = false;           // a Trainer run: resumable with --resume from its --out's checkpoints
   std::vector<std::string> argv() const;           // sub + flags, without the program
   std::optional<std::string> flag(const std::string& name) const;  // the first value of a flag
+  bool has(const std::string& name) const;
 };
 
 struct Stage {

@@ -65,7 +65,7 @@ TEST(RecipePlan, SectionsOverrideFlagsAndSkipStages) {
   EXPECT_TRUE(p.find("dpo")->skip);
   // With DPO skipped GRPO starts from the SFT model; null drops a default flag, false is --no-FLAG.
   const Command& grpo = p.find("grpo")->commands[0];
-  EXPECT_EQ(*grpo.flag("--model"), "R/sft/final");
+  EXPECT_EQ(*grpo.flag("--model"), "R/sft/merged");
   EXPECT_FALSE(grpo.flag("--eval-data"));
   const auto g = grpo.argv();
   EXPECT_NE(std::find(g.begin(), g.end(), "--no-packing"), g.end());
@@ -88,6 +88,19 @@ TEST(RecipePlan, OwnModelSkipsTokenizerShardsAndPretraining) {
   EXPECT_EQ(base->model, "qwen");  // evaluated as the base
   EXPECT_TRUE(base->evaluate);
   EXPECT_EQ(*p.find("sft")->commands[0].flag("--model"), "qwen");
+}
+
+TEST(RecipePlan, LoraStagesMergeTheirAdapterForTheNextStage) {
+  const Plan p = make_plan({{"sft", {{"lora", true}}}, {"rm", {{"lora", true}}}}, "R", kSrc);
+  const Stage* sft = p.find("sft");
+  ASSERT_EQ(sft->commands.size(), 2u);
+  EXPECT_EQ(sft->commands[1].sub, (std::vector<std::string>{"lora", "merge"}));
+  EXPECT_EQ(*sft->commands[1].flag("--model"), "R/pretrain/final");
+  EXPECT_EQ(*sft->commands[1].flag("--adapter"), "R/sft/final");
+  EXPECT_FALSE(sft->commands[1].has("--lora"));  // the section's flags are the training command's only
+  EXPECT_EQ(sft->model, "R/sft/merged");
+  EXPECT_EQ(*p.find("dpo")->commands[0].flag("--model"), "R/sft/merged");
+  EXPECT_EQ(p.find("rm")->commands.size(), 1u);  // a reward model's adapter is not merged
 }
 
 TEST(RecipePlan, ServePromptsAndSkippedQuantize) {

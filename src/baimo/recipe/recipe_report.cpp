@@ -128,6 +128,18 @@ bool has_cjk(const std::string& s) {
   return false;
 }
 
+// The user's words of a prompt the chat template wrapped (ChatML or Llama-3), else the prompt.
+std::string user_text(const std::string& prompt) {
+  for (const auto& [open, close] : {std::pair<std::string, std::string>{"<|im_start|>user\n", "<|im_end|>"},
+                                    {"<|start_header_id|>user<|end_header_id|>\n\n", "<|eot_id|>"}}) {
+    const size_t a = prompt.rfind(open);
+    if (a == std::string::npos) continue;
+    const size_t b = prompt.find(close, a + open.size());
+    return prompt.substr(a + open.size(), b == std::string::npos ? std::string::npos : b - a - open.size());
+  }
+  return prompt;
+}
+
 // Up to two English and two Chinese answers of the first generation task in the eval's sample log.
 json pick_samples(const std::string& path) {
   json out = json::array();
@@ -139,7 +151,7 @@ json pick_samples(const std::string& path) {
     const std::string t = r.value("task", "");
     if (task.empty()) task = t;
     if (t != task) continue;
-    const std::string prompt = r.value("prompt", "");
+    const std::string prompt = user_text(r.value("prompt", ""));
     int& count = has_cjk(prompt) ? zh : en;
     if (count >= 2) continue;
     ++count;
@@ -188,6 +200,15 @@ std::string fmt_count(double n) {
   if (n >= 1e3) return fmt::format("{:.1f}k", n / 1e3);
   return fmt::format("{:.0f}", n);
 }
+
+// The held-out metrics the summary shows (report.json keeps them all).
+bool is_key_metric(const std::string& k) {
+  for (const char* m : {"loss", "accuracy", "margin", "rewards/accuracies", "rewards/margins", "reward", "kl"})
+    if (k == m) return true;
+  return false;
+}
+
+std::string fmt_stderr(const json& v) { return v.is_number() ? fmt::format("{:.2g}", v.get<double>()) : "–"; }
 
 std::string fmt_value(const json& v) {
   if (!v.is_number()) return "–";
@@ -248,11 +269,11 @@ json report_json(const Plan& plan) {
           {"config", plan.config}, {"stages", stages}};
 }
 
-std::string report_markdown(const json& r) {
-  std::string md = fmt::format("# Report card — `{}`\n\nWritten {}; commands below run from `{}`.\n\n", r["recipe"].get<std::string>(),
-                               r["written"].get<std::string>(), r["working_directory"].get<std::string>());
-  // The summary: one row per stage.
-  md += "| stage | status | wall | steps | tokens | parameters | loss first → last | held-out metrics, first → last eval |\n";
+namespace {
+
+// The summary: one row per stage.
+std::string summary_table(const json& r) {
+  std::string md = "| stage | status | wall | steps | tokens | parameters | loss first → last | held-out metrics, first → last eval |\n";
   md += "|---|---|---|---|---|---|---|---|\n";
   double total = 0;
   for (const json& s : r["stages"]) {
@@ -272,7 +293,7 @@ std::string report_markdown(const json& r) {
         const json& a = run["first_eval"]["metrics"];
         const json& b = run["last_eval"]["metrics"];
         for (const auto& [k, v] : b.items()) {
-          if (k == "ppl") continue;
+          if (!is_key_metric(k)) continue;
           if (!held.empty()) held += ", ";
           held += fmt::format("{} {} → {}", k, fmt_value(a.value(k, json())), fmt_value(v));
         }
@@ -285,8 +306,12 @@ std::string report_markdown(const json& r) {
                       params, loss, held);
   }
   md += fmt::format("\nTotal wall time {}.\n", fmt_seconds(total));
+  return md;
+}
 
-  // The eval suite at every stage: one row per evaluated stage, a column per task metric.
+// The eval suite at every stage: one row per evaluated stage, a column per task metric.
+std::string eval_table(const json& r) {
+  std::string md;
   std::vector<std::pair<std::string, std::string>> columns;
   for (const json& s : r["stages"])
     if (s.contains("eval"))
@@ -308,12 +333,35 @@ std::string report_markdown(const json& r) {
         const json v = s["eval"].contains(task) && s["eval"][task].contains(metric) ? s["eval"][task][metric] : json();
         md += v.is_null() ? " – |"
                           : fmt::format(" {}{} |", fmt_value(v["value"]),
-                                        v["stderr"].is_number() ? " ± " + fmt_value(v["stderr"]) : std::string());
+                                        v["stderr"].is_number() ? " ± " + fmt_stderr(v["stderr"]) : std::string());
       }
       md += "\n";
     }
   }
+  return md;
+}
 
+std::string served_table(const json& r) {
+  std::string md;
+  for (const json& s : r["stages"]) {
+    if (!s.contains("served")) continue;
+    md += fmt::format("\n## The served model — `{}`\n\n| prompt | answer | finish | tokens | seconds |\n|---|---|---|---|---|\n",
+                      s["served"].value("model", ""));
+    for (const json& x : s["served"]["samples"])
+      md += fmt::format("| {} | {} | {} | {} | {:.2f} |\n", cell(x["prompt"]), cell(x["answer"], 160),
+                        x.value("finish_reason", ""), x.value("completion_tokens", 0), x.value("seconds", 0.0));
+  }
+  return md;
+}
+
+}  // namespace
+
+std::string report_summary(const json& r) { return summary_table(r) + eval_table(r) + served_table(r); }
+
+std::string report_markdown(const json& r) {
+  std::string md = fmt::format("# Report card — `{}`\n\nWritten {}; commands below run from `{}`.\n\n", r["recipe"].get<std::string>(),
+                               r["written"].get<std::string>(), r["working_directory"].get<std::string>());
+  md += summary_table(r) + eval_table(r);
   md += "\n## Curves\n\n";
   for (const json& s : r["stages"])
     for (const auto& f : s.value("curves", json::array())) md += fmt::format("![{}]({})\n", f.get<std::string>(), f.get<std::string>());
@@ -325,15 +373,7 @@ std::string report_markdown(const json& r) {
                         cell(x["reference"]), cell(x["output"]), x["correct"].get<bool>() ? "yes" : "no",
                         x["ended_turn"].get<bool>() ? "yes" : "no");
 
-  for (const json& s : r["stages"]) {
-    if (!s.contains("served")) continue;
-    md += fmt::format("\n## The served model — `{}`\n\n| prompt | answer | finish | tokens | seconds |\n|---|---|---|---|---|\n",
-                      s["served"].value("model", ""));
-    for (const json& x : s["served"]["samples"])
-      md += fmt::format("| {} | {} | {} | {} | {:.2f} |\n", cell(x["prompt"]), cell(x["answer"], 160),
-                        x.value("finish_reason", ""), x.value("completion_tokens", 0), x.value("seconds", 0.0));
-  }
-
+  md += served_table(r);
   md += "\n## Commands (each stage, to redo it by hand)\n";
   for (const json& s : r["stages"]) {
     if (!s.contains("commands")) continue;
@@ -346,9 +386,10 @@ std::string report_markdown(const json& r) {
 
 ReportFiles write_report(const Plan& plan) {
   const json r = report_json(plan);
-  ReportFiles f{(fs::path(plan.out) / "report.md").string(), (fs::path(plan.out) / "report.json").string()};
+  ReportFiles f{(fs::path(plan.out) / "report.md").string(), (fs::path(plan.out) / "report.json").string(), ""};
   write_file_atomic(f.json, r.dump(2) + "\n");
   write_file_atomic(f.markdown, report_markdown(r));
+  f.summary = report_summary(r);
   return f;
 }
 

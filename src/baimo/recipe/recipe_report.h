@@ -17,10 +17,13 @@ namespace baimo::recipe {
 
 struct ReportFiles {
   std::string markdown, json;
+  std::string summary;  // report_summary of what was written
 };
 
 nlohmann::json report_json(const Plan& plan);
 std::string report_markdown(const nlohmann::json& report);
+// The summary table, the eval table and the served answers (what the recipe prints at its end).
+std::string report_summary(const nlohmann::json& report);
 ReportFiles write_report(const Plan& plan);
 
 }  // namespace baimo::recipe

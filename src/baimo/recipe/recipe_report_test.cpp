@@ -48,7 +48,7 @@ struct Fixture {
     };
     put("eval/sft.samples.jsonl", sample("What is 7 + 5?", "12") + sample("What is 9 + 3?", "13") +
                                       sample("Add 4 and 8.", "12") + sample("计算 7 + 5", "12") +
-                                      sample("7 加 5 等于多少？", "1|2"));
+                                      sample("<|im_start|>user\n7 加 5 等于多少？<|im_end|>\n<|im_start|>assistant\n", "1|2"));
     put("serve/samples.json",
         json{{"model", "m.gguf"},
              {"samples", {{{"prompt", "你好"}, {"answer", "你好！"}, {"finish_reason", "stop"}, {"completion_tokens", 3},

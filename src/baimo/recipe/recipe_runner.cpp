@@ -52,15 +52,18 @@ std::string first_difference(const json& a, const json& b, const std::string& at
   return at.empty() ? "(the whole config)" : at;
 }
 
-// Prints a child's lines: progress lines ("step 12/300 ...") redrawn in place on a terminal, else
-// one every ~10 s; the others as they come. Called from the child's reader thread.
+// Prints a child's lines: progress lines (training steps, progress bars) redrawn in place on a
+// terminal, else one every ~10 s; the others as they come. Called from the child's reader thread.
 class ConsoleLines {
  public:
   explicit ConsoleLines(std::string stage) : stage_(std::move(stage)), tty_(::isatty(1)) {}
   ~ConsoleLines() { end(); }
   void operator()(std::string_view line) {
     std::lock_guard lock(mu_);
-    const bool progress = line.starts_with("step ") && line.find('/') != std::string_view::npos;
+    // A training step ("step 12/300 ...") or a progress bar ("reading [####....]  50.0% ...").
+    const bool progress = (line.starts_with("step ") && line.find('/') != std::string_view::npos) ||
+                          ((line.find(" [#") != std::string_view::npos || line.find(" [.") != std::string_view::npos) &&
+                           line.find('%') != std::string_view::npos);
     if (progress) {
       if (tty_) {
         std::printf("\r\033[K  [%s] %.*s", stage_.c_str(), static_cast<int>(std::min<size_t>(line.size(), 150)),
@@ -244,14 +247,14 @@ void run_recipe(const Plan& plan, const RunOptions& o) {
     const std::vector<Command> commands = stage_commands(plan, stage);
     json shown = json::array();
     for (const auto& c : commands) shown.push_back(shell_command(c));
-    if (st.value("status", "") == "done" && st.value("commands", json()) == shown) {
+    // A config change is refused above unless --restart-from forgot the stages it changes: what is
+    // recorded as done (or partly done) stays so.
+    if (st.value("status", "") == "done") {
       std::printf("[%zu/%zu] %s: done before (%.0f s), skipped\n", number, total, stage.name.c_str(),
                   st.value("wall_s", 0.0));
       continue;
     }
-    const size_t done_before = st.value("status", "") == "running" && st.value("commands", json()) == shown
-                                   ? st.value("commands_done", size_t{0})
-                                   : 0;
+    const size_t done_before = st.value("status", "") == "running" ? st.value("commands_done", size_t{0}) : 0;
     const double wall_before = done_before > 0 ? st.value("wall_s", 0.0) : 0.0;
     st = {{"status", "running"}, {"commands", shown}, {"commands_done", done_before}, {"wall_s", wall_before}};
     write_json(state_path(plan.out), state);
@@ -282,7 +285,8 @@ void run_recipe(const Plan& plan, const RunOptions& o) {
     std::printf("  %s done in %.0f s\n", stage.name.c_str(), st["wall_s"].get<double>());
   }
   const ReportFiles r = write_report(plan);
-  std::printf("report card: %s (and %s)\n", r.markdown.c_str(), r.json.c_str());
+  std::printf("\n%s\nreport card: %s (and %s; curves in %s)\n", r.summary.c_str(), r.markdown.c_str(), r.json.c_str(),
+              (fs::path(plan.out) / "report").c_str());
 }
 
 }  // namespace baimo::recipe

@@ -7,7 +7,7 @@ import re
 import sys
 
 ORDER = ["util", "tensor", "kernels", "io", "quant", "autograd", "nn", "tokenizer", "model",
-         "convert", "data", "infer", "train", "compress", "eval", "serve", "cli"]
+         "convert", "data", "infer", "train", "compress", "eval", "serve", "recipe", "cli"]
 RANK = {m: i for i, m in enumerate(ORDER)}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"baimo/([a-z_0-9]+)/')
 

@@ -21,7 +21,7 @@
 #include "baimo/recipe/recipe_report.h"
 #include "baimo/recipe/recipe_runner.h"
 #include "baimo/util/error.h"
-#include "baimo/util/file_io.h"
+#include "baimo/util/json_file.h"
 
 namespace baimo::cli {
 namespace {
@@ -37,13 +37,8 @@ struct RecipeArgs {
 };
 
 json read_config(const std::string& path) {
-  if (!fs::exists(path)) fail("{}: no such file", path);
   if (path.ends_with(".toml")) fail("{}: write the recipe config as JSON (recipe.json); TOML is not read", path);
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON: {}", path, e.what());
-  }
+  return read_json_file(path);
 }
 
 // Every flag a stage passes must be one its command takes (checked on this program's own command tree).

@@ -12,6 +12,7 @@
 #include "baimo/train/distributed.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/json_file.h"
 
 namespace baimo::cli {
 
@@ -40,16 +41,6 @@ void add_run_flags(CLI::App* sub, const train::RunKeys& keys, RunFlags& flags) {
     }
   }
 }
-
-namespace {
-json read_json_file(const std::string& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON: {}", path, e.what());
-  }
-}
-}  // namespace
 
 json merge_run_settings(const RunFlags& flags, const train::RunKeys& keys, std::string& where) {
   json merged = train::run_defaults(keys);

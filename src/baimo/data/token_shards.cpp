@@ -9,6 +9,7 @@
 
 #include "baimo/util/error.h"
 #include "baimo/util/hash.h"
+#include "baimo/util/json_file.h"
 
 namespace baimo {
 
@@ -28,12 +29,7 @@ T field(const json& j, const char* key, const std::string& where) {
 
 ShardIndex ShardIndex::load(const std::string& dir) {
   std::string path = (std::filesystem::path(dir) / "index.json").string();
-  json j;
-  try {
-    j = json::parse(read_file(path));
-  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 9e999
-    fail("{}: not valid JSON: {}", path, e.what());
-  }
+  const json j = read_json_file(path);
   if (field<std::string>(j, "format", path) != "baimo-shards-v1")
     fail("{}: field \"format\" must be \"baimo-shards-v1\"", path);
   ShardIndex ix;

@@ -13,6 +13,7 @@
 #include "baimo/train/loss_plot.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/json_file.h"
 
 namespace baimo::recipe {
 
@@ -22,12 +23,7 @@ using json = nlohmann::json;
 namespace {
 
 json read_json_if(const std::string& path) {
-  if (!fs::exists(path)) return nullptr;
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON: {}", path, e.what());
-  }
+  return fs::exists(path) ? read_json_file(path) : json();
 }
 
 // Every JSON line of a file (blank lines skipped); errors name the file and line.

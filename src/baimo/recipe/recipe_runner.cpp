@@ -18,6 +18,7 @@
 #include "baimo/util/elapsed.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/json_file.h"
 
 namespace baimo::recipe {
 
@@ -26,14 +27,6 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-json read_json(const std::string& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON: {}", path, e.what());
-  }
-}
 
 void write_json(const std::string& path, const json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
 
@@ -218,11 +211,11 @@ void run_recipe(const Plan& plan, const RunOptions& o) {
     fail("--restart-from {}: not a stage (stages: {})", o.restart_from, fmt::format("{}", fmt::join(stage_names(), ", ")));
   fs::create_directories(fs::path(plan.out) / "logs");
   const std::string saved_config = (fs::path(plan.out) / "recipe.json").string();
-  json state = fs::exists(state_path(plan.out)) ? read_json(state_path(plan.out)) : json{{"stages", json::object()}};
+  json state = fs::exists(state_path(plan.out)) ? read_json_file(state_path(plan.out)) : json{{"stages", json::object()}};
   if (!state.contains("stages") || !state["stages"].is_object())
     fail("{}: not a recipe state (no \"stages\" object)", state_path(plan.out));
   if (fs::exists(saved_config)) {
-    const json before = read_json(saved_config);
+    const json before = read_json_file(saved_config);
     const std::string diff = first_difference(before, plan.config);
     if (!diff.empty() && o.restart_from.empty())
       fail("{} was started with another config ({} differs from {}): pass --restart-from STAGE to redo that stage "

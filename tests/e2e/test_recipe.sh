@@ -24,7 +24,7 @@ cat >tiny.json <<'EOF'
 {
   "seed": 3,
   "task": {"train": 300, "held-out": 40},
-  "pretrain": {"steps": 400, "checkpoint-interval": 20, "eval-interval": 100},
+  "pretrain": {"steps": 200, "checkpoint-interval": 20, "eval-interval": 100},
   "sft": {"epochs": 1, "eval-interval": 0},
   "rm": {"epochs": 1, "eval-interval": 0},
   "dpo": {"epochs": 1, "eval-interval": 0},
@@ -81,7 +81,7 @@ for name in ["pretrain", "sft", "dpo", "grpo", "distill", "quantize"]:
     assert "exact_match" in ev["eval_held_out"] and "acc" in ev["arith_mc"], (name, ev)
 assert stages["pretrain"]["eval"]["eval_held_out"]["eot_rate"]["value"] == 0.0   # a base model never stops
 assert stages["sft"]["eval"]["eval_held_out"]["eot_rate"]["value"] == 1.0        # the chat model does
-assert stages["pretrain"]["run"]["steps"] == 400 and stages["pretrain"]["run"]["tokens"] > 0
+assert stages["pretrain"]["run"]["steps"] == 200 and stages["pretrain"]["run"]["tokens"] > 0
 assert stages["rm"]["run"]["last_eval"]["metrics"]["accuracy"] >= 0
 samples = stages["sft"]["samples"]
 assert any(ord(c) > 0x4E00 for s in samples for c in s["prompt"]), samples          # Chinese

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -34,10 +33,7 @@ std::string flag_of(std::string key) {
 std::string scalar_text(const json& v, const std::string& where) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
-  if (v.is_number_float()) {
-    std::string s = fmt::format("{}", v.get<double>());
-    return s;
-  }
+  if (v.is_number_float()) return fmt::format("{}", v.get<double>());
   fail("{}: expected a string or a number, got {}", where, v.dump());
 }
 

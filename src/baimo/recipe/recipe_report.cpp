@@ -49,13 +49,12 @@ json val_metrics(const json& record) {
   return v;
 }
 
-// A training run's summary from RUN/metrics.jsonl: steps, tokens, first/last loss, first/last evaluation.
-json run_summary(const std::string& run_dir) {
-  const std::string path = (fs::path(run_dir) / "metrics.jsonl").string();
-  if (!fs::exists(path)) return nullptr;
+// A training run's summary from its metrics.jsonl records: steps, tokens, first/last loss, first/last
+// evaluation.
+json run_summary(const std::vector<json>& records) {
   json s = json::object();
   json first_val, last_val, first, last;
-  for (const json& r : read_jsonl(path)) {
+  for (const json& r : records) {
     if (r.contains("event") || !r.contains("step") || !r["step"].is_number()) continue;
     if (first.is_null()) first = r;
     last = r;
@@ -74,25 +73,21 @@ json run_summary(const std::string& run_dir) {
   return s;
 }
 
-// Curves worth drawing for a run: the loss and the objective's own signals when it logs them.
-std::vector<std::string> curve_metrics(const std::string& run_dir) {
+// Curves worth drawing for a run: the loss and the objective's own signals when its first record logs them.
+std::vector<std::string> curve_metrics(const std::vector<json>& records) {
   std::vector<std::string> out{"loss"};
-  const std::string path = (fs::path(run_dir) / "metrics.jsonl").string();
-  std::ifstream in(path);
-  std::string first;
-  std::getline(in, first);
+  if (records.empty()) return out;
   for (const char* m : {"reward", "kl", "rewards/accuracies", "accuracy"})
-    if (first.find(fmt::format("\"{}\"", m)) != std::string::npos && out.size() < 3) out.push_back(m);
+    if (records.front().contains(m) && out.size() < 3) out.push_back(m);
   return out;
 }
 
-json write_curves(const Plan& plan, const Stage& stage) {
+json write_curves(const Plan& plan, const Stage& stage, const std::string& metrics_path, const std::vector<json>& records) {
   json files = json::array();
-  if (stage.run_dir.empty() || !fs::exists(fs::path(stage.run_dir) / "metrics.jsonl")) return files;
   const fs::path dir = fs::path(plan.out) / "report";
   fs::create_directories(dir);
-  for (const std::string& metric : curve_metrics(stage.run_dir)) {
-    train::LossCurves curves = train::read_loss_curves((fs::path(stage.run_dir) / "metrics.jsonl").string(), metric);
+  for (const std::string& metric : curve_metrics(records)) {
+    train::LossCurves curves = train::read_loss_curves(metrics_path, metric);
     if (curves.train.empty() && curves.val.empty()) continue;
     train::LossPlotOptions o;
     o.metric = metric;
@@ -247,9 +242,11 @@ json report_json(const Plan& plan) {
     s["commands"] = commands;
     if (st.is_object() && st.contains("wall_s")) s["wall_s"] = st["wall_s"];
     if (!stage.model.empty()) s["model"] = model_summary(stage.model);
-    if (!stage.run_dir.empty()) {
-      s["run"] = run_summary(stage.run_dir);
-      s["curves"] = write_curves(plan, stage);
+    if (!stage.run_dir.empty()) {  // a training stage: its metrics.jsonl read once (null / [] before it runs)
+      const std::string metrics = (fs::path(stage.run_dir) / "metrics.jsonl").string();
+      const std::vector<json> records = fs::exists(metrics) ? read_jsonl(metrics) : std::vector<json>{};
+      s["run"] = run_summary(records);
+      s["curves"] = records.empty() ? json::array() : write_curves(plan, stage, metrics, records);
     }
     if (stage.evaluate) {
       s["eval"] = eval_values(read_json_if(eval_results_path(plan, stage.name)));

@@ -93,10 +93,8 @@ std::string describe_exit(const ChildExit& e) {
 }
 
 // Runs one command to completion; a failure names the stage, the command and the log.
-void run_command(const RunOptions& o, const Stage& stage, const std::vector<std::string>& args, const std::string& shown,
+void run_command(const Stage& stage, const std::vector<std::string>& argv, const std::string& shown,
                  const std::string& log) {
-  std::vector<std::string> argv{o.program};
-  argv.insert(argv.end(), args.begin(), args.end());
   ConsoleLines console(stage.name);
   ChildProcess child(argv, log, [&console](std::string_view line) { console(line); });
   const ChildExit e = child.wait();
@@ -105,10 +103,8 @@ void run_command(const RunOptions& o, const Stage& stage, const std::vector<std:
 }
 
 // serve: the server on loopback, every prompt asked once over the OpenAI API, the answers saved.
-void run_serve(const Plan& plan, const RunOptions& o, const Stage& stage, const std::vector<std::string>& args,
-               const std::string& shown, const std::string& log) {
-  std::vector<std::string> argv{o.program};
-  argv.insert(argv.end(), args.begin(), args.end());
+void run_serve(const Plan& plan, const Stage& stage, const std::vector<std::string>& argv, const std::string& shown,
+               const std::string& log) {
   ConsoleLines console(stage.name);
   std::mutex mu;
   std::condition_variable cv;
@@ -187,10 +183,7 @@ void forget_from(json& state, const Plan& plan, const std::string& first) {
     on = on || s.name == first;
     if (!on) continue;
     state["stages"].erase(s.name);
-    const fs::path dir = fs::path(plan.out) / s.name;
-    if (s.name != "data" && s.name != "tokenizer" && fs::exists(dir)) fs::remove_all(dir);
-    if (s.name == "data") fs::remove_all(fs::path(plan.out) / "data");
-    if (s.name == "tokenizer") fs::remove_all(fs::path(plan.out) / "tokenizer");
+    fs::remove_all(fs::path(plan.out) / s.name);  // every stage writes under DIR/STAGE
     fs::remove(eval_results_path(plan, s.name));
     fs::remove(eval_samples_path(plan, s.name));
   }
@@ -257,18 +250,19 @@ void run_recipe(const Plan& plan, const RunOptions& o) {
     const std::string log = (fs::path(plan.out) / "logs" / (stage.name + ".log")).string();
     for (size_t i = done_before; i < commands.size(); ++i) {
       const auto t0 = Clock::now();
-      std::vector<std::string> args = commands[i].argv();
+      std::vector<std::string> argv{o.program};
+      for (auto& a : commands[i].argv()) argv.push_back(std::move(a));
       std::string text = shown[i].get<std::string>();
       if (commands[i].trains && has_checkpoints(commands[i])) {
-        args.push_back("--resume");
+        argv.push_back("--resume");
         text += " --resume";
       }
       std::printf("  $ %s\n", text.c_str());
       std::fflush(stdout);
       if (stage.name == "serve" && commands[i].sub.front() == "serve")
-        run_serve(plan, o, stage, args, text, log);
+        run_serve(plan, stage, argv, text, log);
       else
-        run_command(o, stage, args, text, log);
+        run_command(stage, argv, text, log);
       st["commands_done"] = i + 1;
       st["wall_s"] = st["wall_s"].get<double>() + seconds_since(t0);
       write_json(state_path(plan.out), state);

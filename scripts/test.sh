@@ -36,8 +36,15 @@ for f in build-fuzz/fuzz_*; do
   corpus=tests/fuzz/corpus/${name#fuzz_}
   mkdir -p "/tmp/baimo-fuzz/$name"
   echo "fuzz: $name"
-  "$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 -print_final_stats=0 "/tmp/baimo-fuzz/$name" \
-    $( [ -d "$corpus" ] && echo "$corpus" ) 2>&1 | tail -n 2
+  # The whole log is kept; on a crash its reason and stack are printed before the script stops.
+  if ! "$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 -print_final_stats=0 -artifact_prefix="/tmp/baimo-fuzz/$name-" \
+      "/tmp/baimo-fuzz/$name" \
+      $( [ -d "$corpus" ] && echo "$corpus" ) >"/tmp/baimo-fuzz/$name.log" 2>&1; then
+    grep -v '^#[0-9]' "/tmp/baimo-fuzz/$name.log" | tail -n 60
+    echo "fuzz: $name failed; the input that crashed it is /tmp/baimo-fuzz/$name-crash-*"
+    exit 1
+  fi
+  tail -n 1 "/tmp/baimo-fuzz/$name.log"
 done
 
 step "benchmarks (--quick)"

@@ -11,6 +11,7 @@
 #include "baimo/io/gguf_reader.h"
 #include "baimo/io/gguf_writer.h"
 #include "baimo/quant/row_convert.h"
+#include "baimo/util/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -18,9 +19,8 @@ namespace gguf_roundtrip_test {
 using namespace baimo;
 
 std::string temp_file(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("baimo_gguf_rt_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
+  static const TempDir dir{"baimo_gguf_rt_"};  // removed when the test process exits
+  return (dir.dir / name).string();
 }
 
 TEST(GgufRoundTrip, MetadataAndTensorsSurviveWriterToReader) {

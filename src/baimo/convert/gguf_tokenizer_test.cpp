@@ -1,7 +1,6 @@
 #include "baimo/convert/gguf_tokenizer.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +13,7 @@
 #include "baimo/tokenizer/bpe_merges.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -26,9 +26,8 @@ std::string shared_dir() {
 }
 
 std::string temp_path(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("baimo_gguf_tok_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
+  static const TempDir dir{"baimo_gguf_tok_"};  // removed when the test process exits
+  return (dir.dir / name).string();
 }
 
 // llama.cpp's test pairs: .inp texts separated by "\n__ggml_vocab_test__\n" (one after each text),

@@ -1,7 +1,6 @@
 #include "baimo/io/gguf_reader.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -12,6 +11,7 @@
 #include "baimo/io/gguf_writer.h"
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -19,9 +19,8 @@ namespace gguf_reader_test {
 using namespace baimo;
 
 std::string temp_path(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("baimo_gguf_reader_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
+  static const TempDir dir{"baimo_gguf_reader_"};  // removed when the test process exits
+  return (dir.dir / name).string();
 }
 
 std::string write_sample(const std::string& name) {

@@ -10,6 +10,7 @@
 
 #include "baimo/util/error.h"
 #include "baimo/util/file_io.h"
+#include "baimo/util/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -17,9 +18,8 @@ namespace gguf_writer_test {
 using namespace baimo;
 
 std::string temp_path(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("baimo_gguf_writer_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
+  static const TempDir dir{"baimo_gguf_writer_"};  // removed when the test process exits
+  return (dir.dir / name).string();
 }
 
 // A minimal independent GGUF walker for the test: reads fields in file order with bounds checks.
@@ -259,7 +259,6 @@ TEST(GgufWriter, WriteIsAtomic) {
   EXPECT_EQ(read_file(path), before);
   EXPECT_THROW(good.write("/nonexistent-dir-baimo/x.gguf"), Error);
   fs::remove(path);
-  fs::remove(fs::path(path).parent_path());
 }
 
 }  // namespace gguf_writer_test

@@ -21,13 +21,28 @@ const json& field(const json& obj, const char* key, const std::string& name, con
   return *it;
 }
 
+// Optional fields of a fixed type: absent → def; present with another type → an error naming it.
+bool opt_bool(const json& obj, const char* key, bool def, const std::string& name, const char* where) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return def;
+  if (!it->is_boolean()) fail("{}: {}.{} must be true or false, got {}", name, where, key, it->type_name());
+  return it->get<bool>();
+}
+
+std::string opt_string(const json& obj, const char* key, const char* def, const std::string& name, const char* where) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return def;
+  if (!it->is_string()) fail("{}: {}.{} must be a string, got {}", name, where, key, it->type_name());
+  return it->get<std::string>();
+}
+
 // Pre-tokenizer kind from the "pre_tokenizer" object.
 PreTokenizerKind parse_pre_tokenizer(const json& pt, const std::string& name) {
   if (!pt.is_object()) fail("{}: pre_tokenizer must be an object (byte-level BPE needs one)", name);
   const json& type = field(pt, "type", name, "pre_tokenizer");
   if (type == "ByteLevel") {
-    if (pt.value("add_prefix_space", false)) fail("{}: pre_tokenizer ByteLevel add_prefix_space=true is not supported", name);
-    if (!pt.value("use_regex", true)) fail("{}: pre_tokenizer ByteLevel without a split pattern is not supported", name);
+    if (opt_bool(pt, "add_prefix_space", false, name, "pre_tokenizer")) fail("{}: pre_tokenizer ByteLevel add_prefix_space=true is not supported", name);
+    if (!opt_bool(pt, "use_regex", true, name, "pre_tokenizer")) fail("{}: pre_tokenizer ByteLevel without a split pattern is not supported", name);
     return PreTokenizerKind::Gpt2;
   }
   if (type != "Sequence") fail("{}: pre_tokenizer type {} is not supported (ByteLevel or Sequence)", name, type.dump());
@@ -36,13 +51,13 @@ PreTokenizerKind parse_pre_tokenizer(const json& pt, const std::string& name) {
     fail("{}: pre_tokenizer Sequence must be [Split, ByteLevel] (got {} entries)", name, seq.is_array() ? seq.size() : 0);
   const json& split = seq[0];
   const json& bl = seq[1];
-  if (!split.is_object() || split.value("type", "") != "Split")
+  if (!split.is_object() || opt_string(split, "type", "", name, "pre_tokenizer.pretokenizers[0]") != "Split")
     fail("{}: pre_tokenizer.pretokenizers[0] must be a Split", name);
-  if (!bl.is_object() || bl.value("type", "") != "ByteLevel")
+  if (!bl.is_object() || opt_string(bl, "type", "", name, "pre_tokenizer.pretokenizers[1]") != "ByteLevel")
     fail("{}: pre_tokenizer.pretokenizers[1] must be ByteLevel", name);
-  if (bl.value("use_regex", true)) fail("{}: pre_tokenizer.pretokenizers[1] ByteLevel must have use_regex=false", name);
-  if (bl.value("add_prefix_space", false)) fail("{}: ByteLevel add_prefix_space=true is not supported", name);
-  if (split.value("behavior", "") != "Isolated" || split.value("invert", false))
+  if (opt_bool(bl, "use_regex", true, name, "pre_tokenizer.pretokenizers[1]")) fail("{}: pre_tokenizer.pretokenizers[1] ByteLevel must have use_regex=false", name);
+  if (opt_bool(bl, "add_prefix_space", false, name, "pre_tokenizer.pretokenizers[1]")) fail("{}: ByteLevel add_prefix_space=true is not supported", name);
+  if (opt_string(split, "behavior", "", name, "pre_tokenizer.pretokenizers[0]") != "Isolated" || opt_bool(split, "invert", false, name, "pre_tokenizer.pretokenizers[0]"))
     fail("{}: Split must have behavior \"Isolated\" and invert false", name);
   const json& pat = field(split, "pattern", name, "Split");
   if (!pat.is_object() || !pat.contains("Regex") || !pat["Regex"].is_string())
@@ -56,7 +71,7 @@ PreTokenizerKind parse_pre_tokenizer(const json& pt, const std::string& name) {
 Normalizer parse_normalizer(const json& n, const std::string& name) {
   if (n.is_null()) return Normalizer::None;
   if (!n.is_object()) fail("{}: normalizer must be null or an object", name);
-  std::string type = n.value("type", "");
+  std::string type = opt_string(n, "type", "", name, "normalizer");
   if (type == "NFC") return Normalizer::Nfc;
   if (type == "Sequence" && n.contains("normalizers") && n["normalizers"].is_array()) {
     if (n["normalizers"].empty()) return Normalizer::None;
@@ -84,7 +99,7 @@ std::optional<uint32_t> special_id_from_config(const json& cfg, const char* key,
 std::optional<std::pair<std::string, std::optional<uint32_t>>> template_bos(const json& pp, const Tokenizer::Impl& m,
                                                                             const std::string& name) {
   if (!pp.is_object()) return std::nullopt;
-  const std::string type = pp.value("type", "");
+  const std::string type = opt_string(pp, "type", "", name, "post_processor");
   if (type == "Sequence" && pp.contains("processors") && pp["processors"].is_array()) {
     for (const json& p : pp["processors"])
       if (auto b = template_bos(p, m, name)) return b;
@@ -126,7 +141,7 @@ Tokenizer Tokenizer::from_tokenizer_json(std::string_view text, const std::strin
   m->name = name;
   const json& model = field(j, "model", name, "the file");
   if (!model.is_object()) fail("{}: model must be an object", name);
-  if (model.value("type", "BPE") != "BPE") fail("{}: model.type {} is not supported (BPE)", name, model["type"].dump());
+  if (opt_string(model, "type", "BPE", name, "model") != "BPE") fail("{}: model.type {} is not supported (BPE)", name, model["type"].dump());
   if (model.contains("byte_fallback") && model["byte_fallback"].is_boolean() && model["byte_fallback"].get<bool>())
     fail("{}: model.byte_fallback=true (sentencepiece-style BPE) is not supported", name);
   m->whole_piece_lookup = model.contains("ignore_merges") && model["ignore_merges"].is_boolean() &&

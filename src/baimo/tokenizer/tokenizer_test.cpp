@@ -192,6 +192,24 @@ TEST(Tokenizer, MalformedFilesGiveErrors) {
   bad_json(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a"]}, "pre_tokenizer": {"type": "ByteLevel"}})");
   bad_json(R"({"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "ByteLevel"}})");
   bad_json(R"({"normalizer": {"type": "NFKC"}, "model": {"type": "BPE", "vocab": {}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel"}})");
+  // Fields of the wrong type are errors naming the field, not a JSON library exception (found by fuzzing).
+  auto field_error = [&](const std::string& s, const std::string& field) {
+    try {
+      Tokenizer::from_tokenizer_json(s, "bad/tokenizer.json");
+      ADD_FAILURE() << s;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+    }
+  };
+  field_error(R"({"model": {"type": 87, "vocab": {}, "merges": []}})", "model.type must be a string");
+  field_error(R"({"model": {"vocab": {}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": 3}})",
+              "pre_tokenizer.add_prefix_space must be true or false");
+  field_error(R"({"model": {"vocab": {}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel", "use_regex": "yes"}})",
+              "pre_tokenizer.use_regex must be true or false");
+  field_error(R"({"model": {"vocab": {}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel"}, "normalizer": {"type": []}})", "normalizer.type must be a string");
+  field_error(R"({"model": {"vocab": {}, "merges": []}, "pre_tokenizer": {"type": "Sequence", "pretokenizers": )"
+              R"([{"type": "Split", "behavior": "Isolated", "invert": 0}, {"type": "ByteLevel", "use_regex": false}]}})",
+              "pre_tokenizer.pretokenizers[0].invert must be true or false");
   // valid JSON of a good tokenizer with one merge naming a missing token
   std::string good = small_bpe(PreTokenizerKind::Cl100k).to_tokenizer_json();
   bad_json(good.substr(0, good.size() / 2));

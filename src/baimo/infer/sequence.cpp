@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include "baimo/infer/softmax_row.h"
@@ -77,14 +76,14 @@ TokenStep Sequence::accept(std::span<float> logits) {
     // The sampler draws from the masked row; the reported log-probs stay the raw model's.
     id = sampler_.sample(constrained_row(logits), tokens_);
     lse = std::numeric_limits<float>::quiet_NaN();
-  } else if (sampler_.plain(V)) {
+  } else if (V <= tok_->vocab_size() && sampler_.plain(V)) {
     // The sampler reads the logits without changing them; at temperature 1 its normaliser is the
     // raw logits' own.
     id = sampler_.sample(logits, tokens_);
     lse = sampler_.last_raw_lse();
   } else {
-    work_.resize(V);
-    std::memcpy(work_.data(), logits.data(), V * sizeof(float));
+    work_.assign(logits.begin(), logits.end());
+    mask_padded_ids(work_);
     id = sampler_.sample(work_, tokens_);
     lse = std::numeric_limits<float>::quiet_NaN();
   }
@@ -99,8 +98,14 @@ TokenStep Sequence::accept_token(std::span<const float> logits, int32_t id, floa
   return record(logits, id, sample_logprob, std::numeric_limits<float>::quiet_NaN());
 }
 
+void Sequence::mask_padded_ids(std::vector<float>& row) const {
+  if (row.size() > tok_->vocab_size())
+    std::fill(row.begin() + tok_->vocab_size(), row.end(), -std::numeric_limits<float>::infinity());
+}
+
 std::span<float> Sequence::constrained_row(std::span<const float> logits) {
   masked_.assign(logits.begin(), logits.end());
+  mask_padded_ids(masked_);
   if (cstate_->apply(masked_, end_ids_) == 0) {
     if (end_ids_.empty()) fail("the grammar allows no token here and there is no end-of-sequence token");
     masked_[static_cast<size_t>(end_ids_.front())] = 0;  // nothing fits: end the text
@@ -114,6 +119,7 @@ void Sequence::sampling_distribution(std::span<const float> logits, std::vector<
     return;
   }
   work_.assign(logits.begin(), logits.end());
+  mask_padded_ids(work_);
   sampler_.distribution(work_, tokens_, probs);
 }
 

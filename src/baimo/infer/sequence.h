@@ -20,6 +20,8 @@
 //   spelling a stop string only once the text so far is complete); the sequence advances its own
 //   recognizer with each token's bytes and finishes with "stop" when the text is complete and no
 //   character may follow. logprob / entropy / top stay those of the raw model distribution.
+// Ids past the tokenizer's last (the padded rows of a model whose vocab_size exceeds its tokenizer's)
+// are never drawn; logprob / top still read the raw row.
 // accept() after finished throws baimo::Error; so does a logits row of the wrong size.
 // Speculative decoding (speculative.h) picks some ids itself: accept_token(logits, id, sample_logprob)
 // records a chosen id exactly as accept() records a sampled one (logprob, entropy, top, text, stops,
@@ -91,6 +93,9 @@ class Sequence {
   bool is_eos(int32_t id) const;
   size_t stop_holdback() const;  // longest tail of pending_ that starts some stop string
   TokenStep finish(TokenStep step, const char* reason, size_t keep);
+  // Rows past the tokenizer's ids (a model's padded vocabulary, e.g. Qwen2.5's 151,936 rows for
+  // 151,665 tokens) to -inf: they have no text, so they are never drawn.
+  void mask_padded_ids(std::vector<float>& row) const;
   // Constrained: the logits with what the grammar does not allow now at -inf (in masked_).
   std::span<float> constrained_row(std::span<const float> logits);
   // The rest of accept() once the id is chosen; lse: the raw logits' log-sum-exp or NaN (computed).

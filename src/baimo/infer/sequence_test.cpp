@@ -194,6 +194,34 @@ TEST(Sequence, SameSeedSameTokens) {
   EXPECT_NE(run(7), run(8));
 }
 
+// A model whose vocab_size pads its tokenizer's (Qwen2.5: 151,936 rows, 151,665 tokens): the padded
+// rows have no text and are never drawn, greedy or sampled, even when their logits are the largest.
+TEST(Sequence, PaddedVocabularyRowsAreNeverDrawn) {
+  Tokenizer tok = byte_tokenizer();
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (float temperature : {0.0f, 1.0f, 2.0f}) {
+    GenerationOptions o;
+    o.max_tokens = 50;
+    o.ignore_eos = true;
+    o.sampling.temperature = temperature;
+    o.sampling.seed = 5;
+    Sequence s(tok, {1}, o);
+    for (int step = 0; step < 50; ++step) {
+      std::vector<float> row(kVocab + 6);
+      for (auto& x : row) x = nd(rng);
+      for (size_t i = kVocab; i < row.size(); ++i) row[i] = 8.f;  // the padded rows lead
+      const std::vector<float> raw = row;
+      std::vector<float> probs;
+      s.sampling_distribution(row, probs);
+      for (size_t i = kVocab; i < probs.size(); ++i) EXPECT_EQ(probs[i], 0.f);
+      const TokenStep t = s.accept(row);
+      EXPECT_LT(t.id, kVocab) << "temperature " << temperature;
+      EXPECT_EQ(row, raw);  // the caller's row is not modified
+    }
+  }
+}
+
 TEST(Sequence, BadOptionsAreErrors) {
   Tokenizer tok = byte_tokenizer();
   EXPECT_THROW(Sequence(tok, {1}, greedy(0)), Error);

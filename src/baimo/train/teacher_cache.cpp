@@ -96,7 +96,7 @@ const uint8_t* read_structure(const MappedFile& f, TeacherCacheMeta& m) {
   } catch (const json::exception& e) {
     fail("{}: header is not valid JSON: {}", path, e.what());
   }
-  if (!j.is_object() || j.value("format", "") != "baimo-teacher-topk")
+  if (!j.is_object() || !j.contains("format") || j["format"] != "baimo-teacher-topk")
     fail("{}: header field \"format\" is not \"baimo-teacher-topk\"", path);
   m.top_k = cache_header_int(j, "top_k", path);
   m.vocab_size = cache_header_int(j, "vocab_size", path);

@@ -102,7 +102,7 @@ std::string eval_summary(const train::Trainer& trainer, float loss,
 
 void evaluate_before_training(train::Trainer& trainer) {
   std::vector<std::pair<std::string, float>> metrics;
-  if (auto v = trainer.evaluate(&metrics))
+  if (auto v = trainer.evaluate_before_training(&metrics))
     std::printf("eval step 0: %s (before training)\n", eval_summary(trainer, *v, metrics).c_str());
 }
 

@@ -1,5 +1,6 @@
 #include "baimo/recipe/recipe_report.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -55,9 +56,13 @@ json run_summary(const std::vector<json>& records) {
   json s = json::object();
   json first_val, last_val, first, last;
   for (const json& r : records) {
-    if (r.contains("event") || !r.contains("step") || !r["step"].is_number()) continue;
-    if (first.is_null()) first = r;
-    last = r;
+    if (!r.contains("step") || !r["step"].is_number()) continue;
+    const bool eval_only = r.contains("event") && r["event"] == "eval";  // the evaluation before training
+    if (r.contains("event") && !eval_only) continue;
+    if (!eval_only) {
+      if (first.is_null()) first = r;
+      last = r;
+    }
     if (r.contains("val_loss")) {
       if (first_val.is_null()) first_val = r;
       last_val = r;
@@ -73,12 +78,13 @@ json run_summary(const std::vector<json>& records) {
   return s;
 }
 
-// Curves worth drawing for a run: the loss and the objective's own signals when its first record logs them.
+// Curves worth drawing for a run: the loss and the objective's own signals when its first step logs them.
 std::vector<std::string> curve_metrics(const std::vector<json>& records) {
   std::vector<std::string> out{"loss"};
-  if (records.empty()) return out;
+  auto step = std::find_if(records.begin(), records.end(), [](const json& r) { return !r.contains("event"); });
+  if (step == records.end()) return out;
   for (const char* m : {"reward", "kl", "rewards/accuracies", "accuracy"})
-    if (records.front().contains(m) && out.size() < 3) out.push_back(m);
+    if (step->contains(m) && out.size() < 3) out.push_back(m);
   return out;
 }
 

@@ -32,6 +32,7 @@ struct Fixture {
   Fixture() {
     put("recipe_state.json", json{{"stages", {{"sft", {{"status", "done"}, {"wall_s", 61.5}}}}}}.dump());
     put("sft/metrics.jsonl",
+        "{\"event\": \"eval\", \"step\": 0, \"val_loss\": 11.5}\n"
         "{\"step\": 1, \"loss\": 9.5, \"tokens\": 1024, \"val_loss\": 10.8}\n"
         "{\"event\": \"skip\", \"step\": 2}\n"
         "{\"step\": 2, \"loss\": 3.25, \"tokens\": 2048, \"val_loss\": 2.5, \"val_ppl\": 12.2}\n");
@@ -70,7 +71,8 @@ TEST(RecipeReport, GathersEveryStagesFigures) {
   EXPECT_EQ((*sft)["run"]["tokens"], 2048);
   EXPECT_EQ((*sft)["run"]["first_loss"], 9.5);
   EXPECT_EQ((*sft)["run"]["last_loss"], 3.25);
-  EXPECT_EQ((*sft)["run"]["first_eval"]["metrics"]["loss"], 10.8);
+  EXPECT_EQ((*sft)["run"]["first_eval"]["step"], 0);  // the evaluation before training
+  EXPECT_EQ((*sft)["run"]["first_eval"]["metrics"]["loss"], 11.5);
   EXPECT_EQ((*sft)["run"]["last_eval"]["metrics"]["loss"], 2.5);
   EXPECT_EQ((*sft)["eval"]["eval_held_out"]["exact_match"]["value"], 0.125);
   // Two English and two Chinese answers.
@@ -96,7 +98,7 @@ TEST(RecipeReport, MarkdownHasTheSummaryEvalTableSamplesAndCommands) {
   const ReportFiles files = write_report(f.plan);
   const std::string md = read_file(files.markdown);
   EXPECT_NE(md.find("| sft | done | 1m01s | 2 | 2.0k |"), std::string::npos) << md;
-  EXPECT_NE(md.find("| 9.5 → 3.25 | loss 10.8 → 2.5 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 9.5 → 3.25 | loss 11.5 → 2.5 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| sft | 1 ± 0 | 0.125 ± 0.02 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| sft | 7 加 5 等于多少？ | 12 | 1\\|2 | no | yes |"), std::string::npos) << md;  // '|' escaped
   EXPECT_NE(md.find("![report/sft_loss.svg](report/sft_loss.svg)"), std::string::npos);

@@ -87,10 +87,13 @@ LossCurves read_loss_curves(const std::string& path, const std::string& field) {
       fail("{}: invalid JSON: {}", where, e.what());
     }
     if (!j.is_object()) fail("{}: expected a JSON object, got {}", where, j.type_name());
-    if (j.contains("event")) continue;  // skip / rollback records: not points of the curves
+    // skip / rollback records are not points of the curves; an "eval" record (before training) is
+    // a point of the held-out curve only.
+    const bool eval_only = j.contains("event") && j["event"] == "eval";
+    if (j.contains("event") && !eval_only) continue;
     auto step = number_field(j, "step", where);
     if (!step) fail("{}: field \"step\" is missing", where);
-    if (auto loss = number_field(j, field.c_str(), where)) train[*step] = *loss;
+    if (auto loss = number_field(j, field.c_str(), where); loss && !eval_only) train[*step] = *loss;
     if (auto v = number_field(j, ("val_" + field).c_str(), where)) val[*step] = *v;
   }
   LossCurves c;

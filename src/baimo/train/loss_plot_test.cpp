@@ -26,6 +26,7 @@ size_t count(const std::string& s, const std::string& needle) {
 TEST(LossPlot, ReadsTrainAndValLaterStepsReplaceEarlierOnes) {
   TempDir t("baimo_lossplot_");
   auto p = t.file("metrics.jsonl",
+                  "{\"event\": \"eval\", \"step\": 0, \"loss\": 7.0, \"val_loss\": 6.0}\n"
                   "{\"step\": 1, \"loss\": 5.0, \"lr\": 0.001}\n"
                   "{\"step\": 2, \"loss\": 4.0, \"val_loss\": 4.5}\n\n"
                   "{\"step\": 3, \"loss\": 3.5}\n"
@@ -35,7 +36,7 @@ TEST(LossPlot, ReadsTrainAndValLaterStepsReplaceEarlierOnes) {
                   "{\"step\": 4, \"loss\": 2.5, \"val_loss\": 2.75}\n");
   LossCurves c = read_loss_curves(p);
   EXPECT_EQ(c.train, (std::vector<std::pair<double, double>>{{1, 5.0}, {2, 4.0}, {3, 3.0}, {4, 2.5}}));
-  EXPECT_EQ(c.val, (std::vector<std::pair<double, double>>{{2, 4.5}, {4, 2.75}}));
+  EXPECT_EQ(c.val, (std::vector<std::pair<double, double>>{{0, 6.0}, {2, 4.5}, {4, 2.75}}));
 }
 
 TEST(LossPlot, AnyLoggedMetricAndItsValidationSeries) {

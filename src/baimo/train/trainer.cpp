@@ -83,6 +83,24 @@ std::optional<float> Trainer::evaluate(std::vector<std::pair<std::string, float>
   return values[0];
 }
 
+std::optional<float> Trainer::evaluate_before_training(std::vector<std::pair<std::string, float>>* metrics) {
+  std::vector<std::pair<std::string, float>> named;
+  std::optional<float> v = evaluate(&named);
+  if (v) {
+    if (!metrics_opened_) open_metrics(std::nullopt);
+    write_metrics_line(fmt::format(R"({{"event": "eval", "step": {})", step_) + val_fields(*v, named) + "}");
+  }
+  if (metrics) *metrics = std::move(named);
+  return v;
+}
+
+std::string Trainer::val_fields(float loss, const std::vector<std::pair<std::string, float>>& metrics) const {
+  std::string s = fmt::format(R"(, "val_loss": {})", num(loss));
+  if (obj_.token_loss()) s += fmt::format(R"(, "val_ppl": {})", num(std::exp(loss)));
+  for (const auto& [name, v] : metrics) s += fmt::format(R"(, "val_{}": {})", name, num(v));
+  return s;
+}
+
 void Trainer::compute_gradients(StepMetrics& m) {
   const auto& o = opts_;
   // Draw every micro-batch first: the normaliser (all loss terms of the global batch) is known before
@@ -217,11 +235,7 @@ void Trainer::run(const std::function<void(const StepMetrics&)>& on_step) {
                                    m.elapsed_s, static_cast<double>(m.step) * step_tokens);
     for (const auto& [name, v] : m.metrics) line += fmt::format(R"(, "{}": {})", name, num(v));
     if (m.skipped) line += fmt::format(R"(, "skipped": "{}")", m.skip_reason);
-    if (m.has_val) {
-      line += fmt::format(R"(, "val_loss": {})", num(m.val_loss));
-      if (obj_.token_loss()) line += fmt::format(R"(, "val_ppl": {})", num(std::exp(m.val_loss)));
-      for (const auto& [name, v] : m.val_metrics) line += fmt::format(R"(, "val_{}": {})", name, num(v));
-    }
+    if (m.has_val) line += val_fields(m.val_loss, m.val_metrics);
     if (!m.rolled_back) write_metrics_line(line + "}");
     if (!o.out_dir.empty() && !m.rolled_back &&
         ((o.checkpoint_interval > 0 && step_ % o.checkpoint_interval == 0) || last))

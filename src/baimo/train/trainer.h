@@ -106,6 +106,9 @@ class Trainer {
   // The objective's validation loss, averaged over ranks (nullopt when it has none); `metrics` (when
   // given) gets its eval_metrics(), averaged over ranks too.
   std::optional<float> evaluate(std::vector<std::pair<std::string, float>>* metrics = nullptr);
+  // evaluate() before the first step of a fresh run, also logged to metrics.jsonl as
+  // {"event": "eval", "step": 0, "val_loss": ..., "val_<name>": ...}: the start of the held-out curves.
+  std::optional<float> evaluate_before_training(std::vector<std::pair<std::string, float>>* metrics);
   // One step's gradients: draws, forward + backward of every micro-batch, all-reduce. Fills m.loss
   // and m.metrics; the gradients are complete and not clipped; nothing is applied. (Tests use it.)
   void compute_gradients(StepMetrics& m);
@@ -126,6 +129,8 @@ class Trainer {
   void rollback(StepMetrics& m);
   void open_metrics(std::optional<int64_t> keep_through_step);
   void write_metrics_line(const std::string& line);
+  // `, "val_loss": L[, "val_ppl": P], "val_<name>": V...` of one evaluation, for a metrics.jsonl line.
+  std::string val_fields(float loss, const std::vector<std::pair<std::string, float>>& metrics) const;
   std::vector<CheckpointModule> checkpoint_modules() const;
 
   Objective& obj_;

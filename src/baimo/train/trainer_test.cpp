@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 
 #include "baimo/autograd/ops.h"
 #include "baimo/train/checkpoint.h"
@@ -214,6 +215,45 @@ TEST(Trainer, ResumeFromAChosenCheckpointDropsLaterOnes) {
   EXPECT_EQ(std::memcmp(rest.weights.data(), reference.weights.data(), reference.weights.size() * 4), 0);
   std::string e = error_of([&] { toy_run(toy_trainer_options(run, 12), true, -1, run + "/nowhere"); });
   EXPECT_NE(e.find("nowhere"), std::string::npos) << e;
+}
+
+// The held-out evaluation before the first step is metrics.jsonl's first line, an "eval" event of
+// step 0 (not a training step), and a resumed run keeps it once.
+TEST(Trainer, EvaluationBeforeTrainingStartsTheMetrics) {
+  TempDir tmp("baimo_trainer_eval0_");
+  const std::string run = (tmp.dir / "run").string();
+  const fs::path metrics = fs::path(run) / "metrics.jsonl";
+  float before = 0;
+  {
+    ToyObjective obj(toy_options());
+    Trainer trainer(obj, toy_trainer_options(run, 12));
+    ASSERT_FALSE(trainer.resume());
+    const std::optional<float> v = trainer.evaluate_before_training(nullptr);
+    ASSERT_TRUE(v);
+    before = *v;
+    struct Stop {};
+    try {
+      trainer.run([&](const StepMetrics& m) {
+        if (m.step == 6) throw Stop{};
+      });
+    } catch (const Stop&) {
+    }
+  }
+  toy_run(toy_trainer_options(run, 12), true);
+  std::vector<json> lines;
+  std::istringstream in(read_file(metrics.string()));
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) lines.push_back(json::parse(l));
+  ASSERT_GE(lines.size(), 13u);
+  EXPECT_EQ(lines[0]["event"], "eval");
+  EXPECT_EQ(lines[0]["step"], 0);
+  EXPECT_FLOAT_EQ(lines[0]["val_loss"].get<float>(), before);
+  EXPECT_FALSE(lines[0].contains("loss"));
+  size_t evals = 0;
+  for (const json& j : lines) evals += j.contains("event") && j["event"] == "eval";
+  EXPECT_EQ(evals, 1u);
+  EXPECT_EQ(lines[1]["step"], 1);
+  EXPECT_EQ(lines.back()["step"], 12);
 }
 
 namespace {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # baimo data arithmetic end to end: the five files exist and are JSONL of the documented shapes
 # (sft_train: OpenAI chat records; prefs_*: {"prompt": [user turn], "chosen", "rejected"}; eval_held_out:
-# {"prompt", "answer", "extract": "exact"}; rl_train: {"prompt", "answer"} of the train problems), answers are right and rejected ones wrong, the same seed
+# {"prompt", "answer", "extract": "exact"}; rl_train: {"prompt", "answer"} of the train problems, or with
+# --rl N of N problems no other file holds, the train files unchanged), answers are right and rejected ones wrong, the same seed
 # gives the same bytes (another seed other bytes), train and held-out share no problem (commutative
 # ops normalised), bad flags are clear errors that write nothing, and the files feed the tools that
 # read them: `baimo sft` trains 2 steps on sft_train.jsonl (a tiny model from `baimo init --config
@@ -81,6 +82,30 @@ done
   --zh-fraction 0.3 >/dev/null 2>&1 || fail "seed 4"
 ! cmp -s "$T/a/eval_held_out.jsonl" "$T/c/eval_held_out.jsonl" || fail "seeds 3 and 4 give the same problems"
 
+# --rl: rl_train.jsonl holds problems that neither train nor held-out has; the other files are unchanged.
+"$BAIMO" data arithmetic --out "$T/r" --train 300 --held-out 60 --rl 80 --seed 3 --digits 2 --ops +,-,* \
+  --zh-fraction 0.3 >/dev/null 2>"$T/r.txt" || { cat "$T/r.txt"; fail "--rl 80"; }
+grep -q "300 train + 60 held-out + 80 RL" "$T/r.txt" || fail "summary with --rl: $(cat "$T/r.txt")"
+for f in sft_train prefs_train prefs_held_out eval_held_out; do
+  cmp -s "$T/a/$f.jsonl" "$T/r/$f.jsonl" || fail "$f.jsonl changed with --rl"
+done
+$PY - "$T/r" <<'PY' || fail "--rl problems"
+import json, re, sys
+d = sys.argv[1]
+def keys(name, prompt):
+    out = []
+    for line in open(f"{d}/{name}.jsonl", encoding="utf-8"):
+        m = re.search(r"(\d+) ?(\+|-|×|加|减|乘以) ?(\d+)", prompt(json.loads(line)))
+        a, op, b = int(m[1]), {"加": "+", "减": "-", "乘以": "×"}.get(m[2], m[2]), int(m[3])
+        out.append((min(a, b), op, max(a, b)) if op in "+×" else (a, op, b))
+    return out
+rl = keys("rl_train", lambda r: r["prompt"])
+train = set(keys("sft_train", lambda r: r["messages"][0]["content"]))
+held = set(keys("eval_held_out", lambda r: r["prompt"]))
+assert len(rl) == 80 and len(set(rl)) == 80, len(rl)
+assert not set(rl) & train and not set(rl) & held, "an RL problem is also a train or held-out one"
+PY
+
 # Bad flags: clear errors, nothing written.
 bad() {  # expected-text flags...
   local want=$1; shift
@@ -93,6 +118,7 @@ bad "twice" --ops +,+
 bad "--digits" --digits 0
 bad "--digits" --digits 9
 bad "allow only 55" --digits 1 --ops + --train 50 --held-out 10
+bad "+ 10 RL problems" --digits 1 --ops + --train 30 --held-out 10 --rl 10
 bad "--train" --train 0
 bad "--zh-fraction" --zh-fraction 2
 

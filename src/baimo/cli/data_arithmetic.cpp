@@ -1,4 +1,4 @@
-// baimo data arithmetic --out DIR [--train 2000] [--held-out 200] [--seed 1] [--digits 2]
+// baimo data arithmetic --out DIR [--train 2000] [--held-out 200] [--rl 0] [--seed 1] [--digits 2]
 //   [--second-digits 0] [--ops +,-] [--zh-fraction 0.25]
 // A verifiable task baimo generates itself (data/arithmetic_task.h): arithmetic problems split into
 // train and held-out by the problem itself. Writes into DIR, each file atomically (temp + fsync +
@@ -10,8 +10,9 @@
 //   eval_held_out.jsonl   {"prompt": PROMPT, "answer": ANSWER, "extract": "exact"}   (`baimo eval run
 //                         --tasks`: exact match of the whole greedy answer, whitespace trimmed; also
 //                         `baimo grpo --eval-data`)
-//   rl_train.jsonl        {"prompt": PROMPT, "answer": ANSWER}   (`baimo grpo --data`: the train problems)
-// The train files hold the same train problems in the same order. Prints a one-line summary on
+//   rl_train.jsonl        {"prompt": PROMPT, "answer": ANSWER}   (`baimo grpo --data`: the --rl problems,
+//                         which neither the train nor the held-out files hold; with --rl 0, the train problems)
+// The train files hold the same train problems in the same order, whatever --rl is. Prints a one-line summary on
 // stderr and DIR on stdout. Bad flags (an unknown op, digits out of 1..6, more problems than the
 // digits and ops allow) are errors naming the flag.
 #include <cstdio>
@@ -36,7 +37,7 @@ using ojson = nlohmann::ordered_json;
 
 struct ArithmeticArgs {
   std::string out;
-  size_t train = 2000, held_out = 200;
+  size_t train = 2000, held_out = 200, rl = 0;
   std::vector<std::string> ops{"+", "-"};
   ArithmeticOptions opts;
 };
@@ -76,20 +77,20 @@ std::string parse_ops(const std::vector<std::string>& ops) {
 
 void run_arithmetic(ArithmeticArgs a) {
   a.opts.ops = parse_ops(a.ops);
-  const ArithmeticSplit s = generate_arithmetic(a.opts, a.train, a.held_out);
+  const ArithmeticSplit s = generate_arithmetic(a.opts, a.train, a.held_out, a.rl);
   prepare_output_dir(a.out);
   const fs::path dir(a.out);
   write_jsonl(dir / "sft_train.jsonl", s.train, sft_record);
   write_jsonl(dir / "prefs_train.jsonl", s.train, pref_record);
   write_jsonl(dir / "prefs_held_out.jsonl", s.held_out, pref_record);
   write_jsonl(dir / "eval_held_out.jsonl", s.held_out, eval_record);
-  write_jsonl(dir / "rl_train.jsonl", s.train, rl_record);
+  write_jsonl(dir / "rl_train.jsonl", a.rl ? s.rl : s.train, rl_record);
   fsync_dir(a.out);
   std::fprintf(stderr,
-               "arithmetic: %zu train + %zu held-out problems (digits %d/%d, ops %s, seed %llu, zh %.2f; %llu distinct "
+               "arithmetic: %zu train + %zu held-out + %zu RL problems (digits %d/%d, ops %s, seed %llu, zh %.2f; %llu distinct "
                "in the space) -> %s: sft_train.jsonl prefs_train.jsonl prefs_held_out.jsonl eval_held_out.jsonl "
                "rl_train.jsonl\n",
-               s.train.size(), s.held_out.size(), a.opts.digits, a.opts.second_digits, fmt::format("{}", fmt::join(a.ops, ",")).c_str(),
+               s.train.size(), s.held_out.size(), s.rl.size(), a.opts.digits, a.opts.second_digits, fmt::format("{}", fmt::join(a.ops, ",")).c_str(),
                static_cast<unsigned long long>(a.opts.seed), a.opts.zh_fraction,
                static_cast<unsigned long long>(arithmetic_space_size(a.opts)), a.out.c_str());
   std::printf("%s\n", a.out.c_str());
@@ -103,8 +104,9 @@ BAIMO_COMMAND(31, [](CLI::App& root) {
       "Generate a verifiable arithmetic task: SFT conversations, preference pairs (chosen = the right "
       "answer, rejected = a plausible wrong one: off by one or ten, a dropped carry, swapped digits, the "
       "wrong op) and a held-out exact-match eval file for `baimo eval run`. Train and held-out never share "
-      "a problem; the same flags give the same bytes on every machine. rl_train.jsonl holds the train "
-      "problems as prompts with answers for `baimo grpo`.");
+      "a problem; the same flags give the same bytes on every machine. rl_train.jsonl holds prompts with "
+      "answers for `baimo grpo`: --rl N further problems that SFT never answers (the signal RL learns from), "
+      "or with --rl 0 the train problems.");
   auto a = std::make_shared<ArithmeticArgs>();
   sub->add_option("--out", a->out,
                   "Output directory: sft_train.jsonl, prefs_train.jsonl, prefs_held_out.jsonl, eval_held_out.jsonl, "
@@ -112,6 +114,10 @@ BAIMO_COMMAND(31, [](CLI::App& root) {
       ->required();
   sub->add_option("--train", a->train, "Train problems")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{100000000}));
   sub->add_option("--held-out", a->held_out, "Held-out problems")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{100000000}));
+  sub->add_option("--rl", a->rl,
+                  "Problems for rl_train.jsonl that no other file holds (0: rl_train.jsonl holds the train problems)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{100000000}));
   sub->add_option("--seed", a->opts.seed, "Seed of the problems, their phrasing and the wrong answers")->capture_default_str();
   sub->add_option("--digits", a->opts.digits, "Digits of the first operand at most, 1..6")
       ->capture_default_str()

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <string_view>
 #include <unordered_set>
 
@@ -171,17 +172,21 @@ uint64_t arithmetic_space_size(const ArithmeticOptions& o) {
   return n;
 }
 
-ArithmeticSplit generate_arithmetic(const ArithmeticOptions& o, size_t train, size_t held_out) {
+ArithmeticSplit generate_arithmetic(const ArithmeticOptions& o, size_t train, size_t held_out, size_t rl) {
   validate_arithmetic_options(o);
   const uint64_t space = arithmetic_space_size(o);
-  if (static_cast<double>(train + held_out) > 0.8 * static_cast<double>(space))
-    fail("arithmetic: {} train + {} held-out problems asked for, but digits {} ({} second) with ops {} allow only {} distinct "
-         "problems (at most {} can be drawn); ask for fewer or widen --digits / --second-digits / --ops",
-         train, held_out, o.digits, o.second_digits, o.ops, space, static_cast<uint64_t>(0.8 * static_cast<double>(space)));
+  if (static_cast<double>(train + held_out + rl) > 0.8 * static_cast<double>(space))
+    fail("arithmetic: {} train + {} held-out{} problems asked for, but digits {} ({} second) with ops {} allow only {} "
+         "distinct problems (at most {} can be drawn); ask for fewer or widen --digits / --second-digits / --ops",
+         train, held_out, rl ? fmt::format(" + {} RL", rl) : std::string(), o.digits, o.second_digits, o.ops, space,
+         static_cast<uint64_t>(0.8 * static_cast<double>(space)));
   ArithmeticSplit s;
   std::unordered_set<std::string> taken;
   s.held_out = draw_side(Stream(splitmix64(o.seed ^ 0x68656c646f7574ull)), o, held_out, taken, "held-out");
-  s.train = draw_side(Stream(splitmix64(o.seed ^ 0x747261696eull)), o, train, taken, "train");
+  s.train = draw_side(Stream(splitmix64(o.seed ^ 0x747261696eull)), o, train + rl, taken, "train");
+  s.rl.assign(std::make_move_iterator(s.train.begin() + static_cast<std::ptrdiff_t>(train)),
+              std::make_move_iterator(s.train.end()));
+  s.train.resize(train);
   return s;
 }
 

@@ -11,7 +11,10 @@
 //   is not part of it. Held-out problems: the first `held_out` distinct problems of the seed's
 //   held-out stream; train problems: the first `train` distinct problems of the seed's train stream
 //   that are not held out. So no problem is on both sides, each side holds distinct problems, and the
-//   held-out set does not depend on the train count. More problems than 80% of the space holds
+//   held-out set does not depend on the train count. RL problems (`rl`, for prompts a policy is
+//   rewarded on, which SFT has not answered for it): the next `rl` distinct problems of the train
+//   stream, so the train problems do not depend on the rl count either, and no problem is in two
+//   of the three sides. More problems than 80% of the space holds
 //   (arithmetic_space_size) is a baimo::Error saying how many it holds.
 // - prompt: the user's message, English ("What is 37 + 58?", "Compute 37 + 58.", "37 + 58 = ?") or,
 //   with probability zh_fraction, Chinese ("计算 37 + 58 等于多少？", "37 加 58 等于多少？"); the phrasing
@@ -48,7 +51,7 @@ struct ArithmeticProblem {
 };
 
 struct ArithmeticSplit {
-  std::vector<ArithmeticProblem> train, held_out;
+  std::vector<ArithmeticProblem> train, held_out, rl;
 };
 
 int64_t arithmetic_result(int64_t a, char op, int64_t b);
@@ -59,6 +62,6 @@ std::string arithmetic_key(int64_t a, char op, int64_t b);
 uint64_t arithmetic_space_size(const ArithmeticOptions& o);
 // Checks the options (baimo::Error naming the bad one).
 void validate_arithmetic_options(const ArithmeticOptions& o);
-ArithmeticSplit generate_arithmetic(const ArithmeticOptions& o, size_t train, size_t held_out);
+ArithmeticSplit generate_arithmetic(const ArithmeticOptions& o, size_t train, size_t held_out, size_t rl = 0);
 
 }  // namespace baimo

@@ -92,6 +92,34 @@ TEST(ArithmeticTask, DeterministicAndHeldOutIndependentOfTrainCount) {
   EXPECT_LT(same, 3);
 }
 
+TEST(ArithmeticTask, RlProblemsAreNeitherTrainNorHeldOutAndLeaveThemUnchanged) {
+  ArithmeticOptions o;
+  o.digits = 1;
+  o.ops = "+*";  // 110 problems: 60 + 15 + 12 is near the 80% that can be drawn
+  auto plain = generate_arithmetic(o, 60, 15), s = generate_arithmetic(o, 60, 15, 12);
+  ASSERT_EQ(s.rl.size(), 12u);
+  EXPECT_TRUE(plain.rl.empty());
+  ASSERT_EQ(s.train.size(), 60u);
+  for (size_t i = 0; i < 60; ++i) EXPECT_EQ(describe(s.train[i]), describe(plain.train[i]));
+  for (size_t i = 0; i < 15; ++i) EXPECT_EQ(describe(s.held_out[i]), describe(plain.held_out[i]));
+  std::set<std::string> others;
+  for (const auto* side : {&s.train, &s.held_out})
+    for (auto& p : *side) others.insert(arithmetic_key(p.a, p.op, p.b));
+  std::set<std::string> rl;
+  for (auto& p : s.rl) {
+    const auto key = arithmetic_key(p.a, p.op, p.b);
+    EXPECT_TRUE(rl.insert(key).second) << describe(p);
+    EXPECT_FALSE(others.contains(key)) << describe(p);
+    EXPECT_EQ(p.answer, std::to_string(arithmetic_result(p.a, p.op, p.b))) << describe(p);
+  }
+  try {
+    generate_arithmetic(o, 60, 15, 20);
+    ADD_FAILURE() << "95 of 110 problems accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("60 train + 15 held-out + 20 RL"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ArithmeticTask, ChinesePhrasingFollowsTheFraction) {
   ArithmeticOptions o;
   o.zh_fraction = 0;

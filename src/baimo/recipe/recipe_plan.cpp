@@ -157,7 +157,7 @@ class Builder {
                                          {"--val-fraction", {"0.1"}}, {"--seed", {seed_}}}));
       if (!skipped("task"))
         data.commands.push_back(command({"data", "arithmetic"}, "task",
-                                        {{"--out", {task}}, {"--train", {"3800"}}, {"--held-out", {"200"}},
+                                        {{"--out", {task}}, {"--train", {"3000"}}, {"--held-out", {"400"}}, {"--rl", {"600"}},
                                          {"--digits", {"2"}}, {"--second-digits", {"2"}}, {"--ops", {"+"}},
                                          {"--zh-fraction", {"0.5"}}, {"--seed", {seed_}}}));
       data.skip = data.commands.empty();
@@ -213,11 +213,13 @@ class Builder {
                                        {"--rpo-alpha", {"1"}}, {"--max-len", {"64"}}, {"--checkpoint-interval", {"100"}}}));
     if (!p.stages.back().skip) policy = p.stages.back().model;
 
+    // GRPO's prompts are problems SFT never answered (data arithmetic --rl): on its own training problems
+    // the SFT model's samples are all right, and a group with one reward teaches nothing.
     p.stages.push_back(training_stage("grpo", {"grpo"}, policy,
                                       {{"--data", {rl}}, {"--eval-data", {eval_held_out}}, {"--reward", {"match"}},
-                                       {"--steps", {"60"}}, {"--batch", {"16"}}, {"--group", {"8"}},
-                                       {"--max-new-tokens", {"8"}}, {"--max-len", {"64"}}, {"--lr", {"2e-5"}},
-                                       {"--eval-interval", {"20"}}, {"--checkpoint-interval", {"20"}}}));
+                                       {"--steps", {"100"}}, {"--batch", {"32"}}, {"--group", {"16"}},
+                                       {"--max-new-tokens", {"8"}}, {"--max-len", {"64"}}, {"--lr", {"1e-4"}},
+                                       {"--eval-interval", {"25"}}, {"--checkpoint-interval", {"25"}}}));
     if (!p.stages.back().skip) policy = p.stages.back().model;
 
     // PPO needs the reward model and takes minutes more: on when the config names a "ppo" section.
@@ -277,7 +279,7 @@ class Builder {
     // The held-out problems when the task is generated; the built-in suites always.
     const bool task_made = !data.skip && !skipped("task");
     p.eval = command({"eval", "run"}, "eval",
-                     {{"--tasks", {(task_made ? eval_held_out + "," : std::string()) + "arith_mc,arith_mc_zh"}}, {"--limit", {"200"}},
+                     {{"--tasks", {(task_made ? eval_held_out + "," : std::string()) + "arith_mc,arith_mc_zh"}}, {"--limit", {"400"}},
                       {"--max-tokens", {"16"}}, {"--seed", {seed_}}});
     return p;
   }

@@ -6,7 +6,7 @@
 //   sft        sft on the task's conversations                         -> DIR/sft/final
 //   rm         rm train on the task's preference pairs (measured)      -> DIR/rm/final
 //   dpo        dpo from the SFT model                                  -> DIR/dpo/final
-//   grpo       grpo from the latest policy, verifiable reward (match)  -> DIR/grpo/final
+//   grpo       grpo from the latest policy on the task's RL problems (unseen by SFT), reward match -> DIR/grpo/final
 //   ppo        ppo from the latest policy against the reward model     -> DIR/ppo/final   (off by default)
 //   distill    init of a smaller student + distill from the policy     -> DIR/distill/final
 //   quantize   quantize the policy to GGUF                             -> DIR/quantize/model-q8_0.gguf

@@ -36,6 +36,10 @@ TEST(RecipePlan, DefaultsRunEveryStageButPpoInOrder) {
   EXPECT_EQ(p.find("serve")->model, "R/quantize/model.gguf");
   EXPECT_FALSE(p.find("rm")->evaluate);  // a reward model is judged by its own held-out accuracy
   EXPECT_TRUE(p.find("sft")->evaluate);
+  // GRPO learns on the task's RL problems, which SFT never answered (data arithmetic --rl).
+  EXPECT_EQ(*p.find("data")->commands[1].flag("--rl"), "600");
+  EXPECT_EQ(*p.find("grpo")->commands[0].flag("--data"), "R/data/task/rl_train.jsonl");
+  EXPECT_EQ(*p.find("sft")->commands[0].flag("--data"), "R/data/task/sft_train.jsonl");
   // The default corpus is the repository's own bilingual text.
   EXPECT_EQ(*p.find("tokenizer")->commands[0].flag("--input"), kSrc + "/docs/guide.md");
   const Command e = eval_command(p, *p.find("sft"));

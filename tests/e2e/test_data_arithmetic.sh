@@ -106,6 +106,25 @@ assert len(rl) == 80 and len(set(rl)) == 80, len(rl)
 assert not set(rl) & train and not set(rl) & held, "an RL problem is also a train or held-out one"
 PY
 
+# --rejected all: one pair per plausible wrong answer of each train problem; the held-out pairs unchanged.
+"$BAIMO" data arithmetic --out "$T/all" --train 300 --held-out 60 --rejected all --seed 3 --digits 2 --ops +,-,* \
+  --zh-fraction 0.3 >/dev/null 2>&1 || fail "--rejected all"
+cmp -s "$T/a/prefs_held_out.jsonl" "$T/all/prefs_held_out.jsonl" || fail "--rejected all changed the held-out pairs"
+$PY - "$T/a" "$T/all" <<'PY' || fail "--rejected all pairs"
+import json, sys
+one = [json.loads(l) for l in open(f"{sys.argv[1]}/prefs_train.jsonl", encoding="utf-8")]
+pairs = [json.loads(l) for l in open(f"{sys.argv[2]}/prefs_train.jsonl", encoding="utf-8")]
+assert len(pairs) > 3 * len(one), (len(pairs), len(one))
+by_prompt = {}
+for r in pairs:
+    assert r["rejected"] != r["chosen"], r
+    by_prompt.setdefault(r["prompt"][0]["content"], []).append(r["rejected"])
+assert list(by_prompt) == [r["prompt"][0]["content"] for r in one], "the same problems in the same order"
+for r in one:
+    wrong = by_prompt[r["prompt"][0]["content"]]
+    assert r["rejected"] in wrong and len(set(wrong)) == len(wrong), (r, wrong)
+PY
+
 # Bad flags: clear errors, nothing written.
 bad() {  # expected-text flags...
   local want=$1; shift
@@ -119,6 +138,7 @@ bad "--digits" --digits 0
 bad "--digits" --digits 9
 bad "allow only 55" --digits 1 --ops + --train 50 --held-out 10
 bad "+ 10 RL problems" --digits 1 --ops + --train 30 --held-out 10 --rl 10
+bad "--rejected" --rejected some
 bad "--train" --train 0
 bad "--zh-fraction" --zh-fraction 2
 

@@ -1,4 +1,4 @@
-// baimo data arithmetic --out DIR [--train 2000] [--held-out 200] [--rl 0] [--seed 1] [--digits 2]
+// baimo data arithmetic --out DIR [--train 2000] [--held-out 200] [--rl 0] [--rejected one] [--seed 1] [--digits 2]
 //   [--second-digits 0] [--ops +,-] [--zh-fraction 0.25]
 // A verifiable task baimo generates itself (data/arithmetic_task.h): arithmetic problems split into
 // train and held-out by the problem itself. Writes into DIR, each file atomically (temp + fsync +
@@ -6,7 +6,9 @@
 //   sft_train.jsonl       {"messages": [{"role": "user", "content": PROMPT},
 //                                       {"role": "assistant", "content": ANSWER}]}   (`baimo sft --data`)
 //   prefs_train.jsonl     {"prompt": [{"role": "user", "content": PROMPT}], "chosen": ANSWER,
-//   prefs_held_out.jsonl   "rejected": WRONG}   (reward model / DPO pairs; held-out: the held-out problems)
+//   prefs_held_out.jsonl   "rejected": WRONG}   (reward model / DPO pairs; held-out: the held-out problems;
+//                         with --rejected all, prefs_train.jsonl holds one pair per wrong answer of each
+//                         train problem, in wrong_answers' order; the held-out file keeps one per problem)
 //   eval_held_out.jsonl   {"prompt": PROMPT, "answer": ANSWER, "extract": "exact"}   (`baimo eval run
 //                         --tasks`: exact match of the whole greedy answer, whitespace trimmed; also
 //                         `baimo grpo --eval-data`)
@@ -38,6 +40,7 @@ using ojson = nlohmann::ordered_json;
 struct ArithmeticArgs {
   std::string out;
   size_t train = 2000, held_out = 200, rl = 0;
+  std::string rejected = "one";
   std::vector<std::string> ops{"+", "-"};
   ArithmeticOptions opts;
 };
@@ -57,13 +60,32 @@ ojson eval_record(const ArithmeticProblem& p) {
   return {{"prompt", p.prompt}, {"answer", p.answer}, {"extract", "exact"}};
 }
 
-void write_jsonl(const fs::path& path, const std::vector<ArithmeticProblem>& problems, RecordFn record) {
+void write_lines(const fs::path& path, const std::vector<ojson>& records) {
   write_file_atomic(path.string(), [&](std::FILE* f) {
-    for (const auto& p : problems) {
-      const std::string line = record(p).dump() + "\n";
+    for (const auto& r : records) {
+      const std::string line = r.dump() + "\n";
       std::fwrite(line.data(), 1, line.size(), f);
     }
   });
+}
+
+void write_jsonl(const fs::path& path, const std::vector<ArithmeticProblem>& problems, RecordFn record) {
+  std::vector<ojson> records;
+  records.reserve(problems.size());
+  for (const auto& p : problems) records.push_back(record(p));
+  write_lines(path, records);
+}
+
+// One pair per wrong answer of each problem (--rejected all).
+void write_all_pairs(const fs::path& path, const std::vector<ArithmeticProblem>& problems) {
+  std::vector<ojson> records;
+  for (const auto& p : problems)
+    for (const auto& wrong : wrong_answers(p.a, p.op, p.b)) {
+      ArithmeticProblem pair = p;
+      pair.rejected = wrong;
+      records.push_back(pref_record(pair));
+    }
+  write_lines(path, records);
 }
 
 std::string parse_ops(const std::vector<std::string>& ops) {
@@ -81,7 +103,10 @@ void run_arithmetic(ArithmeticArgs a) {
   prepare_output_dir(a.out);
   const fs::path dir(a.out);
   write_jsonl(dir / "sft_train.jsonl", s.train, sft_record);
-  write_jsonl(dir / "prefs_train.jsonl", s.train, pref_record);
+  if (a.rejected == "all")
+    write_all_pairs(dir / "prefs_train.jsonl", s.train);
+  else
+    write_jsonl(dir / "prefs_train.jsonl", s.train, pref_record);
   write_jsonl(dir / "prefs_held_out.jsonl", s.held_out, pref_record);
   write_jsonl(dir / "eval_held_out.jsonl", s.held_out, eval_record);
   write_jsonl(dir / "rl_train.jsonl", a.rl ? s.rl : s.train, rl_record);
@@ -118,6 +143,11 @@ BAIMO_COMMAND(31, [](CLI::App& root) {
                   "Problems for rl_train.jsonl that no other file holds (0: rl_train.jsonl holds the train problems)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{0}, size_t{100000000}));
+  sub->add_option("--rejected", a->rejected,
+                  "Pairs per train problem in prefs_train.jsonl: one (a drawn wrong answer) or all (one pair per "
+                  "plausible wrong answer: more for a reward model to learn from)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"one", "all"}));
   sub->add_option("--seed", a->opts.seed, "Seed of the problems, their phrasing and the wrong answers")->capture_default_str();
   sub->add_option("--digits", a->opts.digits, "Digits of the first operand at most, 1..6")
       ->capture_default_str()

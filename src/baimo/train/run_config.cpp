@@ -143,7 +143,7 @@ RunKeys trainer_keys(const json& overrides) {
       {"threads", KeyKind::Int, 0, "CPU threads (0 = all); bit-identical resume needs the same count"},
       {"time_budget", KeyKind::Num, 0.0, "Stop after this many seconds (0 = no limit)"},
       {"peak_gflops", KeyKind::Num, 0.0, "Peak f32 GFLOP/s for MFU (0 = measure with a short sgemm run)"},
-      {"spike_factor", KeyKind::Num, 4.0, "Skip the update when loss > this x its running mean (0 = off)"},
+      {"spike_factor", KeyKind::Num, 4.0, "Skip the update when loss > this x its running mean and 6 running std above it (0 = off)"},
       {"spike_patience", KeyKind::Int, 3, "Consecutive skipped updates that roll back to the last checkpoint (0 = never)"},
       {"spike_warmup", KeyKind::Int, 20, "Accepted steps before the spike test applies"},
       {"spike_ema", KeyKind::Num, 0.98, "Decay of the loss running mean"},

@@ -1,5 +1,6 @@
 #include "baimo/train/spike_guard.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "baimo/util/error.h"
@@ -8,12 +9,15 @@ namespace baimo::train {
 
 SpikeGuard::Verdict SpikeGuard::check(float loss, float grad_norm) const {
   if (!std::isfinite(loss) || !std::isfinite(grad_norm)) return Verdict::NonFinite;
-  if (o_.factor > 0 && accepted_ >= o_.warmup && accepted_ > 0 && loss > o_.factor * mean()) return Verdict::Spike;
+  if (o_.factor > 0 && accepted_ >= o_.warmup && accepted_ > 0 && loss > o_.factor * mean() &&
+      loss - mean() > kSpikeSigmas * stddev())
+    return Verdict::Spike;
   return Verdict::Ok;
 }
 
 void SpikeGuard::accept(float loss) {
   ema_sum_ = o_.ema * ema_sum_ + (1.0 - o_.ema) * loss;
+  ema_sq_sum_ = o_.ema * ema_sq_sum_ + (1.0 - o_.ema) * static_cast<double>(loss) * loss;
   ema_weight_ = o_.ema * ema_weight_ + (1.0 - o_.ema);
   ++accepted_;
   consecutive_ = 0;
@@ -21,8 +25,15 @@ void SpikeGuard::accept(float loss) {
 
 double SpikeGuard::mean() const { return ema_weight_ > 0 ? ema_sum_ / ema_weight_ : 0.0; }
 
+double SpikeGuard::stddev() const {
+  if (ema_weight_ <= 0) return 0.0;
+  const double m = mean();
+  return std::sqrt(std::max(0.0, ema_sq_sum_ / ema_weight_ - m * m));
+}
+
 nlohmann::json SpikeGuard::to_json() const {
-  return {{"ema_sum", ema_sum_}, {"ema_weight", ema_weight_}, {"accepted", accepted_}, {"consecutive", consecutive_}};
+  return {{"ema_sum", ema_sum_},   {"ema_sq_sum", ema_sq_sum_}, {"ema_weight", ema_weight_},
+          {"accepted", accepted_}, {"consecutive", consecutive_}};
 }
 
 void SpikeGuard::from_json(const nlohmann::json& j, const std::string& where) {
@@ -38,6 +49,9 @@ void SpikeGuard::from_json(const nlohmann::json& j, const std::string& where) {
   };
   ema_sum_ = num("ema_sum");
   ema_weight_ = num("ema_weight");
+  // A state from before the variance was kept: variance 0 (the spike test is the factor's alone until
+  // the EMA fills).
+  ema_sq_sum_ = j.contains("ema_sq_sum") ? num("ema_sq_sum") : (ema_weight_ > 0 ? ema_sum_ * ema_sum_ / ema_weight_ : 0.0);
   accepted_ = count("accepted");
   consecutive_ = count("consecutive");
 }

@@ -217,9 +217,9 @@ class Builder {
     // the SFT model's samples are all right, and a group with one reward teaches nothing.
     p.stages.push_back(training_stage("grpo", {"grpo"}, policy,
                                       {{"--data", {rl}}, {"--eval-data", {eval_held_out}}, {"--reward", {"match"}},
-                                       {"--steps", {"100"}}, {"--batch", {"32"}}, {"--group", {"16"}},
+                                       {"--steps", {"60"}}, {"--batch", {"16"}}, {"--group", {"16"}},
                                        {"--max-new-tokens", {"8"}}, {"--max-len", {"64"}}, {"--lr", {"1e-4"}},
-                                       {"--eval-interval", {"25"}}, {"--checkpoint-interval", {"25"}}}));
+                                       {"--eval-interval", {"20"}}, {"--checkpoint-interval", {"20"}}}));
     if (!p.stages.back().skip) policy = p.stages.back().model;
 
     // PPO needs the reward model and takes minutes more: on when the config names a "ppo" section.

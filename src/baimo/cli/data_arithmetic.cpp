@@ -52,40 +52,32 @@ using RecordFn = ojson (*)(const ArithmeticProblem&);
 ojson sft_record(const ArithmeticProblem& p) {
   return {{"messages", {user_turn(p), {{"role", "assistant"}, {"content", p.answer}}}}};
 }
-ojson pref_record(const ArithmeticProblem& p) {
-  return {{"prompt", {user_turn(p)}}, {"chosen", p.answer}, {"rejected", p.rejected}};
+ojson pair_record(const ArithmeticProblem& p, const std::string& rejected) {
+  return {{"prompt", {user_turn(p)}}, {"chosen", p.answer}, {"rejected", rejected}};
 }
+ojson pref_record(const ArithmeticProblem& p) { return pair_record(p, p.rejected); }
 ojson rl_record(const ArithmeticProblem& p) { return {{"prompt", p.prompt}, {"answer", p.answer}}; }
 ojson eval_record(const ArithmeticProblem& p) {
   return {{"prompt", p.prompt}, {"answer", p.answer}, {"extract", "exact"}};
 }
 
-void write_lines(const fs::path& path, const std::vector<ojson>& records) {
-  write_file_atomic(path.string(), [&](std::FILE* f) {
-    for (const auto& r : records) {
-      const std::string line = r.dump() + "\n";
-      std::fwrite(line.data(), 1, line.size(), f);
-    }
-  });
+void write_line(std::FILE* f, const ojson& record) {
+  const std::string line = record.dump() + "\n";
+  std::fwrite(line.data(), 1, line.size(), f);
 }
 
 void write_jsonl(const fs::path& path, const std::vector<ArithmeticProblem>& problems, RecordFn record) {
-  std::vector<ojson> records;
-  records.reserve(problems.size());
-  for (const auto& p : problems) records.push_back(record(p));
-  write_lines(path, records);
+  write_file_atomic(path.string(), [&](std::FILE* f) {
+    for (const auto& p : problems) write_line(f, record(p));
+  });
 }
 
 // One pair per wrong answer of each problem (--rejected all).
 void write_all_pairs(const fs::path& path, const std::vector<ArithmeticProblem>& problems) {
-  std::vector<ojson> records;
-  for (const auto& p : problems)
-    for (const auto& wrong : wrong_answers(p.a, p.op, p.b)) {
-      ArithmeticProblem pair = p;
-      pair.rejected = wrong;
-      records.push_back(pref_record(pair));
-    }
-  write_lines(path, records);
+  write_file_atomic(path.string(), [&](std::FILE* f) {
+    for (const auto& p : problems)
+      for (const auto& wrong : wrong_answers(p.a, p.op, p.b)) write_line(f, pair_record(p, wrong));
+  });
 }
 
 std::string parse_ops(const std::vector<std::string>& ops) {

@@ -9,10 +9,9 @@ namespace baimo::train {
 
 SpikeGuard::Verdict SpikeGuard::check(float loss, float grad_norm) const {
   if (!std::isfinite(loss) || !std::isfinite(grad_norm)) return Verdict::NonFinite;
-  if (o_.factor > 0 && accepted_ >= o_.warmup && accepted_ > 0 && loss > o_.factor * mean() &&
-      loss - mean() > kSpikeSigmas * stddev())
-    return Verdict::Spike;
-  return Verdict::Ok;
+  if (o_.factor <= 0 || accepted_ < o_.warmup || accepted_ == 0) return Verdict::Ok;
+  const double m = mean();
+  return loss > o_.factor * m && loss - m > kSpikeSigmas * stddev() ? Verdict::Spike : Verdict::Ok;
 }
 
 void SpikeGuard::accept(float loss) {

@@ -6,8 +6,8 @@
 //   loss near 0 whose batches naturally vary by several times their mean (a converging reward
 //   model or DPO run: mean 0.03, ordinary batches 0.2) from reading as spikes.
 // - accept(loss) folds the loss into the running mean and variance (EMAs with decay `ema`,
-//   bias-corrected) and resets the consecutive-rejection count; reject() counts one more consecutive rejection and
-//   returns the count (the trainer rolls back when it reaches `patience`).
+//   bias-corrected) and resets the consecutive-rejection count; reject() counts one more consecutive
+//   rejection and returns the count (the trainer rolls back when it reaches `patience`).
 // - to_json / from_json carry the whole state exactly (doubles round-trip), for checkpoints;
 //   from_json errors name `where` and the field (a state without "ema_sq_sum", from before the
 //   variance was kept, reads as variance 0).

@@ -15,9 +15,10 @@
 //   the schedule up to the resumed step is the same for both values: wsd while the resumed step is
 //   still before the decay of both (stretching or shortening a wsd run in its stable phase).
 // - Spike guard (spike_guard.h): a non-finite loss or gradient norm, or a loss above spike_factor x
-//   its running mean and kSpikeSigmas running std above it (only when Objective::loss_has_scale()), skips the update (the step still counts, the schedule moves on); spike_patience
-//   consecutive skips roll back to the newest checkpoint, the objective keeping its data position (the
-//   data since that checkpoint, the offending batches included, is skipped). Every skip and rollback is
+//   its running mean and kSpikeSigmas running std above it (only when Objective::loss_has_scale()),
+//   skips the update (the step still counts, the schedule moves on); spike_patience consecutive skips
+//   roll back to the newest checkpoint, the objective keeping its data position (the data since that
+//   checkpoint, the offending batches included, is skipped). Every skip and rollback is
 //   a line in metrics.jsonl ({"event": "skip"|"rollback", ...}); more than max_rollbacks is an error.
 // - metrics.jsonl in out_dir: one line per step {"step", "loss", "lr", "grad_norm", "tokens_per_s",
 //   "mfu", "eta_s", "elapsed_s", "tokens" (steps x the tokens of a step), [the objective's named metrics], ["val_loss", ["val_ppl"], "val_<name>"...]}; on resume,
